@@ -1,0 +1,1 @@
+"""selfinstall: the backend that lets customers and installers install grid assets themselves."""

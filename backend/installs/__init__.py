@@ -1,0 +1,1 @@
+"""The install domain: connections, assets, installs and their evidence."""

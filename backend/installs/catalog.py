@@ -1,0 +1,75 @@
+"""The asset catalog (catalog.toml beside this file): evidence rules per asset type."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import msgspec
+
+CATALOG_PATH = Path(__file__).with_name("catalog.toml")
+_CAPACITY = re.compile(r"^([13])x(\d{2,3})A$")
+
+
+class SlotSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    label_nl: str
+    label_en: str
+    requires_qr: bool = False
+    requires_reading: bool = False
+
+
+class AssetTypeSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    label_nl: str
+    label_en: str
+    serial_prefix: str
+    self_install: frozenset[str]
+    capacities: frozenset[str]
+    slots: tuple[str, ...]
+    power_kw: float = 0.0
+    specialist_knowledge: bool = False
+
+
+class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    approval_above_amps: int
+    approval_above_kw: float
+
+
+class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    version: str
+    rules: Rules
+    slots: dict[str, SlotSpec]
+    types: dict[str, AssetTypeSpec]
+
+    def __post_init__(self) -> None:
+        for name, spec in self.types.items():
+            unknown = set(spec.slots) - self.slots.keys()
+            if unknown:
+                raise ValueError(f"asset type {name} names unknown slots {sorted(unknown)}")
+            bad = [c for c in spec.capacities if not _CAPACITY.match(c)]
+            if bad:
+                raise ValueError(f"asset type {name} has malformed capacities {bad}")
+
+    def needs_approval(self, asset_type: str, capacity: str) -> bool:
+        """A human must approve: the connection's current or the asset's power is above the rule."""
+        return capacity_amps(capacity) > self.rules.approval_above_amps or (
+            self.types[asset_type].power_kw > self.rules.approval_above_kw
+        )
+
+
+def capacity_amps(capacity: str) -> int:
+    """'3x25A' -> 25 (amperes per phase)."""
+    match = _CAPACITY.match(capacity)
+    if not match:
+        raise ValueError(f"malformed capacity {capacity!r}")
+    return int(match.group(2))
+
+
+def is_valid_capacity(capacity: str) -> bool:
+    return bool(_CAPACITY.match(capacity))
+
+
+@lru_cache(maxsize=1)
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    """Parse and check the catalog once."""
+    return msgspec.toml.decode(path.read_bytes(), type=Catalog)

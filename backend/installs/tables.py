@@ -1,0 +1,149 @@
+"""Piccolo tables of the install domain. Only `repository.py` queries them."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class Connection(Table, tablename="connections"):
+    """A grid connection (aansluiting), identified by its 18-digit EAN code."""
+
+    ean = Varchar(length=18, unique=True)
+    street = Varchar(length=120)
+    house_number = Integer()
+    house_number_suffix = Varchar(length=10, default="")
+    postcode = Varchar(length=6, index=True)  # normalised: '6811AB'
+    city = Varchar(length=80)
+    lat = DoublePrecision()
+    lon = DoublePrecision()
+    capacity = Varchar(length=8)  # '1x35A', '3x25A'
+    owner_subject = Varchar(length=128, null=True, default=None, index=True)
+    installer_subject = Varchar(length=128, null=True, default=None, index=True)
+    created_at = Timestamptz()
+
+
+class Asset(Table, tablename="assets"):
+    """A physical asset with a signed QR label."""
+
+    serial = Varchar(length=40, unique=True)
+    asset_type = Varchar(length=40)
+    status = Varchar(length=16, default="in_stock")
+    connection = ForeignKey(references=Connection, null=True, default=None)
+    installed_at = Timestamptz(null=True, default=None)
+    last_reading = DoublePrecision(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Install(Table, tablename="installs"):
+    """One self-install attempt; its id is made by the client so offline retries are idempotent."""
+
+    id = UUID(primary_key=True)
+    connection = ForeignKey(references=Connection)
+    asset_type = Varchar(length=40)
+    asset = ForeignKey(references=Asset, null=True, default=None)
+    state = Varchar(length=16, index=True)
+    created_by = Varchar(length=128, index=True)
+    created_by_role = Varchar(length=16)
+    request_hash = Varchar(length=64)
+    reasons = JSON(default=[])
+    retake_count = Integer(default=0)
+    help_message = Text(null=True, default=None)
+    version = Integer(default=1)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    submitted_at = Timestamptz(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class Photo(Table, tablename="photos"):
+    """Evidence photo metadata; the bytes live in the photo store under `sha256`."""
+
+    install = ForeignKey(references=Install, index=True)
+    slot = Varchar(length=40)
+    sha256 = Varchar(length=64, index=True, index_method=IndexMethod.btree)
+    content_type = Varchar(length=32)
+    size_bytes = Integer()
+    width = Integer()
+    height = Integer()
+    exif_taken_at = Timestamptz(null=True, default=None)
+    exif_lat = DoublePrecision(null=True, default=None)
+    exif_lon = DoublePrecision(null=True, default=None)
+    qr_texts = JSON(null=True, default=None)  # None: the slot does not look for a QR code
+    is_current = Boolean(default=True)  # False once a retake replaced it; kept for specialists
+    uploaded_by = Varchar(length=128)
+    created_at = Timestamptz()
+
+
+class LocationFix(Table, tablename="location_fixes"):
+    """A GPS fix reported by the phone."""
+
+    install = ForeignKey(references=Install, index=True)
+    lat = DoublePrecision()
+    lon = DoublePrecision()
+    accuracy_m = DoublePrecision()
+    captured_at = Timestamptz()
+    provider = Varchar(length=16)
+    mocked = Boolean(default=False)
+    created_at = Timestamptz()
+
+
+class CheckResult(Table, tablename="check_results"):
+    """One automatic check's outcome, with the evidence a specialist can read."""
+
+    install = ForeignKey(references=Install, index=True)
+    photo = ForeignKey(references=Photo, null=True, default=None)
+    attempt = Integer()  # 0 while gathering evidence, n at the n-th submit
+    check_name = Varchar(length=40)
+    subject = Varchar(length=40)  # the slot or step it judged
+    status = Varchar(length=12)
+    confidence = DoublePrecision()
+    evidence = JSON(default={})
+    user_fixable = Boolean()
+    fix_nl = Text(default="")
+    fix_en = Text(default="")
+    created_at = Timestamptz()
+
+
+class Decision(Table, tablename="decisions"):
+    """An automatic (or, later, human) decision and the policy version behind it."""
+
+    install = ForeignKey(references=Install, index=True)
+    attempt = Integer()
+    outcome = Varchar(length=16)
+    reasons = JSON(default=[])
+    policy_version = Varchar(length=32)
+    decided_by = Varchar(length=128)
+    created_at = Timestamptz()
+
+
+class Event(Table, tablename="events"):
+    """Append-only audit log: who did what, when, from which state. Never updated or deleted."""
+
+    install = ForeignKey(references=Install, null=True, default=None, index=True)
+    actor = Varchar(length=128)
+    actor_role = Varchar(length=16)
+    action = Varchar(length=40)
+    from_state = Varchar(length=16, null=True, default=None)
+    to_state = Varchar(length=16, null=True, default=None)
+    detail = JSON(default={})
+    created_at = Timestamptz()
+
+
+class ClaimAttempt(Table, tablename="claim_attempts"):
+    """Connection-claim attempts per subject, to limit guessing of EAN/postcode pairs."""
+
+    subject = Varchar(length=128, index=True)
+    succeeded = Boolean()
+    created_at = Timestamptz(index=True)

@@ -1,0 +1,144 @@
+"""Safe photo decoding and the facts a check needs: format, size, EXIF time and GPS, QR texts.
+
+Formats are recognised by content, never by name or header, and only JPEG, PNG and HEIC/HEIF are
+opened at all. The pixel count is checked before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import BinaryIO
+
+import pillow_heif
+import zxingcpp
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()
+# HEIC has no draft mode; its tiles decode in parallel instead.
+pillow_heif.options.DECODE_THREADS = 2
+
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
+_EXIF_DATETIME_ORIGINAL = 0x9003
+_EXIF_OFFSET_TIME_ORIGINAL = 0x9011
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, zlib.error, EOFError, IndexError, TypeError,
+                  Image.DecompressionBombError, RuntimeError)
+
+
+class PhotoRejected(Exception):
+    """The bytes are not a photo we accept; `kind` is unsupported, too_many_pixels or undecodable."""
+
+    def __init__(self, kind: str, detail: str = "", pixels: int = 0) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.pixels = pixels
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoFacts:
+    format: str
+    content_type: str
+    width: int
+    height: int
+    taken_at: datetime | None
+    gps: tuple[float, float] | None
+    qr_texts: tuple[str, ...] | None  # None: the slot does not look for a QR code
+
+
+def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int) -> PhotoFacts:
+    """Open, bound and fully decode the photo once; read EXIF and, if asked, the QR codes in it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp, formats=list(CONTENT_TYPES))
+            pixels = img.width * img.height
+            if pixels > max_pixels:
+                raise PhotoRejected("too_many_pixels", f"{img.width}x{img.height}", pixels)
+            taken_at, gps = _exif_facts(img)
+            gray = _decode_gray(img)
+    except PhotoRejected:
+        raise
+    except UnidentifiedImageError as exc:
+        raise PhotoRejected("unsupported", str(exc)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoRejected("too_many_pixels", str(exc), max_pixels + 1) from None
+    except _DECODE_ERRORS as exc:
+        raise PhotoRejected("undecodable", f"{type(exc).__name__}: {exc}") from None
+    qr_texts = _find_qr(gray, img.width, qr_upscale_below_px) if find_qr else None
+    return PhotoFacts(
+        format=img.format or "",
+        content_type=CONTENT_TYPES[img.format or ""],
+        width=img.width,
+        height=img.height,
+        taken_at=taken_at,
+        gps=gps,
+        qr_texts=qr_texts,
+    )
+
+
+def _decode_gray(img: Image.Image) -> Image.Image:
+    """Decode every pixel once, in grayscale; JPEG at half size (DCT scaling is nearly free)."""
+    if img.format == "JPEG":
+        img.draft("L", (img.width // 2, img.height // 2))
+    img.load()
+    return img.convert("L")
+
+
+def _find_qr(gray: Image.Image, full_width: int, upscale_below_px: int) -> tuple[str, ...]:
+    """QR texts in the image: try as decoded, then 2x up-scaled when the image is small."""
+    attempts = [gray]
+    if gray.width < upscale_below_px:
+        attempts.append(gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC))
+    for attempt in attempts:
+        found = zxingcpp.read_barcodes(attempt, formats=zxingcpp.BarcodeFormat.QRCode)
+        texts = tuple(dict.fromkeys(b.text for b in found if b.valid and b.text))
+        if texts:
+            return texts
+    return ()
+
+
+def _exif_facts(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None]:
+    exif = img.getexif()
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    return _taken_at(sub), _gps(exif.get_ifd(ExifTags.IFD.GPSInfo))
+
+
+def _taken_at(sub: dict[int, object]) -> datetime | None:
+    """EXIF DateTimeOriginal, with OffsetTimeOriginal when present (else assumed UTC)."""
+    raw = sub.get(_EXIF_DATETIME_ORIGINAL)
+    if not isinstance(raw, str):
+        return None
+    try:
+        naive = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = sub.get(_EXIF_OFFSET_TIME_ORIGINAL)
+    tz = timezone.utc
+    if isinstance(offset, str) and len(offset.strip("\x00")) == 6 and offset[0] in "+-":
+        try:
+            sign = 1 if offset[0] == "+" else -1
+            tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+        except ValueError:
+            tz = timezone.utc
+    return naive.replace(tzinfo=tz)
+
+
+def _gps(gps: dict[int, object]) -> tuple[float, float] | None:
+    try:
+        lat = _degrees(gps[ExifTags.GPS.GPSLatitude], gps.get(ExifTags.GPS.GPSLatitudeRef), "S")
+        lon = _degrees(gps[ExifTags.GPS.GPSLongitude], gps.get(ExifTags.GPS.GPSLongitudeRef), "W")
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+def _degrees(dms: object, ref: object, negative: str) -> float:
+    d, m, s = (float(x) for x in dms)  # type: ignore[union-attr]
+    value = d + m / 60 + s / 3600
+    return -value if isinstance(ref, str) and ref.strip("\x00").upper() == negative else value

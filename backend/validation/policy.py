@@ -1,0 +1,67 @@
+"""The versioned validation policy (thresholds) and the decision it takes over check results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from backend.validation.results import CheckResult, Decision, Outcome, Reason, Status, ordered
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
+
+
+class PhotoPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    min_short_side_px: int
+    qr_retry_upscale_below_px: int
+
+
+class LocationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_distance_m: float
+    max_accuracy_m: float
+
+
+class DecisionPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_retakes: int
+
+
+class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    version: str
+    photo: PhotoPolicy
+    location: LocationPolicy
+    decision: DecisionPolicy
+
+
+def load_policy(path: Path = DEFAULT_POLICY_PATH) -> Policy:
+    """Parse a policy file; the shipped one unless settings name another."""
+    return msgspec.toml.decode(path.read_bytes(), type=Policy)
+
+
+def decide(
+    policy: Policy,
+    results: list[CheckResult],
+    *,
+    retakes_so_far: int,
+    standing_reasons: set[Reason],
+) -> Decision:
+    """All pass -> approved; only user-fixable problems -> retake; anything else -> review.
+
+    `standing_reasons` are reasons known before any check ran (catalog rules, a request for help).
+    """
+    reasons = set(standing_reasons)
+    fixable = False
+    for result in results:
+        if result.status is Status.PASS:
+            continue
+        if result.user_fixable:
+            fixable = True
+        else:
+            reasons.add(result.escalate_as)
+    if fixable and not reasons:
+        if retakes_so_far >= policy.decision.max_retakes:
+            reasons.add(Reason.COMPLEXITY)
+        else:
+            return Decision(outcome=Outcome.NEEDS_RETAKE, reasons=(), policy_version=policy.version)
+    if reasons:
+        return Decision(outcome=Outcome.IN_REVIEW, reasons=ordered(reasons), policy_version=policy.version)
+    return Decision(outcome=Outcome.APPROVED, reasons=(), policy_version=policy.version)
