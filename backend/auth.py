@@ -7,8 +7,6 @@ issuer; the provider must put the role in a `role` claim (top level or under `ex
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,22 +15,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
+from backend.principal import Principal, Role
 from backend.settings import Settings
-
-
-class Role(enum.StrEnum):
-    CUSTOMER = "customer"
-    INSTALLER = "installer"
-    SPECIALIST = "specialist"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the token's subject and role."""
-
-    subject: str
-    role: Role
 
 
 async def _retrieve_principal(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -30,6 +30,8 @@ class Settings:
     claim_failures_allowed: int = 5
     claim_failure_window_s: int = 900
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    territory_path: Path = Path(__file__).resolve().parent.parent / "fixtures" / "territory.geojson"
+    policy_path: Path | None = None
 
     @property
     def photo_dir(self) -> Path:
@@ -76,6 +78,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_photo_bytes=int(env.get("MAX_PHOTO_BYTES", str(25 * 1024 * 1024))),
         max_photo_pixels=int(env.get("MAX_PHOTO_PIXELS", "50000000")),
         cors_origins=origins,
+        **({"territory_path": Path(env["TERRITORY_PATH"])} if env.get("TERRITORY_PATH") else {}),
+        policy_path=Path(env["POLICY_PATH"]) if env.get("POLICY_PATH") else None,
     )
 
 

@@ -27,6 +27,10 @@ class UploadTooLarge(Exception):
     """The stream grew beyond the allowed size; the partial file is already removed."""
 
 
+class UploadInterrupted(Exception):
+    """The client went away before the body was complete; the partial file is already removed."""
+
+
 @dataclass(frozen=True, slots=True)
 class StagedUpload:
     """A received upload not yet committed to the store."""
@@ -101,9 +105,10 @@ class LocalPhotoStore:
         if cached.exists():
             return cached.read_bytes()
         data = await asyncio.to_thread(_render_clean, self.original_path(sha256))
-        tmp = cached.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
+        fd, tmp = tempfile.mkstemp(dir=self._renditions, suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, cached)  # a cache: losing it in a crash costs only a re-render
         return data
 
 

@@ -57,6 +57,7 @@ class Install(Table, tablename="installs"):
     created_by = Varchar(length=128, index=True)
     created_by_role = Varchar(length=16)
     request_hash = Varchar(length=64)
+    scanned_payload = Varchar(length=80, null=True, default=None)
     reasons = JSON(default=[])
     retake_count = Integer(default=0)
     help_message = Text(null=True, default=None)

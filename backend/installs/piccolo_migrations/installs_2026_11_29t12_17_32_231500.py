@@ -70,7 +70,7 @@ class Photo(Table, tablename="photos", schema=None):
     )
 
 
-ID = "2026-11-29T12:13:11:192851"
+ID = "2026-11-29T12:17:32:231500"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -81,18 +81,7 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Asset", tablename="assets", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="Connection",
-        tablename="connections",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Event", tablename="events", schema=None, columns=None
+        class_name="Install", tablename="installs", schema=None, columns=None
     )
 
     manager.add_table(
@@ -103,10 +92,7 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ClaimAttempt",
-        tablename="claim_attempts",
-        schema=None,
-        columns=None,
+        class_name="Asset", tablename="assets", schema=None, columns=None
     )
 
     manager.add_table(
@@ -117,7 +103,21 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Install", tablename="installs", schema=None, columns=None
+        class_name="Event", tablename="events", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="ClaimAttempt",
+        tablename="claim_attempts",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Connection",
+        tablename="connections",
+        schema=None,
+        columns=None,
     )
 
     manager.add_table(
@@ -129,39 +129,16 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
-        column_name="serial",
-        db_column_name="serial",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Install",
+        tablename="installs",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="UUID",
+        column_class=UUID,
         params={
-            "length": 40,
-            "default": "",
+            "default": UUID4(),
             "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
-        column_name="asset_type",
-        db_column_name="asset_type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 40,
-            "default": "",
-            "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -173,30 +150,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "in_stock",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
+        table_class_name="Install",
+        tablename="installs",
         column_name="connection",
         db_column_name="connection",
         column_class_name="ForeignKey",
@@ -219,401 +174,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
-        column_name="installed_at",
-        db_column_name="installed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
-        column_name="last_reading",
-        db_column_name="last_reading",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Asset",
-        tablename="assets",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="ean",
-        db_column_name="ean",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 18,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="street",
-        db_column_name="street",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 120,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="house_number",
-        db_column_name="house_number",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="house_number_suffix",
-        db_column_name="house_number_suffix",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="postcode",
-        db_column_name="postcode",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 6,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="city",
-        db_column_name="city",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 80,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="lat",
-        db_column_name="lat",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
-        params={
-            "default": 0.0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="lon",
-        db_column_name="lon",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
-        params={
-            "default": 0.0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="capacity",
-        db_column_name="capacity",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 8,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="owner_subject",
-        db_column_name="owner_subject",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="installer_subject",
-        db_column_name="installer_subject",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Connection",
-        tablename="connections",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="install",
-        db_column_name="install",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Install,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="actor",
-        db_column_name="actor",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="actor_role",
-        db_column_name="actor_role",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="action",
-        db_column_name="action",
+        table_class_name="Install",
+        tablename="installs",
+        column_name="asset_type",
+        db_column_name="asset_type",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -632,15 +196,17 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="from_state",
-        db_column_name="from_state",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Install",
+        tablename="installs",
+        column_name="asset",
+        db_column_name="asset",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "length": 16,
-            "default": None,
+            "references": Asset,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
             "null": True,
             "primary_key": False,
             "unique": False,
@@ -654,19 +220,19 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="to_state",
-        db_column_name="to_state",
+        table_class_name="Install",
+        tablename="installs",
+        column_name="state",
+        db_column_name="state",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 16,
-            "default": None,
-            "null": True,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
-            "index": False,
+            "index": True,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -676,14 +242,37 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Event",
-        tablename="events",
-        column_name="detail",
-        db_column_name="detail",
-        column_class_name="JSON",
-        column_class=JSON,
+        table_class_name="Install",
+        tablename="installs",
+        column_name="created_by",
+        db_column_name="created_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": "{}",
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="created_by_role",
+        db_column_name="created_by_role",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -697,8 +286,136 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Event",
-        tablename="events",
+        table_class_name="Install",
+        tablename="installs",
+        column_name="request_hash",
+        db_column_name="request_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="scanned_payload",
+        db_column_name="scanned_payload",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 80,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="reasons",
+        db_column_name="reasons",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "[]",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="retake_count",
+        db_column_name="retake_count",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="help_message",
+        db_column_name="help_message",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="version",
+        db_column_name="version",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 1,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -706,6 +423,69 @@ async def forwards():
         params={
             "default": TimestamptzNow(),
             "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="submitted_at",
+        db_column_name="submitted_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Install",
+        tablename="installs",
+        column_name="decided_at",
+        db_column_name="decided_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -979,19 +759,19 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ClaimAttempt",
-        tablename="claim_attempts",
-        column_name="subject",
-        db_column_name="subject",
+        table_class_name="Asset",
+        tablename="assets",
+        column_name="serial",
+        db_column_name="serial",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 128,
+            "length": 40,
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": False,
-            "index": True,
+            "unique": True,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -1001,14 +781,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ClaimAttempt",
-        tablename="claim_attempts",
-        column_name="succeeded",
-        db_column_name="succeeded",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="Asset",
+        tablename="assets",
+        column_name="asset_type",
+        db_column_name="asset_type",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": False,
+            "length": 40,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1022,8 +803,96 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ClaimAttempt",
-        tablename="claim_attempts",
+        table_class_name="Asset",
+        tablename="assets",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "in_stock",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Asset",
+        tablename="assets",
+        column_name="connection",
+        db_column_name="connection",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Connection,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Asset",
+        tablename="assets",
+        column_name="installed_at",
+        db_column_name="installed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Asset",
+        tablename="assets",
+        column_name="last_reading",
+        db_column_name="last_reading",
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Asset",
+        tablename="assets",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -1033,7 +902,7 @@ async def forwards():
             "null": False,
             "primary_key": False,
             "unique": False,
-            "index": True,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -1215,18 +1084,21 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="UUID",
-        column_class=UUID,
+        table_class_name="Event",
+        tablename="events",
+        column_name="install",
+        db_column_name="install",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "default": UUID4(),
-            "null": False,
-            "primary_key": True,
+            "references": Install,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
             "unique": False,
-            "index": False,
+            "index": True,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -1236,18 +1108,16 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="connection",
-        db_column_name="connection",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="Event",
+        tablename="events",
+        column_name="actor",
+        db_column_name="actor",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "references": Connection,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
+            "length": 128,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -1260,10 +1130,32 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="asset_type",
-        db_column_name="asset_type",
+        table_class_name="Event",
+        tablename="events",
+        column_name="actor_role",
+        db_column_name="actor_role",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Event",
+        tablename="events",
+        column_name="action",
+        db_column_name="action",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -1282,167 +1174,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="asset",
-        db_column_name="asset",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Asset,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="state",
-        db_column_name="state",
+        table_class_name="Event",
+        tablename="events",
+        column_name="from_state",
+        db_column_name="from_state",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="created_by",
-        db_column_name="created_by",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="created_by_role",
-        db_column_name="created_by_role",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="request_hash",
-        db_column_name="request_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="reasons",
-        db_column_name="reasons",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "[]",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="retake_count",
-        db_column_name="retake_count",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="help_message",
-        db_column_name="help_message",
-        column_class_name="Text",
-        column_class=Text,
-        params={
             "default": None,
             "null": True,
             "primary_key": False,
@@ -1457,14 +1196,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="version",
-        db_column_name="version",
-        column_class_name="Integer",
-        column_class=Integer,
+        table_class_name="Event",
+        tablename="events",
+        column_name="to_state",
+        db_column_name="to_state",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": 1,
+            "length": 16,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Event",
+        tablename="events",
+        column_name="detail",
+        db_column_name="detail",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1478,8 +1239,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
+        table_class_name="Event",
+        tablename="events",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -1499,14 +1260,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="ClaimAttempt",
+        tablename="claim_attempts",
+        column_name="subject",
+        db_column_name="subject",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": TimestamptzNow(),
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ClaimAttempt",
+        tablename="claim_attempts",
+        column_name="succeeded",
+        db_column_name="succeeded",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1520,15 +1303,59 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="submitted_at",
-        db_column_name="submitted_at",
+        table_class_name="ClaimAttempt",
+        tablename="claim_attempts",
+        column_name="created_at",
+        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": None,
-            "null": True,
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="ean",
+        db_column_name="ean",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 18,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="street",
+        db_column_name="street",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 120,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -1541,15 +1368,210 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Install",
-        tablename="installs",
-        column_name="decided_at",
-        db_column_name="decided_at",
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="house_number",
+        db_column_name="house_number",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="house_number_suffix",
+        db_column_name="house_number_suffix",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="postcode",
+        db_column_name="postcode",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 6,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="city",
+        db_column_name="city",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 80,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="lat",
+        db_column_name="lat",
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
+        params={
+            "default": 0.0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="lon",
+        db_column_name="lon",
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
+        params={
+            "default": 0.0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="capacity",
+        db_column_name="capacity",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="owner_subject",
+        db_column_name="owner_subject",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="installer_subject",
+        db_column_name="installer_subject",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Connection",
+        tablename="connections",
+        column_name="created_at",
+        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": None,
-            "null": True,
+            "default": TimestamptzNow(),
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,

@@ -1,0 +1,1 @@
+"""The admin HTTP surface: warehouse batches and label printing."""

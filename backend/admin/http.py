@@ -1,0 +1,85 @@
+"""/admin/v1: load assets from the warehouse in batches and print their labels."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from backend.auth import requires_role
+from backend.errors import Invalid, Unsupported
+from backend.installs import qr
+from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
+from backend.installs.context import InstallContext
+from backend.principal import Principal, Role
+
+Serial = Annotated[str, Parameter(pattern=r"^[A-Z0-9][A-Z0-9-]{2,38}$")]
+
+
+class AssetIn(msgspec.Struct, forbid_unknown_fields=True):
+    serial: Annotated[str, msgspec.Meta(max_length=40)]
+    asset_type: Annotated[str, msgspec.Meta(max_length=40)]
+
+
+class ImportedAssetView(msgspec.Struct, kw_only=True):
+    serial: str
+    asset_type: str
+    status: str
+    payload: str
+    created: bool
+
+
+class ImportResult(msgspec.Struct, kw_only=True):
+    created: int
+    unchanged: int
+    assets: list[ImportedAssetView]
+
+
+def _rows_from_json(body: bytes) -> list[AssetRow]:
+    try:
+        items = msgspec.json.decode(body, type=list[AssetIn])
+    except msgspec.ValidationError as exc:
+        raise Invalid("assets/invalid-batch", extra={"errors": [str(exc)]}, errors=str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise Invalid("request/invalid", detail=str(exc)) from None
+    return [AssetRow(line=n, serial=a.serial, asset_type=a.asset_type) for n, a in enumerate(items, start=1)]
+
+
+class AdminController(Controller):
+    path = "/admin/v1"
+    tags = ["admin"]
+    guards = [requires_role(Role.ADMIN)]
+
+    @post("/assets", operation_id="ImportAssets", status_code=HTTP_201_CREATED,
+          request_max_body_size=5 * 1024 * 1024)
+    async def import_assets(self, request: Request[Principal, Any, Any], ctx: InstallContext) -> Response[ImportResult]:
+        """Load a batch (JSON list or CSV `serial,asset_type`); all rows or none; returns each label payload."""
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await request.body()
+        if media_type == "application/json":
+            rows = _rows_from_json(body)
+        elif media_type == "text/csv":
+            try:
+                rows = parse_csv(body.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                raise Invalid("request/invalid", detail="CSV must be UTF-8") from None
+        else:
+            raise Unsupported("request/invalid", detail="send application/json or text/csv")
+        imported = await import_assets(ctx, request.user, rows)
+        created = sum(a.created for a in imported)
+        result = ImportResult(created=created, unchanged=len(imported) - created,
+                              assets=[ImportedAssetView(**dataclasses.asdict(a)) for a in imported])
+        return Response(result, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/assets/{serial:str}/label", operation_id="GetAssetLabel")
+    async def label(self, ctx: InstallContext, serial: FromPath[Serial],
+                    format: FromQuery[Literal["png", "svg"]] = "png") -> Response[bytes]:
+        """The asset's printable QR label as PNG or SVG."""
+        payload = await label_payload(ctx, serial)
+        if format == "svg":
+            return Response(qr.render_svg(payload), media_type="image/svg+xml")
+        return Response(qr.render_png(payload, serial), media_type="image/png")

@@ -1,0 +1,59 @@
+"""create_app(settings) -> Litestar: routers, plugins, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from backend.admin.http import AdminController
+from backend.auth import jwt_auth
+from backend.installs.context import build_context
+from backend.installs.tables import Install
+from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
+from backend.settings import Settings, get_settings
+from mobile_api.v1.connections import ConnectionController
+from mobile_api.v1.deps import DEPENDENCIES
+from mobile_api.v1.installs import InstallController
+
+
+@get("/health", operation_id="Health", exclude_from_auth=True)
+async def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The ASGI application."""
+    settings = settings or get_settings()
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = Install._meta.db
+        await engine.start_connection_pool()  # a no-op on SQLite
+        try:
+            yield
+        finally:
+            await engine.close_connection_pool()
+            ctx.cpu.shutdown(wait=False)
+
+    auth = jwt_auth(settings)
+    return Litestar(
+        route_handlers=[health, InstallController, ConnectionController, AdminController],
+        dependencies=DEPENDENCIES,
+        state=State({"ctx": ctx}),
+        on_app_init=[auth.on_app_init],
+        plugins=[problem_details_plugin()],
+        exception_handlers=UNEXPECTED_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=1024 * 1024,  # JSON routes; the photo route streams under its own limit
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        openapi_config=OpenAPIConfig(title="selfinstall", version="1.0.0", path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+    )

@@ -1,0 +1,138 @@
+"""The `selfinstall` command: serve, migrate, seed, token, label, import-assets, photo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from backend.principal import Principal, Role
+from backend.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = get_settings()
+    Granian(
+        "backend.app:create_app", factory=True, interface=Interfaces.ASGI,
+        address=args.host or settings.host, port=args.port or settings.port, workers=args.workers or settings.workers,
+    ).serve()
+
+
+def _migrate(_: argparse.Namespace) -> None:
+    from backend.migrate import migrate
+
+    asyncio.run(migrate())
+    print("migrations applied")
+
+
+def _seed(_: argparse.Namespace) -> None:
+    from fixtures.seed import seed
+
+    summary = asyncio.run(seed(get_settings()))
+    print(summary)
+
+
+def _token(args: argparse.Namespace) -> None:
+    from backend.auth import issue_token
+
+    print(issue_token(get_settings(), args.sub, Role(args.role), timedelta(seconds=args.ttl)))
+
+
+def _label(args: argparse.Namespace) -> None:
+    from backend.installs import qr
+    from backend.installs.assets import label_payload
+    from backend.installs.context import build_context
+
+    async def payload() -> str:
+        return await label_payload(build_context(get_settings()), args.serial)
+
+    text = asyncio.run(payload())
+    data = qr.render_svg(text) if args.format == "svg" else qr.render_png(text, args.serial)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"{args.output}: {text}")
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def _import_assets(args: argparse.Namespace) -> None:
+    import msgspec
+    from tqdm import tqdm
+
+    from backend.installs.assets import AssetRow, import_assets, parse_csv
+    from backend.installs.context import build_context
+
+    text = Path(args.file).read_text(encoding="utf-8-sig")
+    if args.file.endswith(".json"):
+        items = msgspec.json.decode(text, type=list[dict[str, str]])
+        rows = [AssetRow(line=n, serial=i.get("serial", ""), asset_type=i.get("asset_type", ""))
+                for n, i in enumerate(items, start=1)]
+    else:
+        rows = parse_csv(text)
+    admin = Principal(subject="cli", role=Role.ADMIN)
+
+    async def run() -> None:
+        with tqdm(total=len(rows), unit="asset", desc="importing") as bar:
+            imported = await import_assets(build_context(get_settings()), admin, rows, bar.update)
+        for asset in imported:
+            print(f"{asset.serial}\t{asset.asset_type}\t{'created' if asset.created else 'unchanged'}\t{asset.payload}")
+
+    asyncio.run(run())
+
+
+def _photo(args: argparse.Namespace) -> None:
+    from fixtures.demo_photos import demo_photo
+
+    Path(args.output).write_bytes(asyncio.run(demo_photo(get_settings(), args.serial, args.slot, args.ean)))
+    print(args.output)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="selfinstall", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service (granian)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(fn=_serve)
+    sub.add_parser("migrate", help="apply the committed database migrations").set_defaults(fn=_migrate)
+    sub.add_parser("seed", help="load the demo data and write data/demo.json").set_defaults(fn=_seed)
+    token = sub.add_parser("token", help="print a signed development JWT")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", required=True)
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds (default 8 hours)")
+    token.set_defaults(fn=_token)
+    label = sub.add_parser("label", help="render an asset's QR label")
+    label.add_argument("serial")
+    label.add_argument("--format", choices=["png", "svg"], default="png")
+    label.add_argument("-o", "--output")
+    label.set_defaults(fn=_label)
+    imp = sub.add_parser("import-assets", help="load a warehouse batch (CSV serial,asset_type or JSON list)")
+    imp.add_argument("file")
+    imp.set_defaults(fn=_import_assets)
+    photo = sub.add_parser("photo", help="render a demo photo of an asset for a slot (real image bytes)")
+    photo.add_argument("serial")
+    photo.add_argument("slot")
+    photo.add_argument("--ean", help="connection whose location goes into the EXIF GPS")
+    photo.add_argument("-o", "--output", required=True)
+    photo.set_defaults(fn=_photo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    from backend.errors import DomainError
+
+    args = parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except DomainError as exc:
+        print(f"error: {exc.code}: {exc.message('en')}", file=sys.stderr)
+        for line in exc.extra.get("errors", []):
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,110 @@
+"""Warehouse batches of assets: all rows valid or none stored; re-importing a serial changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from backend.errors import Invalid, NotFound
+from backend.installs import qr
+from backend.installs import repository as repo
+from backend.installs.context import InstallContext
+from backend.installs.service import record_event, transaction
+from backend.principal import Principal
+
+MAX_BATCH = 50_000
+_INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRow:
+    line: int  # 1-based line (CSV: including the header) or list position
+    serial: str
+    asset_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAsset:
+    serial: str
+    asset_type: str
+    status: str
+    payload: str
+    created: bool
+
+
+def parse_csv(text: str) -> list[AssetRow]:
+    """Rows of a `serial,asset_type` CSV with a header line; line numbers count the header as 1."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:2] != ["serial", "asset_type"]:
+        raise Invalid("assets/invalid-batch", extra={"errors": ["line 1: header must be 'serial,asset_type'"]},
+                      errors="line 1: header must be 'serial,asset_type'")
+    rows, errors = [], []
+    for line, fields in enumerate(reader, start=2):
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) < 2:
+            errors.append(f"line {line}: expected 2 fields, got {len(fields)}")
+            continue
+        rows.append(AssetRow(line=line, serial=fields[0].strip(), asset_type=fields[1].strip()))
+    if errors:
+        raise Invalid("assets/invalid-batch", extra={"errors": errors}, errors="; ".join(errors[:5]))
+    return rows
+
+
+def _row_errors(ctx: InstallContext, row: AssetRow, seen: dict[str, int]) -> list[str]:
+    errors = []
+    if not qr.SERIAL_PATTERN.match(row.serial):
+        errors.append(f"line {row.line}: serial {row.serial!r} must be 3-39 upper-case letters, digits or '-'")
+    if row.asset_type not in ctx.catalog.types:
+        errors.append(f"line {row.line}: unknown asset_type {row.asset_type!r}")
+    if row.serial in seen:
+        errors.append(f"line {row.line}: serial {row.serial} repeats line {seen[row.serial]}")
+    return errors
+
+
+async def import_assets(ctx: InstallContext, who: Principal, rows: list[AssetRow],
+                        on_progress: Callable[[int], None] | None = None) -> list[ImportedAsset]:
+    """Validate the whole batch, then store the new serials in one transaction."""
+    errors: list[str] = []
+    if len(rows) > MAX_BATCH:
+        errors.append(f"a batch holds at most {MAX_BATCH} assets, this one {len(rows)}")
+    seen: dict[str, int] = {}
+    for row in rows:
+        errors.extend(_row_errors(ctx, row, seen))
+        seen.setdefault(row.serial, row.line)
+    async with transaction():
+        existing = {a.serial: a for a in await repo.assets_by_serials([r.serial for r in rows])}
+        for row in rows:
+            known = existing.get(row.serial)
+            if known is not None and known.asset_type != row.asset_type:
+                errors.append(f"line {row.line}: serial {row.serial} is already known as a {known.asset_type}")
+        if errors:
+            raise Invalid("assets/invalid-batch", extra={"errors": errors}, errors="; ".join(errors[:5]))
+        now = ctx.clock()
+        new = [r for r in rows if r.serial not in existing]
+        for start in range(0, len(new), _INSERT_CHUNK):
+            chunk = new[start:start + _INSERT_CHUNK]
+            await repo.insert_assets([
+                {"serial": r.serial, "asset_type": r.asset_type, "status": "in_stock", "created_at": now} for r in chunk
+            ])
+            if on_progress:
+                on_progress(len(chunk))
+        if new:
+            await record_event(who, "assets.imported", now, count=len(new))
+    keys, kid = ctx.settings.qr_keys, ctx.settings.qr_active_key
+    return [
+        ImportedAsset(serial=r.serial, asset_type=r.asset_type,
+                      status=existing[r.serial].status if r.serial in existing else "in_stock",
+                      payload=qr.sign(r.serial, keys, kid), created=r.serial not in existing)
+        for r in rows
+    ]
+
+
+async def label_payload(ctx: InstallContext, serial: str) -> str:
+    """The signed payload of a known asset (for printing its label)."""
+    if await repo.asset_by_serial(serial) is None:
+        raise NotFound("assets/not-found", serial=serial)
+    return qr.sign(serial, ctx.settings.qr_keys, ctx.settings.qr_active_key)

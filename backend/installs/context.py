@@ -1,0 +1,56 @@
+"""Everything a service call needs besides the caller: settings, rules, storage, a CPU pool, a clock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
+from datetime import UTC, datetime
+
+
+from backend.installs.catalog import Catalog, load_catalog
+from backend.settings import Settings
+from backend.storage import LocalPhotoStore, PhotoStore
+from backend.validation.geo import Territory
+from backend.validation.policy import DEFAULT_POLICY_PATH, Policy, load_policy
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class InstallContext:
+    settings: Settings
+    catalog: Catalog
+    policy: Policy
+    territory: Territory
+    store: PhotoStore
+    # Photo decoding is CPU-bound: run it in threads, as many as there are cores, so parallel
+    # uploads neither block the event loop nor thrash.
+    cpu: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cpu")
+    )
+    clock: Callable[[], datetime] = _utcnow
+
+    async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run CPU-bound work on the pool, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.cpu, lambda: fn(*args, **kwargs))
+
+
+def build_context(settings: Settings) -> InstallContext:
+    """Load the catalog, the policy and the territory once, at start-up."""
+    return InstallContext(
+        settings=settings,
+        catalog=load_catalog(),
+        policy=load_policy(settings.policy_path or DEFAULT_POLICY_PATH),
+        territory=Territory.from_file(settings.territory_path),
+        store=LocalPhotoStore(settings.photo_dir),
+    )

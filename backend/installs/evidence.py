@@ -1,0 +1,94 @@
+"""Photo upload: stream to disk, decode safely once, check, make durable, then commit the row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable
+
+from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
+from backend.installs import repository as repo
+from backend.installs.context import InstallContext
+from backend.installs.records import PhotoRec
+from backend.installs.service import record_event, require_editable, save_checks, save_install, scoped_install, transaction
+from backend.installs.verdict import photo_checks
+from backend.principal import Principal
+from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
+from backend.validation.checks import PhotoEvidence
+from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
+from backend.validation.results import CheckResult
+
+ACCEPTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
+
+
+async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUID, slot: str,
+                       content_type: str, declared_size: int | None,
+                       chunks: AsyncIterable[bytes]) -> tuple[PhotoRec, list[CheckResult], bool]:
+    """Store one slot's photo; the same bytes again return the stored photo (created=False)."""
+    install = await scoped_install(who, install_id)
+    require_editable(install)
+    spec = ctx.catalog.types[install.asset_type]
+    if slot not in spec.slots:
+        raise Invalid("photo/slot-unknown", slot=slot)
+    if content_type.split(";")[0].strip().lower() not in ACCEPTED_CONTENT_TYPES:
+        raise Unsupported("photo/unsupported-type")
+    limit = ctx.settings.max_photo_bytes
+    if declared_size is not None and declared_size > limit:  # refuse before a byte is read
+        raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024))
+    staged = await _receive(ctx, chunks)
+    try:
+        existing = await repo.photo_of_slot(install.id, slot, staged.sha256)
+        if existing is not None:
+            return existing, [], False
+        facts = await ctx.run_cpu(_inspect, ctx, staged, ctx.catalog.slots[slot].requires_qr)
+        evidence = PhotoEvidence(slot=slot, width=facts.width, height=facts.height, qr_texts=facts.qr_texts)
+        results = photo_checks(ctx, evidence, install.scanned_payload)
+        await ctx.store.commit(staged)
+    finally:
+        ctx.store.discard(staged)  # a no-op once committed (the file has moved)
+    async with transaction():
+        install = await scoped_install(who, install_id)
+        require_editable(install)
+        now = ctx.clock()
+        photo_id = await repo.replace_slot_photo({
+            "install": install.id, "slot": slot, "sha256": staged.sha256, "content_type": facts.content_type,
+            "size_bytes": staged.size, "width": facts.width, "height": facts.height,
+            "exif_taken_at": facts.taken_at, "exif_lat": facts.gps[0] if facts.gps else None,
+            "exif_lon": facts.gps[1] if facts.gps else None,
+            "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
+            "is_current": True, "uploaded_by": who.subject, "created_at": now,
+        })
+        await save_checks(install.id, 0, results, now, {slot: photo_id})
+        await save_install(install, now)
+        await record_event(who, "photo.uploaded", now, install, slot=slot, sha256=staged.sha256,
+                           checks={r.check: r.status.value for r in results})
+        photo = await repo.photo_by_id(install.id, photo_id)
+    assert photo is not None
+    return photo, results, True
+
+
+async def _receive(ctx: InstallContext, chunks: AsyncIterable[bytes]) -> StagedUpload:
+    limit = ctx.settings.max_photo_bytes
+    try:
+        staged = await ctx.store.receive(chunks, limit)
+    except UploadTooLarge:
+        raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024)) from None
+    except UploadInterrupted:
+        raise BadRequest("photo/incomplete-upload") from None
+    if staged.size == 0:
+        ctx.store.discard(staged)
+        raise Invalid("photo/empty")
+    return staged
+
+
+def _inspect(ctx: InstallContext, staged: StagedUpload, find_qr: bool) -> PhotoFacts:
+    try:
+        with open(staged.path, "rb") as fp:
+            return inspect_photo(fp, max_pixels=ctx.settings.max_photo_pixels, find_qr=find_qr,
+                                 qr_upscale_below_px=ctx.policy.photo.qr_retry_upscale_below_px)
+    except PhotoRejected as rejected:
+        if rejected.kind == "unsupported":
+            raise Unsupported("photo/unsupported-type") from None
+        if rejected.kind == "too_many_pixels":
+            raise TooLarge("photo/too-many-pixels", pixels=rejected.pixels,
+                           limit=ctx.settings.max_photo_pixels) from None
+        raise Invalid("photo/undecodable") from None

@@ -1,0 +1,226 @@
+"""Every query of the install domain. Callers own the transaction; nothing here commits on its own."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from backend.installs.records import (
+    AssetRec,
+    CheckRec,
+    ConnectionRec,
+    DecisionRec,
+    EventRec,
+    FixRec,
+    InstallRec,
+    PhotoRec,
+    Record,
+)
+from backend.installs.tables import (
+    Asset,
+    CheckResult,
+    ClaimAttempt,
+    Connection,
+    Decision,
+    Event,
+    Install,
+    LocationFix,
+    Photo,
+)
+
+R = TypeVar("R", bound=Record)
+
+
+def _one(rows: list[dict[str, Any]], rec: type[R]) -> R | None:
+    return msgspec.convert(rows[0], rec, strict=False) if rows else None
+
+
+def _many(rows: list[dict[str, Any]], rec: type[R]) -> list[R]:
+    return [msgspec.convert(r, rec, strict=False) for r in rows]
+
+
+# --- connections -------------------------------------------------------------------------------
+
+async def connection_by_ean(ean: str) -> ConnectionRec | None:
+    return _one(await Connection.select().where(Connection.ean == ean), ConnectionRec)
+
+
+async def connection_by_id(connection_id: int) -> ConnectionRec | None:
+    return _one(await Connection.select().where(Connection.id == connection_id), ConnectionRec)
+
+
+async def insert_connections(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await Connection.insert(*[Connection(**r) for r in rows])
+
+
+async def set_connection_owner(connection_id: int, subject: str) -> None:
+    await Connection.update({Connection.owner_subject: subject}).where(Connection.id == connection_id)
+
+
+async def count_claim_failures(subject: str, since: datetime) -> tuple[int, datetime | None]:
+    """Failed claims by `subject` since `since`, and the oldest of them."""
+    rows = await ClaimAttempt.select(ClaimAttempt.created_at).where(
+        (ClaimAttempt.subject == subject) & (ClaimAttempt.succeeded.eq(False)) & (ClaimAttempt.created_at >= since)
+    ).order_by(ClaimAttempt.created_at)
+    return len(rows), (rows[0]["created_at"] if rows else None)
+
+
+async def insert_claim_attempt(subject: str, succeeded: bool, at: datetime) -> None:
+    await ClaimAttempt.insert(ClaimAttempt(subject=subject, succeeded=succeeded, created_at=at))
+
+
+# --- assets ------------------------------------------------------------------------------------
+
+async def asset_by_serial(serial: str) -> AssetRec | None:
+    return _one(await Asset.select().where(Asset.serial == serial), AssetRec)
+
+
+async def asset_by_id(asset_id: int) -> AssetRec | None:
+    return _one(await Asset.select().where(Asset.id == asset_id), AssetRec)
+
+
+async def assets_by_serials(serials: list[str]) -> list[AssetRec]:
+    if not serials:
+        return []
+    return _many(await Asset.select().where(Asset.serial.is_in(serials)), AssetRec)
+
+
+async def insert_assets(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await Asset.insert(*[Asset(**r) for r in rows])
+
+
+async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime) -> None:
+    await Asset.update(
+        {Asset.status: "installed", Asset.connection: connection_id, Asset.installed_at: at}
+    ).where(Asset.id == asset_id)
+
+
+# --- installs ----------------------------------------------------------------------------------
+
+def _scope(subject: str, role: str) -> Any:
+    """The WHERE clause that limits installs to what the caller may see."""
+    if role == "customer":
+        return Install.connection.owner_subject == subject
+    if role == "installer":
+        return Install.connection.installer_subject == subject
+    return Install.id.is_not_null()  # specialists and admins see every install
+
+
+async def install_by_id(install_id: uuid.UUID) -> InstallRec | None:
+    return _one(await Install.select().where(Install.id == install_id).output(load_json=True), InstallRec)
+
+
+async def install_scoped(install_id: uuid.UUID, subject: str, role: str) -> InstallRec | None:
+    rows = await Install.select(*Install.all_columns()).where(
+        (Install.id == install_id) & _scope(subject, role)
+    ).output(load_json=True)
+    return _one(rows, InstallRec)
+
+
+async def installs_scoped(
+    subject: str, role: str, limit: int, after: tuple[datetime, uuid.UUID] | None, state: str | None
+) -> list[InstallRec]:
+    """Newest first; keyset pagination on (created_at, id)."""
+    where = _scope(subject, role)
+    if state is not None:
+        where &= Install.state == state
+    if after is not None:
+        created, last_id = after
+        where &= (Install.created_at < created) | ((Install.created_at == created) & (Install.id < last_id))
+    rows = await Install.select(*Install.all_columns()).where(where).order_by(
+        Install.created_at, Install.id, ascending=False
+    ).limit(limit).output(load_json=True)
+    return _many(rows, InstallRec)
+
+
+async def insert_install(row: dict[str, Any]) -> None:
+    await Install.insert(Install(**row))
+
+
+async def update_install(install_id: uuid.UUID, expected_version: int, values: dict[str, Any]) -> bool:
+    """Compare-and-set on `version`; False if someone else changed the install meanwhile."""
+    columns = {getattr(Install, k): v for k, v in values.items()}
+    columns[Install.version] = expected_version + 1
+    rows = await Install.update(columns).where(
+        (Install.id == install_id) & (Install.version == expected_version)
+    ).returning(Install.id)
+    return bool(rows)
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+async def photos_of(install_id: uuid.UUID, current_only: bool = True) -> list[PhotoRec]:
+    where = Photo.install == install_id
+    if current_only:
+        where &= Photo.is_current.eq(True)
+    rows = await Photo.select().where(where).order_by(Photo.id).output(load_json=True)
+    return _many(rows, PhotoRec)
+
+
+async def photo_of_slot(install_id: uuid.UUID, slot: str, sha256: str) -> PhotoRec | None:
+    rows = await Photo.select().where(
+        (Photo.install == install_id) & (Photo.slot == slot) & (Photo.sha256 == sha256) & Photo.is_current.eq(True)
+    ).output(load_json=True)
+    return _one(rows, PhotoRec)
+
+
+async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
+    rows = await Photo.select().where((Photo.install == install_id) & (Photo.id == photo_id)).output(load_json=True)
+    return _one(rows, PhotoRec)
+
+
+async def replace_slot_photo(row: dict[str, Any]) -> int:
+    """Retire the slot's current photo and insert the new one; returns the new photo's id."""
+    await Photo.update({Photo.is_current: False}).where(
+        (Photo.install == row["install"]) & (Photo.slot == row["slot"]) & Photo.is_current.eq(True)
+    )
+    inserted = await Photo.insert(Photo(**row)).returning(Photo.id)
+    return int(inserted[0]["id"])
+
+
+async def latest_fix(install_id: uuid.UUID) -> FixRec | None:
+    rows = await LocationFix.select().where(LocationFix.install == install_id).order_by(
+        LocationFix.id, ascending=False
+    ).limit(1)
+    return _one(rows, FixRec)
+
+
+async def insert_fix(row: dict[str, Any]) -> None:
+    await LocationFix.insert(LocationFix(**row))
+
+
+async def checks_of(install_id: uuid.UUID) -> list[CheckRec]:
+    rows = await CheckResult.select().where(CheckResult.install == install_id).order_by(CheckResult.id).output(
+        load_json=True
+    )
+    return _many(rows, CheckRec)
+
+
+async def insert_checks(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await CheckResult.insert(*[CheckResult(**r) for r in rows])
+
+
+async def decisions_of(install_id: uuid.UUID) -> list[DecisionRec]:
+    rows = await Decision.select().where(Decision.install == install_id).order_by(Decision.id).output(load_json=True)
+    return _many(rows, DecisionRec)
+
+
+async def insert_decision(row: dict[str, Any]) -> None:
+    await Decision.insert(Decision(**row))
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+async def append_event(row: dict[str, Any]) -> None:
+    await Event.insert(Event(**row))
+
+
+async def events_of(install_id: uuid.UUID) -> list[EventRec]:
+    rows = await Event.select().where(Event.install == install_id).order_by(Event.id).output(load_json=True)
+    return _many(rows, EventRec)

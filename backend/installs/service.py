@@ -1,0 +1,210 @@
+"""Install use cases. Each opens its transaction, enforces the state machine and scopes by caller."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from backend.db import write_transaction
+from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.installs import qr
+from backend.installs import repository as repo
+from backend.installs.context import InstallContext
+from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, InstallState
+from backend.installs.records import InstallRec
+from backend.installs.snapshot import InstallSnapshot, load_snapshot
+from backend.installs.tables import Install
+from backend.installs.verdict import label_checks, submit_checks
+from backend.principal import Principal
+from backend.validation.policy import decide
+from backend.validation.results import CheckResult, Outcome, Reason, ordered
+
+
+def transaction() -> Any:
+    return write_transaction(Install._meta.db)
+
+
+async def scoped_install(who: Principal, install_id: uuid.UUID) -> InstallRec:
+    install = await repo.installscoped_install(install_id, who.subject, who.role)
+    if install is None:
+        raise NotFound("install/not-found")
+    return install
+
+
+def require_editable(install: InstallRec) -> None:
+    if InstallState(install.state) not in EDITABLE_STATES:
+        raise Conflict("install/state-conflict", state=install.state)
+
+
+async def record_event(who: Principal, action: str, at: datetime, install: InstallRec | None = None,
+                       to_state: str | None = None, **detail: Any) -> None:
+    """Append one audit event (inside the caller's transaction)."""
+    await repo.append_event({
+        "install": install.id if install else None, "actor": who.subject, "actor_role": who.role.value,
+        "action": action, "from_state": install.state if install else None,
+        "to_state": to_state or (install.state if install else None), "detail": detail, "created_at": at,
+    })
+
+
+async def save_install(install: InstallRec, at: datetime, **values: Any) -> None:
+    if "state" in values and values["state"] != install.state:
+        if InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
+            raise Conflict("install/state-conflict", state=install.state)
+    if not await repo.update_install(install.id, install.version, {**values, "updated_at": at}):
+        raise Conflict("install/state-conflict", state=install.state)
+
+
+def _request_hash(connection_ean: str, asset_type: str) -> str:
+    return hashlib.sha256(f"{connection_ean}\n{asset_type}".encode()).hexdigest()
+
+
+async def create_install(ctx: InstallContext, who: Principal, install_id: uuid.UUID, connection_ean: str,
+                         asset_type: str) -> tuple[InstallSnapshot, bool]:
+    """Create an install; the same id and body again returns the first (offline retries)."""
+    request_hash = _request_hash(connection_ean, asset_type)
+    async with transaction():
+        existing = await repo.install_by_id(install_id)
+        if existing is not None:
+            if existing.request_hash != request_hash or existing.created_by != who.subject:
+                raise Conflict("install/id-conflict")
+            return await load_snapshot(existing), False
+        spec = ctx.catalog.types.get(asset_type)
+        if spec is None:
+            raise Invalid("install/asset-type-unknown", asset_type=asset_type)
+        connection = await repo.connection_by_ean(connection_ean)
+        mine = connection is not None and (
+            connection.owner_subject == who.subject if who.role == "customer" else connection.installer_subject == who.subject
+        )
+        if connection is None or not mine:
+            raise NotFound("connection/not-found")
+        if who.role.value not in spec.self_install:
+            raise Forbidden("install/self-install-not-allowed", role=who.role.value, asset_type=asset_type)
+        if connection.capacity not in spec.capacities:
+            raise Invalid("install/capacity-mismatch", asset_type=asset_type, capacity=connection.capacity)
+        now = ctx.clock()
+        row = {
+            "id": install_id, "connection": connection.id, "asset_type": asset_type, "state": InstallState.DRAFT.value,
+            "created_by": who.subject, "created_by_role": who.role.value, "request_hash": request_hash,
+            "reasons": [], "created_at": now, "updated_at": now,
+        }
+        await repo.insert_install(row)
+        install = await repo.install_by_id(install_id)
+        assert install is not None
+        await record_event(who, "install.created", now, install, asset_type=asset_type, ean=connection_ean)
+        return await load_snapshot(install), True
+
+
+async def get_install(who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
+    return await load_snapshot(await scoped_install(who, install_id))
+
+
+async def list_installs(who: Principal, limit: int, after: tuple[datetime, uuid.UUID] | None,
+                        state: str | None) -> list[InstallRec]:
+    return await repo.installsscoped_install(who.subject, who.role, limit, after, state)
+
+
+async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID, payload: str) -> InstallSnapshot:
+    """Link the scanned asset; every way a label can be wrong has its own 422 code."""
+    label = qr.verify(payload, ctx.settings.qr_keys)
+    async with transaction():
+        install = await scoped_install(who, install_id)
+        require_editable(install)
+        asset = await repo.asset_by_serial(label.serial)
+        if asset is None:
+            raise Invalid("qr/unknown-asset")
+        if asset.status == "installed" and asset.connection != install.connection:
+            raise Invalid("qr/asset-installed-elsewhere", serial=asset.serial)
+        if asset.status == "retired":
+            raise Invalid("qr/asset-unavailable", serial=asset.serial, status=asset.status)
+        if asset.asset_type != install.asset_type:
+            connection = await repo.connection_by_id(install.connection)
+            assert connection is not None
+            if connection.capacity not in ctx.catalog.types[asset.asset_type].capacities:
+                raise Invalid("install/capacity-mismatch", asset_type=asset.asset_type, capacity=connection.capacity)
+            raise Invalid("qr/type-mismatch", scanned_type=asset.asset_type, asset_type=install.asset_type)
+        now = ctx.clock()
+        normalized = payload.strip()
+        await save_install(install, now, asset=asset.id, scanned_payload=normalized)
+        await record_event(who, "label.scanned", now, install, serial=asset.serial)
+        # Photos taken before the scan are now compared with the label.
+        photos = [p for p in await repo.photos_of(install.id) if p.qr_texts is not None]
+        await save_checks(install.id, 0, label_checks(photos, normalized), now, {p.slot: p.id for p in photos})
+        return await load_snapshot(await scoped_install(who, install_id))
+
+
+async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUID, lat: float, lon: float,
+                       accuracy_m: float, captured_at: datetime, provider: str, mocked: bool) -> InstallSnapshot:
+    """Record a GPS fix from the phone."""
+    async with transaction():
+        install = await scoped_install(who, install_id)
+        require_editable(install)
+        now = ctx.clock()
+        await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
+                               "captured_at": captured_at, "provider": provider, "mocked": mocked, "created_at": now})
+        await save_install(install, now)
+        await record_event(who, "location.reported", now, install, accuracy_m=accuracy_m, provider=provider)
+        return await load_snapshot(await scoped_install(who, install_id))
+
+
+async def save_checks(install_id: uuid.UUID, attempt: int, results: list[CheckResult], at: datetime,
+                      photo_ids: dict[str, int]) -> None:
+    """Store check results; a result whose subject is a photo slot is tied to that photo."""
+    await repo.insert_checks([
+        {"install": install_id, "photo": photo_ids.get(r.subject), "attempt": attempt, "check_name": r.check,
+         "subject": r.subject, "status": r.status.value, "confidence": r.confidence, "evidence": r.evidence,
+         "user_fixable": r.user_fixable, "fix_nl": r.fix_nl, "fix_en": r.fix_en, "created_at": at}
+        for r in results
+    ])
+
+
+async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
+    """Check all evidence together and decide: approve, ask for a retake, or escalate."""
+    async with transaction():
+        install = await scoped_install(who, install_id)
+        require_editable(install)
+        snap = await load_snapshot(install)
+        results = submit_checks(ctx, snap)
+        standing = {Reason(r) for r in install.reasons}
+        if ctx.catalog.needs_approval(install.asset_type, snap.connection.capacity):
+            standing.add(Reason.APPROVAL_REQUIRED)
+        if ctx.catalog.types[install.asset_type].specialist_knowledge:
+            standing.add(Reason.SPECIALIST_KNOWLEDGE)
+        verdict = decide(ctx.policy, results, retakes_so_far=install.retake_count, standing_reasons=standing)
+        now = ctx.clock()
+        attempt = len(snap.decisions) + 1
+        await save_checks(install.id, attempt, results, now, {p.slot: p.id for p in snap.photos})
+        await repo.insert_decision({"install": install.id, "attempt": attempt, "outcome": verdict.outcome.value,
+                                    "reasons": [r.value for r in verdict.reasons],
+                                    "policy_version": verdict.policy_version, "decided_by": "automation",
+                                    "created_at": now})
+        values: dict[str, Any] = {"state": verdict.outcome.value, "reasons": [r.value for r in verdict.reasons],
+                                  "submitted_at": now}
+        if verdict.outcome is Outcome.NEEDS_RETAKE:
+            values["retake_count"] = install.retake_count + 1
+        if verdict.outcome is Outcome.APPROVED:
+            values["decided_at"] = now
+            assert snap.asset is not None  # the asset check passed
+            await repo.mark_asset_installed(snap.asset.id, install.connection, now)
+        await save_install(install, now, **values)
+        await record_event(who, "install.submitted", now, install, to_state=verdict.outcome.value,
+                           reasons=values["reasons"], policy_version=verdict.policy_version, attempt=attempt)
+        return await load_snapshot(await scoped_install(who, install_id))
+
+
+async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str) -> InstallSnapshot:
+    """The customer wants a person: escalate now. Asking again changes nothing."""
+    async with transaction():
+        install = await scoped_install(who, install_id)
+        state = InstallState(install.state)
+        if state not in EDITABLE_STATES and state is not InstallState.IN_REVIEW:
+            raise Conflict("install/state-conflict", state=install.state)
+        if Reason.HUMAN_REQUESTED.value not in install.reasons:
+            now = ctx.clock()
+            reasons = ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})
+            await save_install(install, now, state=InstallState.IN_REVIEW.value, reasons=[r.value for r in reasons],
+                        help_message=message)
+            await record_event(who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value,
+                               message=message)
+        return await load_snapshot(await scoped_install(who, install_id))

@@ -1,0 +1,124 @@
+"""An install with all its evidence, and what its user must do next, in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from backend.installs import repository as repo
+from backend.installs.catalog import Catalog
+from backend.installs.enums import EDITABLE_STATES, InstallState
+from backend.installs.records import (
+    AssetRec,
+    CheckRec,
+    ConnectionRec,
+    DecisionRec,
+    EventRec,
+    FixRec,
+    InstallRec,
+    PhotoRec,
+)
+from backend.validation.results import Reason
+
+REASON_TEXT: dict[str, tuple[str, str]] = {
+    Reason.SUSPECTED_FRAUD: ("het bewijs roept vragen op", "the evidence raises questions"),
+    Reason.HUMAN_REQUESTED: ("u vroeg om een persoon", "you asked for a person"),
+    Reason.APPROVAL_REQUIRED: ("dit vraagt goedkeuring van een specialist", "this needs a specialist's approval"),
+    Reason.SPECIALIST_KNOWLEDGE: ("dit vraagt specialistische kennis", "this needs specialist knowledge"),
+    Reason.COMPLEXITY: ("het lukte niet zelf na meerdere pogingen", "self-service did not succeed after several tries"),
+    Reason.UNCERTAIN: ("de automatische controle kon het niet met zekerheid vaststellen",
+                       "the automatic check could not establish it with certainty"),
+}
+
+
+class NextAction(msgspec.Struct, frozen=True, kw_only=True):
+    code: str  # scan_label | upload_photo | retake_photo | share_location | submit | wait | ask_for_help
+    subject: str | None
+    text_nl: str
+    text_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallSnapshot:
+    install: InstallRec
+    connection: ConnectionRec
+    asset: AssetRec | None
+    photos: list[PhotoRec]
+    fix: FixRec | None
+    checks: list[CheckRec]  # the checks that still apply: of current photos and of the latest submit
+    decisions: list[DecisionRec]
+    events: list[EventRec]
+
+
+async def load_snapshot(install: InstallRec) -> InstallSnapshot:
+    """Read everything about one install (a fixed number of queries, no N+1)."""
+    connection = await repo.connection_by_id(install.connection)
+    assert connection is not None  # a foreign key guarantees it
+    photos = await repo.photos_of(install.id)
+    current_photo_ids = {p.id for p in photos}
+    all_checks = await repo.checks_of(install.id)
+    latest_attempt = max((c.attempt for c in all_checks if c.photo is None), default=None)
+    # A photo's check may be re-run (e.g. the label check once the asset is scanned): the newest counts.
+    latest_photo_checks = {(c.photo, c.check_name): c for c in all_checks if c.photo in current_photo_ids}
+    checks = [
+        c for c in all_checks
+        if latest_photo_checks.get((c.photo, c.check_name)) is c
+        or (c.photo is None and c.attempt == latest_attempt)
+    ]
+    return InstallSnapshot(
+        install=install,
+        connection=connection,
+        asset=await repo.asset_by_id(install.asset) if install.asset is not None else None,
+        photos=photos,
+        fix=await repo.latest_fix(install.id),
+        checks=checks,
+        decisions=await repo.decisions_of(install.id),
+        events=await repo.events_of(install.id),
+    )
+
+
+def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
+    """What the user must still do, one action per slot or step."""
+    state = InstallState(snap.install.state)
+    if state is InstallState.IN_REVIEW:
+        reasons_nl = ", ".join(REASON_TEXT[r][0] for r in snap.install.reasons)
+        reasons_en = ", ".join(REASON_TEXT[r][1] for r in snap.install.reasons)
+        return [NextAction(
+            code="wait", subject=None,
+            text_nl=f"Een specialist bekijkt uw installatie ({reasons_nl}). U hoeft nu niets te doen.",
+            text_en=f"A specialist is reviewing your install ({reasons_en}). There is nothing you need to do now.",
+        )]
+    if state not in EDITABLE_STATES:
+        return []
+    actions: list[NextAction] = []
+    if snap.asset is None:
+        actions.append(NextAction(code="scan_label", subject=None, text_nl="Scan het QR-label van het apparaat.",
+                                  text_en="Scan the asset's QR label."))
+    by_slot = {p.slot: p for p in snap.photos}
+    for slot in catalog.types[snap.install.asset_type].slots:
+        spec = catalog.slots[slot]
+        photo = by_slot.get(slot)
+        if photo is None:
+            actions.append(NextAction(code="upload_photo", subject=slot, text_nl=f"Upload een {spec.label_nl}.",
+                                      text_en=f"Upload a {spec.label_en}."))
+            continue
+        for check in snap.checks:
+            if check.photo == photo.id and check.status != "pass" and check.user_fixable:
+                actions.append(NextAction(code="retake_photo", subject=slot, text_nl=check.fix_nl,
+                                          text_en=check.fix_en))
+    location_fixes = [c for c in snap.checks if c.check_name == "location" and c.status != "pass" and c.user_fixable]
+    if snap.fix is None or location_fixes:
+        actions.append(NextAction(
+            code="share_location", subject="location",
+            text_nl=location_fixes[0].fix_nl if location_fixes else "Deel uw locatie bij de meterkast.",
+            text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
+        ))
+    missing = {"scan_label", "upload_photo"} & {a.code for a in actions} or snap.fix is None
+    if not missing:
+        actions.append(NextAction(code="submit", subject=None, text_nl="Verstuur de installatie ter controle.",
+                                  text_en="Submit the install for checking."))
+    actions.append(NextAction(code="ask_for_help", subject=None,
+                              text_nl="Lukt het niet? Vraag hulp van een medewerker.",
+                              text_en="Stuck? Ask a person for help."))
+    return actions

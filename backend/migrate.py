@@ -1,0 +1,18 @@
+"""Apply the committed Piccolo migrations; on SQLite switch the file to WAL once (it is stored)."""
+
+from __future__ import annotations
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.engine.sqlite import SQLiteEngine
+
+from backend.installs.tables import Install
+
+
+async def migrate() -> None:
+    """Bring the schema up to date; idempotent."""
+    result = await run_forwards(app_name="installs")
+    if not result.success:
+        raise SystemExit(f"migration failed: {result.message}")
+    engine = Install._meta.db
+    if isinstance(engine, SQLiteEngine):
+        await engine.run_ddl("PRAGMA journal_mode=WAL")

@@ -1,0 +1,21 @@
+"""Who is calling: a subject and a role. Plain data, shared by every domain."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.StrEnum):
+    CUSTOMER = "customer"
+    INSTALLER = "installer"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The token's subject and role; every query is scoped by it."""
+
+    subject: str
+    role: Role

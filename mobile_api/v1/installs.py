@@ -1,0 +1,128 @@
+"""/mobile/v1/installs: create, read, scan, locate, photograph, submit, ask for help."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.exceptions import InternalServerException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from backend.auth import requires_role
+from backend.errors import NotFound
+from backend.installs import evidence, service
+from backend.installs import repository as repo
+from backend.installs.context import InstallContext
+from backend.installs.snapshot import load_snapshot, next_actions
+from backend.principal import Principal, Role
+from backend.storage import UploadInterrupted, UploadTooLarge
+from mobile_api.v1 import schemas as s
+from mobile_api.v1.deps import decode_cursor, encode_cursor
+from mobile_api.v1.views import action_views, check_view, install_summary, install_view, photo_view
+
+StateName = Literal["draft", "needs_retake", "in_review", "approved", "rejected", "cancelled"]
+Slot = Annotated[str, Parameter(pattern=r"^[a-z_]{1,40}$")]
+
+
+async def _chunks(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    """The request body as it arrives, with Litestar's transport errors turned into domain ones."""
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except RequestEntityTooLarge:
+        raise UploadTooLarge from None
+    except InternalServerException:  # "client disconnected prematurely"
+        raise UploadInterrupted from None
+
+
+class InstallController(Controller):
+    path = "/mobile/v1/installs"
+    tags = ["installs"]
+    guards = [requires_role(Role.CUSTOMER, Role.INSTALLER)]
+
+    @post("/", operation_id="CreateInstall", status_code=HTTP_201_CREATED)
+    async def create(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                     data: JSONBody[s.CreateInstall]) -> Response[s.InstallView]:
+        """Create an install (idempotent on the client-made id)."""
+        snap, created = await service.create_install(ctx, request.user, data.id, data.connection_ean, data.asset_type)
+        return Response(install_view(ctx.catalog, snap, lang), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/", operation_id="ListInstalls")
+    async def list_installs(
+        self, request: Request[Principal, Any, Any],
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        cursor: FromQuery[str | None] = None,
+        install_state: Annotated[StateName | None, Parameter(query="state")] = None,
+    ) -> s.InstallPage:
+        """The caller's own installs, newest first, by cursor."""
+        after = decode_cursor(cursor) if cursor else None
+        rows = await service.list_installs(request.user, limit + 1, after, install_state)
+        page = rows[:limit]
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+        return s.InstallPage(items=[install_summary(r) for r in page], next_cursor=next_cursor)
+
+    @get("/{install_id:uuid}", operation_id="GetInstall")
+    async def get_install(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                          install_id: FromPath[uuid.UUID]) -> s.InstallView:
+        """One install with its evidence, checks and next actions."""
+        return install_view(ctx.catalog, await service.get_install(request.user, install_id), lang)
+
+    @post("/{install_id:uuid}/scan", operation_id="ScanLabel", status_code=HTTP_200_OK)
+    async def scan(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                   install_id: FromPath[uuid.UUID], data: JSONBody[s.ScanLabel]) -> s.InstallView:
+        """Link the asset whose QR label was scanned."""
+        return install_view(ctx.catalog, await service.scan_label(ctx, request.user, install_id, data.payload), lang)
+
+    @post("/{install_id:uuid}/location", operation_id="ReportLocation", status_code=HTTP_200_OK)
+    async def location(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                       install_id: FromPath[uuid.UUID], data: JSONBody[s.ReportLocation]) -> s.InstallView:
+        """Record the phone's GPS fix at the meter cabinet."""
+        snap = await service.add_location(ctx, request.user, install_id, data.lat, data.lon, data.accuracy_m,
+                                          data.captured_at, data.provider, data.mocked)
+        return install_view(ctx.catalog, snap, lang)
+
+    @put("/{install_id:uuid}/photos/{slot:str}", operation_id="UploadPhoto", status_code=HTTP_201_CREATED,
+         request_max_body_size=None)  # the photo store enforces MAX_PHOTO_BYTES while streaming
+    async def upload_photo(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                           install_id: FromPath[uuid.UUID], slot: FromPath[Slot]) -> Response[s.PhotoUploaded]:
+        """Upload a slot's photo as the raw body; checked at once (same bytes again: 200)."""
+        photo, results, created = await evidence.upload_photo(
+            ctx, request.user, install_id, slot, request.headers.get("content-type", ""), request.content_length,
+            _chunks(request),
+        )
+        snap = await load_snapshot(await service.scoped_install(request.user, install_id))
+        checks = [check_view(r, lang) for r in results] or [
+            check_view(c, lang) for c in snap.checks if c.photo == photo.id
+        ]
+        body = s.PhotoUploaded(photo=photo_view(photo, checks), state=snap.install.state,
+                               next_actions=action_views(next_actions(ctx.catalog, snap), lang))
+        return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/{install_id:uuid}/photos/{photo_id:int}", operation_id="GetPhoto", media_type="image/jpeg")
+    async def get_photo(self, request: Request[Principal, Any, Any], ctx: InstallContext,
+                        install_id: FromPath[uuid.UUID], photo_id: FromPath[int]) -> Response[bytes]:
+        """The photo re-encoded without EXIF (no location, nothing trailing the image)."""
+        install = await service.scoped_install(request.user, install_id)
+        photo = await repo.photo_by_id(install.id, photo_id)
+        if photo is None:
+            raise NotFound("install/not-found")
+        return Response(await ctx.store.rendition(photo.sha256), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=86400"})
+
+    @post("/{install_id:uuid}/submit", operation_id="SubmitInstall", status_code=HTTP_200_OK)
+    async def submit(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                     install_id: FromPath[uuid.UUID]) -> s.InstallView:
+        """Check all evidence together and decide."""
+        return install_view(ctx.catalog, await service.submit(ctx, request.user, install_id), lang)
+
+    @post("/{install_id:uuid}/help", operation_id="AskForHelp", status_code=HTTP_200_OK)
+    async def help(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+                   install_id: FromPath[uuid.UUID], data: JSONBody[s.AskForHelp]) -> s.InstallView:
+        """Ask for a person: the install goes to a specialist now."""
+        snap = await service.request_help(ctx, request.user, install_id, data.message)
+        return install_view(ctx.catalog, snap, lang)

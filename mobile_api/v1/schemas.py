@@ -1,0 +1,164 @@
+"""Wire Structs of /mobile/v1. Requests forbid unknown fields; new response fields are appended."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+Ean = Annotated[str, Meta(pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection")]
+AssetType = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+Meters = Annotated[float, Meta(ge=0, le=100_000)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Response(msgspec.Struct, kw_only=True):
+    pass
+
+
+class CreateInstall(Request):
+    id: uuid.UUID
+    connection_ean: Ean
+    asset_type: AssetType
+
+
+class ScanLabel(Request):
+    payload: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class ReportLocation(Request):
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: Meters
+    captured_at: AwareDatetime
+    provider: Literal["gps", "network", "fused", "manual"] = "gps"
+    mocked: bool = False
+
+
+class AskForHelp(Request):
+    message: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class ClaimConnection(Request):
+    ean: Ean
+    postcode: Annotated[str, Meta(min_length=6, max_length=7)]
+    house_number: Annotated[int, Meta(ge=1, le=99_999)]
+
+
+class CheckView(Response):
+    check: str
+    subject: str
+    status: Literal["pass", "fail", "uncertain"]
+    confidence: float
+    evidence: dict[str, Any]
+    user_fixable: bool
+    fix: str
+
+
+class ActionView(Response):
+    code: str
+    subject: str | None
+    text: str
+
+
+class PhotoView(Response):
+    id: int
+    slot: str
+    content_type: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+    taken_at: datetime | None
+    has_exif_location: bool
+    url: str
+    created_at: datetime
+    checks: list[CheckView]
+
+
+class LocationView(Response):
+    lat: float
+    lon: float
+    accuracy_m: float
+    captured_at: datetime
+    provider: str
+    mocked: bool
+
+
+class ConnectionView(Response):
+    ean: str
+    street: str
+    house_number: int
+    house_number_suffix: str
+    postcode: str
+    city: str
+    capacity: str
+
+
+class AssetView(Response):
+    serial: str
+    asset_type: str
+    status: str
+
+
+class DecisionView(Response):
+    attempt: int
+    outcome: str
+    reasons: list[str]
+    policy_version: str
+    decided_by: str
+    created_at: datetime
+
+
+class InstallView(Response):
+    id: uuid.UUID
+    state: str
+    status_text: str
+    asset_type: str
+    connection: ConnectionView
+    asset: AssetView | None
+    photos: list[PhotoView]
+    location: LocationView | None
+    checks: list[CheckView]
+    reasons: list[str]
+    reasons_text: list[str]
+    next_actions: list[ActionView]
+    decisions: list[DecisionView]
+    retake_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class InstallSummary(Response):
+    id: uuid.UUID
+    state: str
+    asset_type: str
+    reasons: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class InstallPage(Response):
+    items: list[InstallSummary]
+    next_cursor: str | None
+
+
+class PhotoUploaded(Response):
+    photo: PhotoView
+    next_actions: list[ActionView]
+    state: str
+
+
+class ClaimedConnection(Response):
+    connection: ConnectionView
+    newly_claimed: bool
