@@ -1,10 +1,5 @@
-"""Piccolo's configuration: the engine comes from the project's settings, never from here."""
+"""For the `piccolo` developer CLI run from the repository root (e.g. `piccolo migrations new installs --auto`)."""
 
-from piccolo.conf.apps import AppRegistry
+from backend.piccolo_conf import APP_REGISTRY, DB
 
-from backend.db import engine_for
-from backend.settings import get_settings
-
-DB = engine_for(get_settings())
-
-APP_REGISTRY = AppRegistry(apps=["backend.installs.piccolo_app"])
+__all__ = ["APP_REGISTRY", "DB"]

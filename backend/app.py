@@ -10,6 +10,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from piccolo.engine.postgres import PostgresEngine
 
 from backend.admin.http import AdminController
 from backend.auth import jwt_auth
@@ -36,11 +37,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = Install._meta.db
-        await engine.start_connection_pool()  # a no-op on SQLite
+        pooled = isinstance(engine, PostgresEngine)  # SQLite opens a connection per query
+        if pooled:
+            await engine.start_connection_pool()
         try:
             yield
         finally:
-            await engine.close_connection_pool()
+            if pooled:
+                await engine.close_connection_pool()
             ctx.cpu.shutdown(wait=False)
 
     auth = jwt_auth(settings)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -56,7 +57,7 @@ class AdminController(Controller):
 
     @post("/assets", operation_id="ImportAssets", status_code=HTTP_201_CREATED,
           request_max_body_size=5 * 1024 * 1024)
-    async def import_assets(self, request: Request[Principal, Any, Any], ctx: InstallContext) -> Response[ImportResult]:
+    async def import_assets(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[ImportResult]:
         """Load a batch (JSON list or CSV `serial,asset_type`); all rows or none; returns each label payload."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         body = await request.body()
@@ -76,7 +77,7 @@ class AdminController(Controller):
         return Response(result, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/assets/{serial:str}/label", operation_id="GetAssetLabel")
-    async def label(self, ctx: InstallContext, serial: FromPath[Serial],
+    async def label(self, ctx: NamedDependency[InstallContext], serial: FromPath[Serial],
                     format: FromQuery[Literal["png", "svg"]] = "png") -> Response[bytes]:
         """The asset's printable QR label as PNG or SVG."""
         payload = await label_payload(ctx, serial)

@@ -27,7 +27,7 @@ def transaction() -> Any:
 
 
 async def scoped_install(who: Principal, install_id: uuid.UUID) -> InstallRec:
-    install = await repo.installscoped_install(install_id, who.subject, who.role)
+    install = await repo.install_scoped(install_id, who.subject, who.role)
     if install is None:
         raise NotFound("install/not-found")
     return install
@@ -102,7 +102,7 @@ async def get_install(who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
 
 async def list_installs(who: Principal, limit: int, after: tuple[datetime, uuid.UUID] | None,
                         state: str | None) -> list[InstallRec]:
-    return await repo.installsscoped_install(who.subject, who.role, limit, after, state)
+    return await repo.installs_scoped(who.subject, who.role, limit, after, state)
 
 
 async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID, payload: str) -> InstallSnapshot:

@@ -55,7 +55,8 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fp, formats=list(CONTENT_TYPES))
-            pixels = img.width * img.height
+            width, height, fmt = img.width, img.height, img.format or ""  # draft() below shrinks img.size
+            pixels = width * height
             if pixels > max_pixels:
                 raise PhotoRejected("too_many_pixels", f"{img.width}x{img.height}", pixels)
             taken_at, gps = _exif_facts(img)
@@ -68,12 +69,12 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         raise PhotoRejected("too_many_pixels", str(exc), max_pixels + 1) from None
     except _DECODE_ERRORS as exc:
         raise PhotoRejected("undecodable", f"{type(exc).__name__}: {exc}") from None
-    qr_texts = _find_qr(gray, img.width, qr_upscale_below_px) if find_qr else None
+    qr_texts = _find_qr(gray, qr_upscale_below_px) if find_qr else None
     return PhotoFacts(
-        format=img.format or "",
-        content_type=CONTENT_TYPES[img.format or ""],
-        width=img.width,
-        height=img.height,
+        format=fmt,
+        content_type=CONTENT_TYPES[fmt],
+        width=width,
+        height=height,
         taken_at=taken_at,
         gps=gps,
         qr_texts=qr_texts,
@@ -88,7 +89,7 @@ def _decode_gray(img: Image.Image) -> Image.Image:
     return img.convert("L")
 
 
-def _find_qr(gray: Image.Image, full_width: int, upscale_below_px: int) -> tuple[str, ...]:
+def _find_qr(gray: Image.Image, upscale_below_px: int) -> tuple[str, ...]:
     """QR texts in the image: try as decoded, then 2x up-scaled when the image is small."""
     attempts = [gray]
     if gray.width < upscale_below_px:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -22,7 +23,7 @@ class ConnectionController(Controller):
     guards = [requires_role(Role.CUSTOMER)]
 
     @post("/claim", operation_id="ClaimConnection", status_code=HTTP_201_CREATED)
-    async def claim(self, request: Request[Principal, Any, Any], ctx: InstallContext,
+    async def claim(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
                     data: JSONBody[s.ClaimConnection]) -> Response[s.ClaimedConnection]:
         """Link a connection by its EAN, postcode and house number (201 new, 200 already yours)."""
         connection, new = await claim_connection(ctx, request.user, data.ean, data.postcode, data.house_number)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get, post, put
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -46,7 +47,7 @@ class InstallController(Controller):
     guards = [requires_role(Role.CUSTOMER, Role.INSTALLER)]
 
     @post("/", operation_id="CreateInstall", status_code=HTTP_201_CREATED)
-    async def create(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def create(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                      data: JSONBody[s.CreateInstall]) -> Response[s.InstallView]:
         """Create an install (idempotent on the client-made id)."""
         snap, created = await service.create_install(ctx, request.user, data.id, data.connection_ean, data.asset_type)
@@ -67,19 +68,19 @@ class InstallController(Controller):
         return s.InstallPage(items=[install_summary(r) for r in page], next_cursor=next_cursor)
 
     @get("/{install_id:uuid}", operation_id="GetInstall")
-    async def get_install(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def get_install(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                           install_id: FromPath[uuid.UUID]) -> s.InstallView:
         """One install with its evidence, checks and next actions."""
         return install_view(ctx.catalog, await service.get_install(request.user, install_id), lang)
 
     @post("/{install_id:uuid}/scan", operation_id="ScanLabel", status_code=HTTP_200_OK)
-    async def scan(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def scan(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                    install_id: FromPath[uuid.UUID], data: JSONBody[s.ScanLabel]) -> s.InstallView:
         """Link the asset whose QR label was scanned."""
         return install_view(ctx.catalog, await service.scan_label(ctx, request.user, install_id, data.payload), lang)
 
     @post("/{install_id:uuid}/location", operation_id="ReportLocation", status_code=HTTP_200_OK)
-    async def location(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def location(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                        install_id: FromPath[uuid.UUID], data: JSONBody[s.ReportLocation]) -> s.InstallView:
         """Record the phone's GPS fix at the meter cabinet."""
         snap = await service.add_location(ctx, request.user, install_id, data.lat, data.lon, data.accuracy_m,
@@ -88,7 +89,7 @@ class InstallController(Controller):
 
     @put("/{install_id:uuid}/photos/{slot:str}", operation_id="UploadPhoto", status_code=HTTP_201_CREATED,
          request_max_body_size=None)  # the photo store enforces MAX_PHOTO_BYTES while streaming
-    async def upload_photo(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def upload_photo(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                            install_id: FromPath[uuid.UUID], slot: FromPath[Slot]) -> Response[s.PhotoUploaded]:
         """Upload a slot's photo as the raw body; checked at once (same bytes again: 200)."""
         photo, results, created = await evidence.upload_photo(
@@ -104,7 +105,7 @@ class InstallController(Controller):
         return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/{install_id:uuid}/photos/{photo_id:int}", operation_id="GetPhoto", media_type="image/jpeg")
-    async def get_photo(self, request: Request[Principal, Any, Any], ctx: InstallContext,
+    async def get_photo(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
                         install_id: FromPath[uuid.UUID], photo_id: FromPath[int]) -> Response[bytes]:
         """The photo re-encoded without EXIF (no location, nothing trailing the image)."""
         install = await service.scoped_install(request.user, install_id)
@@ -115,13 +116,13 @@ class InstallController(Controller):
                         headers={"Cache-Control": "private, max-age=86400"})
 
     @post("/{install_id:uuid}/submit", operation_id="SubmitInstall", status_code=HTTP_200_OK)
-    async def submit(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def submit(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                      install_id: FromPath[uuid.UUID]) -> s.InstallView:
         """Check all evidence together and decide."""
         return install_view(ctx.catalog, await service.submit(ctx, request.user, install_id), lang)
 
     @post("/{install_id:uuid}/help", operation_id="AskForHelp", status_code=HTTP_200_OK)
-    async def help(self, request: Request[Principal, Any, Any], ctx: InstallContext, lang: str,
+    async def help(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                    install_id: FromPath[uuid.UUID], data: JSONBody[s.AskForHelp]) -> s.InstallView:
         """Ask for a person: the install goes to a specialist now."""
         snap = await service.request_help(ctx, request.user, install_id, data.message)

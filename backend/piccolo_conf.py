@@ -1,0 +1,10 @@
+"""Piccolo's configuration: the engine comes from the project's settings, never from here."""
+
+from piccolo.conf.apps import AppRegistry
+
+from backend.db import engine_for
+from backend.settings import get_settings
+
+DB = engine_for(get_settings())
+
+APP_REGISTRY = AppRegistry(apps=["backend.installs.piccolo_app"])
