@@ -15,7 +15,8 @@ os.environ["DATA_DIR"] = _DATA_DIR
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_DATA_DIR}/test.sqlite3")
 
 import pytest  # noqa: E402
-from litestar.testing import AsyncTestClient  # noqa: E402
+import httpx  # noqa: E402
+from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
 from backend.installs.piccolo_app import APP_CONFIG  # noqa: E402
@@ -51,9 +52,17 @@ async def database(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-async def client(database: None) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=create_app()) as c:
+async def client(database: None) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app in the test's own event loop, with the pool its lifespan would open."""
+    engine = Install._meta.db
+    pooled = isinstance(engine, PostgresEngine)
+    if pooled:
+        await engine.start_connection_pool()
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+    if pooled:
+        await engine.close_connection_pool()
 
 
 @pytest.fixture

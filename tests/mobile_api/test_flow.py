@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar.testing import AsyncTestClient
+from httpx import AsyncClient
 
 from backend.principal import Role
 from tests.factories import Factory
@@ -12,7 +12,7 @@ from tests.factories import Factory
 SLOTS_1P = ("meter_label", "meter_display", "cabinet_overview")
 
 
-async def _prepared_install(client: AsyncTestClient, make: Factory, label_payload_in_photo: str | None = None):
+async def _prepared_install(client: AsyncClient, make: Factory, label_payload_in_photo: str | None = None):
     customer = make.party(Role.CUSTOMER)
     ean = await make.connection(owner=customer.subject)
     serial, payload = await make.asset()
@@ -33,7 +33,7 @@ async def _prepared_install(client: AsyncTestClient, make: Factory, label_payloa
 
 
 class TestHappyPath:
-    async def test_clean_install_is_approved(self, client: AsyncTestClient, make: Factory) -> None:
+    async def test_clean_install_is_approved(self, client: AsyncClient, make: Factory) -> None:
         customer, install_id = await _prepared_install(client, make)
         r = await client.post(f"/mobile/v1/installs/{install_id}/submit", headers=customer.headers)
         assert r.status_code == 200, r.text
@@ -43,7 +43,7 @@ class TestHappyPath:
         assert body["next_actions"] == []
         assert all(c["status"] == "pass" for c in body["checks"])
 
-    async def test_label_of_another_asset_is_not_approved(self, client: AsyncTestClient, make: Factory) -> None:
+    async def test_label_of_another_asset_is_not_approved(self, client: AsyncClient, make: Factory) -> None:
         _, other_payload = await make.asset()
         customer, install_id = await _prepared_install(client, make, label_payload_in_photo=other_payload)
         r = await client.post(f"/mobile/v1/installs/{install_id}/submit", headers=customer.headers)
@@ -55,7 +55,7 @@ class TestHappyPath:
         assert other_payload in label[0]["evidence"]["decoded"]
         assert "ander apparaat" in label[0]["fix"]
 
-    async def test_help_escalates_with_human_requested(self, client: AsyncTestClient, make: Factory) -> None:
+    async def test_help_escalates_with_human_requested(self, client: AsyncClient, make: Factory) -> None:
         customer, install_id = await _prepared_install(client, make)
         r = await client.post(f"/mobile/v1/installs/{install_id}/help", json={"message": "Ik twijfel"},
                               headers=customer.headers)
