@@ -52,6 +52,9 @@ def _label(args: argparse.Namespace) -> None:
         return await label_payload(build_context(get_settings()), args.serial)
 
     text = asyncio.run(payload())
+    if args.format == "text":
+        print(text)
+        return
     data = qr.render_svg(text) if args.format == "svg" else qr.render_png(text, args.serial)
     if args.output:
         Path(args.output).write_bytes(data)
@@ -109,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(fn=_token)
     label = sub.add_parser("label", help="render an asset's QR label")
     label.add_argument("serial")
-    label.add_argument("--format", choices=["png", "svg"], default="png")
+    label.add_argument("--format", choices=["png", "svg", "text"], default="png", help="text: the payload only")
     label.add_argument("-o", "--output")
     label.set_defaults(fn=_label)
     imp = sub.add_parser("import-assets", help="load a warehouse batch (CSV serial,asset_type or JSON list)")
@@ -126,6 +129,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    import msgspec
+
     from backend.errors import DomainError
 
     args = parser().parse_args(argv)
@@ -135,4 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc.code}: {exc.message('en')}", file=sys.stderr)
         for line in exc.extra.get("errors", []):
             print(f"  {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -95,7 +95,7 @@ def _find_qr(gray: Image.Image, upscale_below_px: int) -> tuple[str, ...]:
     if gray.width < upscale_below_px:
         attempts.append(gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC))
     for attempt in attempts:
-        found = zxingcpp.read_barcodes(attempt, formats=zxingcpp.BarcodeFormat.QRCode)
+        found = zxingcpp.read_barcodes(attempt, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
         texts = tuple(dict.fromkeys(b.text for b in found if b.valid and b.text))
         if texts:
             return texts
