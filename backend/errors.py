@@ -17,6 +17,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "request/not-found": ("Deze pagina of route bestaat niet.", "This route does not exist."),
     "request/method-not-allowed": ("Deze methode is hier niet toegestaan.", "This method is not allowed here."),
+    "request/unsupported-media-type": (
+        "Dit inhoudstype wordt niet ondersteund; gebruik {accepted}.",
+        "This content type is not supported; use {accepted}.",
+    ),
     "request/too-large": ("Het verzoek is te groot.", "The request body is too large."),
     "request/rate-limited": ("Te veel verzoeken; probeer het later opnieuw.", "Too many requests; try again later."),
     "request/error": ("Het verzoek kon niet worden verwerkt.", "The request could not be processed."),

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
-from backend.errors import Invalid, Unsupported
+from backend.errors import BadRequest, Invalid, Unsupported
 from backend.installs import qr
 from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
 from backend.installs.context import InstallContext
@@ -41,13 +41,22 @@ class ImportResult(msgspec.Struct, kw_only=True):
 
 
 def _rows_from_json(body: bytes) -> list[AssetRow]:
+    """Each list item is checked on its own, so every bad row is reported by its position (from 1)."""
     try:
-        items = msgspec.json.decode(body, type=list[AssetIn])
-    except msgspec.ValidationError as exc:
-        raise Invalid("assets/invalid-batch", extra={"errors": [str(exc)]}, errors=str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise Invalid("request/invalid", detail=str(exc)) from None
-    return [AssetRow(line=n, serial=a.serial, asset_type=a.asset_type) for n, a in enumerate(items, start=1)]
+        items = msgspec.json.decode(body, type=list[msgspec.Raw])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadRequest("request/invalid", detail=f"expected a JSON list of assets: {exc}") from None
+    rows, errors = [], []
+    for line, raw in enumerate(items, start=1):
+        try:
+            item = msgspec.json.decode(raw, type=AssetIn)
+        except msgspec.ValidationError as exc:
+            errors.append(f"line {line}: {exc}")
+            continue
+        rows.append(AssetRow(line=line, serial=item.serial, asset_type=item.asset_type))
+    if errors:
+        raise Invalid("assets/invalid-batch", extra={"errors": errors}, errors="; ".join(errors[:5]))
+    return rows
 
 
 class AdminController(Controller):
@@ -67,9 +76,9 @@ class AdminController(Controller):
             try:
                 rows = parse_csv(body.decode("utf-8-sig"))
             except UnicodeDecodeError:
-                raise Invalid("request/invalid", detail="CSV must be UTF-8") from None
+                raise BadRequest("request/invalid", detail="CSV must be UTF-8") from None
         else:
-            raise Unsupported("request/invalid", detail="send application/json or text/csv")
+            raise Unsupported("request/unsupported-media-type", accepted="application/json, text/csv")
         imported = await import_assets(ctx, request.user, rows)
         created = sum(a.created for a in imported)
         result = ImportResult(created=created, unchanged=len(imported) - created,
