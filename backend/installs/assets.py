@@ -56,7 +56,7 @@ def parse_csv(text: str) -> list[AssetRow]:
 
 def _row_errors(ctx: InstallContext, row: AssetRow, seen: dict[str, int]) -> list[str]:
     errors = []
-    if not qr.SERIAL_PATTERN.match(row.serial):
+    if not qr.SERIAL_PATTERN.fullmatch(row.serial):
         errors.append(f"line {row.line}: serial {row.serial!r} must be 3-39 upper-case letters, digits or '-'")
     if row.asset_type not in ctx.catalog.types:
         errors.append(f"line {row.line}: unknown asset_type {row.asset_type!r}")

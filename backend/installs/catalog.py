@@ -46,7 +46,7 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             unknown = set(spec.slots) - self.slots.keys()
             if unknown:
                 raise ValueError(f"asset type {name} names unknown slots {sorted(unknown)}")
-            bad = [c for c in spec.capacities if not _CAPACITY.match(c)]
+            bad = [c for c in spec.capacities if not _CAPACITY.fullmatch(c)]
             if bad:
                 raise ValueError(f"asset type {name} has malformed capacities {bad}")
 
@@ -59,14 +59,14 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def capacity_amps(capacity: str) -> int:
     """'3x25A' -> 25 (amperes per phase)."""
-    match = _CAPACITY.match(capacity)
+    match = _CAPACITY.fullmatch(capacity)
     if not match:
         raise ValueError(f"malformed capacity {capacity!r}")
     return int(match.group(2))
 
 
 def is_valid_capacity(capacity: str) -> bool:
-    return bool(_CAPACITY.match(capacity))
+    return bool(_CAPACITY.fullmatch(capacity))
 
 
 @lru_cache(maxsize=1)

@@ -19,5 +19,5 @@ def is_valid_ean18(ean: str) -> bool:
 
 def normalize_postcode(postcode: str) -> str | None:
     """'6811 ab' -> '6811AB'; None if it is not a Dutch postcode."""
-    match = _POSTCODE.match(postcode.strip())
+    match = _POSTCODE.fullmatch(postcode.strip())
     return f"{match.group(1)}{match.group(2).upper()}" if match else None

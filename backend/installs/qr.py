@@ -40,14 +40,14 @@ def _signature(key: str, key_id: str, serial: str) -> str:
 
 def sign(serial: str, keys: dict[str, str], key_id: str) -> str:
     """The label payload for `serial`, signed with the key `key_id`."""
-    if not SERIAL_PATTERN.match(serial):
+    if not SERIAL_PATTERN.fullmatch(serial):
         raise ValueError(f"serial {serial!r} must be 3-39 upper-case letters, digits or '-'")
     return f"{VERSION}:{key_id}:{serial}:{_signature(keys[key_id], key_id, serial)}"
 
 
 def verify(payload: str, keys: dict[str, str]) -> LabelPayload:
     """Parse and check a scanned payload; raises qr/malformed, qr/unknown-key or qr/forged."""
-    match = _PAYLOAD.match(payload.strip())
+    match = _PAYLOAD.fullmatch(payload.strip())
     if not match:
         raise Invalid("qr/malformed")
     key_id, serial, signature = match.groups()
