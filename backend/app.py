@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from piccolo.engine.postgres import PostgresEngine
@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[problem_details_plugin()],
         exception_handlers=UNEXPECTED_HANDLERS,
         lifespan=[lifespan],
-        request_max_body_size=1024 * 1024,  # JSON routes; the photo route streams under its own limit
+        request_max_body_size=1024 * 1024,
+        # Texts follow Accept-Language, so caches must key on it.
+        response_headers=[ResponseHeader(name="Vary", value="Accept-Language")],  # JSON routes; the photo route streams under its own limit
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         openapi_config=OpenAPIConfig(title="selfinstall", version="1.0.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),

@@ -46,8 +46,11 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
     finally:
         ctx.store.discard(staged)  # a no-op once committed (the file has moved)
     async with transaction():
-        install = await scoped_install(who, install_id)
+        install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
+        existing = await repo.photo_of_slot(install.id, slot, staged.sha256)
+        if existing is not None:  # the same bytes arrived concurrently and won the race
+            return existing, [], False
         now = ctx.clock()
         photo_id = await repo.replace_slot_photo({
             "install": install.id, "slot": slot, "sha256": staged.sha256, "content_type": facts.content_type,

@@ -115,11 +115,13 @@ async def install_by_id(install_id: uuid.UUID) -> InstallRec | None:
     return _one(await Install.select().where(Install.id == install_id).output(load_json=True), InstallRec)
 
 
-async def install_scoped(install_id: uuid.UUID, subject: str, role: str) -> InstallRec | None:
-    rows = await Install.select(*Install.all_columns()).where(
-        (Install.id == install_id) & _scope(subject, role)
-    ).output(load_json=True)
-    return _one(rows, InstallRec)
+async def install_scoped(install_id: uuid.UUID, subject: str, role: str, for_update: bool = False) -> InstallRec | None:
+    """The install if the caller may see it; `for_update` locks its row until the transaction ends
+    (PostgreSQL; SQLite's IMMEDIATE transaction already holds the whole database)."""
+    query = Install.select(*Install.all_columns()).where((Install.id == install_id) & _scope(subject, role))
+    if for_update and Install._meta.db.engine_type == "postgres":
+        query = query.lock_rows("update", of=(Install,))
+    return _one(await query.output(load_json=True), InstallRec)
 
 
 async def installs_scoped(
@@ -138,8 +140,12 @@ async def installs_scoped(
     return _many(rows, InstallRec)
 
 
-async def insert_install(row: dict[str, Any]) -> None:
-    await Install.insert(Install(**row))
+async def insert_install(row: dict[str, Any]) -> bool:
+    """Insert unless the id exists (a concurrent retry); True if this call inserted it."""
+    inserted = await Install.insert(Install(**row)).on_conflict(
+        target=Install.id, action="DO NOTHING"
+    ).returning(Install.id)
+    return bool(inserted)
 
 
 async def update_install(install_id: uuid.UUID, expected_version: int, values: dict[str, Any]) -> bool:

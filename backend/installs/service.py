@@ -23,17 +23,20 @@ from backend.validation.results import CheckResult, Outcome, Reason, ordered
 
 
 def transaction() -> Any:
+    """A write transaction on the install domain's engine."""
     return write_transaction(Install._meta.db)
 
 
-async def scoped_install(who: Principal, install_id: uuid.UUID) -> InstallRec:
-    install = await repo.install_scoped(install_id, who.subject, who.role)
+async def scoped_install(who: Principal, install_id: uuid.UUID, for_update: bool = False) -> InstallRec:
+    """The caller's install or 404; `for_update` inside a write transaction serialises concurrent changes."""
+    install = await repo.install_scoped(install_id, who.subject, who.role, for_update)
     if install is None:
         raise NotFound("install/not-found")
     return install
 
 
 def require_editable(install: InstallRec) -> None:
+    """Evidence may change only while the install is a draft or awaiting a retake."""
     if InstallState(install.state) not in EDITABLE_STATES:
         raise Conflict("install/state-conflict", state=install.state)
 
@@ -49,6 +52,7 @@ async def record_event(who: Principal, action: str, at: datetime, install: Insta
 
 
 async def save_install(install: InstallRec, at: datetime, **values: Any) -> None:
+    """Update the install through the state machine, compare-and-set on its version."""
     if "state" in values and values["state"] != install.state:
         if InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
             raise Conflict("install/state-conflict", state=install.state)
@@ -67,9 +71,7 @@ async def create_install(ctx: InstallContext, who: Principal, install_id: uuid.U
     async with transaction():
         existing = await repo.install_by_id(install_id)
         if existing is not None:
-            if existing.request_hash != request_hash or existing.created_by != who.subject:
-                raise Conflict("install/id-conflict")
-            return await load_snapshot(existing), False
+            return await _replayed(existing, who, request_hash), False
         spec = ctx.catalog.types.get(asset_type)
         if spec is None:
             raise Invalid("install/asset-type-unknown", asset_type=asset_type)
@@ -89,11 +91,20 @@ async def create_install(ctx: InstallContext, who: Principal, install_id: uuid.U
             "created_by": who.subject, "created_by_role": who.role.value, "request_hash": request_hash,
             "reasons": [], "created_at": now, "updated_at": now,
         }
-        await repo.insert_install(row)
+        inserted = await repo.insert_install(row)
         install = await repo.install_by_id(install_id)
         assert install is not None
+        if not inserted:  # a concurrent retry inserted it first (PostgreSQL; SQLite serialises)
+            return await _replayed(install, who, request_hash), False
         await record_event(who, "install.created", now, install, asset_type=asset_type, ean=connection_ean)
         return await load_snapshot(install), True
+
+
+async def _replayed(existing: InstallRec, who: Principal, request_hash: str) -> InstallSnapshot:
+    """The same id again: the same body from the same caller is a retry; anything else a conflict."""
+    if existing.request_hash != request_hash or existing.created_by != who.subject:
+        raise Conflict("install/id-conflict")
+    return await load_snapshot(existing)
 
 
 async def get_install(who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
@@ -107,10 +118,10 @@ async def list_installs(who: Principal, limit: int, after: tuple[datetime, uuid.
 
 async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID, payload: str) -> InstallSnapshot:
     """Link the scanned asset; every way a label can be wrong has its own 422 code."""
-    label = qr.verify(payload, ctx.settings.qr_keys)
     async with transaction():
-        install = await scoped_install(who, install_id)
+        install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
+        label = qr.verify(payload, ctx.settings.qr_keys)
         asset = await repo.asset_by_serial(label.serial)
         if asset is None:
             raise Invalid("qr/unknown-asset")
@@ -138,7 +149,7 @@ async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUI
                        accuracy_m: float, captured_at: datetime, provider: str, mocked: bool) -> InstallSnapshot:
     """Record a GPS fix from the phone."""
     async with transaction():
-        install = await scoped_install(who, install_id)
+        install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
         now = ctx.clock()
         await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
@@ -162,7 +173,7 @@ async def save_checks(install_id: uuid.UUID, attempt: int, results: list[CheckRe
 async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
     """Check all evidence together and decide: approve, ask for a retake, or escalate."""
     async with transaction():
-        install = await scoped_install(who, install_id)
+        install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
         snap = await load_snapshot(install)
         results = submit_checks(ctx, snap)
@@ -196,7 +207,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
 async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str) -> InstallSnapshot:
     """The customer wants a person: escalate now. Asking again changes nothing."""
     async with transaction():
-        install = await scoped_install(who, install_id)
+        install = await scoped_install(who, install_id, for_update=True)
         state = InstallState(install.state)
         if state not in EDITABLE_STATES and state is not InstallState.IN_REVIEW:
             raise Conflict("install/state-conflict", state=install.state)

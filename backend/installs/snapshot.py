@@ -107,15 +107,19 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             if check.photo == photo.id and check.status != "pass" and check.user_fixable:
                 actions.append(NextAction(code="retake_photo", subject=slot, text_nl=check.fix_nl,
                                           text_en=check.fix_en))
-    location_fixes = [c for c in snap.checks if c.check_name == "location" and c.status != "pass" and c.user_fixable]
+    # A location verdict from a submit is stale once a newer fix has been shared.
+    location_fixes = [
+        c for c in snap.checks
+        if c.check_name == "location" and c.status != "pass" and c.user_fixable
+        and (snap.fix is None or c.created_at >= snap.fix.created_at)
+    ]
     if snap.fix is None or location_fixes:
         actions.append(NextAction(
             code="share_location", subject="location",
             text_nl=location_fixes[0].fix_nl if location_fixes else "Deel uw locatie bij de meterkast.",
             text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
         ))
-    missing = {"scan_label", "upload_photo"} & {a.code for a in actions} or snap.fix is None
-    if not missing:
+    if not actions:  # nothing missing and nothing to redo
         actions.append(NextAction(code="submit", subject=None, text_nl="Verstuur de installatie ter controle.",
                                   text_en="Submit the install for checking."))
     actions.append(NextAction(code="ask_for_help", subject=None,

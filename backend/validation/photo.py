@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import pillow_heif
 import zxingcpp
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFilter, ImageStat, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 # HEIC has no draft mode; its tiles decode in parallel instead.
@@ -38,15 +38,31 @@ class PhotoRejected(Exception):
         self.pixels = pixels
 
 
+# Quality metrics are measured on the photo reduced to about this long side, so thresholds do not
+# depend on the camera's resolution and the work stays small.
+METRIC_LONG_SIDE = 1024
+_LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, offset=128)
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PhotoFacts:
     format: str
     content_type: str
-    width: int
+    width: int  # as stored (before EXIF orientation)
     height: int
     taken_at: datetime | None
     gps: tuple[float, float] | None
     qr_texts: tuple[str, ...] | None  # None: the slot does not look for a QR code
+    sharpness: float  # variance of the Laplacian at METRIC_LONG_SIDE
+    brightness: float  # mean luminance 0..255
+    dark_fraction: float  # share of pixels below 16
+    bright_fraction: float  # share of pixels above 239
+    phash: int  # 64-bit difference hash of the upright photo (unsigned)
 
 
 def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int) -> PhotoFacts:
@@ -59,7 +75,7 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
             pixels = width * height
             if pixels > max_pixels:
                 raise PhotoRejected("too_many_pixels", f"{img.width}x{img.height}", pixels)
-            taken_at, gps = _exif_facts(img)
+            taken_at, gps, orientation = _exif_facts(img)
             gray = _decode_gray(img)
     except PhotoRejected:
         raise
@@ -69,7 +85,14 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         raise PhotoRejected("too_many_pixels", str(exc), max_pixels + 1) from None
     except _DECODE_ERRORS as exc:
         raise PhotoRejected("undecodable", f"{type(exc).__name__}: {exc}") from None
-    qr_texts = _find_qr(gray, qr_upscale_below_px) if find_qr else None
+    qr_texts = None
+    if find_qr:
+        qr_texts = _find_qr(gray, qr_upscale_below_px)
+        if not qr_texts and gray.width < width:  # a small label in a big photo: once more at full size
+            qr_texts = _find_qr(_full_gray(fp), qr_upscale_below_px)
+    small = _metric_image(gray, orientation)
+    hist = small.histogram()
+    total = max(1, small.width * small.height)
     return PhotoFacts(
         format=fmt,
         content_type=CONTENT_TYPES[fmt],
@@ -78,6 +101,11 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         taken_at=taken_at,
         gps=gps,
         qr_texts=qr_texts,
+        sharpness=ImageStat.Stat(small.filter(_LAPLACIAN)).var[0],
+        brightness=ImageStat.Stat(small).mean[0],
+        dark_fraction=sum(hist[:16]) / total,
+        bright_fraction=sum(hist[240:]) / total,
+        phash=difference_hash(small),
     )
 
 
@@ -87,6 +115,32 @@ def _decode_gray(img: Image.Image) -> Image.Image:
         img.draft("L", (img.width // 2, img.height // 2))
     img.load()
     return img.convert("L")
+
+
+def _full_gray(fp: BinaryIO) -> Image.Image:
+    fp.seek(0)
+    with Image.open(fp, formats=["JPEG"]) as full:
+        full.draft("L", full.size)
+        return full.convert("L")
+
+
+def _metric_image(gray: Image.Image, orientation: int) -> Image.Image:
+    """Upright (EXIF orientation applied) and reduced to about METRIC_LONG_SIDE."""
+    factor = max(1, max(gray.size) // METRIC_LONG_SIDE)
+    small = gray.reduce(factor) if factor > 1 else gray
+    transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return small.transpose(transpose) if transpose is not None else small
+
+
+def difference_hash(gray: Image.Image) -> int:
+    """64-bit dHash: is each of 8x8 cells brighter than its right neighbour (robust to re-encoding)."""
+    tiny = gray.resize((9, 8), Image.Resampling.BOX)
+    px = tiny.tobytes()
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
+    return bits
 
 
 def _find_qr(gray: Image.Image, upscale_below_px: int) -> tuple[str, ...]:
@@ -102,10 +156,11 @@ def _find_qr(gray: Image.Image, upscale_below_px: int) -> tuple[str, ...]:
     return ()
 
 
-def _exif_facts(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None]:
+def _exif_facts(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None, int]:
     exif = img.getexif()
     sub = exif.get_ifd(ExifTags.IFD.Exif)
-    return _taken_at(sub), _gps(exif.get_ifd(ExifTags.IFD.GPSInfo))
+    orientation = exif.get(ExifTags.Base.Orientation, 1)
+    return _taken_at(sub), _gps(exif.get_ifd(ExifTags.IFD.GPSInfo)), orientation if isinstance(orientation, int) else 1
 
 
 def _taken_at(sub: dict[int, object]) -> datetime | None:
