@@ -64,6 +64,8 @@ class Factory:
 
     def photo(self, slot: str, payload: str | None = None, serial: str = "DEMO",
               gps: tuple[float, float] | None = ARNHEM, **options: Any) -> bytes:
+        """A fresh picture each call (its own seed), so no two installs share a photo by accident."""
+        options.setdefault("seed", next(_counter))
         return photo_for_slot(slot, payload=payload, serial=serial, gps=gps, **options)
 
     @staticmethod

@@ -10,10 +10,10 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.records import PhotoRec
 from backend.installs.service import record_event, require_editable, save_checks, save_install, scoped_install, transaction
-from backend.installs.verdict import photo_checks
+from backend.installs.verdict import evidence_from_facts, find_reuse, hash_bands, hash_to_db, photo_context
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
-from backend.validation.checks import PhotoEvidence
+from backend.validation.photo_checks import run_photo_checks
 from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
 from backend.validation.results import CheckResult
 
@@ -40,8 +40,10 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         if existing is not None:
             return existing, [], False
         facts = await ctx.run_cpu(_inspect, ctx, staged, ctx.catalog.slots[slot].requires_qr)
-        evidence = PhotoEvidence(slot=slot, width=facts.width, height=facts.height, qr_texts=facts.qr_texts)
-        results = photo_checks(ctx, evidence, install.scanned_payload)
+        reuse = await find_reuse(install.id, staged.sha256, facts.phash)
+        fixes = await repo.fixes_of(install.id)
+        context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse)
+        results = run_photo_checks(evidence_from_facts(slot, facts), context, ctx.policy)
         await ctx.store.commit(staged)
     finally:
         ctx.store.discard(staged)  # a no-op once committed (the file has moved)
@@ -58,6 +60,9 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
             "exif_taken_at": facts.taken_at, "exif_lat": facts.gps[0] if facts.gps else None,
             "exif_lon": facts.gps[1] if facts.gps else None,
             "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
+            "sharpness": facts.sharpness, "brightness": facts.brightness, "dark_fraction": facts.dark_fraction,
+            "bright_fraction": facts.bright_fraction, "phash": hash_to_db(facts.phash),
+            **dict(zip(("phash_b0", "phash_b1", "phash_b2", "phash_b3"), hash_bands(facts.phash), strict=True)),
             "is_current": True, "uploaded_by": who.subject, "created_at": now,
         })
         await save_checks(install.id, 0, results, now, {slot: photo_id})

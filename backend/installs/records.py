@@ -51,6 +51,7 @@ class InstallRec(Record):
     reasons: list[str]
     retake_count: int
     help_message: str | None
+    reading: float | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -71,6 +72,11 @@ class PhotoRec(Record):
     exif_lat: float | None
     exif_lon: float | None
     qr_texts: list[str] | None
+    sharpness: float | None
+    brightness: float | None
+    dark_fraction: float | None
+    bright_fraction: float | None
+    phash: int | None
     is_current: bool
     uploaded_by: str
     created_at: datetime

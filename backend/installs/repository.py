@@ -94,10 +94,11 @@ async def insert_assets(rows: list[dict[str, Any]]) -> None:
         await Asset.insert(*[Asset(**r) for r in rows])
 
 
-async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime) -> None:
-    await Asset.update(
-        {Asset.status: "installed", Asset.connection: connection_id, Asset.installed_at: at}
-    ).where(Asset.id == asset_id)
+async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, reading: float | None) -> None:
+    values: dict[Any, Any] = {Asset.status: "installed", Asset.connection: connection_id, Asset.installed_at: at}
+    if reading is not None:
+        values[Asset.last_reading] = reading
+    await Asset.update(values).where(Asset.id == asset_id)
 
 
 # --- installs ----------------------------------------------------------------------------------
@@ -180,6 +181,16 @@ async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
     return _one(rows, PhotoRec)
 
 
+async def reuse_candidates(install_id: uuid.UUID, sha256: str, bands: tuple[int, int, int, int]) -> list[dict[str, Any]]:
+    """Photos of OTHER installs with the same bytes or sharing a hash band (indexed equalities only)."""
+    b0, b1, b2, b3 = bands
+    return await Photo.select(Photo.id, Photo.install, Photo.sha256, Photo.phash).where(
+        (Photo.install != install_id)
+        & ((Photo.sha256 == sha256) | (Photo.phash_b0 == b0) | (Photo.phash_b1 == b1) | (Photo.phash_b2 == b2)
+           | (Photo.phash_b3 == b3))
+    ).limit(200)
+
+
 async def replace_slot_photo(row: dict[str, Any]) -> int:
     """Retire the slot's current photo and insert the new one; returns the new photo's id."""
     await Photo.update({Photo.is_current: False}).where(
@@ -189,11 +200,18 @@ async def replace_slot_photo(row: dict[str, Any]) -> int:
     return int(inserted[0]["id"])
 
 
-async def latest_fix(install_id: uuid.UUID) -> FixRec | None:
-    rows = await LocationFix.select().where(LocationFix.install == install_id).order_by(
-        LocationFix.id, ascending=False
+async def fixes_of(install_id: uuid.UUID) -> list[FixRec]:
+    """Every fix of the install, oldest first (the last one counts)."""
+    rows = await LocationFix.select().where(LocationFix.install == install_id).order_by(LocationFix.id)
+    return _many(rows, FixRec)
+
+
+async def fix_exists(install_id: uuid.UUID, lat: float, lon: float, accuracy_m: float, captured_at: datetime) -> bool:
+    rows = await LocationFix.select(LocationFix.id).where(
+        (LocationFix.install == install_id) & (LocationFix.lat == lat) & (LocationFix.lon == lon)
+        & (LocationFix.accuracy_m == accuracy_m) & (LocationFix.captured_at == captured_at)
     ).limit(1)
-    return _one(rows, FixRec)
+    return bool(rows)
 
 
 async def insert_fix(row: dict[str, Any]) -> None:

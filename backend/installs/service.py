@@ -152,10 +152,24 @@ async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
         now = ctx.clock()
-        await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
-                               "captured_at": captured_at, "provider": provider, "mocked": mocked, "created_at": now})
-        await save_install(install, now)
-        await record_event(who, "location.reported", now, install, accuracy_m=accuracy_m, provider=provider)
+        # The same fix sent again (an offline retry) is not a second fix.
+        if not await repo.fix_exists(install.id, lat, lon, accuracy_m, captured_at):
+            await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
+                                   "captured_at": captured_at, "provider": provider, "mocked": mocked,
+                                   "created_at": now})
+            await save_install(install, now)
+            await record_event(who, "location.reported", now, install, accuracy_m=accuracy_m, provider=provider)
+        return await load_snapshot(await scoped_install(who, install_id))
+
+
+async def enter_reading(ctx: InstallContext, who: Principal, install_id: uuid.UUID, value: float) -> InstallSnapshot:
+    """Record the meter reading the user read off the display."""
+    async with transaction():
+        install = await scoped_install(who, install_id, for_update=True)
+        require_editable(install)
+        now = ctx.clock()
+        await save_install(install, now, reading=value)
+        await record_event(who, "reading.entered", now, install, reading=value)
         return await load_snapshot(await scoped_install(who, install_id))
 
 
@@ -176,7 +190,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
         install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
         snap = await load_snapshot(install)
-        results = submit_checks(ctx, snap)
+        results = await submit_checks(ctx, snap)
         standing = {Reason(r) for r in install.reasons}
         if ctx.catalog.needs_approval(install.asset_type, snap.connection.capacity):
             standing.add(Reason.APPROVAL_REQUIRED)
@@ -197,7 +211,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
         if verdict.outcome is Outcome.APPROVED:
             values["decided_at"] = now
             assert snap.asset is not None  # the asset check passed
-            await repo.mark_asset_installed(snap.asset.id, install.connection, now)
+            await repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
         await save_install(install, now, **values)
         await record_event(who, "install.submitted", now, install, to_state=verdict.outcome.value,
                            reasons=values["reasons"], policy_version=verdict.policy_version, attempt=attempt)

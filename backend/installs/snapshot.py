@@ -33,7 +33,7 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
 
 
 class NextAction(msgspec.Struct, frozen=True, kw_only=True):
-    code: str  # scan_label | upload_photo | retake_photo | share_location | submit | wait | ask_for_help
+    code: str  # scan_label | upload_photo | retake_photo | enter_reading | share_location | submit | wait | ask_for_help
     subject: str | None
     text_nl: str
     text_en: str
@@ -45,10 +45,15 @@ class InstallSnapshot:
     connection: ConnectionRec
     asset: AssetRec | None
     photos: list[PhotoRec]
-    fix: FixRec | None
+    fixes: list[FixRec]  # oldest first
     checks: list[CheckRec]  # the checks that still apply: of current photos and of the latest submit
     decisions: list[DecisionRec]
     events: list[EventRec]
+
+    @property
+    def fix(self) -> FixRec | None:
+        """The latest reported fix: the one that counts."""
+        return self.fixes[-1] if self.fixes else None
 
 
 async def load_snapshot(install: InstallRec) -> InstallSnapshot:
@@ -71,7 +76,7 @@ async def load_snapshot(install: InstallRec) -> InstallSnapshot:
         connection=connection,
         asset=await repo.asset_by_id(install.asset) if install.asset is not None else None,
         photos=photos,
-        fix=await repo.latest_fix(install.id),
+        fixes=await repo.fixes_of(install.id),
         checks=checks,
         decisions=await repo.decisions_of(install.id),
         events=await repo.events_of(install.id),
@@ -107,6 +112,16 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             if check.photo == photo.id and check.status != "pass" and check.user_fixable:
                 actions.append(NextAction(code="retake_photo", subject=slot, text_nl=check.fix_nl,
                                           text_en=check.fix_en))
+    needs_reading = any(catalog.slots[s].requires_reading for s in catalog.types[snap.install.asset_type].slots)
+    # A verdict on the reading is stale once another value was entered.
+    reading_fixes = [c for c in snap.checks if c.check_name == "reading" and c.status != "pass"
+                     and c.evidence.get("reading") == snap.install.reading]
+    if needs_reading and (snap.install.reading is None or reading_fixes):
+        actions.append(NextAction(
+            code="enter_reading", subject="reading",
+            text_nl=reading_fixes[0].fix_nl if reading_fixes else "Vul de meterstand in die op het display staat.",
+            text_en=reading_fixes[0].fix_en if reading_fixes else "Enter the reading shown on the display.",
+        ))
     # A location verdict from a submit is stale once a newer fix has been shared.
     location_fixes = [
         c for c in snap.checks

@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSON,
     UUID,
+    BigInt,
     Boolean,
     DoublePrecision,
     ForeignKey,
@@ -61,6 +62,7 @@ class Install(Table, tablename="installs"):
     reasons = JSON(default=[])
     retake_count = Integer(default=0)
     help_message = Text(null=True, default=None)
+    reading = DoublePrecision(null=True, default=None)  # the meter reading the user typed
     version = Integer(default=1)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -82,6 +84,17 @@ class Photo(Table, tablename="photos"):
     exif_lat = DoublePrecision(null=True, default=None)
     exif_lon = DoublePrecision(null=True, default=None)
     qr_texts = JSON(null=True, default=None)  # None: the slot does not look for a QR code
+    sharpness = DoublePrecision(null=True, default=None)
+    brightness = DoublePrecision(null=True, default=None)
+    dark_fraction = DoublePrecision(null=True, default=None)
+    bright_fraction = DoublePrecision(null=True, default=None)
+    # 64-bit difference hash (stored signed) and its four 16-bit bands: a near-duplicate within
+    # Hamming distance 3 shares at least one band exactly, so an indexed equality finds it.
+    phash = BigInt(null=True, default=None)
+    phash_b0 = Integer(null=True, default=None, index=True)
+    phash_b1 = Integer(null=True, default=None, index=True)
+    phash_b2 = Integer(null=True, default=None, index=True)
+    phash_b3 = Integer(null=True, default=None, index=True)
     is_current = Boolean(default=True)  # False once a retake replaced it; kept for specialists
     uploaded_by = Varchar(length=128)
     created_at = Timestamptz()

@@ -1,4 +1,4 @@
-"""The checks, each a plain function over evidence returning a CheckResult.
+"""Install-level checks, run together at submit; each a plain function returning a CheckResult.
 
 Every result carries the measured values and the threshold used, so a specialist can read why.
 """
@@ -13,8 +13,6 @@ from backend.validation.geo import Territory, distance_m
 from backend.validation.policy import Policy
 from backend.validation.results import CheckResult, Reason, Status
 
-LABEL_PREFIX = "SI1:"
-
 
 class Fix(msgspec.Struct, frozen=True, kw_only=True):
     lat: float
@@ -22,53 +20,6 @@ class Fix(msgspec.Struct, frozen=True, kw_only=True):
     accuracy_m: float
     mocked: bool
     captured_at: datetime
-
-
-class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
-    slot: str
-    width: int
-    height: int
-    qr_texts: tuple[str, ...] | None
-
-
-def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckResult:
-    """The QR code in the photo must be the label of the scanned asset."""
-    texts = photo.qr_texts or ()
-    evidence = {"decoded": list(texts), "expected": expected_payload}
-    base = {"check": "label_qr", "subject": photo.slot, "evidence": evidence}
-    if expected_payload is not None and expected_payload in texts:
-        return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)
-    other_labels = [t for t in texts if t.startswith(LABEL_PREFIX) and t != expected_payload]
-    if other_labels and expected_payload is not None:
-        return CheckResult(
-            **base, status=Status.FAIL, confidence=0.99, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="Het label op de foto hoort bij een ander apparaat dan het gescande. Een specialist kijkt ernaar.",
-            fix_en="The label in the photo belongs to another asset than the one scanned. A specialist will look.",
-        )
-    if expected_payload is None:
-        return CheckResult(
-            **base, status=Status.UNCERTAIN, confidence=0.5, user_fixable=True,
-            fix_nl="Scan eerst het QR-label van het apparaat; daarna vergelijken we de foto ermee.",
-            fix_en="Scan the asset's QR label first; the photo is then compared with it.",
-        )
-    return CheckResult(
-        **base, status=Status.UNCERTAIN, confidence=0.6, user_fixable=True,
-        fix_nl="Maak de foto opnieuw: het QR-label is niet leesbaar. Kom dichterbij en vermijd schittering.",
-        fix_en="Retake the photo: the QR label is not readable. Move closer and avoid glare.",
-    )
-
-
-def check_resolution(photo: PhotoEvidence, policy: Policy) -> CheckResult:
-    """The photo must have enough pixels to show the details a specialist needs."""
-    short_side = min(photo.width, photo.height)
-    threshold = policy.photo.min_short_side_px
-    ok = short_side >= threshold
-    return CheckResult(
-        check="resolution", subject=photo.slot, status=Status.PASS if ok else Status.FAIL, confidence=1.0,
-        evidence={"short_side_px": short_side, "min_short_side_px": threshold}, user_fixable=not ok,
-        fix_nl="" if ok else f"Maak de foto opnieuw met de camera op volle resolutie (minimaal {threshold} pixels).",
-        fix_en="" if ok else f"Retake the photo with the camera at full resolution (at least {threshold} pixels).",
-    )
 
 
 def check_slots_complete(required: tuple[str, ...], present: set[str]) -> list[CheckResult]:
@@ -84,9 +35,19 @@ def check_slots_complete(required: tuple[str, ...], present: set[str]) -> list[C
     ]
 
 
+def _repeated(fixes: list[Fix]) -> bool:
+    """Real GPS never reports exactly the same position and accuracy twice at different times."""
+    seen = {(f.lat, f.lon, f.accuracy_m) for f in fixes}
+    return len(seen) < len(fixes)
+
+
 def check_location(fix: Fix | None, target_lat: float, target_lon: float, territory: Territory | None,
-                   policy: Policy) -> CheckResult:
-    """The GPS fix lies at the connection's address, judged with the fix's own accuracy."""
+                   policy: Policy, history: list[Fix] | None = None) -> CheckResult:
+    """The latest GPS fix lies at the connection's address, judged with the fix's own accuracy.
+
+    A mocked provider, an accuracy of exactly 0, identical fixes repeated, or a fix outside the
+    service territory are fraud signals.
+    """
     limits = policy.location
     if fix is None:
         return CheckResult(
@@ -98,13 +59,15 @@ def check_location(fix: Fix | None, target_lat: float, target_lon: float, territ
         "distance_m": round(distance, 1), "accuracy_m": fix.accuracy_m, "max_distance_m": limits.max_distance_m,
         "max_accuracy_m": limits.max_accuracy_m, "mocked": fix.mocked,
         "in_territory": territory.contains(fix.lat, fix.lon) if territory else None,
+        "repeated_fixes": _repeated(history or [fix]),
     }
     base = {"check": "location", "subject": "location", "evidence": evidence}
-    if fix.mocked or evidence["in_territory"] is False:
+    if fix.mocked or fix.accuracy_m == 0 or evidence["in_territory"] is False or evidence["repeated_fixes"]:
         return CheckResult(
             **base, status=Status.FAIL, confidence=0.95, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="De locatie is niet betrouwbaar (gesimuleerd of buiten ons gebied). Een specialist kijkt ernaar.",
-            fix_en="The location is not trustworthy (simulated or outside our area). A specialist will look.",
+            fix_nl="De locatie is niet betrouwbaar (gesimuleerd, herhaald of buiten ons gebied). "
+                   "Een specialist kijkt ernaar.",
+            fix_en="The location is not trustworthy (simulated, repeated or outside our area). A specialist will look.",
         )
     if distance - fix.accuracy_m > limits.max_distance_m:
         return CheckResult(
@@ -121,14 +84,21 @@ def check_location(fix: Fix | None, target_lat: float, target_lon: float, territ
     return CheckResult(**base, status=Status.PASS, confidence=0.95, user_fixable=False)
 
 
-def check_asset(scanned_serial: str | None, status: str | None, installed_on_this_connection: bool) -> CheckResult:
-    """An asset was scanned and is free to be installed here."""
-    evidence = {"serial": scanned_serial, "status": status}
+def check_asset(scanned_serial: str | None, status: str | None, installed_on_this_connection: bool,
+                fits_connection: bool = True) -> CheckResult:
+    """An asset was scanned, is free to be installed here, and its type fits the connection's capacity."""
+    evidence = {"serial": scanned_serial, "status": status, "fits_connection": fits_connection}
     base = {"check": "asset", "subject": "asset", "evidence": evidence}
     if scanned_serial is None:
         return CheckResult(
             **base, status=Status.FAIL, confidence=1.0, user_fixable=True,
             fix_nl="Scan het QR-label van het apparaat.", fix_en="Scan the asset's QR label.",
+        )
+    if not fits_connection:
+        return CheckResult(
+            **base, status=Status.FAIL, confidence=1.0, user_fixable=False, escalate_as=Reason.SPECIALIST_KNOWLEDGE,
+            fix_nl="Dit apparaat past niet bij de capaciteit van de aansluiting. Een specialist kijkt ernaar.",
+            fix_en="This asset does not fit the connection's capacity. A specialist will look.",
         )
     if status == "in_stock" or (status == "installed" and installed_on_this_connection):
         return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)
@@ -137,3 +107,16 @@ def check_asset(scanned_serial: str | None, status: str | None, installed_on_thi
         fix_nl="Dit apparaat is al elders geïnstalleerd of buiten gebruik. Een specialist kijkt ernaar.",
         fix_en="This asset is installed elsewhere or retired. A specialist will look.",
     )
+
+
+def check_reading(value: float | None, last_known: float | None) -> CheckResult:
+    """The typed meter reading is plausible: present, not negative, not below the last known one."""
+    evidence = {"reading": value, "last_known_reading": last_known}
+    ok = value is not None and value >= 0 and (last_known is None or value >= last_known)
+    if value is None:
+        nl, en = "Vul de meterstand in die op het display staat.", "Enter the reading shown on the display."
+    else:
+        nl = "Controleer de meterstand: hij is negatief of lager dan de vorige stand."
+        en = "Check the reading: it is negative or lower than the previous reading."
+    return CheckResult(check="reading", subject="reading", status=Status.PASS if ok else Status.FAIL, confidence=0.95,
+                       evidence=evidence, user_fixable=not ok, fix_nl="" if ok else nl, fix_en="" if ok else en)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -14,6 +15,20 @@ DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 class PhotoPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_short_side_px: int
     qr_retry_upscale_below_px: int
+    min_sharpness: float
+    min_brightness: float
+    max_brightness: float
+    max_clipped_fraction: float
+
+
+class FreshnessPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_age_before_install_h: float
+    max_clock_skew_min: float
+    max_exif_gps_distance_m: float
+
+
+class ReusePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_hamming: Annotated[int, msgspec.Meta(ge=0, le=3)]
 
 
 class LocationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -28,6 +43,8 @@ class DecisionPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: str
     photo: PhotoPolicy
+    freshness: FreshnessPolicy
+    reuse: ReusePolicy
     location: LocationPolicy
     decision: DecisionPolicy
 

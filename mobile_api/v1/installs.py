@@ -87,6 +87,13 @@ class InstallController(Controller):
                                           data.captured_at, data.provider, data.mocked)
         return install_view(ctx.catalog, snap, lang)
 
+    @post("/{install_id:uuid}/reading", operation_id="EnterReading", status_code=HTTP_200_OK)
+    async def reading(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
+                      lang: NamedDependency[str], install_id: FromPath[uuid.UUID],
+                      data: JSONBody[s.EnterReading]) -> s.InstallView:
+        """Record the meter reading shown on the display."""
+        return install_view(ctx.catalog, await service.enter_reading(ctx, request.user, install_id, data.value), lang)
+
     @put("/{install_id:uuid}/photos/{slot:str}", operation_id="UploadPhoto", status_code=HTTP_201_CREATED,
          request_max_body_size=None)  # the photo store enforces MAX_PHOTO_BYTES while streaming
     async def upload_photo(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],

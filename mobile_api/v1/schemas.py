@@ -44,6 +44,10 @@ class ReportLocation(Request):
     mocked: bool = False
 
 
+class EnterReading(Request):
+    value: Annotated[float, Meta(ge=-1e9, le=1e9, description="kWh as shown on the display")]
+
+
 class AskForHelp(Request):
     message: Annotated[str, Meta(max_length=2000)] = ""
 
@@ -133,6 +137,7 @@ class InstallView(Response):
     reasons_text: list[str]
     next_actions: list[ActionView]
     decisions: list[DecisionView]
+    reading: float | None
     retake_count: int
     version: int
     created_at: datetime

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, InstallRec, PhotoRec
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
@@ -23,12 +25,21 @@ def _pick(lang: str, nl: str, en: str) -> str:
     return en if lang == "en" else nl
 
 
+# Evidence that names other parties' installs: customers and installers see only how many.
+_PRIVATE_EVIDENCE = frozenset({"matches"})
+
+
+def _public(evidence: dict[str, Any]) -> dict[str, Any]:
+    return {k: len(v) if k in _PRIVATE_EVIDENCE else v for k, v in evidence.items()}
+
+
 def check_view(rec: CheckRec | CheckResult, lang: str) -> s.CheckView:
     if isinstance(rec, CheckResult):
         return s.CheckView(check=rec.check, subject=rec.subject, status=rec.status.value, confidence=rec.confidence,
-                           evidence=rec.evidence, user_fixable=rec.user_fixable, fix=_pick(lang, rec.fix_nl, rec.fix_en))
+                           evidence=_public(rec.evidence), user_fixable=rec.user_fixable,
+                           fix=_pick(lang, rec.fix_nl, rec.fix_en))
     return s.CheckView(check=rec.check_name, subject=rec.subject, status=rec.status,  # type: ignore[arg-type]
-                       confidence=rec.confidence, evidence=rec.evidence, user_fixable=rec.user_fixable,
+                       confidence=rec.confidence, evidence=_public(rec.evidence), user_fixable=rec.user_fixable,
                        fix=_pick(lang, rec.fix_nl, rec.fix_en))
 
 
@@ -70,7 +81,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         decisions=[s.DecisionView(attempt=d.attempt, outcome=d.outcome, reasons=d.reasons,
                                   policy_version=d.policy_version, decided_by=d.decided_by, created_at=d.created_at)
                    for d in snap.decisions],
-        retake_count=i.retake_count, version=i.version, created_at=i.created_at, updated_at=i.updated_at,
+        reading=i.reading, retake_count=i.retake_count, version=i.version, created_at=i.created_at, updated_at=i.updated_at,
     )
 
 

@@ -87,14 +87,20 @@ async def submit(client: AsyncClient, d: Draft, **headers: str) -> Response:
     return await client.post(f"{d.url}/submit", headers={**d.who.headers, **headers})
 
 
+async def enter_reading(client: AsyncClient, d: Draft, value: float) -> Response:
+    return await client.post(f"{d.url}/reading", json={"value": value}, headers=d.who.headers)
+
+
 async def ask_help(client: AsyncClient, d: Draft, message: str = "Ik twijfel") -> Response:
     return await client.post(f"{d.url}/help", json={"message": message}, headers=d.who.headers)
 
 
 async def ready_install(client: AsyncClient, make: Factory, asset_type: str = "smart_meter_1p", *,
                         role: Role = Role.CUSTOMER, capacity: str = "1x35A", fix: dict[str, Any] | None = None,
-                        skip: tuple[str, ...] = (), photo_options: dict[str, dict[str, Any]] | None = None) -> Draft:
-    """An install with its asset scanned, a location shared and a photo in every slot but `skip`.
+                        skip: tuple[str, ...] = (), photo_options: dict[str, dict[str, Any]] | None = None,
+                        reading: float | None = 4512.7) -> Draft:
+    """An install with its asset scanned, a location shared, the reading entered where the type asks
+    for one (unless `reading` is None) and a photo in every slot but `skip`.
 
     `photo_options` maps a slot to extra options of `make.photo` (e.g. a blur) for that slot.
     """
@@ -104,6 +110,9 @@ async def ready_install(client: AsyncClient, make: Factory, asset_type: str = "s
     assert r.status_code == 200, r.text
     r = await locate(client, d, fix or make.fix())
     assert r.status_code == 200, r.text
+    if reading is not None and "meter_display" in slots_of(asset_type):
+        r = await enter_reading(client, d, reading)
+        assert r.status_code == 200, r.text
     for slot in slots_of(asset_type):
         if slot in skip:
             continue

@@ -24,6 +24,8 @@ async def _prepared_install(client: AsyncClient, make: Factory, label_payload_in
     assert r.status_code == 200, r.text
     r = await client.post(f"/mobile/v1/installs/{install_id}/location", json=make.fix(), headers=customer.headers)
     assert r.status_code == 200, r.text
+    r = await client.post(f"/mobile/v1/installs/{install_id}/reading", json={"value": 4512.7}, headers=customer.headers)
+    assert r.status_code == 200, r.text
     for slot in SLOTS_1P:
         photo = make.photo(slot, payload=label_payload_in_photo or payload, serial=serial)
         r = await client.put(f"/mobile/v1/installs/{install_id}/photos/{slot}", content=photo,

@@ -31,7 +31,8 @@ class TestCreateInstall:
         assert body["reasons"] == [] and body["decisions"] == [] and body["retake_count"] == 0
         assert codes(body["next_actions"]) == [
             ("scan_label", None), ("upload_photo", "meter_label"), ("upload_photo", "meter_display"),
-            ("upload_photo", "cabinet_overview"), ("share_location", "location"), ("ask_for_help", None),
+            ("upload_photo", "cabinet_overview"), ("enter_reading", "reading"),
+            ("share_location", "location"), ("ask_for_help", None),
         ]
 
     async def test_same_id_and_body_again_returns_the_same_install(self, client: AsyncClient, make: Factory) -> None:
