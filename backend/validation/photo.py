@@ -41,7 +41,10 @@ class PhotoRejected(Exception):
 # Quality metrics are measured on the photo reduced to about this long side, so thresholds do not
 # depend on the camera's resolution and the work stays small.
 METRIC_LONG_SIDE = 1024
-_LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, offset=128)
+# The first QR search and the metrics run on the photo decoded at about this size (a 12 MP JPEG
+# decodes at 1/4 scale); a label too small to read there is looked for again at full size.
+WORK_LONG_SIDE = 1000
+LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, offset=128)
 _TRANSPOSE_FOR_ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -66,7 +69,7 @@ class PhotoFacts:
 
 
 def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int) -> PhotoFacts:
-    """Open, bound and fully decode the photo once; read EXIF and, if asked, the QR codes in it."""
+    """Open, bound and decode the photo once; read EXIF, quality metrics and, if asked, QR codes."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -74,9 +77,10 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
             width, height, fmt = img.width, img.height, img.format or ""  # draft() below shrinks img.size
             pixels = width * height
             if pixels > max_pixels:
-                raise PhotoRejected("too_many_pixels", f"{img.width}x{img.height}", pixels)
+                raise PhotoRejected("too_many_pixels", f"{width}x{height}", pixels)
             taken_at, gps, orientation = _exif_facts(img)
-            gray = _decode_gray(img)
+            work = _decode_working(img)
+            qr_texts = _find_qr(fp, work, (width, height), qr_upscale_below_px) if find_qr else None
     except PhotoRejected:
         raise
     except UnidentifiedImageError as exc:
@@ -85,12 +89,7 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         raise PhotoRejected("too_many_pixels", str(exc), max_pixels + 1) from None
     except _DECODE_ERRORS as exc:
         raise PhotoRejected("undecodable", f"{type(exc).__name__}: {exc}") from None
-    qr_texts = None
-    if find_qr:
-        qr_texts = _find_qr(gray, qr_upscale_below_px)
-        if not qr_texts and gray.width < width:  # a small label in a big photo: once more at full size
-            qr_texts = _find_qr(_full_gray(fp), qr_upscale_below_px)
-    small = _metric_image(gray, orientation)
+    small = _metric_image(work, orientation)
     hist = small.histogram()
     total = max(1, small.width * small.height)
     return PhotoFacts(
@@ -101,7 +100,7 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         taken_at=taken_at,
         gps=gps,
         qr_texts=qr_texts,
-        sharpness=ImageStat.Stat(small.filter(_LAPLACIAN)).var[0],
+        sharpness=ImageStat.Stat(small.filter(LAPLACIAN)).var[0],
         brightness=ImageStat.Stat(small).mean[0],
         dark_fraction=sum(hist[:16]) / total,
         bright_fraction=sum(hist[240:]) / total,
@@ -109,25 +108,43 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
     )
 
 
-def _decode_gray(img: Image.Image) -> Image.Image:
-    """Decode every pixel once, in grayscale; JPEG at half size (DCT scaling is nearly free)."""
-    if img.format == "JPEG":
-        img.draft("L", (img.width // 2, img.height // 2))
+def _decode_working(img: Image.Image) -> Image.Image:
+    """Decode every pixel once, in grayscale, at about WORK_LONG_SIDE or more.
+
+    JPEG decodes straight to a 1/2, 1/4 or 1/8 scale (DCT scaling: the cheap part of a decode);
+    PNG and HEIF have no such mode, so they decode fully and are reduced afterwards.
+    """
+    long_side = max(img.size)
+    scale = next((s for s in (8, 4, 2) if long_side // s >= WORK_LONG_SIDE), 1)
+    if img.format == "JPEG" and scale > 1:
+        img.draft("L", (img.width // scale, img.height // scale))
     img.load()
-    return img.convert("L")
+    gray = img.convert("L")
+    factor = max(gray.size) // WORK_LONG_SIDE
+    return gray.reduce(factor) if factor > 1 else gray
 
 
-def _full_gray(fp: BinaryIO) -> Image.Image:
-    fp.seek(0)
-    with Image.open(fp, formats=["JPEG"]) as full:
-        full.draft("L", full.size)
-        return full.convert("L")
+def _find_qr(fp: BinaryIO, work: Image.Image, full_size: tuple[int, int], upscale_below_px: int) -> tuple[str, ...]:
+    """QR texts: on the working image, then 2x up-scaled if the photo is small, then at full size."""
+    texts = _read_qr(work)
+    if not texts and max(full_size) < upscale_below_px:
+        texts = _read_qr(work.resize((work.width * 2, work.height * 2), Image.Resampling.BICUBIC))
+    if not texts and work.size != full_size:  # a small label in a big photo
+        fp.seek(0)
+        with Image.open(fp, formats=list(CONTENT_TYPES)) as full:
+            texts = _read_qr(full.convert("L"))
+    return texts
 
 
-def _metric_image(gray: Image.Image, orientation: int) -> Image.Image:
-    """Upright (EXIF orientation applied) and reduced to about METRIC_LONG_SIDE."""
-    factor = max(1, max(gray.size) // METRIC_LONG_SIDE)
-    small = gray.reduce(factor) if factor > 1 else gray
+def _read_qr(gray: Image.Image) -> tuple[str, ...]:
+    found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
+    return tuple(dict.fromkeys(b.text for b in found if b.valid and b.text))
+
+
+def _metric_image(work: Image.Image, orientation: int) -> Image.Image:
+    """Upright (EXIF orientation applied) and reduced to at most about METRIC_LONG_SIDE."""
+    factor = -(-max(work.size) // METRIC_LONG_SIDE)  # ceiling division
+    small = work.reduce(factor) if factor > 1 else work
     transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
     return small.transpose(transpose) if transpose is not None else small
 
@@ -141,19 +158,6 @@ def difference_hash(gray: Image.Image) -> int:
         for col in range(8):
             bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
     return bits
-
-
-def _find_qr(gray: Image.Image, upscale_below_px: int) -> tuple[str, ...]:
-    """QR texts in the image: try as decoded, then 2x up-scaled when the image is small."""
-    attempts = [gray]
-    if gray.width < upscale_below_px:
-        attempts.append(gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC))
-    for attempt in attempts:
-        found = zxingcpp.read_barcodes(attempt, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
-        texts = tuple(dict.fromkeys(b.text for b in found if b.valid and b.text))
-        if texts:
-            return texts
-    return ()
 
 
 def _exif_facts(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None, int]:

@@ -1,0 +1,23 @@
+"""`make bench`: every figure is a ratio to a baseline measured in the same run on the same input."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+# The benchmarks get their own throw-away SQLite file and photo folder (set before the project is
+# imported: the database engine is bound then); DATABASE_URL may point them at PostgreSQL instead.
+os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="selfinstall-bench-")
+
+from bench import photo_validation, reuse_lookup  # noqa: E402
+
+
+def main() -> None:
+    print(f"python {sys.version.split()[0]}; medians of repeated runs; lower is better", flush=True)
+    photo_validation.run()
+    reuse_lookup.run()
+
+
+if __name__ == "__main__":
+    main()
