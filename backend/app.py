@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,9 +14,14 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.admin.http import AdminController
+from backend.events.delivery import run_forever as run_deliveries
+from backend.events.outbox import outbox_hook
 from backend.auth import jwt_auth
 from backend.installs.context import build_context
 from backend.installs.tables import Install
+from backend.metrics import render as render_metrics
+from backend.review import flows as review_flows
+from backend.review.http import ReviewController
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.settings import Settings, get_settings
 from mobile_api.v1.connections import ConnectionController
@@ -29,10 +35,16 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/metrics", operation_id="Metrics", exclude_from_auth=True, media_type="text/plain; version=0.0.4")
+async def metrics(state: State) -> str:
+    """Prometheus metrics (aggregates only: no personal data)."""
+    return await render_metrics(state.ctx.clock())
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """The ASGI application."""
     settings = settings or get_settings()
-    ctx = build_context(settings)
+    ctx = build_context(settings, state_hooks=(review_flows.on_state_change, outbox_hook(settings.webhook_urls)))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -40,16 +52,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pooled = isinstance(engine, PostgresEngine)  # SQLite opens a connection per query
         if pooled:
             await engine.start_connection_pool()
+        delivery = None
+        if settings.webhook_urls:
+            delivery = asyncio.create_task(
+                run_deliveries(settings.webhook_secret, settings.webhook_interval_s, ctx.clock)
+            )
         try:
             yield
         finally:
+            if delivery is not None:
+                delivery.cancel()
             if pooled:
                 await engine.close_connection_pool()
             ctx.cpu.shutdown(wait=False)
 
     auth = jwt_auth(settings)
     return Litestar(
-        route_handlers=[health, InstallController, ConnectionController, AdminController],
+        route_handlers=[health, metrics, InstallController, ConnectionController, AdminController, ReviewController],
         dependencies=DEPENDENCIES,
         state=State({"ctx": ctx}),
         on_app_init=[auth.on_app_init],

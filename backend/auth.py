@@ -28,13 +28,13 @@ async def _retrieve_principal(token: Token, connection: ASGIConnection[Any, Any,
 
 
 def jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
-    """The bearer-token middleware; /schema and /health stay public."""
+    """The bearer-token middleware; /schema, /health and /metrics stay public."""
     return JWTAuth[Principal, Token](
         retrieve_user_handler=_retrieve_principal,
         token_secret=settings.jwt_secret,
         algorithm=settings.jwt_algorithm,
         accepted_issuers=[settings.jwt_issuer] if settings.jwt_issuer else None,
-        exclude=["/schema", "/health"],
+        exclude=["/schema", "/health", "/metrics"],
     )
 
 

@@ -118,6 +118,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "De upload is onderbroken; stuur de foto opnieuw.",
         "The upload was interrupted; please send the photo again.",
     ),
+    # review
+    "review/case-not-found": ("Deze zaak is niet gevonden.", "This case was not found."),
+    "review/claimed-by-other": (
+        "Deze zaak is al geclaimd door {holder} (tot {until}).",
+        "This case is already claimed by {holder} (until {until}).",
+    ),
+    "review/not-lease-holder": (
+        "U heeft deze zaak niet (meer) geclaimd; claim hem eerst.",
+        "You do not hold the claim on this case (any more); claim it first.",
+    ),
+    "review/stale-version": (
+        "Deze zaak is intussen gewijzigd (versie {current}); laad hem opnieuw.",
+        "This case changed meanwhile (version {current}); reload it.",
+    ),
+    "review/case-not-open": (
+        "Deze zaak staat niet open voor beoordeling (status: {state}).",
+        "This case is not open for review (state: {state}).",
+    ),
+    "review/unknown-reason-code": (
+        "Onbekende redencode '{reason_code}' voor '{outcome}'; kies uit: {allowed}.",
+        "Unknown reason code '{reason_code}' for '{outcome}'; choose from: {allowed}.",
+    ),
+    "review/second-approver-required": (
+        "Deze installatie vraagt goedkeuring door twee verschillende specialisten; u keurde al goed.",
+        "This install needs approval by two different specialists; you approved already.",
+    ),
+    "review/no-asset": (
+        "Goedkeuren kan pas als er een apparaat is gescand.",
+        "Approval needs a scanned asset.",
+    ),
     # admin
     "assets/invalid-batch": (
         "De batch is geweigerd; er is niets opgeslagen. Fouten: {errors}",

@@ -10,7 +10,7 @@ from backend.installs.tables import Install
 
 async def migrate() -> None:
     """Bring the schema up to date; idempotent."""
-    result = await run_forwards(app_name="installs")
+    result = await run_forwards(app_name="all")
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
     engine = Install._meta.db

@@ -7,4 +7,6 @@ from backend.settings import get_settings
 
 DB = engine_for(get_settings())
 
-APP_REGISTRY = AppRegistry(apps=["backend.installs.piccolo_app"])
+APP_REGISTRY = AppRegistry(
+    apps=["backend.installs.piccolo_app", "backend.review.piccolo_app", "backend.events.piccolo_app"]
+)

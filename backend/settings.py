@@ -30,6 +30,9 @@ class Settings:
     claim_failures_allowed: int = 5
     claim_failure_window_s: int = 900
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = "dev-only-webhook-secret"
+    webhook_interval_s: float = 2.0
     territory_path: Path = Path(__file__).resolve().parent.parent / "fixtures" / "territory.geojson"
     policy_path: Path | None = None
 
@@ -78,6 +81,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_photo_bytes=int(env.get("MAX_PHOTO_BYTES", str(25 * 1024 * 1024))),
         max_photo_pixels=int(env.get("MAX_PHOTO_PIXELS", "50000000")),
         cors_origins=origins,
+        webhook_urls=tuple(u.strip() for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),
+        webhook_secret=env.get("WEBHOOK_SECRET", "dev-only-webhook-secret"),
+        webhook_interval_s=float(env.get("WEBHOOK_INTERVAL_S", "2")),
         **({"territory_path": Path(env["TERRITORY_PATH"])} if env.get("TERRITORY_PATH") else {}),
         policy_path=Path(env["POLICY_PATH"]) if env.get("POLICY_PATH") else None,
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 
 from backend.installs.catalog import Catalog, load_catalog
+from backend.installs.flows import StateHook
 from backend.settings import Settings
 from backend.storage import LocalPhotoStore, PhotoStore
 from backend.validation.geo import Territory
@@ -39,13 +40,14 @@ class InstallContext:
         default_factory=lambda: ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cpu")
     )
     clock: Callable[[], datetime] = _utcnow
+    state_hooks: tuple[StateHook, ...] = ()
 
     async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU-bound work on the pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.cpu, lambda: fn(*args, **kwargs))
 
 
-def build_context(settings: Settings) -> InstallContext:
+def build_context(settings: Settings, state_hooks: tuple[StateHook, ...] = ()) -> InstallContext:
     """Load the catalog, the policy and the territory once, at start-up."""
     return InstallContext(
         settings=settings,
@@ -53,4 +55,5 @@ def build_context(settings: Settings) -> InstallContext:
         policy=load_policy(settings.policy_path or DEFAULT_POLICY_PATH),
         territory=Territory.from_file(settings.territory_path),
         store=LocalPhotoStore(settings.photo_dir),
+        state_hooks=state_hooks,
     )

@@ -66,7 +66,7 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
             "is_current": True, "uploaded_by": who.subject, "created_at": now,
         })
         await save_checks(install.id, 0, results, now, {slot: photo_id})
-        await save_install(install, now)
+        await save_install(ctx, who, install, now)
         await record_event(who, "photo.uploaded", now, install, slot=slot, sha256=staged.sha256,
                            checks={r.check: r.status.value for r in results})
         photo = await repo.photo_by_id(install.id, photo_id)

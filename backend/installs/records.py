@@ -52,6 +52,8 @@ class InstallRec(Record):
     retake_count: int
     help_message: str | None
     reading: float | None
+    awaiting_info: bool
+    customer_message: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -118,6 +120,9 @@ class DecisionRec(Record):
     reasons: list[str]
     policy_version: str
     decided_by: str
+    reason_code: str | None
+    note: str | None
+    message: str | None
     created_at: datetime
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
+from piccolo.query.functions.aggregate import Count
 
 from backend.installs.records import (
     AssetRec,
@@ -248,3 +249,24 @@ async def append_event(row: dict[str, Any]) -> None:
 async def events_of(install_id: uuid.UUID) -> list[EventRec]:
     rows = await Event.select().where(Event.install == install_id).order_by(Event.id).output(load_json=True)
     return _many(rows, EventRec)
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+async def install_counts_by_state() -> dict[str, int]:
+    rows = await Install.select(Install.state, Count(Install.id, alias="n")).group_by(Install.state)
+    return {r["state"]: r["n"] for r in rows}
+
+
+async def automation_outcomes() -> dict[str, int]:
+    """Automatic decisions by outcome (every submit is one)."""
+    rows = await Decision.select(Decision.outcome, Count(Decision.id, alias="n")).where(
+        Decision.decided_by == "automation").group_by(Decision.outcome)
+    return {r["outcome"]: r["n"] for r in rows}
+
+
+async def recent_decision_latencies(limit: int = 1000) -> list[float]:
+    """Seconds from creation to final decision of the most recently decided installs."""
+    rows = await Install.select(Install.created_at, Install.decided_at).where(
+        Install.decided_at.is_not_null()).order_by(Install.decided_at, ascending=False).limit(limit)
+    return [(r["decided_at"] - r["created_at"]).total_seconds() for r in rows]

@@ -12,6 +12,7 @@ from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
+from backend.installs.flows import StateChange, run_hooks
 from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, InstallState
 from backend.installs.records import InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
@@ -51,13 +52,19 @@ async def record_event(who: Principal, action: str, at: datetime, install: Insta
     })
 
 
-async def save_install(install: InstallRec, at: datetime, **values: Any) -> None:
-    """Update the install through the state machine, compare-and-set on its version."""
-    if "state" in values and values["state"] != install.state:
-        if InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
-            raise Conflict("install/state-conflict", state=install.state)
+async def save_install(ctx: InstallContext, who: Principal, install: InstallRec, at: datetime,
+                       **values: Any) -> None:
+    """Update the install through the state machine, compare-and-set on its version; a state
+    change runs the registered flows (review case, outbox) in the same transaction."""
+    changes_state = "state" in values and values["state"] != install.state
+    if changes_state and InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
+        raise Conflict("install/state-conflict", state=install.state)
     if not await repo.update_install(install.id, install.version, {**values, "updated_at": at}):
         raise Conflict("install/state-conflict", state=install.state)
+    if changes_state:
+        reasons = values.get("reasons", install.reasons)
+        await run_hooks(ctx.state_hooks, StateChange(install=install, to_state=values["state"], reasons=reasons,
+                                                     actor=who, at=at))
 
 
 def _request_hash(connection_ean: str, asset_type: str) -> str:
@@ -137,7 +144,7 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
             raise Invalid("qr/type-mismatch", scanned_type=asset.asset_type, asset_type=install.asset_type)
         now = ctx.clock()
         normalized = payload.strip()
-        await save_install(install, now, asset=asset.id, scanned_payload=normalized)
+        await save_install(ctx, who, install, now, asset=asset.id, scanned_payload=normalized)
         await record_event(who, "label.scanned", now, install, serial=asset.serial)
         # Photos taken before the scan are now compared with the label.
         photos = [p for p in await repo.photos_of(install.id) if p.qr_texts is not None]
@@ -157,7 +164,7 @@ async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUI
             await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
                                    "captured_at": captured_at, "provider": provider, "mocked": mocked,
                                    "created_at": now})
-            await save_install(install, now)
+            await save_install(ctx, who, install, now)
             await record_event(who, "location.reported", now, install, accuracy_m=accuracy_m, provider=provider)
         return await load_snapshot(await scoped_install(who, install_id))
 
@@ -168,7 +175,7 @@ async def enter_reading(ctx: InstallContext, who: Principal, install_id: uuid.UU
         install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
         now = ctx.clock()
-        await save_install(install, now, reading=value)
+        await save_install(ctx, who, install, now, reading=value)
         await record_event(who, "reading.entered", now, install, reading=value)
         return await load_snapshot(await scoped_install(who, install_id))
 
@@ -205,14 +212,14 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
                                     "policy_version": verdict.policy_version, "decided_by": "automation",
                                     "created_at": now})
         values: dict[str, Any] = {"state": verdict.outcome.value, "reasons": [r.value for r in verdict.reasons],
-                                  "submitted_at": now}
+                                  "submitted_at": now, "awaiting_info": False}
         if verdict.outcome is Outcome.NEEDS_RETAKE:
             values["retake_count"] = install.retake_count + 1
         if verdict.outcome is Outcome.APPROVED:
             values["decided_at"] = now
             assert snap.asset is not None  # the asset check passed
             await repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
-        await save_install(install, now, **values)
+        await save_install(ctx, who, install, now, **values)
         await record_event(who, "install.submitted", now, install, to_state=verdict.outcome.value,
                            reasons=values["reasons"], policy_version=verdict.policy_version, attempt=attempt)
         return await load_snapshot(await scoped_install(who, install_id))
@@ -228,8 +235,21 @@ async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         if Reason.HUMAN_REQUESTED.value not in install.reasons:
             now = ctx.clock()
             reasons = ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})
-            await save_install(install, now, state=InstallState.IN_REVIEW.value, reasons=[r.value for r in reasons],
+            await save_install(ctx, who, install, now, state=InstallState.IN_REVIEW.value, reasons=[r.value for r in reasons],
                         help_message=message)
             await record_event(who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value,
                                message=message)
+        return await load_snapshot(await scoped_install(who, install_id))
+
+
+async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, reason: str) -> InstallSnapshot:
+    """The customer withdraws an install that is not yet decided."""
+    async with transaction():
+        install = await scoped_install(who, install_id, for_update=True)
+        if InstallState.CANCELLED not in TRANSITIONS[InstallState(install.state)]:
+            raise Conflict("install/state-conflict", state=install.state)
+        now = ctx.clock()
+        await save_install(ctx, who, install, now, state=InstallState.CANCELLED.value, decided_at=now)
+        await record_event(who, "install.cancelled", now, install, to_state=InstallState.CANCELLED.value,
+                           reason=reason)
         return await load_snapshot(await scoped_install(who, install_id))

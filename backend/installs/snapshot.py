@@ -33,7 +33,7 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
 
 
 class NextAction(msgspec.Struct, frozen=True, kw_only=True):
-    code: str  # scan_label | upload_photo | retake_photo | enter_reading | share_location | submit | wait | ask_for_help
+    code: str  # specialist_request | scan_label | upload_photo | retake_photo | enter_reading | share_location | submit | wait | ask_for_help
     subject: str | None
     text_nl: str
     text_en: str
@@ -97,6 +97,10 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     if state not in EDITABLE_STATES:
         return []
     actions: list[NextAction] = []
+    if snap.install.awaiting_info and snap.install.customer_message:
+        # A specialist's own words first: they say what to do; the checks below say where.
+        actions.append(NextAction(code="specialist_request", subject=None, text_nl=snap.install.customer_message,
+                                  text_en=snap.install.customer_message))
     if snap.asset is None:
         actions.append(NextAction(code="scan_label", subject=None, text_nl="Scan het QR-label van het apparaat.",
                                   text_en="Scan the asset's QR label."))
@@ -134,7 +138,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             text_nl=location_fixes[0].fix_nl if location_fixes else "Deel uw locatie bij de meterkast.",
             text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
         ))
-    if not actions:  # nothing missing and nothing to redo
+    if all(a.code == "specialist_request" for a in actions):  # nothing missing and nothing to redo
         actions.append(NextAction(code="submit", subject=None, text_nl="Verstuur de installatie ter controle.",
                                   text_en="Submit the install for checking."))
     actions.append(NextAction(code="ask_for_help", subject=None,

@@ -63,6 +63,8 @@ class Install(Table, tablename="installs"):
     retake_count = Integer(default=0)
     help_message = Text(null=True, default=None)
     reading = DoublePrecision(null=True, default=None)  # the meter reading the user typed
+    awaiting_info = Boolean(default=False)  # a specialist asked for more: the next submit goes back to them
+    customer_message = Text(null=True, default=None)  # the specialist's words to the customer
     version = Integer(default=1)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -131,7 +133,7 @@ class CheckResult(Table, tablename="check_results"):
 
 
 class Decision(Table, tablename="decisions"):
-    """An automatic (or, later, human) decision and the policy version behind it."""
+    """An automatic or a specialist's decision, with the policy version or reason code behind it."""
 
     install = ForeignKey(references=Install, index=True)
     attempt = Integer()
@@ -139,6 +141,9 @@ class Decision(Table, tablename="decisions"):
     reasons = JSON(default=[])
     policy_version = Varchar(length=32)
     decided_by = Varchar(length=128)
+    reason_code = Varchar(length=40, null=True, default=None)  # specialists: from the fixed list
+    note = Text(null=True, default=None)  # specialists' internal note: never shown to the customer
+    message = Text(null=True, default=None)  # specialists' message to the customer
     created_at = Timestamptz()
 
 

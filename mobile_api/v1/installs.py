@@ -128,6 +128,13 @@ class InstallController(Controller):
         """Check all evidence together and decide."""
         return install_view(ctx.catalog, await service.submit(ctx, request.user, install_id), lang)
 
+    @post("/{install_id:uuid}/cancel", operation_id="CancelInstall", status_code=HTTP_200_OK)
+    async def cancel(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
+                     lang: NamedDependency[str], install_id: FromPath[uuid.UUID],
+                     data: JSONBody[s.CancelInstall]) -> s.InstallView:
+        """Withdraw an install that is not yet decided."""
+        return install_view(ctx.catalog, await service.cancel(ctx, request.user, install_id, data.reason), lang)
+
     @post("/{install_id:uuid}/help", operation_id="AskForHelp", status_code=HTTP_200_OK)
     async def help(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
                    install_id: FromPath[uuid.UUID], data: JSONBody[s.AskForHelp]) -> s.InstallView:

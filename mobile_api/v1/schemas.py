@@ -119,8 +119,18 @@ class DecisionView(Response):
     outcome: str
     reasons: list[str]
     policy_version: str
-    decided_by: str
+    decided_by: str  # "automation" or "specialist" (never a person's identity)
     created_at: datetime
+    message: str | None = None  # a specialist's words to the customer
+
+
+class TimelineEntry(Response):
+    at: datetime
+    text: str
+
+
+class CancelInstall(Request):
+    reason: Annotated[str, Meta(max_length=500)] = ""
 
 
 class InstallView(Response):
@@ -137,6 +147,8 @@ class InstallView(Response):
     reasons_text: list[str]
     next_actions: list[ActionView]
     decisions: list[DecisionView]
+    timeline: list[TimelineEntry]
+    customer_message: str | None
     reading: float | None
     retake_count: int
     version: int

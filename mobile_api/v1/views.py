@@ -9,6 +9,7 @@ from backend.installs.records import CheckRec, ConnectionRec, InstallRec, PhotoR
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
 from backend.validation.results import CheckResult
 from mobile_api.v1 import schemas as s
+from mobile_api.v1.timeline import timeline
 
 STATUS_TEXT: dict[str, tuple[str, str]] = {
     "draft": ("U bent bezig: verzamel het bewijs en verstuur de installatie.",
@@ -79,8 +80,12 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         reasons_text=[_pick(lang, *REASON_TEXT[r]) for r in i.reasons],
         next_actions=action_views(next_actions(catalog, snap), lang),
         decisions=[s.DecisionView(attempt=d.attempt, outcome=d.outcome, reasons=d.reasons,
-                                  policy_version=d.policy_version, decided_by=d.decided_by, created_at=d.created_at)
-                   for d in snap.decisions],
+                                  policy_version=d.policy_version,
+                                  decided_by="automation" if d.decided_by == "automation" else "specialist",
+                                  created_at=d.created_at, message=d.message)
+                   for d in snap.decisions if d.outcome != "first_approval"],
+        timeline=timeline(catalog, snap.events, lang),
+        customer_message=i.customer_message,
         reading=i.reading, retake_count=i.retake_count, version=i.version, created_at=i.created_at, updated_at=i.updated_at,
     )
 

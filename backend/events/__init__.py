@@ -1,0 +1,1 @@
+"""Domain events for other systems: a transactional outbox delivered to webhooks."""

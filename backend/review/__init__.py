@@ -1,0 +1,1 @@
+"""The specialist domain: the review queue, claims with leases, decisions."""

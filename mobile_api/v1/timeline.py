@@ -1,0 +1,55 @@
+"""The install's history in plain words for its customer or installer (internal events left out)."""
+
+from __future__ import annotations
+
+from backend.installs.catalog import Catalog
+from backend.installs.records import EventRec
+from mobile_api.v1 import schemas as s
+
+_OUTCOME_WORDS = {
+    "approved": ("goedgekeurd", "approved"),
+    "needs_retake": ("er moet iets opnieuw", "something needs redoing"),
+    "in_review": ("doorgestuurd naar een specialist", "passed to a specialist"),
+    "rejected": ("afgekeurd", "rejected"),
+}
+
+
+def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
+    d = e.detail
+    match e.action:
+        case "install.created":
+            return "Installatie gestart.", "Install started."
+        case "label.scanned":
+            return f"Label gescand ({d.get('serial')}).", f"Label scanned ({d.get('serial')})."
+        case "photo.uploaded":
+            slot = catalog.slots.get(str(d.get("slot")))
+            nl, en = (slot.label_nl, slot.label_en) if slot else (str(d.get("slot")), str(d.get("slot")))
+            return f"Foto toegevoegd: {nl}.", f"Photo added: {en}."
+        case "location.reported":
+            return "Locatie gedeeld.", "Location shared."
+        case "reading.entered":
+            return f"Meterstand ingevuld: {d.get('reading')}.", f"Reading entered: {d.get('reading')}."
+        case "install.submitted":
+            nl, en = _OUTCOME_WORDS.get(e.to_state or "", ("", ""))
+            return f"Verstuurd en automatisch gecontroleerd: {nl}.", f"Submitted and checked automatically: {en}."
+        case "help.requested":
+            return "U vroeg om hulp van een medewerker.", "You asked for help from a person."
+        case "review.claimed":
+            return "Een specialist bekijkt uw installatie.", "A specialist is looking at your install."
+        case "review.decided":
+            nl, en = _OUTCOME_WORDS.get(e.to_state or "", ("", ""))
+            if e.to_state == "needs_retake":
+                nl, en = "meer informatie gevraagd", "more information requested"
+            return f"Besluit van de specialist: {nl}.", f"The specialist's decision: {en}."
+        case "install.cancelled":
+            return "Ingetrokken.", "Withdrawn."
+    return None  # internal: releases, first approvals, ...
+
+
+def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.TimelineEntry]:
+    entries = []
+    for e in events:
+        text = _text(catalog, e)
+        if text is not None:
+            entries.append(s.TimelineEntry(at=e.created_at, text=text[1] if lang == "en" else text[0]))
+    return entries
