@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench lint screenshots clean
+.PHONY: install run test bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
@@ -25,6 +25,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The console tests write docs/screenshots/queue.png and case.png (needs Debian's chromium).
+screenshots: install
+	$(BIN)/pytest tests/console
 
 clean:
 	rm -rf $(VENV) data

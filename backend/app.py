@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.admin.http import AdminController
+from backend.console.http import ConsoleController
 from backend.events.delivery import run_forever as run_deliveries
 from backend.events.outbox import outbox_hook
 from backend.auth import jwt_auth
@@ -67,8 +73,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ctx.cpu.shutdown(wait=False)
 
     auth = jwt_auth(settings)
+    console_dir = Path(__file__).parent / "console"
     return Litestar(
-        route_handlers=[health, metrics, InstallController, ConnectionController, AdminController, ReviewController],
+        route_handlers=[
+            health, metrics, InstallController, ConnectionController, AdminController, ReviewController,
+            ConsoleController, create_static_files_router(path="/console/static", directories=[console_dir / "static"],
+                                                          include_in_schema=False, opt={"exclude_from_auth": True}),
+        ],
+        template_config=TemplateConfig(directory=console_dir / "templates", engine=JinjaTemplateEngine),
+        # Forms of the console carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
+        csrf_config=CSRFConfig(secret=settings.jwt_secret, cookie_secure=True, cookie_samesite="strict",
+                               cookie_path="/console", exclude=["^/mobile", "^/review", "^/admin", "^/health", "^/metrics", "^/schema"]),
         dependencies=DEPENDENCIES,
         state=State({"ctx": ctx}),
         on_app_init=[auth.on_app_init],

@@ -34,7 +34,7 @@ def jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
         token_secret=settings.jwt_secret,
         algorithm=settings.jwt_algorithm,
         accepted_issuers=[settings.jwt_issuer] if settings.jwt_issuer else None,
-        exclude=["/schema", "/health", "/metrics"],
+        exclude=["/schema", "/health", "/metrics", "/console"],
     )
 
 

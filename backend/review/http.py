@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -15,10 +12,10 @@ from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import requires_role
-from backend.errors import BadRequest
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
 from backend.review import service
+from backend.review.cursor import decode_cursor, encode_cursor
 from backend.review.views import CaseView, QueueView, case_view, queue_view
 
 ReasonName = Literal["suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity",
@@ -31,23 +28,6 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     version: Annotated[int, msgspec.Meta(ge=1)]
     note: Annotated[str, msgspec.Meta(max_length=4000)] = ""
     message_to_customer: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-
-
-def _encode_cursor(after: tuple[datetime, int, int]) -> str:
-    due, risk, case_id = after
-    return base64.urlsafe_b64encode(f"{due.isoformat()}|{risk}|{case_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        due, risk, case_id = raw.split("|")
-        parsed = datetime.fromisoformat(due)
-        if parsed.tzinfo is None:
-            raise ValueError("naive")
-        return parsed, int(risk), int(case_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("request/invalid", detail="cursor") from None
 
 
 class ReviewController(Controller):
@@ -65,9 +45,9 @@ class ReviewController(Controller):
         region: FromQuery[Annotated[str | None, Parameter(max_length=80)]] = None,
     ) -> QueueView:
         """Open cases by due time, then risk; filters; cursor pagination; counts per reason."""
-        page = await service.queue(limit, _decode_cursor(cursor) if cursor else None, reason, asset_type, region,
+        page = await service.queue(limit, decode_cursor(cursor) if cursor else None, reason, asset_type, region,
                                    ctx.clock())
-        return queue_view(page, _encode_cursor(page.next_after) if page.next_after else None, ctx.clock())
+        return queue_view(page, encode_cursor(page.next_after) if page.next_after else None, ctx.clock())
 
     @get("/cases/{case_id:int}", operation_id="GetCase")
     async def case(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],

@@ -30,8 +30,17 @@ class CaseRec(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: datetime | None
 
 
+_JSON_COLUMNS = ("reasons", "approvals")
+
+
 def _case(rows: list[dict[str, Any]]) -> CaseRec | None:
-    return msgspec.convert(rows[0], CaseRec, strict=False) if rows else None
+    if not rows:
+        return None
+    row = dict(rows[0])
+    for column in _JSON_COLUMNS:  # UPDATE ... RETURNING hands JSON back as text
+        if isinstance(row[column], str):
+            row[column] = msgspec.json.decode(row[column])
+    return msgspec.convert(row, CaseRec, strict=False)
 
 
 async def case_by_id(case_id: int) -> CaseRec | None:
@@ -54,8 +63,7 @@ async def update_case(case_id: int, expected_version: int | None, values: dict[s
     where = ReviewCase.id == case_id
     if expected_version is not None:
         where &= ReviewCase.version == expected_version
-    rows = await ReviewCase.update(columns).where(where).returning(*ReviewCase.all_columns()).output(load_json=True)
-    return _case(rows)
+    return _case(await ReviewCase.update(columns).where(where).returning(*ReviewCase.all_columns()))
 
 
 async def try_claim(case_id: int, subject: str, now: datetime, lease_until: datetime) -> CaseRec | None:
@@ -65,9 +73,7 @@ async def try_claim(case_id: int, subject: str, now: datetime, lease_until: date
     rows = await ReviewCase.update({
         ReviewCase.claimed_by: subject, ReviewCase.lease_expires_at: lease_until,
         ReviewCase.version: ReviewCase.version + 1,
-    }).where((ReviewCase.id == case_id) & (ReviewCase.state == "open") & free).returning(
-        *ReviewCase.all_columns()
-    ).output(load_json=True)
+    }).where((ReviewCase.id == case_id) & (ReviewCase.state == "open") & free).returning(*ReviewCase.all_columns())
     return _case(rows)
 
 
@@ -87,7 +93,7 @@ async def queue(now: datetime, limit: int, after: tuple[datetime, int, int] | No
             (ReviewCase.risk < risk) | ((ReviewCase.risk == risk) & (ReviewCase.id > case_id))))
     query = ReviewCase.select().where(where).order_by(ReviewCase.due_at).order_by(
         ReviewCase.risk, ascending=False).order_by(ReviewCase.id).output(load_json=True)
-    return [msgspec.convert(r, CaseRec, strict=False) for r in await query.limit(limit)]
+    return [c for r in await query.limit(limit) if (c := _case([r])) is not None]
 
 
 async def open_case_reasons() -> list[tuple[list[str], datetime]]:
