@@ -25,7 +25,7 @@ from backend.principal import Principal, Role
 from backend.review import service
 from backend.review.config import load_review_config
 from backend.review.cursor import decode_cursor, encode_cursor
-from backend.review.views import case_view, queue_view
+from backend.review.views import CheckDetail, case_view, queue_view
 from backend.validation.results import Reason
 
 COOKIE = "si_console"
@@ -81,6 +81,12 @@ def _flash(code: str | None) -> dict[str, str] | None:
 class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "…"
+
+
+def _findings(checks: list[CheckDetail]) -> list[CheckDetail]:
+    """What did not pass in the latest submit (and since): the first thing a specialist reads."""
+    latest = max((c.attempt for c in checks), default=0)
+    return sorted((c for c in checks if c.attempt >= latest and c.status != "pass"), key=lambda c: c.status != "fail")
 
 
 def _back(case_id: int, code: str) -> Redirect:
@@ -148,8 +154,11 @@ class ConsoleController(Controller):
         conn = detail.snapshot.connection
         points = [MapPoint(f"{conn.street} {conn.house_number}", conn.lat, conn.lon, "address")]
         points += [MapPoint(f"GPS ±{f.accuracy_m:.0f} m", f.lat, f.lon, "fix", f.accuracy_m) for f in detail.fixes[-1:]]
-        points += [MapPoint(f"EXIF {p.slot}", p.exif_lat, p.exif_lon, "exif")
-                   for p in detail.snapshot.photos if p.exif_lat is not None and p.exif_lon is not None]
+        exif: dict[tuple[float, float], list[str]] = {}  # photos taken at one spot share a marker
+        for p in detail.snapshot.photos:
+            if p.exif_lat is not None and p.exif_lon is not None:
+                exif.setdefault((round(p.exif_lat, 5), round(p.exif_lon, 5)), []).append(p.slot)
+        points += [MapPoint(f"EXIF {', '.join(slots)}", lat, lon, "exif") for (lat, lon), slots in exif.items()]
         order = {slot: i for i, slot in enumerate(ctx.catalog.types[detail.snapshot.install.asset_type].slots)}
         photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
         now = ctx.clock()
@@ -160,6 +169,7 @@ class ConsoleController(Controller):
             "holds": view.claimed_by == who.subject, "overdue": view.due_at < now,
             "reason_words": {r: REASON_TEXT[r][0] for r in view.reasons}, "codes_json": json.dumps(codes),
             "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
+            "findings": _findings(view.checks),
         })
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/annotated.jpg", media_type="image/jpeg")
