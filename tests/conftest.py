@@ -19,7 +19,7 @@ import httpx  # noqa: E402
 from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from backend.installs.piccolo_app import APP_CONFIG  # noqa: E402
+from backend.piccolo_conf import APP_REGISTRY  # noqa: E402
 from backend.installs.tables import Install  # noqa: E402
 from backend.migrate import migrate  # noqa: E402
 from backend.settings import Settings, get_settings  # noqa: E402
@@ -34,7 +34,8 @@ CORPUS = SHARED / "corpus"
 async def _reset_postgres() -> None:
     """Start PostgreSQL runs from an empty schema, so the committed migrations are what is tested."""
     engine = Install._meta.db
-    tables = [t._meta.tablename for t in APP_CONFIG.table_classes] + ["migration"]
+    tables = [t._meta.tablename for app in APP_REGISTRY.app_configs.values() for t in app.table_classes]
+    tables.append("migration")
     for table in tables:
         await engine.run_ddl(f'DROP TABLE IF EXISTS "{table}" CASCADE')
 
