@@ -28,7 +28,7 @@ bench: install
 
 # The console tests write docs/screenshots/queue.png and case.png (needs Debian's chromium).
 screenshots: install
-	$(BIN)/pytest tests/console
+	SCREENSHOTS=docs $(BIN)/pytest tests/console
 
 clean:
 	rm -rf $(VENV) data
