@@ -10,7 +10,14 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.records import PhotoRec
 from backend.installs.service import record_event, require_editable, save_checks, save_install, scoped_install, transaction
-from backend.installs.verdict import evidence_from_facts, find_reuse, hash_bands, hash_to_db, photo_context
+from backend.installs.verdict import (
+    evidence_from_facts,
+    find_reuse,
+    fingerprint_to_db,
+    hash_bands,
+    hash_to_db,
+    photo_context,
+)
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
 from backend.validation.photo_checks import run_photo_checks
@@ -40,7 +47,7 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         if existing is not None:
             return existing, [], False
         facts = await ctx.run_cpu(_inspect, ctx, staged, ctx.catalog.slots[slot].requires_qr)
-        reuse = await find_reuse(install.id, staged.sha256, facts.phash)
+        reuse = await find_reuse(install.id, staged.sha256, facts.phash, facts.fingerprint)
         fixes = await repo.fixes_of(install.id)
         context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse)
         results = run_photo_checks(evidence_from_facts(slot, facts), context, ctx.policy)
@@ -62,6 +69,7 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
             "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
             "sharpness": facts.sharpness, "brightness": facts.brightness, "dark_fraction": facts.dark_fraction,
             "bright_fraction": facts.bright_fraction, "phash": hash_to_db(facts.phash),
+            "fingerprint": fingerprint_to_db(facts.fingerprint),
             **dict(zip(("phash_b0", "phash_b1", "phash_b2", "phash_b3"), hash_bands(facts.phash), strict=True)),
             "is_current": True, "uploaded_by": who.subject, "created_at": now,
         })

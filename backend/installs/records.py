@@ -79,6 +79,7 @@ class PhotoRec(Record):
     dark_fraction: float | None
     bright_fraction: float | None
     phash: int | None
+    fingerprint: str | None
     is_current: bool
     uploaded_by: str
     created_at: datetime

@@ -183,13 +183,16 @@ async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
 
 
 async def reuse_candidates(install_id: uuid.UUID, sha256: str, bands: tuple[int, int, int, int]) -> list[dict[str, Any]]:
-    """Photos of OTHER installs with the same bytes or sharing a hash band (indexed equalities only)."""
+    """Photos of OTHER installs with the same bytes (always all of them), and the newest that share
+    a hash band (indexed equalities only; a band shared by very many photos is capped)."""
+    columns = (Photo.id, Photo.install, Photo.sha256, Photo.phash, Photo.fingerprint)
+    same = await Photo.select(*columns).where((Photo.install != install_id) & (Photo.sha256 == sha256))
     b0, b1, b2, b3 = bands
-    return await Photo.select(Photo.id, Photo.install, Photo.sha256, Photo.phash).where(
+    near = await Photo.select(*columns).where(
         (Photo.install != install_id)
-        & ((Photo.sha256 == sha256) | (Photo.phash_b0 == b0) | (Photo.phash_b1 == b1) | (Photo.phash_b2 == b2)
-           | (Photo.phash_b3 == b3))
-    ).limit(200)
+        & ((Photo.phash_b0 == b0) | (Photo.phash_b1 == b1) | (Photo.phash_b2 == b2) | (Photo.phash_b3 == b3))
+    ).order_by(Photo.id, ascending=False).limit(500)
+    return same + near
 
 
 async def replace_slot_photo(row: dict[str, Any]) -> int:

@@ -97,6 +97,7 @@ class Photo(Table, tablename="photos"):
     phash_b1 = Integer(null=True, default=None, index=True)
     phash_b2 = Integer(null=True, default=None, index=True)
     phash_b3 = Integer(null=True, default=None, index=True)
+    fingerprint = Varchar(length=64, null=True, default=None)  # 256-bit difference hash, hex
     is_current = Boolean(default=True)  # False once a retake replaced it; kept for specialists
     uploaded_by = Varchar(length=128)
     created_at = Timestamptz()

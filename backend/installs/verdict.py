@@ -53,14 +53,22 @@ def evidence_from_record(photo: PhotoRec) -> PhotoEvidence:
     )
 
 
-async def find_reuse(install_id: uuid.UUID, sha256: str, phash: int) -> tuple[ReuseMatch, ...]:
-    """The same picture stored for other installs: exact bytes, or a difference hash sharing a band."""
-    matches = []
+async def find_reuse(install_id: uuid.UUID, sha256: str, phash: int, fingerprint: int) -> tuple[ReuseMatch, ...]:
+    """Candidates for the same picture in other installs, with both hash distances measured."""
+    matches: dict[int, ReuseMatch] = {}
     for row in await repo.reuse_candidates(install_id, sha256, hash_bands(phash)):
-        other = (row["phash"] or 0) % _U64
-        matches.append(ReuseMatch(install_id=str(row["install"]), photo_id=row["id"], exact=row["sha256"] == sha256,
-                                  distance=(other ^ phash).bit_count()))
-    return tuple(sorted(matches, key=lambda m: (not m.exact, m.distance))[:10])
+        other_fp = int(row["fingerprint"], 16) if row["fingerprint"] else 0
+        matches[row["id"]] = ReuseMatch(
+            install_id=str(row["install"]), photo_id=row["id"], exact=row["sha256"] == sha256,
+            distance=(((row["phash"] or 0) % _U64) ^ phash).bit_count(),
+            fingerprint_distance=(other_fp ^ fingerprint).bit_count() if row["fingerprint"] else 256,
+        )
+    ranked = sorted(matches.values(), key=lambda m: (not m.exact, m.fingerprint_distance, m.distance))
+    return tuple(ranked[:10])
+
+
+def fingerprint_to_db(fingerprint: int) -> str:
+    return f"{fingerprint:064x}"
 
 
 def photo_context(install: InstallRec, fix: FixRec | None, uploaded_at: datetime,
@@ -83,7 +91,8 @@ async def submit_checks(ctx: InstallContext, snap: InstallSnapshot) -> list[Chec
     results = check_slots_complete(spec.slots, {p.slot for p in snap.photos})
     for photo in snap.photos:
         if photo.slot in spec.slots:
-            reuse = await find_reuse(install.id, photo.sha256, (photo.phash or 0) % _U64)
+            reuse = await find_reuse(install.id, photo.sha256, (photo.phash or 0) % _U64,
+                                     int(photo.fingerprint, 16) if photo.fingerprint else 0)
             context = photo_context(install, snap.fix, photo.created_at, reuse)
             results.extend(run_photo_checks(evidence_from_record(photo), context, ctx.policy))
     history = [Fix(lat=f.lat, lon=f.lon, accuracy_m=f.accuracy_m, mocked=f.mocked, captured_at=f.captured_at)

@@ -65,7 +65,8 @@ class PhotoFacts:
     brightness: float  # mean luminance 0..255
     dark_fraction: float  # share of pixels below 16
     bright_fraction: float  # share of pixels above 239
-    phash: int  # 64-bit difference hash of the upright photo (unsigned)
+    phash: int  # 64-bit difference hash of the upright photo (unsigned): the indexed prefilter
+    fingerprint: int  # 256-bit difference hash: confirms that a prefiltered match is the same picture
 
 
 def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int) -> PhotoFacts:
@@ -105,6 +106,7 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
         dark_fraction=sum(hist[:16]) / total,
         bright_fraction=sum(hist[240:]) / total,
         phash=difference_hash(small),
+        fingerprint=difference_hash(small, 16),
     )
 
 
@@ -149,14 +151,14 @@ def _metric_image(work: Image.Image, orientation: int) -> Image.Image:
     return small.transpose(transpose) if transpose is not None else small
 
 
-def difference_hash(gray: Image.Image) -> int:
-    """64-bit dHash: is each of 8x8 cells brighter than its right neighbour (robust to re-encoding)."""
-    tiny = gray.resize((9, 8), Image.Resampling.BOX)
+def difference_hash(gray: Image.Image, side: int = 8) -> int:
+    """side*side-bit dHash: is each cell brighter than its right neighbour (robust to re-encoding)."""
+    tiny = gray.resize((side + 1, side), Image.Resampling.BOX)
     px = tiny.tobytes()
     bits = 0
-    for row in range(8):
-        for col in range(8):
-            bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
+    for row in range(side):
+        for col in range(side):
+            bits = (bits << 1) | (px[row * (side + 1) + col] > px[row * (side + 1) + col + 1])
     return bits
 
 

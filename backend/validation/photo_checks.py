@@ -31,7 +31,8 @@ class ReuseMatch(msgspec.Struct, frozen=True, kw_only=True):
 
     install_id: str
     photo_id: int
-    distance: int  # Hamming distance of the difference hashes; 0 with `exact`
+    distance: int  # Hamming distance of the 64-bit difference hashes
+    fingerprint_distance: int  # ... and of the 256-bit fingerprints
     exact: bool  # identical bytes (same SHA-256)
 
 
@@ -161,8 +162,11 @@ def check_exif_location(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy)
 
 def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
     """The same picture in another install is a fraud signal, never approved."""
-    matches = [m for m in ctx.reuse if m.exact or m.distance <= policy.reuse.max_hamming]
-    evidence = {"matches": [msgspec.to_builtins(m) for m in matches], "max_hamming": policy.reuse.max_hamming}
+    limits = policy.reuse
+    matches = [m for m in ctx.reuse if m.exact or (
+        m.distance <= limits.max_hamming and m.fingerprint_distance <= limits.max_fingerprint_distance)]
+    evidence = {"matches": [msgspec.to_builtins(m) for m in matches], "max_hamming": limits.max_hamming,
+                "max_fingerprint_distance": limits.max_fingerprint_distance}
     if not matches:
         return CheckResult(check="reuse", subject=photo.slot, status=Status.PASS, confidence=0.95,
                            evidence=evidence, user_fixable=False)

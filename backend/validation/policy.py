@@ -29,6 +29,7 @@ class FreshnessPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class ReusePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_hamming: Annotated[int, msgspec.Meta(ge=0, le=3)]
+    max_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
 
 
 class LocationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
