@@ -30,14 +30,15 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def backoff(attempts: int) -> timedelta:
-    """5 s, 10 s, 20 s ... capped at an hour."""
-    return min(timedelta(seconds=5 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+    """5 s, 10 s, 20 s ... capped at an hour (the exponent is capped first: no overflow, ever)."""
+    return min(timedelta(seconds=5 * 2 ** min(max(0, attempts - 1), 12)), MAX_BACKOFF)
 
 
 async def _take(delivery_id: int, now: datetime) -> bool:
     """Lock one due delivery for this worker (compare-and-set, safe across processes)."""
     rows = await OutboxDelivery.update({OutboxDelivery.locked_until: now + LOCK}).where(
         (OutboxDelivery.id == delivery_id) & OutboxDelivery.delivered_at.is_null()
+        & (OutboxDelivery.next_attempt_at <= now)  # another worker may have just failed and rescheduled it
         & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
     ).returning(OutboxDelivery.id)
     return bool(rows)

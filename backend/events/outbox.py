@@ -33,7 +33,7 @@ def outbox_hook(urls: tuple[str, ...]) -> StateHook:
 
     async def on_state_change(change: StateChange) -> None:
         event_type = STATE_EVENTS.get(change.to_state)
-        if event_type is None:
+        if event_type is None or not change.state_changed:
             return
         payload = {"install_id": str(change.install.id), "asset_type": change.install.asset_type,
                    "from_state": change.install.state, "to_state": change.to_state, "reasons": change.reasons,

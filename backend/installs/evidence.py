@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 from collections.abc import AsyncIterable
 
 from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
@@ -100,7 +101,8 @@ def _inspect(ctx: InstallContext, staged: StagedUpload, find_qr: bool) -> PhotoF
     try:
         with open(staged.path, "rb") as fp:
             return inspect_photo(fp, max_pixels=ctx.settings.max_photo_pixels, find_qr=find_qr,
-                                 qr_upscale_below_px=ctx.policy.photo.qr_retry_upscale_below_px)
+                                 qr_upscale_below_px=ctx.policy.photo.qr_retry_upscale_below_px,
+                                 local_tz=ZoneInfo(ctx.policy.freshness.exif_timezone))
     except PhotoRejected as rejected:
         if rejected.kind == "unsupported":
             raise Unsupported("photo/unsupported-type") from None

@@ -16,11 +16,17 @@ from backend.principal import Principal
 
 @dataclass(frozen=True, slots=True)
 class StateChange:
+    """A new state, or new reasons in the same state (e.g. help asked while in review)."""
+
     install: InstallRec  # as it was before the change
     to_state: str
     reasons: list[str]
     actor: Principal
     at: datetime
+
+    @property
+    def state_changed(self) -> bool:
+        return self.install.state != self.to_state
 
 
 StateHook = Callable[[StateChange], Awaitable[None]]

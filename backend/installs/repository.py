@@ -210,10 +210,13 @@ async def fixes_of(install_id: uuid.UUID) -> list[FixRec]:
     return _many(rows, FixRec)
 
 
-async def fix_exists(install_id: uuid.UUID, lat: float, lon: float, accuracy_m: float, captured_at: datetime) -> bool:
+async def fix_exists(install_id: uuid.UUID, lat: float, lon: float, accuracy_m: float, captured_at: datetime,
+                     provider: str, mocked: bool) -> bool:
+    """The very same fix (an offline retry) is already stored."""
     rows = await LocationFix.select(LocationFix.id).where(
         (LocationFix.install == install_id) & (LocationFix.lat == lat) & (LocationFix.lon == lon)
         & (LocationFix.accuracy_m == accuracy_m) & (LocationFix.captured_at == captured_at)
+        & (LocationFix.provider == provider) & (LocationFix.mocked == mocked)
     ).limit(1)
     return bool(rows)
 
@@ -271,5 +274,6 @@ async def automation_outcomes() -> dict[str, int]:
 async def recent_decision_latencies(limit: int = 1000) -> list[float]:
     """Seconds from creation to final decision of the most recently decided installs."""
     rows = await Install.select(Install.created_at, Install.decided_at).where(
-        Install.decided_at.is_not_null()).order_by(Install.decided_at, ascending=False).limit(limit)
+        Install.decided_at.is_not_null() & Install.state.is_in(["approved", "rejected"])  # not withdrawals
+    ).order_by(Install.decided_at, ascending=False).limit(limit)
     return [(r["decided_at"] - r["created_at"]).total_seconds() for r in rows]

@@ -61,10 +61,10 @@ async def save_install(ctx: InstallContext, who: Principal, install: InstallRec,
         raise Conflict("install/state-conflict", state=install.state)
     if not await repo.update_install(install.id, install.version, {**values, "updated_at": at}):
         raise Conflict("install/state-conflict", state=install.state)
-    if changes_state:
-        reasons = values.get("reasons", install.reasons)
-        await run_hooks(ctx.state_hooks, StateChange(install=install, to_state=values["state"], reasons=reasons,
-                                                     actor=who, at=at))
+    if changes_state or ("reasons" in values and values["reasons"] != install.reasons):
+        await run_hooks(ctx.state_hooks, StateChange(
+            install=install, to_state=values.get("state", install.state),
+            reasons=values.get("reasons", install.reasons), actor=who, at=at))
 
 
 def _request_hash(connection_ean: str, asset_type: str) -> str:
@@ -160,7 +160,7 @@ async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         require_editable(install)
         now = ctx.clock()
         # The same fix sent again (an offline retry) is not a second fix.
-        if not await repo.fix_exists(install.id, lat, lon, accuracy_m, captured_at):
+        if not await repo.fix_exists(install.id, lat, lon, accuracy_m, captured_at, provider, mocked):
             await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
                                    "captured_at": captured_at, "provider": provider, "mocked": mocked,
                                    "created_at": now})
@@ -212,7 +212,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
                                     "policy_version": verdict.policy_version, "decided_by": "automation",
                                     "created_at": now})
         values: dict[str, Any] = {"state": verdict.outcome.value, "reasons": [r.value for r in verdict.reasons],
-                                  "submitted_at": now, "awaiting_info": False}
+                                  "submitted_at": now, "awaiting_info": False, "customer_message": None}
         if verdict.outcome is Outcome.NEEDS_RETAKE:
             values["retake_count"] = install.retake_count + 1
         if verdict.outcome is Outcome.APPROVED:

@@ -97,10 +97,14 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     if state not in EDITABLE_STATES:
         return []
     actions: list[NextAction] = []
-    if snap.install.awaiting_info and snap.install.customer_message:
+    if snap.install.awaiting_info:
         # A specialist's own words first: they say what to do; the checks below say where.
-        actions.append(NextAction(code="specialist_request", subject=None, text_nl=snap.install.customer_message,
-                                  text_en=snap.install.customer_message))
+        message = snap.install.customer_message
+        actions.append(NextAction(
+            code="specialist_request", subject=None,
+            text_nl=message or "Een specialist vraagt u de installatie aan te vullen; zie de reden bij het besluit.",
+            text_en=message or "A specialist asks you to complete the install; see the reason with the decision.",
+        ))
     if snap.asset is None:
         actions.append(NextAction(code="scan_label", subject=None, text_nl="Scan het QR-label van het apparaat.",
                                   text_en="Scan the asset's QR label."))

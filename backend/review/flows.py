@@ -13,7 +13,15 @@ _FINAL = frozenset({"approved", "rejected", "cancelled"})
 async def on_state_change(change: StateChange) -> None:
     """In the install's transaction: to in_review opens the case; a final state closes it."""
     case = await repo.case_of_install(change.install.id)
-    if change.to_state == "in_review":
+    if change.to_state == "in_review" and not change.state_changed and case is not None:
+        # New reasons while in review (a request for a person): the case takes them on, keeps its
+        # claim, and becomes due no later than before.
+        config = load_review_config()
+        due = min(case.due_at, config.due_at(change.at, change.reasons))
+        await repo.update_case(case.id, None, {"reasons": change.reasons, "due_at": due,
+                                               "reason_tags": "," + ",".join(change.reasons) + ",",
+                                               "risk": config.risk(change.reasons)})
+    elif change.to_state == "in_review":
         config = load_review_config()
         values = {
             "state": "open", "reasons": change.reasons, "reason_tags": "," + ",".join(change.reasons) + ",",

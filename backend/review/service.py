@@ -114,21 +114,23 @@ async def release(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
         return released
 
 
-def _check_reason_code(outcome: DecisionOutcome, reason_code: str) -> tuple[str, str]:
+def _check_reason_code(outcome: DecisionOutcome, reason_code: str) -> None:
     codes = load_review_config().reason_codes[outcome]
     if reason_code not in codes:
         raise Invalid("review/unknown-reason-code", reason_code=reason_code, outcome=outcome,
                       allowed=", ".join(sorted(codes)))
-    return codes[reason_code]
 
 
 async def decide(ctx: InstallContext, who: Principal, case_id: int, outcome: DecisionOutcome, reason_code: str,
                  note: str, message: str, version: int) -> CaseRec:
     """The lease holder decides; a stale `version` is refused; approval_required needs two approvers."""
-    reason_words = _check_reason_code(outcome, reason_code)
+    _check_reason_code(outcome, reason_code)
     now = ctx.clock()
     config = load_review_config()
     async with transaction():
+        # Lock the install first, then read the case: a concurrent decision on the same case waits
+        # here and then finds it decided (PostgreSQL; SQLite's IMMEDIATE transaction serialises).
+        install = await scoped_install(who, (await _case(case_id)).install, for_update=True)
         case = await _case(case_id)
         if case.state != "open":
             raise Conflict("review/case-not-open", state=case.state)
@@ -136,8 +138,7 @@ async def decide(ctx: InstallContext, who: Principal, case_id: int, outcome: Dec
             raise Conflict("review/not-lease-holder")
         if case.version != version:
             raise Conflict("review/stale-version", current=case.version, extra={"current_version": case.version})
-        install = await scoped_install(who, case.install, for_update=True)
-        customer_text = message or reason_words[0]
+        customer_text = message or None  # without one, the customer sees the reason code's words
         decision: dict[str, Any] = {
             "install": install.id, "attempt": len(await installs_repo.decisions_of(install.id)) + 1,
             "reasons": [reason_code], "policy_version": f"review-{config.version}", "decided_by": who.subject,
@@ -149,6 +150,9 @@ async def decide(ctx: InstallContext, who: Principal, case_id: int, outcome: Dec
                                                                      "lease_expires_at": None})
             await installs_repo.insert_decision({**decision, "outcome": "first_approval", "message": None})
             await record_event(who, "review.first-approval", now, install, case_id=case.id, reason_code=reason_code)
+            await enqueue("review.first_approval", {"install_id": str(install.id), "case_id": case.id,
+                                                    "reason_code": reason_code, "decided_by": who.subject,
+                                                    "at": now.isoformat()}, now, ctx.settings.webhook_urls)
             assert updated is not None
             return updated
         if outcome == "approve" and who.subject in case.approvals:

@@ -94,13 +94,14 @@ def check_asset(scanned_serial: str | None, status: str | None, installed_on_thi
             **base, status=Status.FAIL, confidence=1.0, user_fixable=True,
             fix_nl="Scan het QR-label van het apparaat.", fix_en="Scan the asset's QR label.",
         )
-    if not fits_connection:
+    free_here = status == "in_stock" or (status == "installed" and installed_on_this_connection)
+    if free_here and not fits_connection:
         return CheckResult(
             **base, status=Status.FAIL, confidence=1.0, user_fixable=False, escalate_as=Reason.SPECIALIST_KNOWLEDGE,
             fix_nl="Dit apparaat past niet bij de capaciteit van de aansluiting. Een specialist kijkt ernaar.",
             fix_en="This asset does not fit the connection's capacity. A specialist will look.",
         )
-    if status == "in_stock" or (status == "installed" and installed_on_this_connection):
+    if free_here:
         return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)
     return CheckResult(
         **base, status=Status.FAIL, confidence=1.0, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,

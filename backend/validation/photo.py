@@ -10,7 +10,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO
 
 import pillow_heif
@@ -69,8 +69,12 @@ class PhotoFacts:
     fingerprint: int  # 256-bit difference hash: confirms that a prefiltered match is the same picture
 
 
-def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int) -> PhotoFacts:
-    """Open, bound and decode the photo once; read EXIF, quality metrics and, if asked, QR codes."""
+def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int,
+                  local_tz: tzinfo = timezone.utc) -> PhotoFacts:
+    """Open, bound and decode the photo once; read EXIF, quality metrics and, if asked, QR codes.
+
+    `local_tz` is the zone of an EXIF time that carries no offset (phones write local wall time).
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -79,7 +83,7 @@ def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_be
             pixels = width * height
             if pixels > max_pixels:
                 raise PhotoRejected("too_many_pixels", f"{width}x{height}", pixels)
-            taken_at, gps, orientation = _exif_facts(img)
+            taken_at, gps, orientation = _exif_facts(img, local_tz)
             work = _decode_working(img)
             qr_texts = _find_qr(fp, work, (width, height), qr_upscale_below_px) if find_qr else None
     except PhotoRejected:
@@ -162,15 +166,16 @@ def difference_hash(gray: Image.Image, side: int = 8) -> int:
     return bits
 
 
-def _exif_facts(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None, int]:
+def _exif_facts(img: Image.Image, local_tz: tzinfo) -> tuple[datetime | None, tuple[float, float] | None, int]:
     exif = img.getexif()
     sub = exif.get_ifd(ExifTags.IFD.Exif)
     orientation = exif.get(ExifTags.Base.Orientation, 1)
-    return _taken_at(sub), _gps(exif.get_ifd(ExifTags.IFD.GPSInfo)), orientation if isinstance(orientation, int) else 1
+    gps = _gps(exif.get_ifd(ExifTags.IFD.GPSInfo))
+    return _taken_at(sub, local_tz), gps, orientation if isinstance(orientation, int) else 1
 
 
-def _taken_at(sub: dict[int, object]) -> datetime | None:
-    """EXIF DateTimeOriginal, with OffsetTimeOriginal when present (else assumed UTC)."""
+def _taken_at(sub: dict[int, object], local_tz: tzinfo) -> datetime | None:
+    """EXIF DateTimeOriginal, with OffsetTimeOriginal when present (else in `local_tz`)."""
     raw = sub.get(_EXIF_DATETIME_ORIGINAL)
     if not isinstance(raw, str):
         return None
@@ -179,13 +184,13 @@ def _taken_at(sub: dict[int, object]) -> datetime | None:
     except ValueError:
         return None
     offset = sub.get(_EXIF_OFFSET_TIME_ORIGINAL)
-    tz = timezone.utc
+    tz: tzinfo = local_tz
     if isinstance(offset, str) and len(offset.strip("\x00")) == 6 and offset[0] in "+-":
         try:
             sign = 1 if offset[0] == "+" else -1
             tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
         except ValueError:
-            tz = timezone.utc
+            tz = local_tz
     return naive.replace(tzinfo=tz)
 
 

@@ -22,6 +22,7 @@ class PhotoPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class FreshnessPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    exif_timezone: str
     max_age_before_install_h: float
     max_clock_skew_min: float
     max_exif_gps_distance_m: float

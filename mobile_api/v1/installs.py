@@ -18,12 +18,12 @@ from backend.errors import NotFound
 from backend.installs import evidence, service
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
-from backend.installs.snapshot import load_snapshot, next_actions
+from backend.installs.snapshot import load_snapshot
 from backend.principal import Principal, Role
 from backend.storage import UploadInterrupted, UploadTooLarge
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.deps import decode_cursor, encode_cursor
-from mobile_api.v1.views import action_views, check_view, install_summary, install_view, photo_view
+from mobile_api.v1.views import actions_for, check_view, install_summary, install_view, photo_view
 
 StateName = Literal["draft", "needs_retake", "in_review", "approved", "rejected", "cancelled"]
 Slot = Annotated[str, Parameter(pattern=r"^[a-z_]{1,40}$")]
@@ -108,7 +108,7 @@ class InstallController(Controller):
             check_view(c, lang) for c in snap.checks if c.photo == photo.id
         ]
         body = s.PhotoUploaded(photo=photo_view(photo, checks), state=snap.install.state,
-                               next_actions=action_views(next_actions(ctx.catalog, snap), lang))
+                               next_actions=actions_for(ctx.catalog, snap, lang))
         return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/{install_id:uuid}/photos/{photo_id:int}", operation_id="GetPhoto", media_type="image/jpeg")

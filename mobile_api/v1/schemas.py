@@ -122,6 +122,7 @@ class DecisionView(Response):
     decided_by: str  # "automation" or "specialist" (never a person's identity)
     created_at: datetime
     message: str | None = None  # a specialist's words to the customer
+    reason_text: str | None = None  # what a specialist's reason code means, in the caller's language
 
 
 class TimelineEntry(Response):

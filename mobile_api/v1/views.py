@@ -6,6 +6,7 @@ from typing import Any
 
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, InstallRec, PhotoRec
+from backend.review.config import load_review_config
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
 from backend.validation.results import CheckResult
 from mobile_api.v1 import schemas as s
@@ -63,6 +64,24 @@ def action_views(actions: list[NextAction], lang: str) -> list[s.ActionView]:
     return [s.ActionView(code=a.code, subject=a.subject, text=_pick(lang, a.text_nl, a.text_en)) for a in actions]
 
 
+def customer_message(snap: InstallSnapshot, lang: str) -> str | None:
+    """The specialist's message, or else the words of their latest reason code, in `lang`."""
+    if snap.install.customer_message:
+        return snap.install.customer_message
+    by_specialist = [d for d in snap.decisions if d.decided_by != "automation" and d.outcome != "first_approval"]
+    if not by_specialist or snap.install.state not in ("needs_retake", "approved", "rejected"):
+        return None
+    return _reason_text(by_specialist[-1].reason_code, by_specialist[-1].outcome, lang)
+
+
+def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.ActionView]:
+    """next_actions in words; a specialist's request speaks first, in their words or their reason's."""
+    views = action_views(next_actions(catalog, snap), lang)
+    message = customer_message(snap, lang)
+    return [s.ActionView(code=a.code, subject=a.subject, text=message) if a.code == "specialist_request" and message
+            else a for a in views]
+
+
 def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.InstallView:
     i = snap.install
     photo_checks = [c for c in snap.checks if c.photo is not None]
@@ -78,16 +97,27 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         checks=[check_view(c, lang) for c in snap.checks],
         reasons=list(i.reasons),
         reasons_text=[_pick(lang, *REASON_TEXT[r]) for r in i.reasons],
-        next_actions=action_views(next_actions(catalog, snap), lang),
+        next_actions=actions_for(catalog, snap, lang),
         decisions=[s.DecisionView(attempt=d.attempt, outcome=d.outcome, reasons=d.reasons,
                                   policy_version=d.policy_version,
                                   decided_by="automation" if d.decided_by == "automation" else "specialist",
-                                  created_at=d.created_at, message=d.message)
+                                  created_at=d.created_at, message=d.message,
+                                  reason_text=_reason_text(d.reason_code, d.outcome, lang))
                    for d in snap.decisions if d.outcome != "first_approval"],
         timeline=timeline(catalog, snap.events, lang),
-        customer_message=i.customer_message,
+        customer_message=customer_message(snap, lang),
         reading=i.reading, retake_count=i.retake_count, version=i.version, created_at=i.created_at, updated_at=i.updated_at,
     )
+
+
+_DECISION_OUTCOMES = {"approved": "approve", "rejected": "reject", "needs_retake": "request_info"}
+
+
+def _reason_text(reason_code: str | None, outcome: str, lang: str) -> str | None:
+    """A specialist's reason code in words (review.toml), e.g. 'A photo is not clear enough.'"""
+    codes = load_review_config().reason_codes.get(_DECISION_OUTCOMES.get(outcome, ""), {})
+    words = codes.get(reason_code or "")
+    return _pick(lang, *words) if words else None
 
 
 def install_summary(i: InstallRec) -> s.InstallSummary:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from backend.settings import get_settings
-from backend.validation.checks import Fix, check_asset, check_location, check_slots_complete
+from backend.validation.checks import Fix, check_asset, check_location, check_reading, check_slots_complete
 from backend.validation.geo import Territory
 from backend.validation.policy import load_policy
 from backend.validation.results import Reason, Status
@@ -24,8 +24,15 @@ def fix_north_of(origin: tuple[float, float], metres: float, accuracy_m: float =
                captured_at=datetime.now(UTC))
 
 
-def locate(fix: Fix | None, target: tuple[float, float] = ARNHEM, territory: Territory | None = TERRITORY):
-    return check_location(fix, target[0], target[1], territory, POLICY)
+def locate(fix: Fix | None, target: tuple[float, float] = ARNHEM, territory: Territory | None = TERRITORY,
+           history: list[Fix] | None = None):
+    return check_location(fix, target[0], target[1], territory, POLICY, history)
+
+
+def later(fix: Fix, minutes: float, **changes: float) -> Fix:
+    """The same fix reported again `minutes` later, optionally with other values."""
+    values = {"lat": fix.lat, "lon": fix.lon, "accuracy_m": fix.accuracy_m, "mocked": fix.mocked, **changes}
+    return Fix(**values, captured_at=fix.captured_at + timedelta(minutes=minutes))  # type: ignore[arg-type]
 
 
 class TestSlotsComplete:
@@ -87,6 +94,43 @@ class TestLocation:
         assert result.status is Status.PASS and result.evidence["in_territory"] is None
 
 
+class TestLocationFraudSignals:
+    async def test_accuracy_of_exactly_zero_fails_as_suspected_fraud(self) -> None:
+        result = locate(fix_north_of(ARNHEM, 10, accuracy_m=0.0))
+        assert result.status is Status.FAIL and not result.user_fixable
+        assert result.escalate_as is Reason.SUSPECTED_FRAUD
+        assert result.evidence["accuracy_m"] == 0.0
+        assert "simulated, repeated" in result.fix_en
+
+    async def test_a_tiny_but_nonzero_accuracy_passes(self) -> None:
+        assert locate(fix_north_of(ARNHEM, 10, accuracy_m=0.5)).status is Status.PASS
+
+    async def test_identical_fixes_at_different_times_fail_as_suspected_fraud(self) -> None:
+        first = fix_north_of(ARNHEM, 12)
+        again = later(first, 3)
+        result = locate(again, history=[first, fix_north_of(ARNHEM, 30, accuracy_m=9.0), again])
+        assert result.status is Status.FAIL and not result.user_fixable
+        assert result.escalate_as is Reason.SUSPECTED_FRAUD
+        assert result.evidence["repeated_fixes"] is True
+        assert result.evidence["distance_m"] == pytest.approx(12.0, abs=0.2)
+
+    async def test_the_same_position_with_another_accuracy_is_not_repeated(self) -> None:
+        first = fix_north_of(ARNHEM, 12)
+        again = later(first, 3, accuracy_m=7.5)
+        result = locate(again, history=[first, again])
+        assert result.status is Status.PASS and result.evidence["repeated_fixes"] is False
+
+    async def test_a_repeated_fix_earlier_in_the_history_still_counts(self) -> None:
+        first = fix_north_of(ARNHEM, 12)
+        latest = fix_north_of(ARNHEM, 20, accuracy_m=6.0)
+        result = locate(latest, history=[first, later(first, 1), latest])
+        assert result.status is Status.FAIL and result.evidence["repeated_fixes"] is True
+
+    async def test_a_single_fix_is_never_repeated(self) -> None:
+        fix = fix_north_of(ARNHEM, 12)
+        assert locate(fix, history=[fix]).evidence["repeated_fixes"] is False
+
+
 class TestAsset:
     async def test_nothing_scanned_fails_fixable(self) -> None:
         result = check_asset(None, None, False)
@@ -104,3 +148,33 @@ class TestAsset:
         result = check_asset("MTR1-X1", status, False)
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
+
+    async def test_asset_that_does_not_fit_the_connection_needs_a_specialist(self) -> None:
+        result = check_asset("MTR3-X1", "in_stock", False, fits_connection=False)
+        assert result.status is Status.FAIL and not result.user_fixable
+        assert result.escalate_as is Reason.SPECIALIST_KNOWLEDGE
+        assert result.evidence == {"serial": "MTR3-X1", "status": "in_stock", "fits_connection": False}
+        assert "capacity" in result.fix_en and "capaciteit" in result.fix_nl
+
+
+class TestReading:
+    async def test_missing_reading_fails_fixable(self) -> None:
+        result = check_reading(None, 1000.0)
+        assert (result.check, result.subject, result.status) == ("reading", "reading", Status.FAIL)
+        assert result.user_fixable and result.evidence == {"reading": None, "last_known_reading": 1000.0}
+        assert result.fix_en == "Enter the reading shown on the display."
+
+    @pytest.mark.parametrize(("value", "last_known"), [(-0.1, None), (999.9, 1000.0)])
+    async def test_negative_or_below_the_last_known_fails_fixable(self, value: float, last_known: float | None) -> None:
+        result = check_reading(value, last_known)
+        assert result.status is Status.FAIL and result.user_fixable
+        assert result.evidence == {"reading": value, "last_known_reading": last_known}
+        assert "lower than the previous" in result.fix_en and "lager dan de vorige" in result.fix_nl
+
+    @pytest.mark.parametrize(("value", "last_known"), [(1000.0, 1000.0), (1000.1, 1000.0), (0.0, None),
+                                                       (4512.7, None)])
+    async def test_equal_or_above_the_last_known_passes(self, value: float, last_known: float | None) -> None:
+        result = check_reading(value, last_known)
+        assert result.status is Status.PASS and not result.user_fixable
+        assert result.fix_nl == "" and result.fix_en == ""
+        assert result.evidence == {"reading": value, "last_known_reading": last_known}

@@ -6,13 +6,18 @@ import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import zxingcpp
 from PIL import ExifTags, Image
 
-from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
-from fixtures.photos import render_meter_photo
+from backend.validation.photo import PhotoFacts, PhotoRejected, difference_hash, inspect_photo
+from backend.validation.policy import load_policy
+from fixtures.demo_photos import photo_for_slot
+from fixtures.photos import render_cabinet_photo, render_display_photo, render_meter_photo
+from tests.helpers.validation import reencoded
 
 PAYLOAD = "SI1:K1:MTR1-T00000001:ABCDEFGHIJKLMNOPQRST"
 LIMIT = 50_000_000
+POLICY = load_policy()
 
 
 def inspect(data: bytes, *, max_pixels: int = LIMIT, find_qr: bool = False) -> PhotoFacts:
@@ -137,3 +142,151 @@ class TestQrInPhoto:
         facts = inspect(render_meter_photo(PAYLOAD, size=(1600, 1200), blur_radius=8), find_qr=True)
         assert facts.qr_texts is not None
         assert all(text == PAYLOAD for text in facts.qr_texts), facts.qr_texts
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+SCENES = {
+    "meter": lambda **o: render_meter_photo(PAYLOAD, **o),
+    "cabinet": lambda **o: render_cabinet_photo(**o),
+    "display": lambda **o: render_display_photo("004512.7", **o),
+}
+
+
+class TestSharpness:
+    # Sharpness is judged on the photo reduced to ~1000 px: the same visible blur at any resolution,
+    # i.e. a blur radius that scales with the photo (4 px at 1600 wide is 10 px at 4000 wide).
+    @pytest.mark.parametrize("size", [(1600, 1200), (4000, 3000)])
+    async def test_blur_drops_sharpness_below_the_policy_minimum(self, size: tuple[int, int]) -> None:
+        sharp = inspect(render_meter_photo(None, size=size, seed=11)).sharpness
+        radius = 4 * size[0] / 1600
+        blurred = inspect(render_meter_photo(None, size=size, seed=11, blur_radius=radius)).sharpness
+        assert sharp >= POLICY.photo.min_sharpness * 5, sharp
+        assert blurred < POLICY.photo.min_sharpness, (size, blurred)
+        assert blurred < sharp / 10
+
+    async def test_sharpness_does_not_depend_on_the_resolution(self) -> None:
+        small = inspect(render_meter_photo(None, size=(1600, 1200), seed=11)).sharpness
+        large = inspect(render_meter_photo(None, size=(4000, 3000), seed=11)).sharpness
+        assert 0.5 < large / small < 2, (small, large)
+
+
+class TestBrightness:
+    @pytest.mark.parametrize("scene", sorted(SCENES))
+    async def test_normal_photo_is_within_the_policy(self, scene: str) -> None:
+        facts = inspect(SCENES[scene](seed=5))
+        assert POLICY.photo.min_brightness < facts.brightness < POLICY.photo.max_brightness
+        assert facts.dark_fraction < 0.05 and facts.bright_fraction < 0.05
+
+    async def test_dark_photo_is_below_the_minimum(self) -> None:
+        facts = inspect(render_meter_photo(None, seed=5, brightness=0.25))
+        assert facts.brightness < POLICY.photo.min_brightness
+        assert facts.bright_fraction == 0.0
+
+    async def test_nearly_black_photo_is_mostly_crushed(self) -> None:
+        facts = inspect(render_meter_photo(None, seed=5, brightness=0.05))
+        assert facts.brightness < 16
+        assert facts.dark_fraction > POLICY.photo.max_clipped_fraction
+
+    async def test_overexposed_photo_is_blown_out(self) -> None:
+        facts = inspect(render_meter_photo(None, seed=5, brightness=2.0))
+        assert facts.brightness > POLICY.photo.max_brightness
+        assert facts.bright_fraction > POLICY.photo.max_clipped_fraction
+        assert facts.dark_fraction == 0.0
+
+
+def close_copy(a: PhotoFacts, b: PhotoFacts) -> bool:
+    """Both hashes within the policy: the reuse check would call these the same picture."""
+    return (hamming(a.phash, b.phash) <= POLICY.reuse.max_hamming
+            and hamming(a.fingerprint, b.fingerprint) <= POLICY.reuse.max_fingerprint_distance)
+
+
+class TestDifferenceHash:
+    @pytest.mark.parametrize("scene", sorted(SCENES))
+    async def test_stable_under_resizing_and_reencoding(self, scene: str) -> None:
+        original = SCENES[scene](seed=21)
+        first = inspect(original)
+        assert 0 <= first.phash < 1 << 64 and 0 <= first.fingerprint < 1 << 256
+        assert close_copy(first, inspect(reencoded(original)))
+        assert close_copy(first, inspect(reencoded(original, quality=50, scale=0.5)))
+
+    @pytest.mark.parametrize("scene", sorted(SCENES))
+    async def test_same_picture_in_another_format_has_the_same_hashes(self, scene: str) -> None:
+        assert close_copy(inspect(SCENES[scene](seed=21)), inspect(SCENES[scene](seed=21, fmt="PNG")))
+
+    @pytest.mark.parametrize("scene", sorted(SCENES))
+    async def test_differs_between_pictures(self, scene: str) -> None:
+        facts = [inspect(SCENES[scene](seed=seed)) for seed in (31, 32, 33, 34)]
+        pairs = [(a, b) for i, a in enumerate(facts) for b in facts[i + 1:]]
+        assert min(hamming(a.phash, b.phash) for a, b in pairs) > POLICY.reuse.max_hamming
+        assert min(hamming(a.fingerprint, b.fingerprint) for a, b in pairs) > 2 * POLICY.reuse.max_fingerprint_distance
+
+    @pytest.mark.parametrize(("slot", "seeds"), [("meter_label", (1073, 1179)), ("meter_display", (1017, 1132))])
+    async def test_two_similar_cabinets_are_not_the_same_picture(self, slot: str, seeds: tuple[int, int]) -> None:
+        # Two customers' photos of the same meter model (other framing, breakers, rotation, wall), as
+        # make.photo makes for two installs. Their 64-bit hashes collide; the fingerprint tells them apart.
+        a, b = (inspect(photo_for_slot(slot, payload=PAYLOAD, serial="DEMO", gps=None, seed=s)) for s in seeds)
+        assert hamming(a.phash, b.phash) <= POLICY.reuse.max_hamming  # the prefilter alone would flag them
+        assert hamming(a.fingerprint, b.fingerprint) > POLICY.reuse.max_fingerprint_distance
+        assert not close_copy(a, b)
+
+    async def test_a_hash_with_the_top_bit_set_stays_unsigned(self) -> None:
+        # Bright on the left, dark on the right: every cell is brighter than its right neighbour, so
+        # every bit is set (the largest unsigned value); mirrored, none is.
+        ramp = Image.linear_gradient("L").rotate(-90, expand=True).resize((64, 64))
+        assert difference_hash(ramp) == (1 << 64) - 1
+        assert difference_hash(ramp, 16) == (1 << 256) - 1
+        assert difference_hash(ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT)) == 0
+
+
+class TestOrientation:
+    @pytest.mark.parametrize("orientation", [3, 6, 8])
+    async def test_metrics_are_of_the_upright_photo(self, orientation: int) -> None:
+        upright = inspect(render_meter_photo(PAYLOAD, seed=41))
+        turned = inspect(render_meter_photo(PAYLOAD, seed=41, orientation=orientation))
+        assert close_copy(upright, turned)
+        assert turned.brightness == pytest.approx(upright.brightness, abs=2)
+        assert turned.sharpness == pytest.approx(upright.sharpness, rel=0.1)
+
+    async def test_size_is_reported_as_stored(self) -> None:
+        facts = inspect(render_meter_photo(PAYLOAD, seed=41, orientation=6))
+        assert (facts.width, facts.height) == (1200, 1600)
+
+    async def test_a_rotated_picture_without_the_tag_is_another_picture(self) -> None:
+        upright = inspect(render_meter_photo(PAYLOAD, seed=41))
+        with Image.open(io.BytesIO(render_meter_photo(PAYLOAD, seed=41))) as img:
+            out = io.BytesIO()
+            img.transpose(Image.Transpose.ROTATE_90).save(out, format="JPEG", quality=90)
+        assert not close_copy(upright, inspect(out.getvalue()))
+
+
+def small_label_in_a_big_photo(fmt: str) -> bytes:
+    """A 12 MP cabinet photo with the meter and its label far away: too small to read at ~1000 px."""
+    with Image.open(io.BytesIO(render_cabinet_photo(size=(4000, 3000), seed=51))) as bg:
+        canvas = bg.convert("RGB")
+    with Image.open(io.BytesIO(render_meter_photo(PAYLOAD, size=(800, 600), seed=52))) as meter:
+        canvas.paste(meter.convert("RGB"), (2900, 1900))
+    out = io.BytesIO()
+    canvas.save(out, format=fmt, **({"quality": 92} if fmt == "JPEG" else {"compress_level": 1}))
+    return out.getvalue()
+
+
+def readable_at(data: bytes, long_side: int) -> bool:
+    with Image.open(io.BytesIO(data)) as img:
+        gray = img.convert("L").resize((long_side, long_side * img.height // img.width), Image.Resampling.BOX)
+    return bool(zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode))
+
+
+class TestQrFullSizeRetry:
+    @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+    async def test_a_small_label_in_a_12_mp_photo_is_read_at_full_size(self, fmt: str) -> None:
+        data = small_label_in_a_big_photo(fmt)
+        assert not readable_at(data, 1000)  # the first, reduced look cannot find it
+        facts = inspect(data, find_qr=True)
+        assert facts.qr_texts == (PAYLOAD,)
+        assert (facts.width, facts.height) == (4000, 3000)
+
+    async def test_a_12_mp_photo_without_a_label_reads_nothing(self) -> None:
+        assert inspect(render_cabinet_photo(size=(4000, 3000), seed=51), find_qr=True).qr_texts == ()
