@@ -30,7 +30,7 @@ class OutboxEvent(Table, tablename="outbox_events", schema=None):
 
 ID = "2026-11-29T12:47:00:709969"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "outbox events and deliveries"
 
 
 async def forwards():

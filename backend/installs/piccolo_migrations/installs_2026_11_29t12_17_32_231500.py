@@ -72,7 +72,7 @@ class Photo(Table, tablename="photos", schema=None):
 
 ID = "2026-11-29T12:17:32:231500"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "initial schema"
 
 
 async def forwards():

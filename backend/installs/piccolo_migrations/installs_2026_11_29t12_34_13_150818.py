@@ -6,7 +6,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-29T12:34:13:150818"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "photo metrics, perceptual hash bands, meter reading"
 
 
 async def forwards():

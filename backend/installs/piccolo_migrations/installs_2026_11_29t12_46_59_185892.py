@@ -6,7 +6,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-29T12:46:59:185892"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "review workflow fields"
 
 
 async def forwards():

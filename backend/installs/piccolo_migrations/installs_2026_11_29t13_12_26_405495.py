@@ -4,7 +4,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-29T13:12:26:405495"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "photo fingerprint"
 
 
 async def forwards():

@@ -29,7 +29,7 @@ class Install(Table, tablename="installs", schema=None):
 
 ID = "2026-11-29T12:48:46:275785"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "review cases"
 
 
 async def forwards():
