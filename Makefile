@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench screenshots clean
+.PHONY: install run test bench lint screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
@@ -25,6 +25,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check backend mobile_api fixtures bench tests
+	$(BIN)/ruff format --check backend mobile_api fixtures bench tests
 
 # The console tests write docs/screenshots/queue.png and case.png (needs Debian's chromium).
 screenshots: install

@@ -11,24 +11,24 @@ from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.admin.http import AdminController
+from backend.auth import jwt_auth
 from backend.console.http import ConsoleController
 from backend.events.delivery import run_forever as run_deliveries
 from backend.events.outbox import outbox_hook
-from backend.auth import jwt_auth
 from backend.installs.context import build_context
 from backend.installs.tables import Install
 from backend.metrics import render as render_metrics
+from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.review import flows as review_flows
 from backend.review.http import ReviewController
-from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.settings import Settings, get_settings
 from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
@@ -76,14 +76,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
     console_dir = Path(__file__).parent / "console"
     return Litestar(
         route_handlers=[
-            health, metrics, InstallController, ConnectionController, AdminController, ReviewController,
-            ConsoleController, create_static_files_router(path="/console/static", directories=[console_dir / "static"],
-                                                          include_in_schema=False, opt={"exclude_from_auth": True}),
+            health,
+            metrics,
+            InstallController,
+            ConnectionController,
+            AdminController,
+            ReviewController,
+            ConsoleController,
+            create_static_files_router(
+                path="/console/static",
+                directories=[console_dir / "static"],
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},
+            ),
         ],
         template_config=TemplateConfig(directory=console_dir / "templates", engine=JinjaTemplateEngine),
         # Forms of the console carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
-        csrf_config=CSRFConfig(secret=settings.jwt_secret, cookie_secure=True, cookie_samesite="strict",
-                               cookie_path="/console", exclude=["^/mobile", "^/review", "^/admin", "^/health", "^/metrics", "^/schema"]),
+        csrf_config=CSRFConfig(
+            secret=settings.jwt_secret,
+            cookie_secure=True,
+            cookie_samesite="strict",
+            cookie_path="/console",
+            exclude=["^/mobile", "^/review", "^/admin", "^/health", "^/metrics", "^/schema"],
+        ),
         dependencies=DEPENDENCIES,
         state=State({"ctx": ctx}),
         on_app_init=[auth.on_app_init],
@@ -92,8 +107,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         # Texts follow Accept-Language, so caches must key on it.
-        response_headers=[ResponseHeader(name="Vary", value="Accept-Language")],  # JSON routes; the photo route streams under its own limit
+        response_headers=[
+            ResponseHeader(name="Vary", value="Accept-Language")
+        ],  # JSON routes; the photo route streams under its own limit
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
-        openapi_config=OpenAPIConfig(title="selfinstall", version="1.0.0", path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title="selfinstall", version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
     )

@@ -18,8 +18,12 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     Granian(
-        "backend.app:create_app", factory=True, interface=Interfaces.ASGI,
-        address=args.host or settings.host, port=args.port or settings.port, workers=args.workers or settings.workers,
+        "backend.app:create_app",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
     ).serve()
 
 
@@ -73,8 +77,10 @@ def _import_assets(args: argparse.Namespace) -> None:
     text = Path(args.file).read_text(encoding="utf-8-sig")
     if args.file.endswith(".json"):
         items = msgspec.json.decode(text, type=list[dict[str, str]])
-        rows = [AssetRow(line=n, serial=i.get("serial", ""), asset_type=i.get("asset_type", ""))
-                for n, i in enumerate(items, start=1)]
+        rows = [
+            AssetRow(line=n, serial=i.get("serial", ""), asset_type=i.get("asset_type", ""))
+            for n, i in enumerate(items, start=1)
+        ]
     else:
         rows = parse_csv(text)
     admin = Principal(subject="cli", role=Role.ADMIN)

@@ -34,22 +34,30 @@ async def render(now: datetime) -> str:
     out.append(_line("selfinstall_auto_approval_ratio", round(outcomes.get("approved", 0) / total, 4) if total else 0))
     family("selfinstall_escalations_total", "counter", "Installs escalated to a specialist, by reason.")
     for reason in Reason:
-        out.append(_line("selfinstall_escalations_total", await review_repo.cases_with_reason(reason.value),
-                         reason=reason.value))
+        out.append(
+            _line(
+                "selfinstall_escalations_total", await review_repo.cases_with_reason(reason.value), reason=reason.value
+            )
+        )
     open_cases = await review_repo.open_case_reasons()
     family("selfinstall_review_queue_depth", "gauge", "Open review cases.")
     out.append(_line("selfinstall_review_queue_depth", len(open_cases)))
     family("selfinstall_review_oldest_case_age_seconds", "gauge", "Age of the oldest open review case.")
     oldest = min((opened for _, opened in open_cases), default=None)
-    out.append(_line("selfinstall_review_oldest_case_age_seconds",
-                     round((now - oldest).total_seconds(), 1) if oldest else 0))
+    out.append(
+        _line("selfinstall_review_oldest_case_age_seconds", round((now - oldest).total_seconds(), 1) if oldest else 0)
+    )
     latencies = await installs_repo.recent_decision_latencies()
-    family("selfinstall_decision_latency_seconds", "summary",
-           "Seconds from start to final decision, over the last 1000 decided installs.")
+    family(
+        "selfinstall_decision_latency_seconds",
+        "summary",
+        "Seconds from start to final decision, over the last 1000 decided installs.",
+    )
     if latencies:
         q = statistics.quantiles(latencies, n=10) if len(latencies) > 1 else [latencies[0]] * 9
-        out.append(_line("selfinstall_decision_latency_seconds", round(statistics.median(latencies), 1),
-                         quantile="0.5"))
+        out.append(
+            _line("selfinstall_decision_latency_seconds", round(statistics.median(latencies), 1), quantile="0.5")
+        )
         out.append(_line("selfinstall_decision_latency_seconds", round(q[8], 1), quantile="0.9"))
     out.append(_line("selfinstall_decision_latency_seconds_sum", round(sum(latencies), 1)))
     out.append(_line("selfinstall_decision_latency_seconds_count", len(latencies)))

@@ -49,8 +49,14 @@ def preferred_language(accept_language: str | None) -> str:
 class LocalizedProblem(ProblemDetailsException):
     """A problem whose human text is chosen per request from the message catalog."""
 
-    def __init__(self, code: str, status: int, params: dict[str, Any], extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        params: dict[str, Any],
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(status_code=status, type_=PROBLEM_BASE + code, headers=headers, extra=extra)
         self.code = code
         self.params = params

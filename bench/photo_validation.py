@@ -14,9 +14,10 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import zxingcpp
-from PIL import Image, ImageFilter, ImageStat
+from PIL import Image, ImageStat
 
 from backend.validation.photo import LAPLACIAN, difference_hash, inspect_photo
 from backend.validation.photo_checks import PhotoContext, PhotoEvidence, run_photo_checks
@@ -45,15 +46,32 @@ def _plain(data: bytes) -> None:
 
 def _validate(data: bytes) -> None:
     policy = load_policy()
-    facts = inspect_photo(io.BytesIO(data), max_pixels=50_000_000, find_qr=True,
-                          qr_upscale_below_px=policy.photo.qr_retry_upscale_below_px)
+    facts = inspect_photo(
+        io.BytesIO(data),
+        max_pixels=50_000_000,
+        find_qr=True,
+        qr_upscale_below_px=policy.photo.qr_retry_upscale_below_px,
+    )
     now = datetime.now(UTC)
-    evidence = PhotoEvidence(slot="meter_label", width=facts.width, height=facts.height, qr_texts=facts.qr_texts,
-                             sharpness=facts.sharpness, brightness=facts.brightness,
-                             dark_fraction=facts.dark_fraction, bright_fraction=facts.bright_fraction,
-                             taken_at=facts.taken_at, exif_gps=facts.gps)
-    context = PhotoContext(expected_payload=PAYLOAD, install_started=now - timedelta(minutes=5), uploaded_at=now,
-                           fix=(51.9837, 5.9056, 8.0), reuse=())
+    evidence = PhotoEvidence(
+        slot="meter_label",
+        width=facts.width,
+        height=facts.height,
+        qr_texts=facts.qr_texts,
+        sharpness=facts.sharpness,
+        brightness=facts.brightness,
+        dark_fraction=facts.dark_fraction,
+        bright_fraction=facts.bright_fraction,
+        taken_at=facts.taken_at,
+        exif_gps=facts.gps,
+    )
+    context = PhotoContext(
+        expected_payload=PAYLOAD,
+        install_started=now - timedelta(minutes=5),
+        uploaded_at=now,
+        fix=(51.9837, 5.9056, 8.0),
+        reuse=(),
+    )
     results = run_photo_checks(evidence, context, policy)
     assert all(r.passed for r in results), results
 
@@ -71,12 +89,16 @@ def _naive(data: bytes) -> None:
 
 def run() -> None:
     for fmt, label in (("JPEG", "jpeg"), ("HEIF", "heic")):
-        data = render_meter_photo(PAYLOAD, size=SIZE, seed=7, fmt=fmt, captured_at=datetime.now(UTC),
-                                  gps=(51.9837, 5.9056))
+        data = render_meter_photo(
+            PAYLOAD, size=SIZE, seed=7, fmt=fmt, captured_at=datetime.now(UTC), gps=(51.9837, 5.9056)
+        )
         repeats = REPEATS[fmt]
-        plain = _median_ms(lambda: _plain(data), repeats)
-        validation = _median_ms(lambda: _validate(data), repeats)
-        naive = _median_ms(lambda: _naive(data), repeats)
+        plain = _median_ms(partial(_plain, data), repeats)
+        validation = _median_ms(partial(_validate, data), repeats)
+        naive = _median_ms(partial(_naive, data), repeats)
         megapixels = SIZE[0] * SIZE[1] // 1_000_000
-        print(f"{label} {megapixels}MP: validation {validation / plain:.2f}x plain decode "
-              f"({validation:.0f} ms vs {plain:.0f} ms); naive {naive / plain:.1f}x", flush=True)
+        print(
+            f"{label} {megapixels}MP: validation {validation / plain:.2f}x plain decode "
+            f"({validation:.0f} ms vs {plain:.0f} ms); naive {naive / plain:.1f}x",
+            flush=True,
+        )

@@ -14,14 +14,14 @@ _DATA_DIR = tempfile.mkdtemp(prefix="selfinstall-test-")
 os.environ["DATA_DIR"] = _DATA_DIR
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_DATA_DIR}/test.sqlite3")
 
-import pytest  # noqa: E402
 import httpx  # noqa: E402
+import pytest  # noqa: E402
 from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from backend.piccolo_conf import APP_REGISTRY  # noqa: E402
 from backend.installs.tables import Install  # noqa: E402
 from backend.migrate import migrate  # noqa: E402
+from backend.piccolo_conf import APP_REGISTRY  # noqa: E402
 from backend.settings import Settings, get_settings  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 

@@ -43,32 +43,66 @@ class Factory:
         token = issue_token(self.settings, subject, role, timedelta(hours=1))
         return Party(subject, role, {"Authorization": f"Bearer {token}"})
 
-    async def connection(self, *, owner: str | None = None, installer: str | None = None, capacity: str = "1x35A",
-                         postcode: str = "6811AL", house_number: int = 14, lat: float = ARNHEM[0],
-                         lon: float = ARNHEM[1]) -> str:
+    async def connection(
+        self,
+        *,
+        owner: str | None = None,
+        installer: str | None = None,
+        capacity: str = "1x35A",
+        postcode: str = "6811AL",
+        house_number: int = 14,
+        lat: float = ARNHEM[0],
+        lon: float = ARNHEM[1],
+    ) -> str:
         ean = new_ean()
-        await repo.insert_connections([{
-            "ean": ean, "street": "Jansbinnensingel", "house_number": house_number, "house_number_suffix": "",
-            "postcode": postcode, "city": "Arnhem", "lat": lat, "lon": lon, "capacity": capacity,
-            "owner_subject": owner, "installer_subject": installer, "created_at": datetime.now(UTC),
-        }])
+        await repo.insert_connections(
+            [
+                {
+                    "ean": ean,
+                    "street": "Jansbinnensingel",
+                    "house_number": house_number,
+                    "house_number_suffix": "",
+                    "postcode": postcode,
+                    "city": "Arnhem",
+                    "lat": lat,
+                    "lon": lon,
+                    "capacity": capacity,
+                    "owner_subject": owner,
+                    "installer_subject": installer,
+                    "created_at": datetime.now(UTC),
+                }
+            ]
+        )
         return ean
 
     async def asset(self, asset_type: str = "smart_meter_1p", status: str = "in_stock") -> tuple[str, str]:
         """(serial, signed payload)"""
         prefix = load_catalog().types[asset_type].serial_prefix
         serial = f"{prefix}-T{next(_counter):08d}"
-        await repo.insert_assets([{"serial": serial, "asset_type": asset_type, "status": status,
-                                   "created_at": datetime.now(UTC)}])
+        await repo.insert_assets(
+            [{"serial": serial, "asset_type": asset_type, "status": status, "created_at": datetime.now(UTC)}]
+        )
         return serial, qr.sign(serial, self.settings.qr_keys, self.settings.qr_active_key)
 
-    def photo(self, slot: str, payload: str | None = None, serial: str = "DEMO",
-              gps: tuple[float, float] | None = ARNHEM, **options: Any) -> bytes:
+    def photo(
+        self,
+        slot: str,
+        payload: str | None = None,
+        serial: str = "DEMO",
+        gps: tuple[float, float] | None = ARNHEM,
+        **options: Any,
+    ) -> bytes:
         """A fresh picture each call (its own seed), so no two installs share a photo by accident."""
         options.setdefault("seed", next(_counter))
         return photo_for_slot(slot, payload=payload, serial=serial, gps=gps, **options)
 
     @staticmethod
     def fix(lat: float = ARNHEM[0], lon: float = ARNHEM[1], accuracy_m: float = 8.0, **extra: Any) -> dict[str, Any]:
-        return {"lat": lat, "lon": lon, "accuracy_m": accuracy_m,
-                "captured_at": datetime.now(UTC).isoformat(), "provider": "gps", **extra}
+        return {
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": accuracy_m,
+            "captured_at": datetime.now(UTC).isoformat(),
+            "provider": "gps",
+            **extra,
+        }

@@ -40,8 +40,9 @@ class Run:
 
 def _cli(*args: str | Path) -> Run:
     """Run the installed script with this test run's environment (DATA_DIR, DATABASE_URL)."""
-    done = subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, env=dict(os.environ), timeout=300,
-                          check=False)
+    done = subprocess.run(
+        [str(SCRIPT), *map(str, args)], capture_output=True, env=dict(os.environ), timeout=300, check=False
+    )
     return Run(done.returncode, done.stdout, done.stderr.decode())
 
 
@@ -54,10 +55,12 @@ def _qr_texts(png: bytes) -> list[str]:
 
 
 class TestToken:
-    @pytest.mark.parametrize("role, status", [(Role.CUSTOMER, 200), (Role.INSTALLER, 200),
-                                              (Role.SPECIALIST, 403), (Role.ADMIN, 403)])
-    async def test_printed_token_is_accepted_by_the_api(self, client: AsyncClient, settings: Settings, role: Role,
-                                                        status: int) -> None:
+    @pytest.mark.parametrize(
+        "role, status", [(Role.CUSTOMER, 200), (Role.INSTALLER, 200), (Role.SPECIALIST, 403), (Role.ADMIN, 403)]
+    )
+    async def test_printed_token_is_accepted_by_the_api(
+        self, client: AsyncClient, settings: Settings, role: Role, status: int
+    ) -> None:
         subject = f"cli-{uuid.uuid4().hex[:8]}"
         run = _cli("token", "--role", role.value, "--sub", subject)
         assert run.code == 0, run.err
@@ -126,8 +129,9 @@ class TestImportAssets:
         assert [(f[0], f[1], f[2]) for f in lines] == [(s, "smart_meter_1p", "created") for s in serials]
         assert [qr.verify(f[3], settings.qr_keys).serial for f in lines] == serials
         stored = {a.serial: a for a in await repo.assets_by_serials(serials)}
-        assert {s: (a.asset_type, a.status) for s, a in stored.items()} == {s: ("smart_meter_1p", "in_stock")
-                                                                          for s in serials}
+        assert {s: (a.asset_type, a.status) for s, a in stored.items()} == {
+            s: ("smart_meter_1p", "in_stock") for s in serials
+        }
         again = _cli("import-assets", batch)
         assert again.code == 0, again.err
         assert [line.split("\t")[2] for line in again.text.splitlines()] == ["unchanged", "unchanged"]

@@ -59,21 +59,28 @@ class Outcome:
 async def draft_install(client: AsyncClient, make: Factory, customer: Party) -> str:
     ean = await make.connection(owner=customer.subject)
     install_id = str(uuid.uuid4())
-    r = await client.post("/mobile/v1/installs", json={"id": install_id, "connection_ean": ean,
-                                                       "asset_type": "smart_meter_1p"}, headers=customer.headers)
+    r = await client.post(
+        "/mobile/v1/installs",
+        json={"id": install_id, "connection_ean": ean, "asset_type": "smart_meter_1p"},
+        headers=customer.headers,
+    )
     assert r.status_code == 201, r.text
     return install_id
 
 
-async def upload(client: AsyncClient, make: Factory, settings: Settings, customer: Party, path: Path,
-                 content_type: str) -> Outcome:
+async def upload(
+    client: AsyncClient, make: Factory, settings: Settings, customer: Party, path: Path, content_type: str
+) -> Outcome:
     """Upload one file to a fresh draft install and check everything the answer promises."""
     install_id = await draft_install(client, make, customer)
     before = stored_files(settings)
     data = path.read_bytes()
     started = time.perf_counter()
-    r = await client.put(f"/mobile/v1/installs/{install_id}/photos/{SLOT}", content=data,
-                         headers={**customer.headers, "Content-Type": content_type})
+    r = await client.put(
+        f"/mobile/v1/installs/{install_id}/photos/{SLOT}",
+        content=data,
+        headers={**customer.headers, "Content-Type": content_type},
+    )
     seconds = time.perf_counter() - started
     outcome = Outcome(path.name, content_type, r.status_code, None, seconds, [])
     problems = outcome.problems
@@ -118,8 +125,10 @@ def summary(label: str, outcomes: list[Outcome]) -> str:
     refused = Counter(o.code or str(o.status) for o in outcomes if o.status not in (200, 201))
     slowest = max(outcomes, key=lambda o: o.seconds)
     by_code = ", ".join(f"{code}: {n}" for code, n in sorted(refused.items()))
-    return (f"{label}: {len(outcomes)} uploads, {accepted} accepted, {sum(refused.values())} refused ({by_code}); "
-            f"slowest {slowest.name} {slowest.seconds:.3f} s")
+    return (
+        f"{label}: {len(outcomes)} uploads, {accepted} accepted, {sum(refused.values())} refused ({by_code}); "
+        f"slowest {slowest.name} {slowest.seconds:.3f} s"
+    )
 
 
 class TestCorpusPresent:
@@ -129,8 +138,7 @@ class TestCorpusPresent:
 
 
 class TestHostileImages:
-    async def test_every_file_gets_a_safe_answer(self, client: AsyncClient, make: Factory,
-                                                 settings: Settings) -> None:
+    async def test_every_file_gets_a_safe_answer(self, client: AsyncClient, make: Factory, settings: Settings) -> None:
         customer = make.party(Role.CUSTOMER)
         outcomes = [
             await upload(client, make, settings, customer, path, content_type)
@@ -142,8 +150,9 @@ class TestHostileImages:
         failures = [f"{o.name} as {o.content_type}: {'; '.join(o.problems)}" for o in outcomes if o.problems]
         assert not failures, "\n".join(failures)
 
-    async def test_files_that_lie_about_their_format_are_unsupported(self, client: AsyncClient, make: Factory,
-                                                                     settings: Settings) -> None:
+    async def test_files_that_lie_about_their_format_are_unsupported(
+        self, client: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
         customer = make.party(Role.CUSTOMER)
         liars = [p for p in corpus_files("hostile-images") if p.suffix in (".tif", ".sgi", ".psd", ".gif", ".eps")]
         assert liars
@@ -153,8 +162,7 @@ class TestHostileImages:
 
 
 class TestValidImages:
-    async def test_every_valid_image_is_accepted(self, client: AsyncClient, make: Factory,
-                                                 settings: Settings) -> None:
+    async def test_every_valid_image_is_accepted(self, client: AsyncClient, make: Factory, settings: Settings) -> None:
         customer = make.party(Role.CUSTOMER)
         images = [p for p in corpus_files("valid-images") if p.name != "LICENSE"]
         assert {p.name for p in images} >= VALID_IMAGES

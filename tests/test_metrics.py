@@ -22,7 +22,7 @@ FAMILIES = {
     "selfinstall_review_oldest_case_age_seconds": "gauge",
     "selfinstall_decision_latency_seconds": "summary",
 }
-SAMPLE = re.compile(r'^([a-z_]+)(?:\{([^}]*)\})? (-?[0-9.e+]+)$')
+SAMPLE = re.compile(r"^([a-z_]+)(?:\{([^}]*)\})? (-?[0-9.e+]+)$")
 
 
 def parse(text: str) -> tuple[dict[str, str], dict[tuple[str, frozenset[tuple[str, str]]], float]]:
@@ -83,14 +83,19 @@ class TestValues:
         before = await scrape(client)
         d = await new_install(client, make)
         created = await scrape(client)
-        assert value(created, "selfinstall_installs", state="draft") == value(before, "selfinstall_installs",
-                                                                              state="draft") + 1
+        assert (
+            value(created, "selfinstall_installs", state="draft")
+            == value(before, "selfinstall_installs", state="draft") + 1
+        )
         await helped(client, d)
         escalated = await scrape(client)
-        assert value(escalated, "selfinstall_installs", state="draft") == value(before, "selfinstall_installs",
-                                                                                state="draft")
-        assert value(escalated, "selfinstall_installs", state="in_review") == value(
-            created, "selfinstall_installs", state="in_review") + 1
+        assert value(escalated, "selfinstall_installs", state="draft") == value(
+            before, "selfinstall_installs", state="draft"
+        )
+        assert (
+            value(escalated, "selfinstall_installs", state="in_review")
+            == value(created, "selfinstall_installs", state="in_review") + 1
+        )
 
     async def test_queue_depth_escalations_and_oldest_case(self, client: AsyncClient, make: Factory) -> None:
         before = await scrape(client)
@@ -100,10 +105,13 @@ class TestValues:
         spec = make.party(Role.SPECIALIST)
         assert value(after, "selfinstall_review_queue_depth") == value(before, "selfinstall_review_queue_depth") + 1
         assert value(after, "selfinstall_review_queue_depth") == len(await whole_queue(client, spec))
-        assert value(after, "selfinstall_escalations_total", reason="human_requested") == value(
-            before, "selfinstall_escalations_total", reason="human_requested") + 1
+        assert (
+            value(after, "selfinstall_escalations_total", reason="human_requested")
+            == value(before, "selfinstall_escalations_total", reason="human_requested") + 1
+        )
         assert value(after, "selfinstall_escalations_total", reason="suspected_fraud") == value(
-            before, "selfinstall_escalations_total", reason="suspected_fraud")
+            before, "selfinstall_escalations_total", reason="suspected_fraud"
+        )
 
         await set_case(await case_id_of(d.id), opened_at=datetime.now(UTC) - timedelta(days=3))
         aged = await scrape(client)

@@ -24,27 +24,30 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 
 class TestPreferredLanguage:
-    @pytest.mark.parametrize(("header", "lang"), [
-        ("en", "en"),
-        ("EN", "en"),
-        ("en-GB,nl;q=0.5", "en"),
-        ("nl,en;q=0.9", "nl"),
-        ("nl-NL", "nl"),
-        ("fr", "nl"),
-        ("fr,en;q=0.8", "en"),
-        ("de-DE,de;q=0.9,nl;q=0.8,en;q=0.7", "nl"),
-        ("en;q=0.4,nl;q=0.6", "nl"),
-        ("nl;q=0.5,en;q=0.5", "nl"),
-        ("en;q=0.5,nl;q=0.5", "en"),
-        ("en;q=0", "nl"),
-        ("*", "nl"),
-        ("", "nl"),
-        (None, "nl"),
-        ("en;q=abc", "nl"),
-        ("en;q=abc,fr", "nl"),
-        (";;;,,,", "nl"),
-        ("en;q=", "nl"),
-    ])
+    @pytest.mark.parametrize(
+        ("header", "lang"),
+        [
+            ("en", "en"),
+            ("EN", "en"),
+            ("en-GB,nl;q=0.5", "en"),
+            ("nl,en;q=0.9", "nl"),
+            ("nl-NL", "nl"),
+            ("fr", "nl"),
+            ("fr,en;q=0.8", "en"),
+            ("de-DE,de;q=0.9,nl;q=0.8,en;q=0.7", "nl"),
+            ("en;q=0.4,nl;q=0.6", "nl"),
+            ("nl;q=0.5,en;q=0.5", "nl"),
+            ("en;q=0.5,nl;q=0.5", "en"),
+            ("en;q=0", "nl"),
+            ("*", "nl"),
+            ("", "nl"),
+            (None, "nl"),
+            ("en;q=abc", "nl"),
+            ("en;q=abc,fr", "nl"),
+            (";;;,,,", "nl"),
+            ("en;q=", "nl"),
+        ],
+    )
     async def test_cases(self, header: str | None, lang: str) -> None:
         assert preferred_language(header) == lang
 

@@ -22,7 +22,7 @@ async def stream(*chunks: bytes) -> AsyncIterator[bytes]:
 
 
 def split(data: bytes, size: int = 64 * 1024) -> Iterable[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def leftovers(store: LocalPhotoStore) -> list[Path]:

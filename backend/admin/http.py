@@ -64,9 +64,10 @@ class AdminController(Controller):
     tags = ["admin"]
     guards = [requires_role(Role.ADMIN)]
 
-    @post("/assets", operation_id="ImportAssets", status_code=HTTP_201_CREATED,
-          request_max_body_size=5 * 1024 * 1024)
-    async def import_assets(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[ImportResult]:
+    @post("/assets", operation_id="ImportAssets", status_code=HTTP_201_CREATED, request_max_body_size=5 * 1024 * 1024)
+    async def import_assets(
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]
+    ) -> Response[ImportResult]:
         """Load a batch (JSON list or CSV `serial,asset_type`); all rows or none; returns each label payload."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         body = await request.body()
@@ -81,13 +82,20 @@ class AdminController(Controller):
             raise Unsupported("request/unsupported-media-type", accepted="application/json, text/csv")
         imported = await import_assets(ctx, request.user, rows)
         created = sum(a.created for a in imported)
-        result = ImportResult(created=created, unchanged=len(imported) - created,
-                              assets=[ImportedAssetView(**dataclasses.asdict(a)) for a in imported])
+        result = ImportResult(
+            created=created,
+            unchanged=len(imported) - created,
+            assets=[ImportedAssetView(**dataclasses.asdict(a)) for a in imported],
+        )
         return Response(result, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/assets/{serial:str}/label", operation_id="GetAssetLabel")
-    async def label(self, ctx: NamedDependency[InstallContext], serial: FromPath[Serial],
-                    format: FromQuery[Literal["png", "svg"]] = "png") -> Response[bytes]:
+    async def label(
+        self,
+        ctx: NamedDependency[InstallContext],
+        serial: FromPath[Serial],
+        format: FromQuery[Literal["png", "svg"]] = "png",
+    ) -> Response[bytes]:
         """The asset's printable QR label as PNG or SVG."""
         payload = await label_payload(ctx, serial)
         if format == "svg":

@@ -23,8 +23,12 @@ def annotated_jpeg(path: Path) -> bytes:
     found = zxingcpp.read_barcodes(upright, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
     for code in found:
         p = code.position
-        corners = [(p.top_left.x, p.top_left.y), (p.top_right.x, p.top_right.y),
-                   (p.bottom_right.x, p.bottom_right.y), (p.bottom_left.x, p.bottom_left.y)]
+        corners = [
+            (p.top_left.x, p.top_left.y),
+            (p.top_right.x, p.top_right.y),
+            (p.bottom_right.x, p.bottom_right.y),
+            (p.bottom_left.x, p.bottom_left.y),
+        ]
         draw.polygon(corners, outline=(230, 30, 30), width=max(3, upright.width // 300))
         x, y = min(c[0] for c in corners), max(c[1] for c in corners) + 6
         draw.rectangle(draw.textbbox((x, y), code.text, font=font), fill=(255, 255, 255))

@@ -4,6 +4,7 @@ SameSite=Strict cookie; every form carries a CSRF token (Litestar's CSRF middlew
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,13 +19,13 @@ from litestar.security.jwt import Token
 
 from backend.console.annotate import annotated_jpeg
 from backend.console.svgmap import MapPoint, render_map
+from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import MESSAGES, DomainError
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT
 from backend.principal import Principal, Role
 from backend.review import service
 from backend.review.config import load_review_config
-from backend.review.cursor import decode_cursor, encode_cursor
 from backend.review.views import CheckDetail, case_view, queue_view
 from backend.validation.results import Reason
 
@@ -37,8 +38,11 @@ FLASH = {
     "first_approval": ("info", "Eerste goedkeuring vastgelegd; een tweede specialist moet nog goedkeuren."),
 }
 # Someone else acted first: say so plainly; the page below shows the current state, nothing was overwritten.
-_STALE = ("error", "Iemand anders heeft deze zaak intussen gewijzigd of besloten. Uw wijziging is niet opgeslagen; "
-                   "hieronder staat de actuele stand.")
+_STALE = (
+    "error",
+    "Iemand anders heeft deze zaak intussen gewijzigd of besloten. Uw wijziging is niet opgeslagen; "
+    "hieronder staat de actuele stand.",
+)
 FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})
 
 
@@ -52,8 +56,12 @@ def _principal(request: Request[Any, Any, Any], ctx: InstallContext) -> Principa
         return None
     settings = ctx.settings
     try:
-        token = Token.decode(raw, settings.jwt_secret, settings.jwt_algorithm,
-                             issuer=[settings.jwt_issuer] if settings.jwt_issuer else None)
+        token = Token.decode(
+            raw,
+            settings.jwt_secret,
+            settings.jwt_algorithm,
+            issuer=[settings.jwt_issuer] if settings.jwt_issuer else None,
+        )
     except NotAuthorizedException:
         return None
     return Principal(subject=token.sub, role=Role.SPECIALIST) if token.extras.get("role") == "specialist" else None
@@ -89,6 +97,15 @@ def _findings(checks: list[CheckDetail]) -> list[CheckDetail]:
     return sorted((c for c in checks if c.attempt >= latest and c.status != "pass"), key=lambda c: c.status != "fail")
 
 
+async def _act(action: Awaitable[object], case_id: int, success: str) -> Redirect:
+    """Run a review action and go back to the case page with its outcome as the message."""
+    try:
+        await action
+    except DomainError as exc:
+        return _back(case_id, exc.code)
+    return _back(case_id, success)
+
+
 def _back(case_id: int, code: str) -> Redirect:
     return Redirect(f"/console/cases/{case_id}?msg={code}", status_code=303)
 
@@ -110,44 +127,91 @@ class ConsoleController(Controller):
     async def login(self, ctx: NamedDependency[InstallContext], data: Form) -> Response[Any]:
         settings = ctx.settings
         try:
-            token = Token.decode(data.get("token", "").strip(), settings.jwt_secret, settings.jwt_algorithm,
-                                 issuer=[settings.jwt_issuer] if settings.jwt_issuer else None)
+            token = Token.decode(
+                data.get("token", "").strip(),
+                settings.jwt_secret,
+                settings.jwt_algorithm,
+                issuer=[settings.jwt_issuer] if settings.jwt_issuer else None,
+            )
         except NotAuthorizedException:
-            return Template("login.html", status_code=401,
-                            context={"who": None, "flash": {"kind": "error", "text": "Dit token is ongeldig of verlopen."}})
+            return Template(
+                "login.html",
+                status_code=401,
+                context={"who": None, "flash": {"kind": "error", "text": "Dit token is ongeldig of verlopen."}},
+            )
         if token.extras.get("role") != "specialist":
-            return Template("login.html", status_code=403, context={
-                "who": None, "flash": {"kind": "error", "text": "Deze console is alleen voor specialisten."}})
+            return Template(
+                "login.html",
+                status_code=403,
+                context={"who": None, "flash": {"kind": "error", "text": "Deze console is alleen voor specialisten."}},
+            )
         max_age = max(60, int((token.exp - datetime.now(UTC)).total_seconds()))
-        return Redirect("/console/queue", status_code=303, cookies=[Cookie(
-            key=COOKIE, value=data["token"].strip(), path="/console", httponly=True, secure=True,
-            samesite="strict", max_age=max_age)])
+        return Redirect(
+            "/console/queue",
+            status_code=303,
+            cookies=[
+                Cookie(
+                    key=COOKIE,
+                    value=data["token"].strip(),
+                    path="/console",
+                    httponly=True,
+                    secure=True,
+                    samesite="strict",
+                    max_age=max_age,
+                )
+            ],
+        )
 
     @post("/logout", status_code=303)
     async def logout(self) -> Redirect:
-        return Redirect("/console/login", status_code=303,
-                        cookies=[Cookie(key=COOKIE, value="", path="/console", max_age=0, httponly=True, secure=True,
-                                        samesite="strict")])
+        return Redirect(
+            "/console/login",
+            status_code=303,
+            cookies=[
+                Cookie(key=COOKIE, value="", path="/console", max_age=0, httponly=True, secure=True, samesite="strict")
+            ],
+        )
 
     @get("/queue")
-    async def queue(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                    reason: FromQuery[str | None] = None, asset_type: FromQuery[str | None] = None,
-                    cursor: FromQuery[str | None] = None) -> Template:
+    async def queue(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        reason: FromQuery[str | None] = None,
+        asset_type: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Template:
         who = _require(request, ctx)
         reason = reason if reason in {r.value for r in Reason} else None
         asset_type = asset_type if asset_type in ctx.catalog.types else None
-        page = await service.queue(25, decode_cursor(cursor) if cursor else None, reason, asset_type, None,
-                                   ctx.clock())
-        view = queue_view(page, encode_cursor(page.next_after) if page.next_after else None, ctx.clock())
+        after = decode_cursor(cursor, aware_datetime, int, int) if cursor else None
+        page = await service.queue(25, after, reason, asset_type, None, ctx.clock())
+        view = queue_view(page, encode_cursor(*page.next_after) if page.next_after else None, ctx.clock())
         oldest = f"{view.oldest_case_age_s / 3600:.1f} uur" if view.oldest_case_age_s else None
-        return Template("queue.html", context={
-            "who": who, "flash": None, "items": view.items, "counts": view.counts, "total": sum(1 for _ in view.items),
-            "oldest": oldest, "reasons": [r.value for r in Reason], "asset_types": sorted(ctx.catalog.types),
-            "filters": {"reason": reason, "asset_type": asset_type}, "next_cursor": view.next_cursor})
+        return Template(
+            "queue.html",
+            context={
+                "who": who,
+                "flash": None,
+                "items": view.items,
+                "counts": view.counts,
+                "total": sum(1 for _ in view.items),
+                "oldest": oldest,
+                "reasons": [r.value for r in Reason],
+                "asset_types": sorted(ctx.catalog.types),
+                "filters": {"reason": reason, "asset_type": asset_type},
+                "next_cursor": view.next_cursor,
+            },
+        )
 
     @get("/cases/{case_id:int}")
-    async def case(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                   case_id: FromPath[int], msg: FromQuery[str | None] = None) -> Template:
+    async def case(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        msg: FromQuery[str | None] = None,
+    ) -> Template:
         who = _require(request, ctx)
         detail = await service.case_detail(who, case_id)
         view = case_view(ctx, detail)
@@ -163,61 +227,81 @@ class ConsoleController(Controller):
         photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
         now = ctx.clock()
         codes = {outcome: sorted(c) for outcome, c in load_review_config().reason_codes.items()}
-        return Template("case.html", context={
-            "who": who, "flash": _flash(msg), "case": view, "photos": photos, "checks": view.checks,
-            "policy": ctx.policy, "map_svg": render_map(ctx.territory.geometry, points),
-            "holds": view.claimed_by == who.subject, "overdue": view.due_at < now,
-            "reason_words": {r: REASON_TEXT[r][0] for r in view.reasons}, "codes_json": json.dumps(codes),
-            "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
-            "findings": _findings(view.checks),
-        })
+        return Template(
+            "case.html",
+            context={
+                "who": who,
+                "flash": _flash(msg),
+                "case": view,
+                "photos": photos,
+                "checks": view.checks,
+                "policy": ctx.policy,
+                "map_svg": render_map(ctx.territory.geometry, points),
+                "holds": view.claimed_by == who.subject,
+                "overdue": view.due_at < now,
+                "reason_words": {r: REASON_TEXT[r][0] for r in view.reasons},
+                "codes_json": json.dumps(codes),
+                "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
+                "findings": _findings(view.checks),
+            },
+        )
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/annotated.jpg", media_type="image/jpeg")
-    async def annotated(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                        case_id: FromPath[int], photo_id: FromPath[int]) -> Response[bytes]:
+    async def annotated(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        photo_id: FromPath[int],
+    ) -> Response[bytes]:
         _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
         data = await ctx.run_cpu(annotated_jpeg, ctx.store.original_path(photo.sha256))
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/original")
-    async def original(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                       case_id: FromPath[int], photo_id: FromPath[int]) -> Response[bytes]:
+    async def original(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        photo_id: FromPath[int],
+    ) -> Response[bytes]:
         _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
         return Response(ctx.store.original_path(photo.sha256).read_bytes(), media_type=photo.content_type)
 
     @post("/cases/{case_id:int}/claim", status_code=303)
-    async def claim(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                    case_id: FromPath[int]) -> Redirect:
-        who = _require(request, ctx)
-        try:
-            await service.claim(ctx, who, case_id)
-        except DomainError as exc:
-            return _back(case_id, exc.code)
-        return _back(case_id, "claimed")
+    async def claim(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+    ) -> Redirect:
+        return await _act(service.claim(ctx, _require(request, ctx), case_id), case_id, "claimed")
 
     @post("/cases/{case_id:int}/release", status_code=303)
-    async def release(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                      case_id: FromPath[int]) -> Redirect:
-        who = _require(request, ctx)
-        try:
-            await service.release(ctx, who, case_id)
-        except DomainError as exc:
-            return _back(case_id, exc.code)
-        return _back(case_id, "released")
+    async def release(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+    ) -> Redirect:
+        return await _act(service.release(ctx, _require(request, ctx), case_id), case_id, "released")
 
     @post("/cases/{case_id:int}/decision", status_code=303)
-    async def decision(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext],
-                       case_id: FromPath[int], data: Form) -> Redirect:
+    async def decision(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
+    ) -> Redirect:
         who = _require(request, ctx)
         outcome = data.get("outcome", "")
         if outcome not in ("approve", "reject", "request_info") or not data.get("version", "").isdigit():
             return _back(case_id, "request/invalid")
         try:
-            case = await service.decide(ctx, who, case_id, outcome, data.get("reason_code", ""),  # type: ignore[arg-type]
-                                        data.get("note", "")[:4000], data.get("message_to_customer", "")[:2000],
-                                        int(data["version"]))
+            case = await service.decide(
+                ctx,
+                who,
+                case_id,
+                outcome,
+                data.get("reason_code", ""),  # type: ignore[arg-type]
+                data.get("note", "")[:4000],
+                data.get("message_to_customer", "")[:2000],
+                int(data["version"]),
+            )
         except DomainError as exc:
             return _back(case_id, exc.code)
         return _back(case_id, "first_approval" if case.state == "open" else "decided")

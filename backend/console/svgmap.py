@@ -53,8 +53,10 @@ def _overview(territory: BaseGeometry, points: list[MapPoint]) -> str:
     marks = []
     for p in points:
         x, y = proj(p.lat, p.lon)
-        marks.append(f'<circle class="pt {p.kind}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(p.label)}</title></circle>')
-    return (f'<g><text class="cap" x="6" y="14">Werkgebied / territory</text>{"".join(paths)}{"".join(marks)}</g>')
+        marks.append(
+            f'<circle class="pt {p.kind}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(p.label)}</title></circle>'
+        )
+    return f'<g><text class="cap" x="6" y="14">Werkgebied / territory</text>{"".join(paths)}{"".join(marks)}</g>'
 
 
 def _detail(points: list[MapPoint]) -> str:
@@ -74,14 +76,18 @@ def _detail(points: list[MapPoint]) -> str:
         d = distance_m(p.lat, p.lon, address.lat, address.lon)
         parts.append(f'<line class="dist" x1="{ax:.1f}" y1="{ay:.1f}" x2="{x:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="lbl" x="{(ax + x) / 2 + 4:.1f}" y="{(ay + y) / 2 - 4:.1f}">{d:.0f} m</text>')
-        parts.append(f'<circle class="pt {p.kind}" cx="{x:.1f}" cy="{y:.1f}" r="5"><title>{escape(p.label)}</title></circle>')
+        parts.append(
+            f'<circle class="pt {p.kind}" cx="{x:.1f}" cy="{y:.1f}" r="5"><title>{escape(p.label)}</title></circle>'
+        )
         parts.append(f'<text class="lbl" x="{x + 7:.1f}" y="{y + 4:.1f}">{escape(p.label)}</text>')
     parts.append(f'<rect class="pt address" x="{ax - 5:.1f}" y="{ay - 5:.1f}" width="10" height="10"/>')
     parts.append(f'<text class="lbl" x="{ax + 8:.1f}" y="{ay - 8:.1f}">{escape(address.label)}</text>')
     bar_m = _nice(reach / 2)
     bar = proj.metres(bar_m)
-    parts.append(f'<line class="bar" x1="10" y1="{H - 12}" x2="{10 + bar:.1f}" y2="{H - 12}"/>'
-                 f'<text class="lbl" x="10" y="{H - 18}">{bar_m:.0f} m</text>')
+    parts.append(
+        f'<line class="bar" x1="10" y1="{H - 12}" x2="{10 + bar:.1f}" y2="{H - 12}"/>'
+        f'<text class="lbl" x="10" y="{H - 18}">{bar_m:.0f} m</text>'
+    )
     return f'<g><text class="cap" x="6" y="14">Omgeving / surroundings</text>{"".join(parts)}</g>'
 
 
@@ -92,8 +98,10 @@ def _nice(value: float) -> float:
 
 def render_map(territory: BaseGeometry, points: list[MapPoint]) -> str:
     """Two panels in one SVG: the territory with the points, and the surroundings with distances."""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {2 * W + 10} {H}" role="img" '
-            f'aria-label="map">'
-            f'<rect class="bg" width="{W}" height="{H}"/>{_overview(territory, points)}'
-            f'<g transform="translate({W + 10},0)"><rect class="bg" width="{W}" height="{H}"/>{_detail(points)}</g>'
-            f'</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {2 * W + 10} {H}" role="img" '
+        f'aria-label="map">'
+        f'<rect class="bg" width="{W}" height="{H}"/>{_overview(territory, points)}'
+        f'<g transform="translate({W + 10},0)"><rect class="bg" width="{W}" height="{H}"/>{_detail(points)}</g>'
+        f"</svg>"
+    )

@@ -36,34 +36,56 @@ def backoff(attempts: int) -> timedelta:
 
 async def _take(delivery_id: int, now: datetime) -> bool:
     """Lock one due delivery for this worker (compare-and-set, safe across processes)."""
-    rows = await OutboxDelivery.update({OutboxDelivery.locked_until: now + LOCK}).where(
-        (OutboxDelivery.id == delivery_id) & OutboxDelivery.delivered_at.is_null()
-        & (OutboxDelivery.next_attempt_at <= now)  # another worker may have just failed and rescheduled it
-        & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
-    ).returning(OutboxDelivery.id)
+    rows = (
+        await OutboxDelivery.update({OutboxDelivery.locked_until: now + LOCK})
+        .where(
+            (OutboxDelivery.id == delivery_id)
+            & OutboxDelivery.delivered_at.is_null()
+            & (OutboxDelivery.next_attempt_at <= now)  # another worker may have just failed and rescheduled it
+            & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
+        )
+        .returning(OutboxDelivery.id)
+    )
     return bool(rows)
 
 
 async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime) -> int:
     """Send every due delivery once; returns how many were delivered."""
-    due = await OutboxDelivery.select(
-        OutboxDelivery.id, OutboxDelivery.url, OutboxDelivery.attempts, OutboxDelivery.event.id,
-        OutboxDelivery.event.event_type, OutboxDelivery.event.payload, OutboxDelivery.event.created_at,
-    ).where(
-        OutboxDelivery.delivered_at.is_null() & (OutboxDelivery.next_attempt_at <= now)
-        & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
-    ).order_by(OutboxDelivery.next_attempt_at).limit(BATCH).output(load_json=True)
+    due = (
+        await OutboxDelivery.select(
+            OutboxDelivery.id,
+            OutboxDelivery.url,
+            OutboxDelivery.attempts,
+            OutboxDelivery.event.id,
+            OutboxDelivery.event.event_type,
+            OutboxDelivery.event.payload,
+            OutboxDelivery.event.created_at,
+        )
+        .where(
+            OutboxDelivery.delivered_at.is_null()
+            & (OutboxDelivery.next_attempt_at <= now)
+            & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
+        )
+        .order_by(OutboxDelivery.next_attempt_at)
+        .limit(BATCH)
+        .output(load_json=True)
+    )
     delivered = 0
     for row in due:
         if not await _take(row["id"], now):
             continue  # another worker took it
         event_id, event_type = str(row["event.id"]), row["event.event_type"]
-        body = msgspec.json.encode({"id": event_id, "type": event_type, "created_at": row["event.created_at"],
-                                    "data": row["event.payload"]})
+        body = msgspec.json.encode(
+            {"id": event_id, "type": event_type, "created_at": row["event.created_at"], "data": row["event.payload"]}
+        )
         stamp = str(int(now.timestamp()))
-        headers = {"Content-Type": "application/json", "X-Selfinstall-Event-Id": event_id,
-                   "X-Selfinstall-Event-Type": event_type, "X-Selfinstall-Timestamp": stamp,
-                   "X-Selfinstall-Signature": signature(secret, stamp, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Selfinstall-Event-Id": event_id,
+            "X-Selfinstall-Event-Type": event_type,
+            "X-Selfinstall-Timestamp": stamp,
+            "X-Selfinstall-Signature": signature(secret, stamp, body),
+        }
         error: str | None = None
         try:
             response = await client.post(row["url"], content=body, headers=headers)
@@ -73,13 +95,21 @@ async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime) -> 
             error = f"{type(exc).__name__}: {exc}"
         attempts = row["attempts"] + 1
         if error is None:
-            values = {OutboxDelivery.delivered_at: now, OutboxDelivery.attempts: attempts,
-                      OutboxDelivery.locked_until: None, OutboxDelivery.last_error: None}
+            values = {
+                OutboxDelivery.delivered_at: now,
+                OutboxDelivery.attempts: attempts,
+                OutboxDelivery.locked_until: None,
+                OutboxDelivery.last_error: None,
+            }
             delivered += 1
         else:
             log.warning("webhook delivery %s to %s failed: %s", event_id, row["url"], error)
-            values = {OutboxDelivery.attempts: attempts, OutboxDelivery.next_attempt_at: now + backoff(attempts),
-                      OutboxDelivery.locked_until: None, OutboxDelivery.last_error: error[:500]}
+            values = {
+                OutboxDelivery.attempts: attempts,
+                OutboxDelivery.next_attempt_at: now + backoff(attempts),
+                OutboxDelivery.locked_until: None,
+                OutboxDelivery.last_error: error[:500],
+            }
         await OutboxDelivery.update(values).where(OutboxDelivery.id == row["id"])
     return delivered
 
@@ -93,4 +123,3 @@ async def run_forever(secret: str, interval_s: float, clock: Callable[[], dateti
             except Exception:  # a database hiccup must not stop deliveries for good
                 log.exception("outbox delivery round failed")
             await asyncio.sleep(interval_s)
-

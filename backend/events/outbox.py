@@ -35,9 +35,15 @@ def outbox_hook(urls: tuple[str, ...]) -> StateHook:
         event_type = STATE_EVENTS.get(change.to_state)
         if event_type is None or not change.state_changed:
             return
-        payload = {"install_id": str(change.install.id), "asset_type": change.install.asset_type,
-                   "from_state": change.install.state, "to_state": change.to_state, "reasons": change.reasons,
-                   "actor_role": change.actor.role.value, "at": change.at.isoformat()}
+        payload = {
+            "install_id": str(change.install.id),
+            "asset_type": change.install.asset_type,
+            "from_state": change.install.state,
+            "to_state": change.to_state,
+            "reasons": change.reasons,
+            "actor_role": change.actor.role.value,
+            "at": change.at.isoformat(),
+        }
         await enqueue(event_type, payload, change.at, urls)
 
     return on_state_change

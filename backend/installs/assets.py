@@ -39,8 +39,11 @@ def parse_csv(text: str) -> list[AssetRow]:
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lower() for h in next(reader, [])]
     if header[:2] != ["serial", "asset_type"]:
-        raise Invalid("assets/invalid-batch", extra={"errors": ["line 1: header must be 'serial,asset_type'"]},
-                      errors="line 1: header must be 'serial,asset_type'")
+        raise Invalid(
+            "assets/invalid-batch",
+            extra={"errors": ["line 1: header must be 'serial,asset_type'"]},
+            errors="line 1: header must be 'serial,asset_type'",
+        )
     rows, errors = [], []
     for line, fields in enumerate(reader, start=2):
         if not any(f.strip() for f in fields):
@@ -65,8 +68,9 @@ def _row_errors(ctx: InstallContext, row: AssetRow, seen: dict[str, int]) -> lis
     return errors
 
 
-async def import_assets(ctx: InstallContext, who: Principal, rows: list[AssetRow],
-                        on_progress: Callable[[int], None] | None = None) -> list[ImportedAsset]:
+async def import_assets(
+    ctx: InstallContext, who: Principal, rows: list[AssetRow], on_progress: Callable[[int], None] | None = None
+) -> list[ImportedAsset]:
     """Validate the whole batch, then store the new serials in one transaction."""
     errors: list[str] = []
     if len(rows) > MAX_BATCH:
@@ -86,19 +90,26 @@ async def import_assets(ctx: InstallContext, who: Principal, rows: list[AssetRow
         now = ctx.clock()
         new = [r for r in rows if r.serial not in existing]
         for start in range(0, len(new), _INSERT_CHUNK):
-            chunk = new[start:start + _INSERT_CHUNK]
-            await repo.insert_assets([
-                {"serial": r.serial, "asset_type": r.asset_type, "status": "in_stock", "created_at": now} for r in chunk
-            ])
+            chunk = new[start : start + _INSERT_CHUNK]
+            await repo.insert_assets(
+                [
+                    {"serial": r.serial, "asset_type": r.asset_type, "status": "in_stock", "created_at": now}
+                    for r in chunk
+                ]
+            )
             if on_progress:
                 on_progress(len(chunk))
         if new:
             await record_event(who, "assets.imported", now, count=len(new))
     keys, kid = ctx.settings.qr_keys, ctx.settings.qr_active_key
     return [
-        ImportedAsset(serial=r.serial, asset_type=r.asset_type,
-                      status=existing[r.serial].status if r.serial in existing else "in_stock",
-                      payload=qr.sign(r.serial, keys, kid), created=r.serial not in existing)
+        ImportedAsset(
+            serial=r.serial,
+            asset_type=r.asset_type,
+            status=existing[r.serial].status if r.serial in existing else "in_stock",
+            payload=qr.sign(r.serial, keys, kid),
+            created=r.serial not in existing,
+        )
         for r in rows
     ]
 

@@ -17,8 +17,9 @@ from backend.principal import Principal, Role
 _DUMMY_SECRET = "0000XX|0"
 
 
-async def claim_connection(ctx: InstallContext, who: Principal, ean: str, postcode: str,
-                           house_number: int) -> tuple[ConnectionRec, bool]:
+async def claim_connection(
+    ctx: InstallContext, who: Principal, ean: str, postcode: str, house_number: int
+) -> tuple[ConnectionRec, bool]:
     """Link the connection to the customer; (connection, newly_claimed)."""
     if who.role is not Role.CUSTOMER:
         raise Forbidden("auth/forbidden")

@@ -7,9 +7,8 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
 from datetime import UTC, datetime
-
+from typing import ParamSpec, TypeVar
 
 from backend.installs.catalog import Catalog, load_catalog
 from backend.installs.flows import StateHook
@@ -17,7 +16,6 @@ from backend.settings import Settings
 from backend.storage import LocalPhotoStore, PhotoStore
 from backend.validation.geo import Territory
 from backend.validation.policy import DEFAULT_POLICY_PATH, Policy, load_policy
-
 
 P = ParamSpec("P")
 T = TypeVar("T")

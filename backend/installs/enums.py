@@ -23,12 +23,15 @@ class InstallState(enum.StrEnum):
 
 
 TRANSITIONS: dict[InstallState, frozenset[InstallState]] = {
-    InstallState.DRAFT: frozenset({InstallState.APPROVED, InstallState.NEEDS_RETAKE, InstallState.IN_REVIEW,
-                                   InstallState.CANCELLED}),
-    InstallState.NEEDS_RETAKE: frozenset({InstallState.APPROVED, InstallState.NEEDS_RETAKE, InstallState.IN_REVIEW,
-                                          InstallState.CANCELLED}),
-    InstallState.IN_REVIEW: frozenset({InstallState.APPROVED, InstallState.REJECTED, InstallState.NEEDS_RETAKE,
-                                       InstallState.CANCELLED}),
+    InstallState.DRAFT: frozenset(
+        {InstallState.APPROVED, InstallState.NEEDS_RETAKE, InstallState.IN_REVIEW, InstallState.CANCELLED}
+    ),
+    InstallState.NEEDS_RETAKE: frozenset(
+        {InstallState.APPROVED, InstallState.NEEDS_RETAKE, InstallState.IN_REVIEW, InstallState.CANCELLED}
+    ),
+    InstallState.IN_REVIEW: frozenset(
+        {InstallState.APPROVED, InstallState.REJECTED, InstallState.NEEDS_RETAKE, InstallState.CANCELLED}
+    ),
     InstallState.APPROVED: frozenset(),
     InstallState.REJECTED: frozenset(),
     InstallState.CANCELLED: frozenset(),

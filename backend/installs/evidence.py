@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from zoneinfo import ZoneInfo
 from collections.abc import AsyncIterable
+from zoneinfo import ZoneInfo
 
 from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.records import PhotoRec
-from backend.installs.service import record_event, require_editable, save_checks, save_install, scoped_install, transaction
+from backend.installs.service import (
+    record_event,
+    require_editable,
+    save_checks,
+    save_install,
+    scoped_install,
+    transaction,
+)
 from backend.installs.verdict import (
     evidence_from_facts,
     find_reuse,
@@ -21,16 +28,22 @@ from backend.installs.verdict import (
 )
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
-from backend.validation.photo_checks import run_photo_checks
 from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
+from backend.validation.photo_checks import run_photo_checks
 from backend.validation.results import CheckResult
 
 ACCEPTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
 
 
-async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUID, slot: str,
-                       content_type: str, declared_size: int | None,
-                       chunks: AsyncIterable[bytes]) -> tuple[PhotoRec, list[CheckResult], bool]:
+async def upload_photo(
+    ctx: InstallContext,
+    who: Principal,
+    install_id: uuid.UUID,
+    slot: str,
+    content_type: str,
+    declared_size: int | None,
+    chunks: AsyncIterable[bytes],
+) -> tuple[PhotoRec, list[CheckResult], bool]:
     """Store one slot's photo; the same bytes again return the stored photo (created=False)."""
     install = await scoped_install(who, install_id)
     require_editable(install)
@@ -62,22 +75,42 @@ async def upload_photo(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         if existing is not None:  # the same bytes arrived concurrently and won the race
             return existing, [], False
         now = ctx.clock()
-        photo_id = await repo.replace_slot_photo({
-            "install": install.id, "slot": slot, "sha256": staged.sha256, "content_type": facts.content_type,
-            "size_bytes": staged.size, "width": facts.width, "height": facts.height,
-            "exif_taken_at": facts.taken_at, "exif_lat": facts.gps[0] if facts.gps else None,
-            "exif_lon": facts.gps[1] if facts.gps else None,
-            "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
-            "sharpness": facts.sharpness, "brightness": facts.brightness, "dark_fraction": facts.dark_fraction,
-            "bright_fraction": facts.bright_fraction, "phash": hash_to_db(facts.phash),
-            "fingerprint": fingerprint_to_db(facts.fingerprint),
-            **dict(zip(("phash_b0", "phash_b1", "phash_b2", "phash_b3"), hash_bands(facts.phash), strict=True)),
-            "is_current": True, "uploaded_by": who.subject, "created_at": now,
-        })
+        photo_id = await repo.replace_slot_photo(
+            {
+                "install": install.id,
+                "slot": slot,
+                "sha256": staged.sha256,
+                "content_type": facts.content_type,
+                "size_bytes": staged.size,
+                "width": facts.width,
+                "height": facts.height,
+                "exif_taken_at": facts.taken_at,
+                "exif_lat": facts.gps[0] if facts.gps else None,
+                "exif_lon": facts.gps[1] if facts.gps else None,
+                "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
+                "sharpness": facts.sharpness,
+                "brightness": facts.brightness,
+                "dark_fraction": facts.dark_fraction,
+                "bright_fraction": facts.bright_fraction,
+                "phash": hash_to_db(facts.phash),
+                "fingerprint": fingerprint_to_db(facts.fingerprint),
+                **dict(zip(("phash_b0", "phash_b1", "phash_b2", "phash_b3"), hash_bands(facts.phash), strict=True)),
+                "is_current": True,
+                "uploaded_by": who.subject,
+                "created_at": now,
+            }
+        )
         await save_checks(install.id, 0, results, now, {slot: photo_id})
         await save_install(ctx, who, install, now)
-        await record_event(who, "photo.uploaded", now, install, slot=slot, sha256=staged.sha256,
-                           checks={r.check: r.status.value for r in results})
+        await record_event(
+            who,
+            "photo.uploaded",
+            now,
+            install,
+            slot=slot,
+            sha256=staged.sha256,
+            checks={r.check: r.status.value for r in results},
+        )
         photo = await repo.photo_by_id(install.id, photo_id)
     assert photo is not None
     return photo, results, True
@@ -100,13 +133,18 @@ async def _receive(ctx: InstallContext, chunks: AsyncIterable[bytes]) -> StagedU
 def _inspect(ctx: InstallContext, staged: StagedUpload, find_qr: bool) -> PhotoFacts:
     try:
         with open(staged.path, "rb") as fp:
-            return inspect_photo(fp, max_pixels=ctx.settings.max_photo_pixels, find_qr=find_qr,
-                                 qr_upscale_below_px=ctx.policy.photo.qr_retry_upscale_below_px,
-                                 local_tz=ZoneInfo(ctx.policy.freshness.exif_timezone))
+            return inspect_photo(
+                fp,
+                max_pixels=ctx.settings.max_photo_pixels,
+                find_qr=find_qr,
+                qr_upscale_below_px=ctx.policy.photo.qr_retry_upscale_below_px,
+                local_tz=ZoneInfo(ctx.policy.freshness.exif_timezone),
+            )
     except PhotoRejected as rejected:
         if rejected.kind == "unsupported":
             raise Unsupported("photo/unsupported-type") from None
         if rejected.kind == "too_many_pixels":
-            raise TooLarge("photo/too-many-pixels", pixels=rejected.pixels,
-                           limit=ctx.settings.max_photo_pixels) from None
+            raise TooLarge(
+                "photo/too-many-pixels", pixels=rejected.pixels, limit=ctx.settings.max_photo_pixels
+            ) from None
         raise Invalid("photo/undecodable") from None

@@ -45,6 +45,7 @@ def _many(rows: list[dict[str, Any]], rec: type[R]) -> list[R]:
 
 # --- connections -------------------------------------------------------------------------------
 
+
 async def connection_by_ean(ean: str) -> ConnectionRec | None:
     return _one(await Connection.select().where(Connection.ean == ean), ConnectionRec)
 
@@ -64,9 +65,13 @@ async def set_connection_owner(connection_id: int, subject: str) -> None:
 
 async def count_claim_failures(subject: str, since: datetime) -> tuple[int, datetime | None]:
     """Failed claims by `subject` since `since`, and the oldest of them."""
-    rows = await ClaimAttempt.select(ClaimAttempt.created_at).where(
-        (ClaimAttempt.subject == subject) & (ClaimAttempt.succeeded.eq(False)) & (ClaimAttempt.created_at >= since)
-    ).order_by(ClaimAttempt.created_at)
+    rows = (
+        await ClaimAttempt.select(ClaimAttempt.created_at)
+        .where(
+            (ClaimAttempt.subject == subject) & (ClaimAttempt.succeeded.eq(False)) & (ClaimAttempt.created_at >= since)
+        )
+        .order_by(ClaimAttempt.created_at)
+    )
     return len(rows), (rows[0]["created_at"] if rows else None)
 
 
@@ -75,6 +80,7 @@ async def insert_claim_attempt(subject: str, succeeded: bool, at: datetime) -> N
 
 
 # --- assets ------------------------------------------------------------------------------------
+
 
 async def asset_by_serial(serial: str) -> AssetRec | None:
     return _one(await Asset.select().where(Asset.serial == serial), AssetRec)
@@ -103,6 +109,7 @@ async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, 
 
 
 # --- installs ----------------------------------------------------------------------------------
+
 
 def _scope(subject: str, role: str) -> Any:
     """The WHERE clause that limits installs to what the caller may see."""
@@ -136,17 +143,21 @@ async def installs_scoped(
     if after is not None:
         created, last_id = after
         where &= (Install.created_at < created) | ((Install.created_at == created) & (Install.id < last_id))
-    rows = await Install.select(*Install.all_columns()).where(where).order_by(
-        Install.created_at, Install.id, ascending=False
-    ).limit(limit).output(load_json=True)
+    rows = (
+        await Install.select(*Install.all_columns())
+        .where(where)
+        .order_by(Install.created_at, Install.id, ascending=False)
+        .limit(limit)
+        .output(load_json=True)
+    )
     return _many(rows, InstallRec)
 
 
 async def insert_install(row: dict[str, Any]) -> bool:
     """Insert unless the id exists (a concurrent retry); True if this call inserted it."""
-    inserted = await Install.insert(Install(**row)).on_conflict(
-        target=Install.id, action="DO NOTHING"
-    ).returning(Install.id)
+    inserted = (
+        await Install.insert(Install(**row)).on_conflict(target=Install.id, action="DO NOTHING").returning(Install.id)
+    )
     return bool(inserted)
 
 
@@ -154,13 +165,16 @@ async def update_install(install_id: uuid.UUID, expected_version: int, values: d
     """Compare-and-set on `version`; False if someone else changed the install meanwhile."""
     columns = {getattr(Install, k): v for k, v in values.items()}
     columns[Install.version] = expected_version + 1
-    rows = await Install.update(columns).where(
-        (Install.id == install_id) & (Install.version == expected_version)
-    ).returning(Install.id)
+    rows = (
+        await Install.update(columns)
+        .where((Install.id == install_id) & (Install.version == expected_version))
+        .returning(Install.id)
+    )
     return bool(rows)
 
 
 # --- evidence ----------------------------------------------------------------------------------
+
 
 async def photos_of(install_id: uuid.UUID, current_only: bool = True) -> list[PhotoRec]:
     where = Photo.install == install_id
@@ -171,9 +185,13 @@ async def photos_of(install_id: uuid.UUID, current_only: bool = True) -> list[Ph
 
 
 async def photo_of_slot(install_id: uuid.UUID, slot: str, sha256: str) -> PhotoRec | None:
-    rows = await Photo.select().where(
-        (Photo.install == install_id) & (Photo.slot == slot) & (Photo.sha256 == sha256) & Photo.is_current.eq(True)
-    ).output(load_json=True)
+    rows = (
+        await Photo.select()
+        .where(
+            (Photo.install == install_id) & (Photo.slot == slot) & (Photo.sha256 == sha256) & Photo.is_current.eq(True)
+        )
+        .output(load_json=True)
+    )
     return _one(rows, PhotoRec)
 
 
@@ -182,16 +200,23 @@ async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
     return _one(rows, PhotoRec)
 
 
-async def reuse_candidates(install_id: uuid.UUID, sha256: str, bands: tuple[int, int, int, int]) -> list[dict[str, Any]]:
+async def reuse_candidates(
+    install_id: uuid.UUID, sha256: str, bands: tuple[int, int, int, int]
+) -> list[dict[str, Any]]:
     """Photos of OTHER installs with the same bytes (always all of them), and the newest that share
     a hash band (indexed equalities only; a band shared by very many photos is capped)."""
     columns = (Photo.id, Photo.install, Photo.sha256, Photo.phash, Photo.fingerprint)
     same = await Photo.select(*columns).where((Photo.install != install_id) & (Photo.sha256 == sha256))
     b0, b1, b2, b3 = bands
-    near = await Photo.select(*columns).where(
-        (Photo.install != install_id)
-        & ((Photo.phash_b0 == b0) | (Photo.phash_b1 == b1) | (Photo.phash_b2 == b2) | (Photo.phash_b3 == b3))
-    ).order_by(Photo.id, ascending=False).limit(500)
+    near = (
+        await Photo.select(*columns)
+        .where(
+            (Photo.install != install_id)
+            & ((Photo.phash_b0 == b0) | (Photo.phash_b1 == b1) | (Photo.phash_b2 == b2) | (Photo.phash_b3 == b3))
+        )
+        .order_by(Photo.id, ascending=False)
+        .limit(500)
+    )
     return same + near
 
 
@@ -210,14 +235,23 @@ async def fixes_of(install_id: uuid.UUID) -> list[FixRec]:
     return _many(rows, FixRec)
 
 
-async def fix_exists(install_id: uuid.UUID, lat: float, lon: float, accuracy_m: float, captured_at: datetime,
-                     provider: str, mocked: bool) -> bool:
+async def fix_exists(
+    install_id: uuid.UUID, lat: float, lon: float, accuracy_m: float, captured_at: datetime, provider: str, mocked: bool
+) -> bool:
     """The very same fix (an offline retry) is already stored."""
-    rows = await LocationFix.select(LocationFix.id).where(
-        (LocationFix.install == install_id) & (LocationFix.lat == lat) & (LocationFix.lon == lon)
-        & (LocationFix.accuracy_m == accuracy_m) & (LocationFix.captured_at == captured_at)
-        & (LocationFix.provider == provider) & (LocationFix.mocked == mocked)
-    ).limit(1)
+    rows = (
+        await LocationFix.select(LocationFix.id)
+        .where(
+            (LocationFix.install == install_id)
+            & (LocationFix.lat == lat)
+            & (LocationFix.lon == lon)
+            & (LocationFix.accuracy_m == accuracy_m)
+            & (LocationFix.captured_at == captured_at)
+            & (LocationFix.provider == provider)
+            & (LocationFix.mocked == mocked)
+        )
+        .limit(1)
+    )
     return bool(rows)
 
 
@@ -226,8 +260,11 @@ async def insert_fix(row: dict[str, Any]) -> None:
 
 
 async def checks_of(install_id: uuid.UUID) -> list[CheckRec]:
-    rows = await CheckResult.select().where(CheckResult.install == install_id).order_by(CheckResult.id).output(
-        load_json=True
+    rows = (
+        await CheckResult.select()
+        .where(CheckResult.install == install_id)
+        .order_by(CheckResult.id)
+        .output(load_json=True)
     )
     return _many(rows, CheckRec)
 
@@ -248,6 +285,7 @@ async def insert_decision(row: dict[str, Any]) -> None:
 
 # --- audit -------------------------------------------------------------------------------------
 
+
 async def append_event(row: dict[str, Any]) -> None:
     await Event.insert(Event(**row))
 
@@ -259,6 +297,7 @@ async def events_of(install_id: uuid.UUID) -> list[EventRec]:
 
 # --- metrics -----------------------------------------------------------------------------------
 
+
 async def install_counts_by_state() -> dict[str, int]:
     rows = await Install.select(Install.state, Count(Install.id, alias="n")).group_by(Install.state)
     return {r["state"]: r["n"] for r in rows}
@@ -266,14 +305,22 @@ async def install_counts_by_state() -> dict[str, int]:
 
 async def automation_outcomes() -> dict[str, int]:
     """Automatic decisions by outcome (every submit is one)."""
-    rows = await Decision.select(Decision.outcome, Count(Decision.id, alias="n")).where(
-        Decision.decided_by == "automation").group_by(Decision.outcome)
+    rows = (
+        await Decision.select(Decision.outcome, Count(Decision.id, alias="n"))
+        .where(Decision.decided_by == "automation")
+        .group_by(Decision.outcome)
+    )
     return {r["outcome"]: r["n"] for r in rows}
 
 
 async def recent_decision_latencies(limit: int = 1000) -> list[float]:
     """Seconds from creation to final decision of the most recently decided installs."""
-    rows = await Install.select(Install.created_at, Install.decided_at).where(
-        Install.decided_at.is_not_null() & Install.state.is_in(["approved", "rejected"])  # not withdrawals
-    ).order_by(Install.decided_at, ascending=False).limit(limit)
+    rows = (
+        await Install.select(Install.created_at, Install.decided_at)
+        .where(
+            Install.decided_at.is_not_null() & Install.state.is_in(["approved", "rejected"])  # not withdrawals
+        )
+        .order_by(Install.decided_at, ascending=False)
+        .limit(limit)
+    )
     return [(r["decided_at"] - r["created_at"]).total_seconds() for r in rows]

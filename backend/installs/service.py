@@ -12,8 +12,8 @@ from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
-from backend.installs.flows import StateChange, run_hooks
 from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, InstallState
+from backend.installs.flows import StateChange, run_hooks
 from backend.installs.records import InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.installs.tables import Install
@@ -42,18 +42,30 @@ def require_editable(install: InstallRec) -> None:
         raise Conflict("install/state-conflict", state=install.state)
 
 
-async def record_event(who: Principal, action: str, at: datetime, install: InstallRec | None = None,
-                       to_state: str | None = None, **detail: Any) -> None:
+async def record_event(
+    who: Principal,
+    action: str,
+    at: datetime,
+    install: InstallRec | None = None,
+    to_state: str | None = None,
+    **detail: Any,
+) -> None:
     """Append one audit event (inside the caller's transaction)."""
-    await repo.append_event({
-        "install": install.id if install else None, "actor": who.subject, "actor_role": who.role.value,
-        "action": action, "from_state": install.state if install else None,
-        "to_state": to_state or (install.state if install else None), "detail": detail, "created_at": at,
-    })
+    await repo.append_event(
+        {
+            "install": install.id if install else None,
+            "actor": who.subject,
+            "actor_role": who.role.value,
+            "action": action,
+            "from_state": install.state if install else None,
+            "to_state": to_state or (install.state if install else None),
+            "detail": detail,
+            "created_at": at,
+        }
+    )
 
 
-async def save_install(ctx: InstallContext, who: Principal, install: InstallRec, at: datetime,
-                       **values: Any) -> None:
+async def save_install(ctx: InstallContext, who: Principal, install: InstallRec, at: datetime, **values: Any) -> None:
     """Update the install through the state machine, compare-and-set on its version; a state
     change runs the registered flows (review case, outbox) in the same transaction."""
     changes_state = "state" in values and values["state"] != install.state
@@ -62,17 +74,25 @@ async def save_install(ctx: InstallContext, who: Principal, install: InstallRec,
     if not await repo.update_install(install.id, install.version, {**values, "updated_at": at}):
         raise Conflict("install/state-conflict", state=install.state)
     if changes_state or ("reasons" in values and values["reasons"] != install.reasons):
-        await run_hooks(ctx.state_hooks, StateChange(
-            install=install, to_state=values.get("state", install.state),
-            reasons=values.get("reasons", install.reasons), actor=who, at=at))
+        await run_hooks(
+            ctx.state_hooks,
+            StateChange(
+                install=install,
+                to_state=values.get("state", install.state),
+                reasons=values.get("reasons", install.reasons),
+                actor=who,
+                at=at,
+            ),
+        )
 
 
 def _request_hash(connection_ean: str, asset_type: str) -> str:
     return hashlib.sha256(f"{connection_ean}\n{asset_type}".encode()).hexdigest()
 
 
-async def create_install(ctx: InstallContext, who: Principal, install_id: uuid.UUID, connection_ean: str,
-                         asset_type: str) -> tuple[InstallSnapshot, bool]:
+async def create_install(
+    ctx: InstallContext, who: Principal, install_id: uuid.UUID, connection_ean: str, asset_type: str
+) -> tuple[InstallSnapshot, bool]:
     """Create an install; the same id and body again returns the first (offline retries)."""
     request_hash = _request_hash(connection_ean, asset_type)
     async with transaction():
@@ -84,7 +104,9 @@ async def create_install(ctx: InstallContext, who: Principal, install_id: uuid.U
             raise Invalid("install/asset-type-unknown", asset_type=asset_type)
         connection = await repo.connection_by_ean(connection_ean)
         mine = connection is not None and (
-            connection.owner_subject == who.subject if who.role == "customer" else connection.installer_subject == who.subject
+            connection.owner_subject == who.subject
+            if who.role == "customer"
+            else connection.installer_subject == who.subject
         )
         if connection is None or not mine:
             raise NotFound("connection/not-found")
@@ -94,9 +116,16 @@ async def create_install(ctx: InstallContext, who: Principal, install_id: uuid.U
             raise Invalid("install/capacity-mismatch", asset_type=asset_type, capacity=connection.capacity)
         now = ctx.clock()
         row = {
-            "id": install_id, "connection": connection.id, "asset_type": asset_type, "state": InstallState.DRAFT.value,
-            "created_by": who.subject, "created_by_role": who.role.value, "request_hash": request_hash,
-            "reasons": [], "created_at": now, "updated_at": now,
+            "id": install_id,
+            "connection": connection.id,
+            "asset_type": asset_type,
+            "state": InstallState.DRAFT.value,
+            "created_by": who.subject,
+            "created_by_role": who.role.value,
+            "request_hash": request_hash,
+            "reasons": [],
+            "created_at": now,
+            "updated_at": now,
         }
         inserted = await repo.insert_install(row)
         install = await repo.install_by_id(install_id)
@@ -118,8 +147,9 @@ async def get_install(who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
     return await load_snapshot(await scoped_install(who, install_id))
 
 
-async def list_installs(who: Principal, limit: int, after: tuple[datetime, uuid.UUID] | None,
-                        state: str | None) -> list[InstallRec]:
+async def list_installs(
+    who: Principal, limit: int, after: tuple[datetime, uuid.UUID] | None, state: str | None
+) -> list[InstallRec]:
     return await repo.installs_scoped(who.subject, who.role, limit, after, state)
 
 
@@ -152,8 +182,17 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
         return await load_snapshot(await scoped_install(who, install_id))
 
 
-async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUID, lat: float, lon: float,
-                       accuracy_m: float, captured_at: datetime, provider: str, mocked: bool) -> InstallSnapshot:
+async def add_location(
+    ctx: InstallContext,
+    who: Principal,
+    install_id: uuid.UUID,
+    lat: float,
+    lon: float,
+    accuracy_m: float,
+    captured_at: datetime,
+    provider: str,
+    mocked: bool,
+) -> InstallSnapshot:
     """Record a GPS fix from the phone."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
@@ -161,9 +200,18 @@ async def add_location(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         now = ctx.clock()
         # The same fix sent again (an offline retry) is not a second fix.
         if not await repo.fix_exists(install.id, lat, lon, accuracy_m, captured_at, provider, mocked):
-            await repo.insert_fix({"install": install.id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
-                                   "captured_at": captured_at, "provider": provider, "mocked": mocked,
-                                   "created_at": now})
+            await repo.insert_fix(
+                {
+                    "install": install.id,
+                    "lat": lat,
+                    "lon": lon,
+                    "accuracy_m": accuracy_m,
+                    "captured_at": captured_at,
+                    "provider": provider,
+                    "mocked": mocked,
+                    "created_at": now,
+                }
+            )
             await save_install(ctx, who, install, now)
             await record_event(who, "location.reported", now, install, accuracy_m=accuracy_m, provider=provider)
         return await load_snapshot(await scoped_install(who, install_id))
@@ -180,15 +228,29 @@ async def enter_reading(ctx: InstallContext, who: Principal, install_id: uuid.UU
         return await load_snapshot(await scoped_install(who, install_id))
 
 
-async def save_checks(install_id: uuid.UUID, attempt: int, results: list[CheckResult], at: datetime,
-                      photo_ids: dict[str, int]) -> None:
+async def save_checks(
+    install_id: uuid.UUID, attempt: int, results: list[CheckResult], at: datetime, photo_ids: dict[str, int]
+) -> None:
     """Store check results; a result whose subject is a photo slot is tied to that photo."""
-    await repo.insert_checks([
-        {"install": install_id, "photo": photo_ids.get(r.subject), "attempt": attempt, "check_name": r.check,
-         "subject": r.subject, "status": r.status.value, "confidence": r.confidence, "evidence": r.evidence,
-         "user_fixable": r.user_fixable, "fix_nl": r.fix_nl, "fix_en": r.fix_en, "created_at": at}
-        for r in results
-    ])
+    await repo.insert_checks(
+        [
+            {
+                "install": install_id,
+                "photo": photo_ids.get(r.subject),
+                "attempt": attempt,
+                "check_name": r.check,
+                "subject": r.subject,
+                "status": r.status.value,
+                "confidence": r.confidence,
+                "evidence": r.evidence,
+                "user_fixable": r.user_fixable,
+                "fix_nl": r.fix_nl,
+                "fix_en": r.fix_en,
+                "created_at": at,
+            }
+            for r in results
+        ]
+    )
 
 
 async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
@@ -207,12 +269,24 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
         now = ctx.clock()
         attempt = len(snap.decisions) + 1
         await save_checks(install.id, attempt, results, now, {p.slot: p.id for p in snap.photos})
-        await repo.insert_decision({"install": install.id, "attempt": attempt, "outcome": verdict.outcome.value,
-                                    "reasons": [r.value for r in verdict.reasons],
-                                    "policy_version": verdict.policy_version, "decided_by": "automation",
-                                    "created_at": now})
-        values: dict[str, Any] = {"state": verdict.outcome.value, "reasons": [r.value for r in verdict.reasons],
-                                  "submitted_at": now, "awaiting_info": False, "customer_message": None}
+        await repo.insert_decision(
+            {
+                "install": install.id,
+                "attempt": attempt,
+                "outcome": verdict.outcome.value,
+                "reasons": [r.value for r in verdict.reasons],
+                "policy_version": verdict.policy_version,
+                "decided_by": "automation",
+                "created_at": now,
+            }
+        )
+        values: dict[str, Any] = {
+            "state": verdict.outcome.value,
+            "reasons": [r.value for r in verdict.reasons],
+            "submitted_at": now,
+            "awaiting_info": False,
+            "customer_message": None,
+        }
         if verdict.outcome is Outcome.NEEDS_RETAKE:
             values["retake_count"] = install.retake_count + 1
         if verdict.outcome is Outcome.APPROVED:
@@ -220,8 +294,16 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
             assert snap.asset is not None  # the asset check passed
             await repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
         await save_install(ctx, who, install, now, **values)
-        await record_event(who, "install.submitted", now, install, to_state=verdict.outcome.value,
-                           reasons=values["reasons"], policy_version=verdict.policy_version, attempt=attempt)
+        await record_event(
+            who,
+            "install.submitted",
+            now,
+            install,
+            to_state=verdict.outcome.value,
+            reasons=values["reasons"],
+            policy_version=verdict.policy_version,
+            attempt=attempt,
+        )
         return await load_snapshot(await scoped_install(who, install_id))
 
 
@@ -235,10 +317,18 @@ async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         if Reason.HUMAN_REQUESTED.value not in install.reasons:
             now = ctx.clock()
             reasons = ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})
-            await save_install(ctx, who, install, now, state=InstallState.IN_REVIEW.value, reasons=[r.value for r in reasons],
-                        help_message=message)
-            await record_event(who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value,
-                               message=message)
+            await save_install(
+                ctx,
+                who,
+                install,
+                now,
+                state=InstallState.IN_REVIEW.value,
+                reasons=[r.value for r in reasons],
+                help_message=message,
+            )
+            await record_event(
+                who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value, message=message
+            )
         return await load_snapshot(await scoped_install(who, install_id))
 
 
@@ -250,6 +340,5 @@ async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, rea
             raise Conflict("install/state-conflict", state=install.state)
         now = ctx.clock()
         await save_install(ctx, who, install, now, state=InstallState.CANCELLED.value, decided_at=now)
-        await record_event(who, "install.cancelled", now, install, to_state=InstallState.CANCELLED.value,
-                           reason=reason)
+        await record_event(who, "install.cancelled", now, install, to_state=InstallState.CANCELLED.value, reason=reason)
         return await load_snapshot(await scoped_install(who, install_id))

@@ -27,13 +27,18 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
     Reason.APPROVAL_REQUIRED: ("dit vraagt goedkeuring van een specialist", "this needs a specialist's approval"),
     Reason.SPECIALIST_KNOWLEDGE: ("dit vraagt specialistische kennis", "this needs specialist knowledge"),
     Reason.COMPLEXITY: ("het lukte niet zelf na meerdere pogingen", "self-service did not succeed after several tries"),
-    Reason.UNCERTAIN: ("de automatische controle kon het niet met zekerheid vaststellen",
-                       "the automatic check could not establish it with certainty"),
+    Reason.UNCERTAIN: (
+        "de automatische controle kon het niet met zekerheid vaststellen",
+        "the automatic check could not establish it with certainty",
+    ),
 }
 
 
 class NextAction(msgspec.Struct, frozen=True, kw_only=True):
-    code: str  # specialist_request | scan_label | upload_photo | retake_photo | enter_reading | share_location | submit | wait | ask_for_help
+    """One thing the user must still do. `code`: specialist_request, scan_label, upload_photo,
+    retake_photo, enter_reading, share_location, submit, wait or ask_for_help."""
+
+    code: str
     subject: str | None
     text_nl: str
     text_en: str
@@ -67,9 +72,9 @@ async def load_snapshot(install: InstallRec) -> InstallSnapshot:
     # A photo's check may be re-run (e.g. the label check once the asset is scanned): the newest counts.
     latest_photo_checks = {(c.photo, c.check_name): c for c in all_checks if c.photo in current_photo_ids}
     checks = [
-        c for c in all_checks
-        if latest_photo_checks.get((c.photo, c.check_name)) is c
-        or (c.photo is None and c.attempt == latest_attempt)
+        c
+        for c in all_checks
+        if latest_photo_checks.get((c.photo, c.check_name)) is c or (c.photo is None and c.attempt == latest_attempt)
     ]
     return InstallSnapshot(
         install=install,
@@ -89,63 +94,106 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     if state is InstallState.IN_REVIEW:
         reasons_nl = ", ".join(REASON_TEXT[r][0] for r in snap.install.reasons)
         reasons_en = ", ".join(REASON_TEXT[r][1] for r in snap.install.reasons)
-        return [NextAction(
-            code="wait", subject=None,
-            text_nl=f"Een specialist bekijkt uw installatie ({reasons_nl}). U hoeft nu niets te doen.",
-            text_en=f"A specialist is reviewing your install ({reasons_en}). There is nothing you need to do now.",
-        )]
+        return [
+            NextAction(
+                code="wait",
+                subject=None,
+                text_nl=f"Een specialist bekijkt uw installatie ({reasons_nl}). U hoeft nu niets te doen.",
+                text_en=f"A specialist is reviewing your install ({reasons_en}). There is nothing you need to do now.",
+            )
+        ]
     if state not in EDITABLE_STATES:
         return []
     actions: list[NextAction] = []
     if snap.install.awaiting_info:
         # A specialist's own words first: they say what to do; the checks below say where.
         message = snap.install.customer_message
-        actions.append(NextAction(
-            code="specialist_request", subject=None,
-            text_nl=message or "Een specialist vraagt u de installatie aan te vullen; zie de reden bij het besluit.",
-            text_en=message or "A specialist asks you to complete the install; see the reason with the decision.",
-        ))
+        actions.append(
+            NextAction(
+                code="specialist_request",
+                subject=None,
+                text_nl=message
+                or "Een specialist vraagt u de installatie aan te vullen; zie de reden bij het besluit.",
+                text_en=message or "A specialist asks you to complete the install; see the reason with the decision.",
+            )
+        )
     if snap.asset is None:
-        actions.append(NextAction(code="scan_label", subject=None, text_nl="Scan het QR-label van het apparaat.",
-                                  text_en="Scan the asset's QR label."))
+        actions.append(
+            NextAction(
+                code="scan_label",
+                subject=None,
+                text_nl="Scan het QR-label van het apparaat.",
+                text_en="Scan the asset's QR label.",
+            )
+        )
     by_slot = {p.slot: p for p in snap.photos}
     for slot in catalog.types[snap.install.asset_type].slots:
         spec = catalog.slots[slot]
         photo = by_slot.get(slot)
         if photo is None:
-            actions.append(NextAction(code="upload_photo", subject=slot, text_nl=f"Upload een {spec.label_nl}.",
-                                      text_en=f"Upload a {spec.label_en}."))
+            actions.append(
+                NextAction(
+                    code="upload_photo",
+                    subject=slot,
+                    text_nl=f"Upload een {spec.label_nl}.",
+                    text_en=f"Upload a {spec.label_en}.",
+                )
+            )
             continue
         for check in snap.checks:
             if check.photo == photo.id and check.status != "pass" and check.user_fixable:
-                actions.append(NextAction(code="retake_photo", subject=slot, text_nl=check.fix_nl,
-                                          text_en=check.fix_en))
+                actions.append(
+                    NextAction(code="retake_photo", subject=slot, text_nl=check.fix_nl, text_en=check.fix_en)
+                )
     needs_reading = any(catalog.slots[s].requires_reading for s in catalog.types[snap.install.asset_type].slots)
     # A verdict on the reading is stale once another value was entered.
-    reading_fixes = [c for c in snap.checks if c.check_name == "reading" and c.status != "pass"
-                     and c.evidence.get("reading") == snap.install.reading]
+    reading_fixes = [
+        c
+        for c in snap.checks
+        if c.check_name == "reading" and c.status != "pass" and c.evidence.get("reading") == snap.install.reading
+    ]
     if needs_reading and (snap.install.reading is None or reading_fixes):
-        actions.append(NextAction(
-            code="enter_reading", subject="reading",
-            text_nl=reading_fixes[0].fix_nl if reading_fixes else "Vul de meterstand in die op het display staat.",
-            text_en=reading_fixes[0].fix_en if reading_fixes else "Enter the reading shown on the display.",
-        ))
+        actions.append(
+            NextAction(
+                code="enter_reading",
+                subject="reading",
+                text_nl=reading_fixes[0].fix_nl if reading_fixes else "Vul de meterstand in die op het display staat.",
+                text_en=reading_fixes[0].fix_en if reading_fixes else "Enter the reading shown on the display.",
+            )
+        )
     # A location verdict from a submit is stale once a newer fix has been shared.
     location_fixes = [
-        c for c in snap.checks
-        if c.check_name == "location" and c.status != "pass" and c.user_fixable
+        c
+        for c in snap.checks
+        if c.check_name == "location"
+        and c.status != "pass"
+        and c.user_fixable
         and (snap.fix is None or c.created_at >= snap.fix.created_at)
     ]
     if snap.fix is None or location_fixes:
-        actions.append(NextAction(
-            code="share_location", subject="location",
-            text_nl=location_fixes[0].fix_nl if location_fixes else "Deel uw locatie bij de meterkast.",
-            text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
-        ))
+        actions.append(
+            NextAction(
+                code="share_location",
+                subject="location",
+                text_nl=location_fixes[0].fix_nl if location_fixes else "Deel uw locatie bij de meterkast.",
+                text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
+            )
+        )
     if all(a.code == "specialist_request" for a in actions):  # nothing missing and nothing to redo
-        actions.append(NextAction(code="submit", subject=None, text_nl="Verstuur de installatie ter controle.",
-                                  text_en="Submit the install for checking."))
-    actions.append(NextAction(code="ask_for_help", subject=None,
-                              text_nl="Lukt het niet? Vraag hulp van een medewerker.",
-                              text_en="Stuck? Ask a person for help."))
+        actions.append(
+            NextAction(
+                code="submit",
+                subject=None,
+                text_nl="Verstuur de installatie ter controle.",
+                text_en="Submit the install for checking.",
+            )
+        )
+    actions.append(
+        NextAction(
+            code="ask_for_help",
+            subject=None,
+            text_nl="Lukt het niet? Vraag hulp van een medewerker.",
+            text_en="Stuck? Ask a person for help.",
+        )
+    )
     return actions

@@ -18,23 +18,45 @@ async def on_state_change(change: StateChange) -> None:
         # claim, and becomes due no later than before.
         config = load_review_config()
         due = min(case.due_at, config.due_at(change.at, change.reasons))
-        await repo.update_case(case.id, None, {"reasons": change.reasons, "due_at": due,
-                                               "reason_tags": "," + ",".join(change.reasons) + ",",
-                                               "risk": config.risk(change.reasons)})
+        await repo.update_case(
+            case.id,
+            None,
+            {
+                "reasons": change.reasons,
+                "due_at": due,
+                "reason_tags": "," + ",".join(change.reasons) + ",",
+                "risk": config.risk(change.reasons),
+            },
+        )
     elif change.to_state == "in_review":
         config = load_review_config()
         values = {
-            "state": "open", "reasons": change.reasons, "reason_tags": "," + ",".join(change.reasons) + ",",
-            "risk": config.risk(change.reasons), "due_at": config.due_at(change.at, change.reasons),
-            "opened_at": change.at, "claimed_by": None, "lease_expires_at": None, "approvals": [], "closed_at": None,
+            "state": "open",
+            "reasons": change.reasons,
+            "reason_tags": "," + ",".join(change.reasons) + ",",
+            "risk": config.risk(change.reasons),
+            "due_at": config.due_at(change.at, change.reasons),
+            "opened_at": change.at,
+            "claimed_by": None,
+            "lease_expires_at": None,
+            "approvals": [],
+            "closed_at": None,
         }
         if case is None:
             connection = await installs_repo.connection_by_id(change.install.connection)
             assert connection is not None
-            await repo.insert_case({**values, "install": change.install.id, "asset_type": change.install.asset_type,
-                                    "municipality": connection.city, "first_claimed_by": None})
+            await repo.insert_case(
+                {
+                    **values,
+                    "install": change.install.id,
+                    "asset_type": change.install.asset_type,
+                    "municipality": connection.city,
+                    "first_claimed_by": None,
+                }
+            )
         else:  # back in the queue with its history (earlier decisions and events stay)
             await repo.update_case(case.id, None, values)
     elif change.to_state in _FINAL and case is not None and case.state != "closed":
-        await repo.update_case(case.id, None, {"state": "closed", "closed_at": change.at,
-                                                       "claimed_by": None, "lease_expires_at": None})
+        await repo.update_case(
+            case.id, None, {"state": "closed", "closed_at": change.at, "claimed_by": None, "lease_expires_at": None}
+        )

@@ -12,14 +12,15 @@ from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import requires_role
+from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
 from backend.review import service
-from backend.review.cursor import decode_cursor, encode_cursor
 from backend.review.views import CaseView, QueueView, case_view, queue_view
 
-ReasonName = Literal["suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity",
-                     "uncertain"]
+ReasonName = Literal[
+    "suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity", "uncertain"
+]
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -37,7 +38,8 @@ class ReviewController(Controller):
 
     @get("/queue", operation_id="ListQueue")
     async def queue(
-        self, ctx: NamedDependency[InstallContext],
+        self,
+        ctx: NamedDependency[InstallContext],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 25,
         cursor: FromQuery[str | None] = None,
         reason: FromQuery[ReasonName | None] = None,
@@ -45,43 +47,63 @@ class ReviewController(Controller):
         region: FromQuery[Annotated[str | None, Parameter(max_length=80)]] = None,
     ) -> QueueView:
         """Open cases by due time, then risk; filters; cursor pagination; counts per reason."""
-        page = await service.queue(limit, decode_cursor(cursor) if cursor else None, reason, asset_type, region,
-                                   ctx.clock())
-        return queue_view(page, encode_cursor(page.next_after) if page.next_after else None, ctx.clock())
+        after = decode_cursor(cursor, aware_datetime, int, int) if cursor else None
+        page = await service.queue(limit, after, reason, asset_type, region, ctx.clock())
+        return queue_view(page, encode_cursor(*page.next_after) if page.next_after else None, ctx.clock())
 
     @get("/cases/{case_id:int}", operation_id="GetCase")
-    async def case(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                   case_id: FromPath[int]) -> CaseView:
+    async def case(
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+    ) -> CaseView:
         """Everything the automation saw: photos with EXIF, checks, location, attempts, history."""
         return case_view(ctx, await service.case_detail(request.user, case_id))
 
     @post("/cases/{case_id:int}/claim", operation_id="ClaimCase", status_code=HTTP_200_OK)
-    async def claim(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                    case_id: FromPath[int]) -> CaseView:
+    async def claim(
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+    ) -> CaseView:
         """Take (or renew) the 15-minute lease; 409 with the holder if someone else has it."""
         await service.claim(ctx, request.user, case_id)
         return case_view(ctx, await service.case_detail(request.user, case_id))
 
     @post("/cases/{case_id:int}/release", operation_id="ReleaseCase", status_code=HTTP_200_OK)
-    async def release(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                      case_id: FromPath[int]) -> CaseView:
+    async def release(
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+    ) -> CaseView:
         """Give the case back to the queue."""
         await service.release(ctx, request.user, case_id)
         return case_view(ctx, await service.case_detail(request.user, case_id))
 
     @post("/cases/{case_id:int}/decision", operation_id="DecideCase", status_code=HTTP_200_OK)
-    async def decision(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                       case_id: FromPath[int], data: JSONBody[DecisionIn]) -> CaseView:
+    async def decision(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        data: JSONBody[DecisionIn],
+    ) -> CaseView:
         """Approve, reject or request information, with a reason code; only by the lease holder."""
-        await service.decide(ctx, request.user, case_id, data.outcome, data.reason_code, data.note,
-                             data.message_to_customer, data.version)
+        await service.decide(
+            ctx,
+            request.user,
+            case_id,
+            data.outcome,
+            data.reason_code,
+            data.note,
+            data.message_to_customer,
+            data.version,
+        )
         return case_view(ctx, await service.case_detail(request.user, case_id))
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/original", operation_id="GetOriginalPhoto")
-    async def original(self, ctx: NamedDependency[InstallContext], case_id: FromPath[int],
-                       photo_id: FromPath[int]) -> File:
+    async def original(
+        self, ctx: NamedDependency[InstallContext], case_id: FromPath[int], photo_id: FromPath[int]
+    ) -> File:
         """The photo exactly as uploaded, EXIF (location) included: specialists only."""
         photo = await service.original_photo(case_id, photo_id)
-        return File(path=ctx.store.original_path(photo.sha256), media_type=photo.content_type,
-                    filename=f"{photo.slot}-{photo.id}", content_disposition_type="inline")
-
+        return File(
+            path=ctx.store.original_path(photo.sha256),
+            media_type=photo.content_type,
+            filename=f"{photo.slot}-{photo.id}",
+            content_disposition_type="inline",
+        )

@@ -70,15 +70,28 @@ async def try_claim(case_id: int, subject: str, now: datetime, lease_until: date
     """Take or renew the lease in ONE statement: it wins only if the case is open and unleased,
     its lease has expired, or the caller already holds it. Exactly one of many racers wins."""
     free = (ReviewCase.claimed_by.is_null()) | (ReviewCase.lease_expires_at < now) | (ReviewCase.claimed_by == subject)
-    rows = await ReviewCase.update({
-        ReviewCase.claimed_by: subject, ReviewCase.lease_expires_at: lease_until,
-        ReviewCase.version: ReviewCase.version + 1,
-    }).where((ReviewCase.id == case_id) & (ReviewCase.state == "open") & free).returning(*ReviewCase.all_columns())
+    rows = (
+        await ReviewCase.update(
+            {
+                ReviewCase.claimed_by: subject,
+                ReviewCase.lease_expires_at: lease_until,
+                ReviewCase.version: ReviewCase.version + 1,
+            }
+        )
+        .where((ReviewCase.id == case_id) & (ReviewCase.state == "open") & free)
+        .returning(*ReviewCase.all_columns())
+    )
     return _case(rows)
 
 
-async def queue(now: datetime, limit: int, after: tuple[datetime, int, int] | None, reason: str | None,
-                asset_type: str | None, municipality: str | None) -> list[CaseRec]:
+async def queue(
+    now: datetime,
+    limit: int,
+    after: tuple[datetime, int, int] | None,
+    reason: str | None,
+    asset_type: str | None,
+    municipality: str | None,
+) -> list[CaseRec]:
     """Open cases by due time, then risk (highest first), then id; keyset pagination."""
     where = ReviewCase.state == "open"
     if reason:
@@ -89,17 +102,28 @@ async def queue(now: datetime, limit: int, after: tuple[datetime, int, int] | No
         where &= ReviewCase.municipality == municipality
     if after is not None:
         due, risk, case_id = after
-        where &= (ReviewCase.due_at > due) | ((ReviewCase.due_at == due) & (
-            (ReviewCase.risk < risk) | ((ReviewCase.risk == risk) & (ReviewCase.id > case_id))))
-    query = ReviewCase.select().where(where).order_by(ReviewCase.due_at).order_by(
-        ReviewCase.risk, ascending=False).order_by(ReviewCase.id).output(load_json=True)
+        where &= (ReviewCase.due_at > due) | (
+            (ReviewCase.due_at == due)
+            & ((ReviewCase.risk < risk) | ((ReviewCase.risk == risk) & (ReviewCase.id > case_id)))
+        )
+    query = (
+        ReviewCase.select()
+        .where(where)
+        .order_by(ReviewCase.due_at)
+        .order_by(ReviewCase.risk, ascending=False)
+        .order_by(ReviewCase.id)
+        .output(load_json=True)
+    )
     return [c for r in await query.limit(limit) if (c := _case([r])) is not None]
 
 
 async def open_case_reasons() -> list[tuple[list[str], datetime]]:
     """(reasons, opened_at) of every open case, for counts and the oldest case's age."""
-    rows = await ReviewCase.select(ReviewCase.reasons, ReviewCase.opened_at).where(
-        ReviewCase.state == "open").output(load_json=True)
+    rows = (
+        await ReviewCase.select(ReviewCase.reasons, ReviewCase.opened_at)
+        .where(ReviewCase.state == "open")
+        .output(load_json=True)
+    )
     return [(r["reasons"], r["opened_at"]) for r in rows]
 
 

@@ -40,8 +40,14 @@ class CaseDetail:
     events: list[EventRec]
 
 
-async def queue(limit: int, after: tuple[datetime, int, int] | None, reason: str | None, asset_type: str | None,
-                municipality: str | None, now: datetime) -> QueuePage:
+async def queue(
+    limit: int,
+    after: tuple[datetime, int, int] | None,
+    reason: str | None,
+    asset_type: str | None,
+    municipality: str | None,
+    now: datetime,
+) -> QueuePage:
     """Open cases by due time then risk, with counts per reason over the whole queue."""
     rows = await repo.queue(now, limit + 1, after, reason, asset_type, municipality)
     page = rows[:limit]
@@ -67,9 +73,11 @@ async def case_detail(who: Principal, case_id: int) -> CaseDetail:
     case = await _case(case_id)
     install = await scoped_install(who, case.install)
     return CaseDetail(
-        case=case, snapshot=await load_snapshot(install),
+        case=case,
+        snapshot=await load_snapshot(install),
         all_photos=await installs_repo.photos_of(install.id, current_only=False),
-        all_checks=await installs_repo.checks_of(install.id), fixes=await installs_repo.fixes_of(install.id),
+        all_checks=await installs_repo.checks_of(install.id),
+        fixes=await installs_repo.fixes_of(install.id),
         events=await installs_repo.events_of(install.id),
     )
 
@@ -88,14 +96,18 @@ async def claim(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
             case = await _case(case_id)
             if case.state != "open":
                 raise Conflict("review/case-not-open", state=case.state)
-            raise Conflict("review/claimed-by-other", holder=case.claimed_by,
-                           until=case.lease_expires_at.isoformat() if case.lease_expires_at else "",
-                           extra={"holder": case.claimed_by, "lease_expires_at": case.lease_expires_at})
+            raise Conflict(
+                "review/claimed-by-other",
+                holder=case.claimed_by,
+                until=case.lease_expires_at.isoformat() if case.lease_expires_at else "",
+                extra={"holder": case.claimed_by, "lease_expires_at": case.lease_expires_at},
+            )
         if won.first_claimed_by is None:
             won = await repo.update_case(won.id, won.version, {"first_claimed_by": who.subject}) or won
         install = await installs_repo.install_by_id(won.install)
-        await record_event(who, "review.claimed", now, install, case_id=won.id,
-                           lease_expires_at=lease_until.isoformat())
+        await record_event(
+            who, "review.claimed", now, install, case_id=won.id, lease_expires_at=lease_until.isoformat()
+        )
         return won
 
 
@@ -109,20 +121,30 @@ async def release(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
         released = await repo.update_case(case.id, case.version, {"claimed_by": None, "lease_expires_at": None})
         if released is None:
             raise Conflict("review/stale-version", current=case.version + 1)
-        await record_event(who, "review.released", now, await installs_repo.install_by_id(case.install),
-                           case_id=case.id)
+        await record_event(
+            who, "review.released", now, await installs_repo.install_by_id(case.install), case_id=case.id
+        )
         return released
 
 
 def _check_reason_code(outcome: DecisionOutcome, reason_code: str) -> None:
     codes = load_review_config().reason_codes[outcome]
     if reason_code not in codes:
-        raise Invalid("review/unknown-reason-code", reason_code=reason_code, outcome=outcome,
-                      allowed=", ".join(sorted(codes)))
+        raise Invalid(
+            "review/unknown-reason-code", reason_code=reason_code, outcome=outcome, allowed=", ".join(sorted(codes))
+        )
 
 
-async def decide(ctx: InstallContext, who: Principal, case_id: int, outcome: DecisionOutcome, reason_code: str,
-                 note: str, message: str, version: int) -> CaseRec:
+async def decide(
+    ctx: InstallContext,
+    who: Principal,
+    case_id: int,
+    outcome: DecisionOutcome,
+    reason_code: str,
+    note: str,
+    message: str,
+    version: int,
+) -> CaseRec:
     """The lease holder decides; a stale `version` is refused; approval_required needs two approvers."""
     _check_reason_code(outcome, reason_code)
     now = ctx.clock()
@@ -140,19 +162,35 @@ async def decide(ctx: InstallContext, who: Principal, case_id: int, outcome: Dec
             raise Conflict("review/stale-version", current=case.version, extra={"current_version": case.version})
         customer_text = message or None  # without one, the customer sees the reason code's words
         decision: dict[str, Any] = {
-            "install": install.id, "attempt": len(await installs_repo.decisions_of(install.id)) + 1,
-            "reasons": [reason_code], "policy_version": f"review-{config.version}", "decided_by": who.subject,
-            "reason_code": reason_code, "note": note or None, "message": customer_text, "created_at": now,
+            "install": install.id,
+            "attempt": len(await installs_repo.decisions_of(install.id)) + 1,
+            "reasons": [reason_code],
+            "policy_version": f"review-{config.version}",
+            "decided_by": who.subject,
+            "reason_code": reason_code,
+            "note": note or None,
+            "message": customer_text,
+            "created_at": now,
         }
         if outcome == "approve" and Reason.APPROVAL_REQUIRED.value in case.reasons and not case.approvals:
             # Four eyes: the first approval is recorded and the case goes back to the queue for another.
-            updated = await repo.update_case(case.id, case.version, {"approvals": [who.subject], "claimed_by": None,
-                                                                     "lease_expires_at": None})
+            updated = await repo.update_case(
+                case.id, case.version, {"approvals": [who.subject], "claimed_by": None, "lease_expires_at": None}
+            )
             await installs_repo.insert_decision({**decision, "outcome": "first_approval", "message": None})
             await record_event(who, "review.first-approval", now, install, case_id=case.id, reason_code=reason_code)
-            await enqueue("review.first_approval", {"install_id": str(install.id), "case_id": case.id,
-                                                    "reason_code": reason_code, "decided_by": who.subject,
-                                                    "at": now.isoformat()}, now, ctx.settings.webhook_urls)
+            await enqueue(
+                "review.first_approval",
+                {
+                    "install_id": str(install.id),
+                    "case_id": case.id,
+                    "reason_code": reason_code,
+                    "decided_by": who.subject,
+                    "at": now.isoformat(),
+                },
+                now,
+                ctx.settings.webhook_urls,
+            )
             assert updated is not None
             return updated
         if outcome == "approve" and who.subject in case.approvals:
@@ -168,17 +206,37 @@ async def decide(ctx: InstallContext, who: Principal, case_id: int, outcome: Dec
             await save_install(ctx, who, install, now, state="rejected", decided_at=now, customer_message=customer_text)
             to_state = "rejected"
         else:  # request_info: back to the customer, who acts and resubmits; the case waits for them
-            await repo.update_case(case.id, None, {"state": "waiting_customer", "claimed_by": None,
-                                                   "lease_expires_at": None})
-            await save_install(ctx, who, install, now, state="needs_retake", awaiting_info=True,
-                               customer_message=customer_text)
+            await repo.update_case(
+                case.id, None, {"state": "waiting_customer", "claimed_by": None, "lease_expires_at": None}
+            )
+            await save_install(
+                ctx, who, install, now, state="needs_retake", awaiting_info=True, customer_message=customer_text
+            )
             to_state = "needs_retake"
         await installs_repo.insert_decision({**decision, "outcome": to_state})
-        await record_event(who, "review.decided", now, install, to_state=to_state, case_id=case.id, outcome=outcome,
-                           reason_code=reason_code)
-        await enqueue("review.decided", {"install_id": str(install.id), "case_id": case.id, "outcome": outcome,
-                                         "reason_code": reason_code, "decided_by": who.subject,
-                                         "at": now.isoformat()}, now, ctx.settings.webhook_urls)
+        await record_event(
+            who,
+            "review.decided",
+            now,
+            install,
+            to_state=to_state,
+            case_id=case.id,
+            outcome=outcome,
+            reason_code=reason_code,
+        )
+        await enqueue(
+            "review.decided",
+            {
+                "install_id": str(install.id),
+                "case_id": case.id,
+                "outcome": outcome,
+                "reason_code": reason_code,
+                "decided_by": who.subject,
+                "at": now.isoformat(),
+            },
+            now,
+            ctx.settings.webhook_urls,
+        )
         closed = await repo.case_by_id(case.id)
         assert closed is not None
         return closed
@@ -191,4 +249,3 @@ async def original_photo(case_id: int, photo_id: int) -> PhotoRec:
     if photo is None:
         raise NotFound("review/case-not-found")
     return photo
-

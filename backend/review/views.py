@@ -103,16 +103,27 @@ class CaseView(msgspec.Struct, kw_only=True):
 
 def _item(c: CaseRec, now: datetime) -> QueueItem:
     leased = c.lease_expires_at is not None and c.lease_expires_at > now
-    return QueueItem(case_id=c.id, install_id=c.install, reasons=c.reasons, due_at=c.due_at, overdue=c.due_at < now,
-                     risk=c.risk, asset_type=c.asset_type, municipality=c.municipality, opened_at=c.opened_at,
-                     claimed_by=c.claimed_by if leased else None, lease_expires_at=c.lease_expires_at if leased else None,
-                     awaiting_second_approval=bool(c.approvals))
+    return QueueItem(
+        case_id=c.id,
+        install_id=c.install,
+        reasons=c.reasons,
+        due_at=c.due_at,
+        overdue=c.due_at < now,
+        risk=c.risk,
+        asset_type=c.asset_type,
+        municipality=c.municipality,
+        opened_at=c.opened_at,
+        claimed_by=c.claimed_by if leased else None,
+        lease_expires_at=c.lease_expires_at if leased else None,
+        awaiting_second_approval=bool(c.approvals),
+    )
 
 
 def queue_view(page: QueuePage, next_cursor: str | None, now: datetime) -> QueueView:
     age = (now - page.oldest_opened_at).total_seconds() if page.oldest_opened_at else None
-    return QueueView(items=[_item(c, now) for c in page.cases], next_cursor=next_cursor, counts=page.counts,
-                     oldest_case_age_s=age)
+    return QueueView(
+        items=[_item(c, now) for c in page.cases], next_cursor=next_cursor, counts=page.counts, oldest_case_age_s=age
+    )
 
 
 def case_view(ctx: InstallContext, d: CaseDetail) -> CaseView:
@@ -121,25 +132,69 @@ def case_view(ctx: InstallContext, d: CaseDetail) -> CaseView:
     conn = snap.connection
     leased = c.lease_expires_at is not None and c.lease_expires_at > now
     return CaseView(
-        case_id=c.id, state=c.state, version=c.version, reasons=c.reasons, due_at=c.due_at, risk=c.risk,
-        claimed_by=c.claimed_by if leased else None, lease_expires_at=c.lease_expires_at if leased else None,
+        case_id=c.id,
+        state=c.state,
+        version=c.version,
+        reasons=c.reasons,
+        due_at=c.due_at,
+        risk=c.risk,
+        claimed_by=c.claimed_by if leased else None,
+        lease_expires_at=c.lease_expires_at if leased else None,
         lease_remaining_s=(c.lease_expires_at - now).total_seconds() if leased and c.lease_expires_at else None,
-        first_claimed_by=c.first_claimed_by, approvals=c.approvals,
+        first_claimed_by=c.first_claimed_by,
+        approvals=c.approvals,
         install=msgspec.to_builtins(snap.install),
         connection=msgspec.to_builtins(conn),
         asset=msgspec.to_builtins(snap.asset) if snap.asset else None,
-        photos=[PhotoDetail(
-            id=p.id, slot=p.slot, current=p.is_current, original_url=f"/review/v1/cases/{c.id}/photos/{p.id}/original",
-            content_type=p.content_type, width=p.width, height=p.height, sha256=p.sha256,
-            exif_taken_at=p.exif_taken_at, exif_lat=p.exif_lat, exif_lon=p.exif_lon, qr_texts=p.qr_texts,
-            sharpness=p.sharpness, brightness=p.brightness, uploaded_by=p.uploaded_by, created_at=p.created_at,
-        ) for p in d.all_photos],
-        fixes=[FixDetail(lat=f.lat, lon=f.lon, accuracy_m=f.accuracy_m, captured_at=f.captured_at, provider=f.provider,
-                         mocked=f.mocked, distance_to_connection_m=round(distance_m(f.lat, f.lon, conn.lat, conn.lon), 1),
-                         in_territory=ctx.territory.contains(f.lat, f.lon)) for f in d.fixes],
-        checks=[CheckDetail(attempt=k.attempt, photo_id=k.photo, check=k.check_name, subject=k.subject, status=k.status,
-                            confidence=k.confidence, evidence=k.evidence, user_fixable=k.user_fixable, fix_en=k.fix_en,
-                            created_at=k.created_at) for k in d.all_checks],
+        photos=[
+            PhotoDetail(
+                id=p.id,
+                slot=p.slot,
+                current=p.is_current,
+                original_url=f"/review/v1/cases/{c.id}/photos/{p.id}/original",
+                content_type=p.content_type,
+                width=p.width,
+                height=p.height,
+                sha256=p.sha256,
+                exif_taken_at=p.exif_taken_at,
+                exif_lat=p.exif_lat,
+                exif_lon=p.exif_lon,
+                qr_texts=p.qr_texts,
+                sharpness=p.sharpness,
+                brightness=p.brightness,
+                uploaded_by=p.uploaded_by,
+                created_at=p.created_at,
+            )
+            for p in d.all_photos
+        ],
+        fixes=[
+            FixDetail(
+                lat=f.lat,
+                lon=f.lon,
+                accuracy_m=f.accuracy_m,
+                captured_at=f.captured_at,
+                provider=f.provider,
+                mocked=f.mocked,
+                distance_to_connection_m=round(distance_m(f.lat, f.lon, conn.lat, conn.lon), 1),
+                in_territory=ctx.territory.contains(f.lat, f.lon),
+            )
+            for f in d.fixes
+        ],
+        checks=[
+            CheckDetail(
+                attempt=k.attempt,
+                photo_id=k.photo,
+                check=k.check_name,
+                subject=k.subject,
+                status=k.status,
+                confidence=k.confidence,
+                evidence=k.evidence,
+                user_fixable=k.user_fixable,
+                fix_en=k.fix_en,
+                created_at=k.created_at,
+            )
+            for k in d.all_checks
+        ],
         decisions=[msgspec.to_builtins(x) for x in snap.decisions],
         events=[msgspec.to_builtins(e) for e in d.events],
     )

@@ -26,8 +26,12 @@ def check_slots_complete(required: tuple[str, ...], present: set[str]) -> list[C
     """Every slot the catalog requires holds a photo."""
     return [
         CheckResult(
-            check="slot_present", subject=slot, status=Status.PASS if slot in present else Status.FAIL,
-            confidence=1.0, evidence={"present": slot in present}, user_fixable=slot not in present,
+            check="slot_present",
+            subject=slot,
+            status=Status.PASS if slot in present else Status.FAIL,
+            confidence=1.0,
+            evidence={"present": slot in present},
+            user_fixable=slot not in present,
             fix_nl="" if slot in present else "Deze foto ontbreekt nog.",
             fix_en="" if slot in present else "This photo is still missing.",
         )
@@ -41,8 +45,14 @@ def _repeated(fixes: list[Fix]) -> bool:
     return len(seen) < len(fixes)
 
 
-def check_location(fix: Fix | None, target_lat: float, target_lon: float, territory: Territory | None,
-                   policy: Policy, history: list[Fix] | None = None) -> CheckResult:
+def check_location(
+    fix: Fix | None,
+    target_lat: float,
+    target_lon: float,
+    territory: Territory | None,
+    policy: Policy,
+    history: list[Fix] | None = None,
+) -> CheckResult:
     """The latest GPS fix lies at the connection's address, judged with the fix's own accuracy.
 
     A mocked provider, an accuracy of exactly 0, identical fixes repeated, or a fix outside the
@@ -51,60 +61,93 @@ def check_location(fix: Fix | None, target_lat: float, target_lon: float, territ
     limits = policy.location
     if fix is None:
         return CheckResult(
-            check="location", subject="location", status=Status.FAIL, confidence=1.0, evidence={},
-            user_fixable=True, fix_nl="Deel uw locatie bij de meterkast.", fix_en="Share your location at the meter cabinet.",
+            check="location",
+            subject="location",
+            status=Status.FAIL,
+            confidence=1.0,
+            evidence={},
+            user_fixable=True,
+            fix_nl="Deel uw locatie bij de meterkast.",
+            fix_en="Share your location at the meter cabinet.",
         )
     distance = distance_m(fix.lat, fix.lon, target_lat, target_lon)
     evidence = {
-        "distance_m": round(distance, 1), "accuracy_m": fix.accuracy_m, "max_distance_m": limits.max_distance_m,
-        "max_accuracy_m": limits.max_accuracy_m, "mocked": fix.mocked,
+        "distance_m": round(distance, 1),
+        "accuracy_m": fix.accuracy_m,
+        "max_distance_m": limits.max_distance_m,
+        "max_accuracy_m": limits.max_accuracy_m,
+        "mocked": fix.mocked,
         "in_territory": territory.contains(fix.lat, fix.lon) if territory else None,
         "repeated_fixes": _repeated(history or [fix]),
     }
     base = {"check": "location", "subject": "location", "evidence": evidence}
     if fix.mocked or fix.accuracy_m == 0 or evidence["in_territory"] is False or evidence["repeated_fixes"]:
         return CheckResult(
-            **base, status=Status.FAIL, confidence=0.95, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
+            **base,
+            status=Status.FAIL,
+            confidence=0.95,
+            user_fixable=False,
+            escalate_as=Reason.SUSPECTED_FRAUD,
             fix_nl="De locatie is niet betrouwbaar (gesimuleerd, herhaald of buiten ons gebied). "
-                   "Een specialist kijkt ernaar.",
+            "Een specialist kijkt ernaar.",
             fix_en="The location is not trustworthy (simulated, repeated or outside our area). A specialist will look.",
         )
     if distance - fix.accuracy_m > limits.max_distance_m:
         return CheckResult(
-            **base, status=Status.FAIL, confidence=0.9, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
+            **base,
+            status=Status.FAIL,
+            confidence=0.9,
+            user_fixable=False,
+            escalate_as=Reason.SUSPECTED_FRAUD,
             fix_nl=f"De locatie ligt {distance:.0f} m van het adres van de aansluiting.",
             fix_en=f"The location is {distance:.0f} m from the connection's address.",
         )
     if fix.accuracy_m > limits.max_accuracy_m or distance + fix.accuracy_m > limits.max_distance_m:
         return CheckResult(
-            **base, status=Status.UNCERTAIN, confidence=0.5, user_fixable=True,
+            **base,
+            status=Status.UNCERTAIN,
+            confidence=0.5,
+            user_fixable=True,
             fix_nl="Deel uw locatie opnieuw bij de meterkast, met GPS aan en zo mogelijk bij een raam.",
             fix_en="Share your location again at the meter cabinet, with GPS on and near a window if possible.",
         )
     return CheckResult(**base, status=Status.PASS, confidence=0.95, user_fixable=False)
 
 
-def check_asset(scanned_serial: str | None, status: str | None, installed_on_this_connection: bool,
-                fits_connection: bool = True) -> CheckResult:
+def check_asset(
+    scanned_serial: str | None, status: str | None, installed_on_this_connection: bool, fits_connection: bool = True
+) -> CheckResult:
     """An asset was scanned, is free to be installed here, and its type fits the connection's capacity."""
     evidence = {"serial": scanned_serial, "status": status, "fits_connection": fits_connection}
     base = {"check": "asset", "subject": "asset", "evidence": evidence}
     if scanned_serial is None:
         return CheckResult(
-            **base, status=Status.FAIL, confidence=1.0, user_fixable=True,
-            fix_nl="Scan het QR-label van het apparaat.", fix_en="Scan the asset's QR label.",
+            **base,
+            status=Status.FAIL,
+            confidence=1.0,
+            user_fixable=True,
+            fix_nl="Scan het QR-label van het apparaat.",
+            fix_en="Scan the asset's QR label.",
         )
     free_here = status == "in_stock" or (status == "installed" and installed_on_this_connection)
     if free_here and not fits_connection:
         return CheckResult(
-            **base, status=Status.FAIL, confidence=1.0, user_fixable=False, escalate_as=Reason.SPECIALIST_KNOWLEDGE,
+            **base,
+            status=Status.FAIL,
+            confidence=1.0,
+            user_fixable=False,
+            escalate_as=Reason.SPECIALIST_KNOWLEDGE,
             fix_nl="Dit apparaat past niet bij de capaciteit van de aansluiting. Een specialist kijkt ernaar.",
             fix_en="This asset does not fit the connection's capacity. A specialist will look.",
         )
     if free_here:
         return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)
     return CheckResult(
-        **base, status=Status.FAIL, confidence=1.0, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
+        **base,
+        status=Status.FAIL,
+        confidence=1.0,
+        user_fixable=False,
+        escalate_as=Reason.SUSPECTED_FRAUD,
         fix_nl="Dit apparaat is al elders geïnstalleerd of buiten gebruik. Een specialist kijkt ernaar.",
         fix_en="This asset is installed elsewhere or retired. A specialist will look.",
     )
@@ -119,5 +162,13 @@ def check_reading(value: float | None, last_known: float | None) -> CheckResult:
     else:
         nl = "Controleer de meterstand: hij is negatief of lager dan de vorige stand."
         en = "Check the reading: it is negative or lower than the previous reading."
-    return CheckResult(check="reading", subject="reading", status=Status.PASS if ok else Status.FAIL, confidence=0.95,
-                       evidence=evidence, user_fixable=not ok, fix_nl="" if ok else nl, fix_en="" if ok else en)
+    return CheckResult(
+        check="reading",
+        subject="reading",
+        status=Status.PASS if ok else Status.FAIL,
+        confidence=0.95,
+        evidence=evidence,
+        user_fixable=not ok,
+        fix_nl="" if ok else nl,
+        fix_en="" if ok else en,
+    )

@@ -10,7 +10,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO
 
 import pillow_heif
@@ -24,8 +24,18 @@ pillow_heif.options.DECODE_THREADS = 2
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
 _EXIF_DATETIME_ORIGINAL = 0x9003
 _EXIF_OFFSET_TIME_ORIGINAL = 0x9011
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, zlib.error, EOFError, IndexError, TypeError,
-                  Image.DecompressionBombError, RuntimeError)
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    struct.error,
+    zlib.error,
+    EOFError,
+    IndexError,
+    TypeError,
+    Image.DecompressionBombError,
+    RuntimeError,
+)
 
 
 class PhotoRejected(Exception):
@@ -46,8 +56,12 @@ METRIC_LONG_SIDE = 1024
 WORK_LONG_SIDE = 1000
 LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, offset=128)
 _TRANSPOSE_FOR_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
 
@@ -69,8 +83,9 @@ class PhotoFacts:
     fingerprint: int  # 256-bit difference hash: confirms that a prefiltered match is the same picture
 
 
-def inspect_photo(fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int,
-                  local_tz: tzinfo = timezone.utc) -> PhotoFacts:
+def inspect_photo(
+    fp: BinaryIO, *, max_pixels: int, find_qr: bool, qr_upscale_below_px: int, local_tz: tzinfo = UTC
+) -> PhotoFacts:
     """Open, bound and decode the photo once; read EXIF, quality metrics and, if asked, QR codes.
 
     `local_tz` is the zone of an EXIF time that carries no offset (phones write local wall time).

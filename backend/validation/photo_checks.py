@@ -46,33 +46,56 @@ class PhotoContext(msgspec.Struct, frozen=True, kw_only=True):
     reuse: tuple[ReuseMatch, ...]
 
 
-def _retake(check: str, slot: str, evidence: dict[str, object], ok: bool, nl: str, en: str,
-            confidence: float = 0.9) -> CheckResult:
+def _retake(
+    check: str, slot: str, evidence: dict[str, object], ok: bool, nl: str, en: str, confidence: float = 0.9
+) -> CheckResult:
     """A check whose failure the user fixes by taking the photo again."""
-    return CheckResult(check=check, subject=slot, status=Status.PASS if ok else Status.FAIL, confidence=confidence,
-                       evidence=evidence, user_fixable=not ok, fix_nl="" if ok else nl, fix_en="" if ok else en)
+    return CheckResult(
+        check=check,
+        subject=slot,
+        status=Status.PASS if ok else Status.FAIL,
+        confidence=confidence,
+        evidence=evidence,
+        user_fixable=not ok,
+        fix_nl="" if ok else nl,
+        fix_en="" if ok else en,
+    )
 
 
 def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckResult:
     """The QR code in the photo must be the label of the scanned asset."""
     texts = photo.qr_texts or ()
-    base = {"check": "label_qr", "subject": photo.slot, "evidence": {"decoded": list(texts), "expected": expected_payload}}
+    base = {
+        "check": "label_qr",
+        "subject": photo.slot,
+        "evidence": {"decoded": list(texts), "expected": expected_payload},
+    }
     if expected_payload is not None and expected_payload in texts:
         return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)
     if expected_payload is not None and any(t.startswith(LABEL_PREFIX) for t in texts):
         return CheckResult(
-            **base, status=Status.FAIL, confidence=0.99, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
+            **base,
+            status=Status.FAIL,
+            confidence=0.99,
+            user_fixable=False,
+            escalate_as=Reason.SUSPECTED_FRAUD,
             fix_nl="Het label op de foto hoort bij een ander apparaat dan het gescande. Een specialist kijkt ernaar.",
             fix_en="The label in the photo belongs to another asset than the one scanned. A specialist will look.",
         )
     if expected_payload is None:
         return CheckResult(
-            **base, status=Status.UNCERTAIN, confidence=0.5, user_fixable=True,
+            **base,
+            status=Status.UNCERTAIN,
+            confidence=0.5,
+            user_fixable=True,
             fix_nl="Scan eerst het QR-label van het apparaat; daarna vergelijken we de foto ermee.",
             fix_en="Scan the asset's QR label first; the photo is then compared with it.",
         )
     return CheckResult(
-        **base, status=Status.UNCERTAIN, confidence=0.6, user_fixable=True,
+        **base,
+        status=Status.UNCERTAIN,
+        confidence=0.6,
+        user_fixable=True,
         fix_nl="Maak de foto opnieuw: het QR-label is niet leesbaar. Kom dichterbij en vermijd schittering.",
         fix_en="Retake the photo: the QR label is not readable. Move closer and avoid glare.",
     )
@@ -81,36 +104,59 @@ def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckR
 def check_resolution(photo: PhotoEvidence, policy: Policy) -> CheckResult:
     """Enough pixels to show the details a specialist needs."""
     short_side, threshold = min(photo.width, photo.height), policy.photo.min_short_side_px
-    return _retake("resolution", photo.slot, {"short_side_px": short_side, "min_short_side_px": threshold},
-                   short_side >= threshold,
-                   f"Maak de foto opnieuw met de camera op volle resolutie (minimaal {threshold} pixels).",
-                   f"Retake the photo with the camera at full resolution (at least {threshold} pixels).", 1.0)
+    return _retake(
+        "resolution",
+        photo.slot,
+        {"short_side_px": short_side, "min_short_side_px": threshold},
+        short_side >= threshold,
+        f"Maak de foto opnieuw met de camera op volle resolutie (minimaal {threshold} pixels).",
+        f"Retake the photo with the camera at full resolution (at least {threshold} pixels).",
+        1.0,
+    )
 
 
 def check_sharpness(photo: PhotoEvidence, policy: Policy) -> CheckResult:
     """Not blurred: variance of the Laplacian on the reduced photo."""
     threshold = policy.photo.min_sharpness
-    return _retake("sharpness", photo.slot,
-                   {"laplacian_variance": round(photo.sharpness, 1), "min_laplacian_variance": threshold},
-                   photo.sharpness >= threshold,
-                   "Maak de foto opnieuw: hij is onscherp. Houd de telefoon stil en tik om scherp te stellen.",
-                   "Retake the photo: it is blurred. Hold the phone still and tap to focus.")
+    return _retake(
+        "sharpness",
+        photo.slot,
+        {"laplacian_variance": round(photo.sharpness, 1), "min_laplacian_variance": threshold},
+        photo.sharpness >= threshold,
+        "Maak de foto opnieuw: hij is onscherp. Houd de telefoon stil en tik om scherp te stellen.",
+        "Retake the photo: it is blurred. Hold the phone still and tap to focus.",
+    )
 
 
 def check_exposure(photo: PhotoEvidence, policy: Policy) -> CheckResult:
     """Neither too dark nor blown out."""
     p = policy.photo
-    evidence = {"mean_luminance": round(photo.brightness, 1), "min_luminance": p.min_brightness,
-                "max_luminance": p.max_brightness, "dark_fraction": round(photo.dark_fraction, 3),
-                "bright_fraction": round(photo.bright_fraction, 3), "max_clipped_fraction": p.max_clipped_fraction}
+    evidence = {
+        "mean_luminance": round(photo.brightness, 1),
+        "min_luminance": p.min_brightness,
+        "max_luminance": p.max_brightness,
+        "dark_fraction": round(photo.dark_fraction, 3),
+        "bright_fraction": round(photo.bright_fraction, 3),
+        "max_clipped_fraction": p.max_clipped_fraction,
+    }
     if photo.brightness < p.min_brightness or photo.dark_fraction > p.max_clipped_fraction:
-        return _retake("exposure", photo.slot, evidence, False,
-                       "Maak de foto opnieuw: hij is te donker. Doe het licht aan of gebruik de flitser.",
-                       "Retake the photo: it is too dark. Turn on a light or use the flash.")
+        return _retake(
+            "exposure",
+            photo.slot,
+            evidence,
+            False,
+            "Maak de foto opnieuw: hij is te donker. Doe het licht aan of gebruik de flitser.",
+            "Retake the photo: it is too dark. Turn on a light or use the flash.",
+        )
     if photo.brightness > p.max_brightness or photo.bright_fraction > p.max_clipped_fraction:
-        return _retake("exposure", photo.slot, evidence, False,
-                       "Maak de foto opnieuw: hij is overbelicht. Vermijd direct licht of de flitser van dichtbij.",
-                       "Retake the photo: it is overexposed. Avoid direct light or a close-up flash.")
+        return _retake(
+            "exposure",
+            photo.slot,
+            evidence,
+            False,
+            "Maak de foto opnieuw: hij is overbelicht. Vermijd direct licht of de flitser van dichtbij.",
+            "Retake the photo: it is overexposed. Avoid direct light or a close-up flash.",
+        )
     return _retake("exposure", photo.slot, evidence, True, "", "")
 
 
@@ -119,24 +165,37 @@ def check_capture_time(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) 
     f = policy.freshness
     earliest = ctx.install_started - timedelta(hours=f.max_age_before_install_h)
     latest = ctx.uploaded_at + timedelta(minutes=f.max_clock_skew_min)
-    evidence = {"taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
-                "earliest": earliest.isoformat(), "latest": latest.isoformat()}
+    evidence = {
+        "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
+        "earliest": earliest.isoformat(),
+        "latest": latest.isoformat(),
+    }
     base = {"check": "capture_time", "subject": photo.slot, "evidence": evidence}
     if photo.taken_at is None:
         return CheckResult(
-            **base, status=Status.UNCERTAIN, confidence=0.5, user_fixable=True,
+            **base,
+            status=Status.UNCERTAIN,
+            confidence=0.5,
+            user_fixable=True,
             fix_nl="De foto heeft geen opnametijd. Maak hem met de camera in de app.",
             fix_en="The photo has no capture time. Take it with the camera in the app.",
         )
     if photo.taken_at > latest:
         return CheckResult(
-            **base, status=Status.FAIL, confidence=0.9, user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
+            **base,
+            status=Status.FAIL,
+            confidence=0.9,
+            user_fixable=False,
+            escalate_as=Reason.SUSPECTED_FRAUD,
             fix_nl="De opnametijd van de foto ligt in de toekomst. Een specialist kijkt ernaar.",
             fix_en="The photo's capture time lies in the future. A specialist will look.",
         )
     if photo.taken_at < earliest:
         return CheckResult(
-            **base, status=Status.FAIL, confidence=0.9, user_fixable=True,
+            **base,
+            status=Status.FAIL,
+            confidence=0.9,
+            user_fixable=True,
             fix_nl="Deze foto is eerder gemaakt dan deze installatie. Maak nu een nieuwe foto.",
             fix_en="This photo was taken before this install. Take a new photo now.",
         )
@@ -152,10 +211,16 @@ def check_exif_location(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy)
     limit = policy.freshness.max_exif_gps_distance_m
     ok = distance - accuracy <= limit
     return CheckResult(
-        check="exif_location", subject=photo.slot, status=Status.PASS if ok else Status.FAIL, confidence=0.85,
+        check="exif_location",
+        subject=photo.slot,
+        status=Status.PASS if ok else Status.FAIL,
+        confidence=0.85,
         evidence={"distance_m": round(distance, 1), "fix_accuracy_m": accuracy, "max_distance_m": limit},
-        user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
-        fix_nl="" if ok else f"De foto is {distance:.0f} m van uw gedeelde locatie gemaakt. Een specialist kijkt ernaar.",
+        user_fixable=False,
+        escalate_as=Reason.SUSPECTED_FRAUD,
+        fix_nl=""
+        if ok
+        else f"De foto is {distance:.0f} m van uw gedeelde locatie gemaakt. Een specialist kijkt ernaar.",
         fix_en="" if ok else f"The photo was taken {distance:.0f} m from your shared location. A specialist will look.",
     )
 
@@ -163,16 +228,33 @@ def check_exif_location(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy)
 def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
     """The same picture in another install is a fraud signal, never approved."""
     limits = policy.reuse
-    matches = [m for m in ctx.reuse if m.exact or (
-        m.distance <= limits.max_hamming and m.fingerprint_distance <= limits.max_fingerprint_distance)]
-    evidence = {"matches": [msgspec.to_builtins(m) for m in matches], "max_hamming": limits.max_hamming,
-                "max_fingerprint_distance": limits.max_fingerprint_distance}
+    matches = [
+        m
+        for m in ctx.reuse
+        if m.exact or (m.distance <= limits.max_hamming and m.fingerprint_distance <= limits.max_fingerprint_distance)
+    ]
+    evidence = {
+        "matches": [msgspec.to_builtins(m) for m in matches],
+        "max_hamming": limits.max_hamming,
+        "max_fingerprint_distance": limits.max_fingerprint_distance,
+    }
     if not matches:
-        return CheckResult(check="reuse", subject=photo.slot, status=Status.PASS, confidence=0.95,
-                           evidence=evidence, user_fixable=False)
+        return CheckResult(
+            check="reuse",
+            subject=photo.slot,
+            status=Status.PASS,
+            confidence=0.95,
+            evidence=evidence,
+            user_fixable=False,
+        )
     return CheckResult(
-        check="reuse", subject=photo.slot, status=Status.FAIL, confidence=0.97, evidence=evidence,
-        user_fixable=False, escalate_as=Reason.SUSPECTED_FRAUD,
+        check="reuse",
+        subject=photo.slot,
+        status=Status.FAIL,
+        confidence=0.97,
+        evidence=evidence,
+        user_fixable=False,
+        escalate_as=Reason.SUSPECTED_FRAUD,
         fix_nl="Deze foto is al bij een andere installatie gebruikt. Een specialist kijkt ernaar.",
         fix_en="This photo was already used for another install. A specialist will look.",
     )

@@ -23,9 +23,15 @@ class ConnectionController(Controller):
     guards = [requires_role(Role.CUSTOMER)]
 
     @post("/claim", operation_id="ClaimConnection", status_code=HTTP_201_CREATED)
-    async def claim(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                    data: JSONBody[s.ClaimConnection]) -> Response[s.ClaimedConnection]:
+    async def claim(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        data: JSONBody[s.ClaimConnection],
+    ) -> Response[s.ClaimedConnection]:
         """Link a connection by its EAN, postcode and house number (201 new, 200 already yours)."""
         connection, new = await claim_connection(ctx, request.user, data.ean, data.postcode, data.house_number)
-        return Response(s.ClaimedConnection(connection=connection_view(connection), newly_claimed=new),
-                        status_code=HTTP_201_CREATED if new else HTTP_200_OK)
+        return Response(
+            s.ClaimedConnection(connection=connection_view(connection), newly_claimed=new),
+            status_code=HTTP_201_CREATED if new else HTTP_200_OK,
+        )

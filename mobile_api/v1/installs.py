@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
+from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import NotFound
 from backend.installs import evidence, service
 from backend.installs import repository as repo
@@ -22,7 +23,6 @@ from backend.installs.snapshot import load_snapshot
 from backend.principal import Principal, Role
 from backend.storage import UploadInterrupted, UploadTooLarge
 from mobile_api.v1 import schemas as s
-from mobile_api.v1.deps import decode_cursor, encode_cursor
 from mobile_api.v1.views import actions_for, check_view, install_summary, install_view, photo_view
 
 StateName = Literal["draft", "needs_retake", "in_review", "approved", "rejected", "cancelled"]
@@ -47,97 +47,174 @@ class InstallController(Controller):
     guards = [requires_role(Role.CUSTOMER, Role.INSTALLER)]
 
     @post("/", operation_id="CreateInstall", status_code=HTTP_201_CREATED)
-    async def create(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                     data: JSONBody[s.CreateInstall]) -> Response[s.InstallView]:
+    async def create(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        data: JSONBody[s.CreateInstall],
+    ) -> Response[s.InstallView]:
         """Create an install (idempotent on the client-made id)."""
         snap, created = await service.create_install(ctx, request.user, data.id, data.connection_ean, data.asset_type)
         return Response(install_view(ctx.catalog, snap, lang), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/", operation_id="ListInstalls")
     async def list_installs(
-        self, request: Request[Principal, Any, Any],
+        self,
+        request: Request[Principal, Any, Any],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
         cursor: FromQuery[str | None] = None,
         install_state: Annotated[StateName | None, Parameter(query="state")] = None,
     ) -> s.InstallPage:
         """The caller's own installs, newest first, by cursor."""
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor, aware_datetime, uuid.UUID) if cursor else None
         rows = await service.list_installs(request.user, limit + 1, after, install_state)
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
         return s.InstallPage(items=[install_summary(r) for r in page], next_cursor=next_cursor)
 
     @get("/{install_id:uuid}", operation_id="GetInstall")
-    async def get_install(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                          install_id: FromPath[uuid.UUID]) -> s.InstallView:
+    async def get_install(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+    ) -> s.InstallView:
         """One install with its evidence, checks and next actions."""
         return install_view(ctx.catalog, await service.get_install(request.user, install_id), lang)
 
     @post("/{install_id:uuid}/scan", operation_id="ScanLabel", status_code=HTTP_200_OK)
-    async def scan(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                   install_id: FromPath[uuid.UUID], data: JSONBody[s.ScanLabel]) -> s.InstallView:
+    async def scan(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.ScanLabel],
+    ) -> s.InstallView:
         """Link the asset whose QR label was scanned."""
         return install_view(ctx.catalog, await service.scan_label(ctx, request.user, install_id, data.payload), lang)
 
     @post("/{install_id:uuid}/location", operation_id="ReportLocation", status_code=HTTP_200_OK)
-    async def location(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                       install_id: FromPath[uuid.UUID], data: JSONBody[s.ReportLocation]) -> s.InstallView:
+    async def location(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.ReportLocation],
+    ) -> s.InstallView:
         """Record the phone's GPS fix at the meter cabinet."""
-        snap = await service.add_location(ctx, request.user, install_id, data.lat, data.lon, data.accuracy_m,
-                                          data.captured_at, data.provider, data.mocked)
+        snap = await service.add_location(
+            ctx,
+            request.user,
+            install_id,
+            data.lat,
+            data.lon,
+            data.accuracy_m,
+            data.captured_at,
+            data.provider,
+            data.mocked,
+        )
         return install_view(ctx.catalog, snap, lang)
 
     @post("/{install_id:uuid}/reading", operation_id="EnterReading", status_code=HTTP_200_OK)
-    async def reading(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                      lang: NamedDependency[str], install_id: FromPath[uuid.UUID],
-                      data: JSONBody[s.EnterReading]) -> s.InstallView:
+    async def reading(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.EnterReading],
+    ) -> s.InstallView:
         """Record the meter reading shown on the display."""
         return install_view(ctx.catalog, await service.enter_reading(ctx, request.user, install_id, data.value), lang)
 
-    @put("/{install_id:uuid}/photos/{slot:str}", operation_id="UploadPhoto", status_code=HTTP_201_CREATED,
-         request_max_body_size=None)  # the photo store enforces MAX_PHOTO_BYTES while streaming
-    async def upload_photo(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                           install_id: FromPath[uuid.UUID], slot: FromPath[Slot]) -> Response[s.PhotoUploaded]:
+    @put(
+        "/{install_id:uuid}/photos/{slot:str}",
+        operation_id="UploadPhoto",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,
+    )  # the photo store enforces MAX_PHOTO_BYTES while streaming
+    async def upload_photo(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        slot: FromPath[Slot],
+    ) -> Response[s.PhotoUploaded]:
         """Upload a slot's photo as the raw body; checked at once (same bytes again: 200)."""
         photo, results, created = await evidence.upload_photo(
-            ctx, request.user, install_id, slot, request.headers.get("content-type", ""), request.content_length,
+            ctx,
+            request.user,
+            install_id,
+            slot,
+            request.headers.get("content-type", ""),
+            request.content_length,
             _chunks(request),
         )
         snap = await load_snapshot(await service.scoped_install(request.user, install_id))
         checks = [check_view(r, lang) for r in results] or [
             check_view(c, lang) for c in snap.checks if c.photo == photo.id
         ]
-        body = s.PhotoUploaded(photo=photo_view(photo, checks), state=snap.install.state,
-                               next_actions=actions_for(ctx.catalog, snap, lang))
+        body = s.PhotoUploaded(
+            photo=photo_view(photo, checks), state=snap.install.state, next_actions=actions_for(ctx.catalog, snap, lang)
+        )
         return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/{install_id:uuid}/photos/{photo_id:int}", operation_id="GetPhoto", media_type="image/jpeg")
-    async def get_photo(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                        install_id: FromPath[uuid.UUID], photo_id: FromPath[int]) -> Response[bytes]:
+    async def get_photo(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        photo_id: FromPath[int],
+    ) -> Response[bytes]:
         """The photo re-encoded without EXIF (no location, nothing trailing the image)."""
         install = await service.scoped_install(request.user, install_id)
         photo = await repo.photo_by_id(install.id, photo_id)
         if photo is None:
             raise NotFound("install/not-found")
-        return Response(await ctx.store.rendition(photo.sha256), media_type="image/jpeg",
-                        headers={"Cache-Control": "private, max-age=86400"})
+        return Response(
+            await ctx.store.rendition(photo.sha256),
+            media_type="image/jpeg",
+            headers={"Cache-Control": "private, max-age=86400"},
+        )
 
     @post("/{install_id:uuid}/submit", operation_id="SubmitInstall", status_code=HTTP_200_OK)
-    async def submit(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                     install_id: FromPath[uuid.UUID]) -> s.InstallView:
+    async def submit(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+    ) -> s.InstallView:
         """Check all evidence together and decide."""
         return install_view(ctx.catalog, await service.submit(ctx, request.user, install_id), lang)
 
     @post("/{install_id:uuid}/cancel", operation_id="CancelInstall", status_code=HTTP_200_OK)
-    async def cancel(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext],
-                     lang: NamedDependency[str], install_id: FromPath[uuid.UUID],
-                     data: JSONBody[s.CancelInstall]) -> s.InstallView:
+    async def cancel(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.CancelInstall],
+    ) -> s.InstallView:
         """Withdraw an install that is not yet decided."""
         return install_view(ctx.catalog, await service.cancel(ctx, request.user, install_id, data.reason), lang)
 
     @post("/{install_id:uuid}/help", operation_id="AskForHelp", status_code=HTTP_200_OK)
-    async def help(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], lang: NamedDependency[str],
-                   install_id: FromPath[uuid.UUID], data: JSONBody[s.AskForHelp]) -> s.InstallView:
+    async def help(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.AskForHelp],
+    ) -> s.InstallView:
         """Ask for a person: the install goes to a specialist now."""
         snap = await service.request_help(ctx, request.user, install_id, data.message)
         return install_view(ctx.catalog, snap, lang)

@@ -6,16 +6,21 @@ from typing import Any
 
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, InstallRec, PhotoRec
-from backend.review.config import load_review_config
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
+from backend.review.config import load_review_config
 from backend.validation.results import CheckResult
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.timeline import timeline
 
 STATUS_TEXT: dict[str, tuple[str, str]] = {
-    "draft": ("U bent bezig: verzamel het bewijs en verstuur de installatie.",
-              "In progress: gather the evidence and submit the install."),
-    "needs_retake": ("Er moet iets opnieuw: zie de acties hieronder.", "Something needs redoing: see the actions below."),
+    "draft": (
+        "U bent bezig: verzamel het bewijs en verstuur de installatie.",
+        "In progress: gather the evidence and submit the install.",
+    ),
+    "needs_retake": (
+        "Er moet iets opnieuw: zie de acties hieronder.",
+        "Something needs redoing: see the actions below.",
+    ),
     "in_review": ("Een specialist bekijkt uw installatie.", "A specialist is reviewing your install."),
     "approved": ("Goedgekeurd: de installatie is afgerond.", "Approved: the install is complete."),
     "rejected": ("Afgekeurd door een specialist.", "Rejected by a specialist."),
@@ -37,27 +42,53 @@ def _public(evidence: dict[str, Any]) -> dict[str, Any]:
 
 def check_view(rec: CheckRec | CheckResult, lang: str) -> s.CheckView:
     if isinstance(rec, CheckResult):
-        return s.CheckView(check=rec.check, subject=rec.subject, status=rec.status.value, confidence=rec.confidence,
-                           evidence=_public(rec.evidence), user_fixable=rec.user_fixable,
-                           fix=_pick(lang, rec.fix_nl, rec.fix_en))
-    return s.CheckView(check=rec.check_name, subject=rec.subject, status=rec.status,  # type: ignore[arg-type]
-                       confidence=rec.confidence, evidence=_public(rec.evidence), user_fixable=rec.user_fixable,
-                       fix=_pick(lang, rec.fix_nl, rec.fix_en))
+        return s.CheckView(
+            check=rec.check,
+            subject=rec.subject,
+            status=rec.status.value,
+            confidence=rec.confidence,
+            evidence=_public(rec.evidence),
+            user_fixable=rec.user_fixable,
+            fix=_pick(lang, rec.fix_nl, rec.fix_en),
+        )
+    return s.CheckView(
+        check=rec.check_name,
+        subject=rec.subject,
+        status=rec.status,  # type: ignore[arg-type]
+        confidence=rec.confidence,
+        evidence=_public(rec.evidence),
+        user_fixable=rec.user_fixable,
+        fix=_pick(lang, rec.fix_nl, rec.fix_en),
+    )
 
 
 def photo_view(photo: PhotoRec, checks: list[s.CheckView]) -> s.PhotoView:
     return s.PhotoView(
-        id=photo.id, slot=photo.slot, content_type=photo.content_type, width=photo.width, height=photo.height,
-        size_bytes=photo.size_bytes, sha256=photo.sha256, taken_at=photo.exif_taken_at,
-        has_exif_location=photo.exif_lat is not None, created_at=photo.created_at, checks=checks,
+        id=photo.id,
+        slot=photo.slot,
+        content_type=photo.content_type,
+        width=photo.width,
+        height=photo.height,
+        size_bytes=photo.size_bytes,
+        sha256=photo.sha256,
+        taken_at=photo.exif_taken_at,
+        has_exif_location=photo.exif_lat is not None,
+        created_at=photo.created_at,
+        checks=checks,
         url=f"/mobile/v1/installs/{photo.install}/photos/{photo.id}",
     )
 
 
 def connection_view(c: ConnectionRec) -> s.ConnectionView:
-    return s.ConnectionView(ean=c.ean, street=c.street, house_number=c.house_number,
-                            house_number_suffix=c.house_number_suffix, postcode=c.postcode, city=c.city,
-                            capacity=c.capacity)
+    return s.ConnectionView(
+        ean=c.ean,
+        street=c.street,
+        house_number=c.house_number,
+        house_number_suffix=c.house_number_suffix,
+        postcode=c.postcode,
+        city=c.city,
+        capacity=c.capacity,
+    )
 
 
 def action_views(actions: list[NextAction], lang: str) -> list[s.ActionView]:
@@ -78,8 +109,10 @@ def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.Ac
     """next_actions in words; a specialist's request speaks first, in their words or their reason's."""
     views = action_views(next_actions(catalog, snap), lang)
     message = customer_message(snap, lang)
-    return [s.ActionView(code=a.code, subject=a.subject, text=message) if a.code == "specialist_request" and message
-            else a for a in views]
+    return [
+        s.ActionView(code=a.code, subject=a.subject, text=message) if a.code == "specialist_request" and message else a
+        for a in views
+    ]
 
 
 def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.InstallView:
@@ -87,26 +120,50 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
     photo_checks = [c for c in snap.checks if c.photo is not None]
     fix = snap.fix
     return s.InstallView(
-        id=i.id, state=i.state, status_text=_pick(lang, *STATUS_TEXT[i.state]), asset_type=i.asset_type,
+        id=i.id,
+        state=i.state,
+        status_text=_pick(lang, *STATUS_TEXT[i.state]),
+        asset_type=i.asset_type,
         connection=connection_view(snap.connection),
         asset=s.AssetView(serial=snap.asset.serial, asset_type=snap.asset.asset_type, status=snap.asset.status)
-        if snap.asset else None,
+        if snap.asset
+        else None,
         photos=[photo_view(p, [check_view(c, lang) for c in photo_checks if c.photo == p.id]) for p in snap.photos],
-        location=s.LocationView(lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m, captured_at=fix.captured_at,
-                                provider=fix.provider, mocked=fix.mocked) if fix else None,
+        location=s.LocationView(
+            lat=fix.lat,
+            lon=fix.lon,
+            accuracy_m=fix.accuracy_m,
+            captured_at=fix.captured_at,
+            provider=fix.provider,
+            mocked=fix.mocked,
+        )
+        if fix
+        else None,
         checks=[check_view(c, lang) for c in snap.checks],
         reasons=list(i.reasons),
         reasons_text=[_pick(lang, *REASON_TEXT[r]) for r in i.reasons],
         next_actions=actions_for(catalog, snap, lang),
-        decisions=[s.DecisionView(attempt=d.attempt, outcome=d.outcome, reasons=d.reasons,
-                                  policy_version=d.policy_version,
-                                  decided_by="automation" if d.decided_by == "automation" else "specialist",
-                                  created_at=d.created_at, message=d.message,
-                                  reason_text=_reason_text(d.reason_code, d.outcome, lang))
-                   for d in snap.decisions if d.outcome != "first_approval"],
+        decisions=[
+            s.DecisionView(
+                attempt=d.attempt,
+                outcome=d.outcome,
+                reasons=d.reasons,
+                policy_version=d.policy_version,
+                decided_by="automation" if d.decided_by == "automation" else "specialist",
+                created_at=d.created_at,
+                message=d.message,
+                reason_text=_reason_text(d.reason_code, d.outcome, lang),
+            )
+            for d in snap.decisions
+            if d.outcome != "first_approval"
+        ],
         timeline=timeline(catalog, snap.events, lang),
         customer_message=customer_message(snap, lang),
-        reading=i.reading, retake_count=i.retake_count, version=i.version, created_at=i.created_at, updated_at=i.updated_at,
+        reading=i.reading,
+        retake_count=i.retake_count,
+        version=i.version,
+        created_at=i.created_at,
+        updated_at=i.updated_at,
     )
 
 
@@ -121,5 +178,11 @@ def _reason_text(reason_code: str | None, outcome: str, lang: str) -> str | None
 
 
 def install_summary(i: InstallRec) -> s.InstallSummary:
-    return s.InstallSummary(id=i.id, state=i.state, asset_type=i.asset_type, reasons=list(i.reasons),
-                            created_at=i.created_at, updated_at=i.updated_at)
+    return s.InstallSummary(
+        id=i.id,
+        state=i.state,
+        asset_type=i.asset_type,
+        reasons=list(i.reasons),
+        created_at=i.created_at,
+        updated_at=i.updated_at,
+    )

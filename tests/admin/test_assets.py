@@ -62,24 +62,33 @@ async def _assert_nothing_stored(client: AsyncClient, admin: Party, serials: lis
 
 
 class TestJsonImport:
-    async def test_new_assets_are_201_with_verifiable_payloads(self, client: AsyncClient, admin: Party,
-                                                               settings: Settings) -> None:
-        rows = [{"serial": _serial(), "asset_type": "smart_meter_1p"},
-                {"serial": _serial("BAT5"), "asset_type": "home_battery"}]
+    async def test_new_assets_are_201_with_verifiable_payloads(
+        self, client: AsyncClient, admin: Party, settings: Settings
+    ) -> None:
+        rows = [
+            {"serial": _serial(), "asset_type": "smart_meter_1p"},
+            {"serial": _serial("BAT5"), "asset_type": "home_battery"},
+        ]
         r = await _post_json(client, admin, rows)
         assert r.status_code == 201, r.text
         body = r.json()
         assert body["created"] == 2 and body["unchanged"] == 0
-        assert [(a["serial"], a["asset_type"]) for a in body["assets"]] == [(x["serial"], x["asset_type"]) for x in rows]
+        assert [(a["serial"], a["asset_type"]) for a in body["assets"]] == [
+            (x["serial"], x["asset_type"]) for x in rows
+        ]
         for asset in body["assets"]:
             assert asset["status"] == "in_stock" and asset["created"] is True
             assert qr.verify(asset["payload"], settings.qr_keys).serial == asset["serial"]
         stored = await _stored([x["serial"] for x in rows])
         assert {s: (a.asset_type, a.status) for s, a in stored.items()} == {
-            x["serial"]: (x["asset_type"], "in_stock") for x in rows}
+            x["serial"]: (x["asset_type"], "in_stock") for x in rows
+        }
 
     async def test_reimport_is_200_and_changes_nothing(self, client: AsyncClient, admin: Party) -> None:
-        rows = [{"serial": _serial(), "asset_type": "smart_meter_1p"}, {"serial": _serial(), "asset_type": "smart_meter_1p"}]
+        rows = [
+            {"serial": _serial(), "asset_type": "smart_meter_1p"},
+            {"serial": _serial(), "asset_type": "smart_meter_1p"},
+        ]
         first = await _post_json(client, admin, rows)
         assert first.status_code == 201, first.text
         before = await _stored([x["serial"] for x in rows])
@@ -90,20 +99,25 @@ class TestJsonImport:
         assert all(a["created"] is False for a in again.json()["assets"])
         assert await _stored([x["serial"] for x in rows]) == before
 
-    async def test_reimport_keeps_status_of_a_retired_asset(self, client: AsyncClient, admin: Party,
-                                                            make: Factory) -> None:
+    async def test_reimport_keeps_status_of_a_retired_asset(
+        self, client: AsyncClient, admin: Party, make: Factory
+    ) -> None:
         serial, _ = await make.asset("smart_meter_1p", status="retired")
         r = await _post_json(client, admin, [{"serial": serial, "asset_type": "smart_meter_1p"}])
         assert r.status_code == 200, r.text
         assert r.json()["assets"][0]["status"] == "retired"
         assert (await _stored([serial]))[serial].status == "retired"
 
-    async def test_mixed_batch_creates_only_the_new_ones(self, client: AsyncClient, admin: Party,
-                                                         make: Factory) -> None:
+    async def test_mixed_batch_creates_only_the_new_ones(
+        self, client: AsyncClient, admin: Party, make: Factory
+    ) -> None:
         known, _ = await make.asset("smart_meter_1p")
         new = _serial()
-        r = await _post_json(client, admin, [{"serial": known, "asset_type": "smart_meter_1p"},
-                                             {"serial": new, "asset_type": "smart_meter_1p"}])
+        r = await _post_json(
+            client,
+            admin,
+            [{"serial": known, "asset_type": "smart_meter_1p"}, {"serial": new, "asset_type": "smart_meter_1p"}],
+        )
         assert r.status_code == 201, r.text
         assert r.json()["created"] == 1 and r.json()["unchanged"] == 1
         assert [a["created"] for a in r.json()["assets"]] == [False, True]
@@ -111,8 +125,9 @@ class TestJsonImport:
 
 class TestCsvImport:
     @pytest.mark.parametrize("content_type", ["text/csv", "text/csv; charset=utf-8"])
-    async def test_csv_batch_is_imported(self, client: AsyncClient, admin: Party, settings: Settings,
-                                         content_type: str) -> None:
+    async def test_csv_batch_is_imported(
+        self, client: AsyncClient, admin: Party, settings: Settings, content_type: str
+    ) -> None:
         serials = [_serial(), _serial("BAT5")]
         text = f"serial,asset_type\n{serials[0]},smart_meter_1p\n{serials[1]},home_battery\n"
         r = await _post_csv(client, admin, text, content_type)
@@ -138,8 +153,11 @@ class TestCsvImport:
 class TestInvalidBatch:
     async def test_duplicate_serial_within_batch(self, client: AsyncClient, admin: Party) -> None:
         serial, other = _serial(), _serial()
-        rows = [{"serial": serial, "asset_type": "smart_meter_1p"}, {"serial": other, "asset_type": "smart_meter_1p"},
-                {"serial": serial, "asset_type": "smart_meter_1p"}]
+        rows = [
+            {"serial": serial, "asset_type": "smart_meter_1p"},
+            {"serial": other, "asset_type": "smart_meter_1p"},
+            {"serial": serial, "asset_type": "smart_meter_1p"},
+        ]
         errors = _batch_errors(await _post_json(client, admin, rows))
         assert len(errors) == 1 and errors[0].startswith("line 3") and "line 1" in errors[0]
         await _assert_nothing_stored(client, admin, [serial, other])
@@ -167,22 +185,34 @@ class TestInvalidBatch:
         _problem(r, 415, None)
         await _assert_nothing_stored(client, admin, [serial])
 
-    @pytest.mark.parametrize("row", [{"serial": "MTR1-MISSINGTYPE"}, {"serial": "MTR1-" + "X" * 40,
-                                                                      "asset_type": "smart_meter_1p"},
-                                     {"serial": "MTR1-EXTRAFIELD", "asset_type": "smart_meter_1p", "status": "x"}],
-                             ids=["missing-field", "serial-too-long", "unknown-field"])
-    async def test_malformed_json_row_is_reported_by_its_position(self, client: AsyncClient, admin: Party,
-                                                                  row: dict[str, str]) -> None:
+    @pytest.mark.parametrize(
+        "row",
+        [
+            {"serial": "MTR1-MISSINGTYPE"},
+            {"serial": "MTR1-" + "X" * 40, "asset_type": "smart_meter_1p"},
+            {"serial": "MTR1-EXTRAFIELD", "asset_type": "smart_meter_1p", "status": "x"},
+        ],
+        ids=["missing-field", "serial-too-long", "unknown-field"],
+    )
+    async def test_malformed_json_row_is_reported_by_its_position(
+        self, client: AsyncClient, admin: Party, row: dict[str, str]
+    ) -> None:
         good = _serial()
         errors = _batch_errors(await _post_json(client, admin, [{"serial": good, "asset_type": "smart_meter_1p"}, row]))
         assert len(errors) == 1 and errors[0].startswith("line 2"), errors
         await _assert_nothing_stored(client, admin, [good])
 
-    @pytest.mark.parametrize("content_type, body", [("application/json", b'[{"serial": '),
-                                                    ("text/csv", "serial,asset_type\nMTR1-\u00c4\u00c4,x\n".encode("latin-1"))],
-                             ids=["truncated-json", "csv-not-utf8"])
-    async def test_undecodable_body_is_400_request_invalid(self, client: AsyncClient, admin: Party,
-                                                           content_type: str, body: bytes) -> None:
+    @pytest.mark.parametrize(
+        "content_type, body",
+        [
+            ("application/json", b'[{"serial": '),
+            ("text/csv", "serial,asset_type\nMTR1-\u00c4\u00c4,x\n".encode("latin-1")),
+        ],
+        ids=["truncated-json", "csv-not-utf8"],
+    )
+    async def test_undecodable_body_is_400_request_invalid(
+        self, client: AsyncClient, admin: Party, content_type: str, body: bytes
+    ) -> None:
         """request/invalid is 400 everywhere else in the API; one code, one status."""
         r = await client.post(ASSETS, content=body, headers={**admin.headers, "Content-Type": content_type})
         _problem(r, 400, "request/invalid")
@@ -208,8 +238,9 @@ class TestAccess:
 
 
 class TestLabel:
-    async def test_png_label_decodes_to_the_signed_payload(self, client: AsyncClient, admin: Party,
-                                                           make: Factory) -> None:
+    async def test_png_label_decodes_to_the_signed_payload(
+        self, client: AsyncClient, admin: Party, make: Factory
+    ) -> None:
         serial, payload = await make.asset("home_battery")
         r = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)
         assert r.status_code == 200, r.text
@@ -217,8 +248,9 @@ class TestLabel:
         decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(r.content)))]
         assert decoded == [payload]
 
-    async def test_png_is_the_default_and_explicit_format_matches(self, client: AsyncClient, admin: Party,
-                                                                  make: Factory) -> None:
+    async def test_png_is_the_default_and_explicit_format_matches(
+        self, client: AsyncClient, admin: Party, make: Factory
+    ) -> None:
         serial, _ = await make.asset()
         default = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)
         explicit = await client.get(f"{ASSETS}/{serial}/label?format=png", headers=admin.headers)

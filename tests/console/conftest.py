@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -29,8 +29,12 @@ def _free_port() -> int:
 def live_server() -> Iterator[str]:
     port = _free_port()
     script = Path(sys.executable).parent / "selfinstall"
-    proc = subprocess.Popen([str(script), "serve", "--port", str(port)], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(script), "serve", "--port", str(port)],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:  # wait for readiness (not a timing assertion: the test fails only if it never comes up)
@@ -51,10 +55,21 @@ def live_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
+    # Generous waits: a loaded 2-core CI machine renders slowly; nothing here asserts speed.
+    expect.set_options(timeout=20_000)
     async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        b = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         await b.close()
 

@@ -51,8 +51,9 @@ class TestSignIn:
         assert not [c for c in cookies if c["name"] == "si_console"]
         await page.close()
 
-    async def test_session_cookie_is_secure_httponly_strict(self, browser: Browser, live_server: str,
-                                                            make: Factory) -> None:
+    async def test_session_cookie_is_secure_httponly_strict(
+        self, browser: Browser, live_server: str, make: Factory
+    ) -> None:
         page = await _signed_in(browser, live_server, make)
         cookie = next(c for c in await page.context.cookies() if c["name"] == "si_console")
         assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
@@ -66,8 +67,9 @@ class TestSignIn:
 
 
 class TestQueueAndCase:
-    async def test_queue_case_claim_and_request_info(self, browser: Browser, live_server: str, client: httpx.AsyncClient,
-                                                     make: Factory, screenshots: Path) -> None:
+    async def test_queue_case_claim_and_request_info(
+        self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory, screenshots: Path
+    ) -> None:
         d, case_id = await _escalated(client, make, wrong_label=True)
         page = await _signed_in(browser, live_server, make)
         row = page.locator(f"a[href='/console/cases/{case_id}']")
@@ -98,8 +100,9 @@ class TestQueueAndCase:
         assert "internal-console-note" not in str(view)
         await page.close()
 
-    async def test_approve_another_case(self, browser: Browser, live_server: str, client: httpx.AsyncClient,
-                                        make: Factory) -> None:
+    async def test_approve_another_case(
+        self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory
+    ) -> None:
         d, case_id = await _escalated(client, make)
         page = await _signed_in(browser, live_server, make)
         await page.goto(f"{live_server}/console/cases/{case_id}")
@@ -111,8 +114,9 @@ class TestQueueAndCase:
         assert (await client.get(d.url, headers=d.who.headers)).json()["state"] == "approved"
         await page.close()
 
-    async def test_stale_page_says_so_and_overwrites_nothing(self, browser: Browser, live_server: str,
-                                                             client: httpx.AsyncClient, make: Factory) -> None:
+    async def test_stale_page_says_so_and_overwrites_nothing(
+        self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory
+    ) -> None:
         d, case_id = await _escalated(client, make)
         page = await _signed_in(browser, live_server, make, subject="spec-stale")
         await page.goto(f"{live_server}/console/cases/{case_id}")
@@ -130,8 +134,9 @@ class TestQueueAndCase:
 
 
 class TestCsrf:
-    async def test_post_without_csrf_token_is_refused(self, live_server: str, client: httpx.AsyncClient,
-                                                      make: Factory) -> None:
+    async def test_post_without_csrf_token_is_refused(
+        self, live_server: str, client: httpx.AsyncClient, make: Factory
+    ) -> None:
         _, case_id = await _escalated(client, make)
         token = make.party(Role.SPECIALIST).headers["Authorization"].removeprefix("Bearer ")
         async with httpx.AsyncClient(base_url=live_server) as raw:

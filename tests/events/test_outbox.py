@@ -15,8 +15,8 @@ import pytest
 from httpx import AsyncClient
 
 from backend.events.delivery import backoff, deliver_due, signature
-from backend.events.tables import OutboxDelivery, OutboxEvent
 from backend.events.outbox import enqueue
+from backend.events.tables import OutboxDelivery, OutboxEvent
 from backend.installs.service import transaction
 from backend.principal import Role
 from tests.factories import Factory
@@ -51,22 +51,33 @@ class TestEventsWithTheChange:
         [event] = await events_of(d.id)
         assert event["event_type"] == "install.escalated"
         assert event["payload"] | {"at": None} == {
-            "install_id": d.id, "asset_type": "smart_meter_1p", "from_state": "draft", "to_state": "in_review",
-            "reasons": ["human_requested"], "actor_role": "customer", "at": None}
+            "install_id": d.id,
+            "asset_type": "smart_meter_1p",
+            "from_state": "draft",
+            "to_state": "in_review",
+            "reasons": ["human_requested"],
+            "actor_role": "customer",
+            "at": None,
+        }
         assert event["created_at"] == datetime.fromisoformat(view["updated_at"])  # the change's own moment
 
     async def test_every_state_change_and_only_those(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, skip=("meter_display",))
         assert await events_of(d.id) == []  # evidence changes no state
         assert (await submit(client, d)).json()["state"] == "needs_retake"
-        r = await client.put(f"{d.url}/photos/meter_display", content=make.photo("meter_display"),
-                             headers={**d.who.headers, "Content-Type": "image/jpeg"})
+        r = await client.put(
+            f"{d.url}/photos/meter_display",
+            content=make.photo("meter_display"),
+            headers={**d.who.headers, "Content-Type": "image/jpeg"},
+        )
         assert r.status_code == 201, r.text
         assert (await submit(client, d)).json()["state"] == "approved"
         events = await events_of(d.id)
         assert [e["event_type"] for e in events] == ["install.retake_requested", "install.approved"]
         assert [(e["payload"]["from_state"], e["payload"]["to_state"]) for e in events] == [
-            ("draft", "needs_retake"), ("needs_retake", "approved")]
+            ("draft", "needs_retake"),
+            ("needs_retake", "approved"),
+        ]
 
     async def test_a_decision_writes_review_decided(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
@@ -78,10 +89,18 @@ class TestEventsWithTheChange:
         assert r.status_code == 200, r.text
         [event] = await events_of(d.id, "review.decided")
         assert event["payload"] | {"at": None} == {
-            "install_id": d.id, "case_id": case_id, "outcome": "reject", "reason_code": "wrong_asset",
-            "decided_by": spec.subject, "at": None}
+            "install_id": d.id,
+            "case_id": case_id,
+            "outcome": "reject",
+            "reason_code": "wrong_asset",
+            "decided_by": spec.subject,
+            "at": None,
+        }
         assert [e["event_type"] for e in await events_of(d.id)] == [
-            "install.escalated", "install.rejected", "review.decided"]
+            "install.escalated",
+            "install.rejected",
+            "review.decided",
+        ]
 
 
 class TestNothingForARefusal:
@@ -104,8 +123,11 @@ class TestNothingForARefusal:
         assert (await client.post(f"{d.url}/cancel", json={}, headers=d.who.headers)).status_code == 200
         before = await events_of(d.id)
         problem(await client.post(f"{d.url}/cancel", json={}, headers=d.who.headers), 409, "install/state-conflict")
-        problem(await client.post(f"{d.url}/help", json={"message": "x"}, headers=d.who.headers), 409,
-                "install/state-conflict")
+        problem(
+            await client.post(f"{d.url}/help", json={"message": "x"}, headers=d.who.headers),
+            409,
+            "install/state-conflict",
+        )
         assert await events_of(d.id) == before
         assert [e["event_type"] for e in before] == ["install.cancelled"]
 
@@ -176,18 +198,25 @@ class TestDelivery:
         assert got.signature_ok()
         assert not got.signature_ok("wrong-secret")
         tampered = got.body.replace(b"approved", b"rejected")
-        assert got.headers["x-selfinstall-signature"] != signature(SECRET, got.headers["x-selfinstall-timestamp"],
-                                                                   tampered)
-        assert got.json == {"id": str(event_id), "type": "install.approved", "created_at": got.json["created_at"],
-                            "data": {"install_id": "abc", "to_state": "approved"}}
+        assert got.headers["x-selfinstall-signature"] != signature(
+            SECRET, got.headers["x-selfinstall-timestamp"], tampered
+        )
+        assert got.json == {
+            "id": str(event_id),
+            "type": "install.approved",
+            "created_at": got.json["created_at"],
+            "data": {"install_id": "abc", "to_state": "approved"},
+        }
         assert datetime.fromisoformat(got.json["created_at"]) == t0
 
     def test_signature_is_hmac_sha256_of_timestamp_and_body(self) -> None:
         expected = hmac.new(b"s3cret", b"1700000000.{}", hashlib.sha256).hexdigest()
         assert signature("s3cret", "1700000000", b"{}") == f"sha256={expected}"
 
-    @pytest.mark.parametrize(("attempts", "seconds"), [
-        (1, 5), (2, 10), (3, 20), (4, 40), (10, 2560), (11, 3600), (12, 3600), (45, 3600), (200, 3600)])
+    @pytest.mark.parametrize(
+        ("attempts", "seconds"),
+        [(1, 5), (2, 10), (3, 20), (4, 40), (10, 2560), (11, 3600), (12, 3600), (45, 3600), (200, 3600)],
+    )
     def test_backoff(self, attempts: int, seconds: int) -> None:
         assert backoff(attempts) == timedelta(seconds=seconds)
 
@@ -202,7 +231,8 @@ class TestDelivery:
         assert all(r["attempts"] == 1 and r["delivered_at"] == t0 for r in rows)
 
     async def test_a_failed_delivery_is_not_retried_by_another_worker_in_the_same_round(
-            self, receiver: Receiver) -> None:
+        self, receiver: Receiver
+    ) -> None:
         """Worker B lists [V, Y] and is held up on V; worker A then tries Y, fails, and schedules it for
         t0 + 5 s. B must not send Y again right away: it is no longer due."""
         t0 = _now()
@@ -225,11 +255,11 @@ class TestDelivery:
         t0 = _now()
         await enqueued(receiver, "test.ping", {"n": 3}, t0)
         await OutboxDelivery.update({OutboxDelivery.locked_until: t0 + timedelta(seconds=60)}).where(
-            OutboxDelivery.url == receiver.url)
+            OutboxDelivery.url == receiver.url
+        )
         async with receiver.client() as http:
             await deliver_due(http, SECRET, t0 + timedelta(seconds=30))  # another worker holds it
             assert receiver.mine() == []
             await deliver_due(http, SECRET, t0 + timedelta(seconds=61))  # that worker died: the lock ran out
             assert len(receiver.mine()) == 1
         assert (await _delivery(receiver))["delivered_at"] is not None
-

@@ -27,17 +27,36 @@ def unique_city() -> str:
     return f"Testdorp-{uuid.uuid4().hex[:10]}"
 
 
-async def install_in(client: AsyncClient, make: Factory, city: str = "Arnhem", asset_type: str = "smart_meter_1p",
-                     *, role: Role = Role.CUSTOMER, capacity: str = "1x35A") -> Draft:
+async def install_in(
+    client: AsyncClient,
+    make: Factory,
+    city: str = "Arnhem",
+    asset_type: str = "smart_meter_1p",
+    *,
+    role: Role = Role.CUSTOMER,
+    capacity: str = "1x35A",
+) -> Draft:
     """A draft install on a fresh connection in `city` (the factory's connections are all in Arnhem)."""
     who = make.party(role)
     ean = new_ean()
-    await installs_repo.insert_connections([{
-        "ean": ean, "street": "Teststraat", "house_number": 1, "house_number_suffix": "", "postcode": "6811AL",
-        "city": city, "lat": ARNHEM[0], "lon": ARNHEM[1], "capacity": capacity,
-        "owner_subject": who.subject if role is Role.CUSTOMER else None,
-        "installer_subject": who.subject if role is Role.INSTALLER else None, "created_at": datetime.now(UTC),
-    }])
+    await installs_repo.insert_connections(
+        [
+            {
+                "ean": ean,
+                "street": "Teststraat",
+                "house_number": 1,
+                "house_number_suffix": "",
+                "postcode": "6811AL",
+                "city": city,
+                "lat": ARNHEM[0],
+                "lon": ARNHEM[1],
+                "capacity": capacity,
+                "owner_subject": who.subject if role is Role.CUSTOMER else None,
+                "installer_subject": who.subject if role is Role.INSTALLER else None,
+                "created_at": datetime.now(UTC),
+            }
+        ]
+    )
     r = await create(client, who, ean, asset_type)
     assert r.status_code == 201, r.text
     return Draft(who=who, id=r.json()["id"], ean=ean, asset_type=asset_type, view=r.json())
@@ -97,14 +116,16 @@ async def release(client: AsyncClient, spec: Party, case_id: int) -> Response:
     return await client.post(case_url(case_id, "release"), headers=spec.headers)
 
 
-async def decide(client: AsyncClient, spec: Party, case_id: int, outcome: str, reason_code: str, version: int,
-                 **extra: Any) -> Response:
+async def decide(
+    client: AsyncClient, spec: Party, case_id: int, outcome: str, reason_code: str, version: int, **extra: Any
+) -> Response:
     body = {"outcome": outcome, "reason_code": reason_code, "version": version, **extra}
     return await client.post(case_url(case_id, "decision"), json=body, headers=spec.headers)
 
 
-async def decided(client: AsyncClient, spec: Party, case_id: int, outcome: str, reason_code: str,
-                  **extra: Any) -> dict[str, Any]:
+async def decided(
+    client: AsyncClient, spec: Party, case_id: int, outcome: str, reason_code: str, **extra: Any
+) -> dict[str, Any]:
     """Claim (or renew) and decide with the current version."""
     view = await claimed(client, spec, case_id)
     r = await decide(client, spec, case_id, outcome, reason_code, view["version"], **extra)

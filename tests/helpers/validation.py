@@ -21,8 +21,9 @@ def reencoded(data: bytes, quality: int = 70, scale: float = 0.9, keep_exif: boo
     """The same picture resized and saved again as JPEG, as a forwarded copy would be."""
     with Image.open(io.BytesIO(data)) as img:
         exif = img.info.get("exif", b"") if keep_exif else b""
-        smaller = img.convert("RGB").resize((round(img.width * scale), round(img.height * scale)),
-                                            Image.Resampling.LANCZOS)
+        smaller = img.convert("RGB").resize(
+            (round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS
+        )
     out = io.BytesIO()
     smaller.save(out, format="JPEG", quality=quality, **({"exif": exif} if exif else {}))
     return out.getvalue()

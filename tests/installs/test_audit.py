@@ -13,8 +13,9 @@ from backend.installs.tables import Event
 class TestAppendOnly:
     async def test_events_cannot_be_updated_or_deleted(self) -> None:
         marker = f"audit-{uuid.uuid4().hex}"
-        await Event.insert(Event(actor=marker, actor_role="admin", action="test.appended", detail={},
-                                 created_at=datetime.now(UTC)))
+        await Event.insert(
+            Event(actor=marker, actor_role="admin", action="test.appended", detail={}, created_at=datetime.now(UTC))
+        )
         with pytest.raises(Exception, match="append-only"):
             await Event.update({Event.action: "test.rewritten"}).where(Event.actor == marker)
         with pytest.raises(Exception, match="append-only"):

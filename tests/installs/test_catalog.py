@@ -22,8 +22,13 @@ def broken_catalog(tmp_path: Path, old: str, new: str) -> Path:
 
 class TestShippedCatalog:
     async def test_types_and_slots(self) -> None:
-        assert set(CATALOG.types) == {"smart_meter_1p", "smart_meter_3p", "home_battery", "home_battery_large",
-                                      "ev_charger"}
+        assert set(CATALOG.types) == {
+            "smart_meter_1p",
+            "smart_meter_3p",
+            "home_battery",
+            "home_battery_large",
+            "ev_charger",
+        }
         meter = CATALOG.types["smart_meter_1p"]
         assert meter.slots == ("meter_label", "meter_display", "cabinet_overview")
         assert meter.self_install == {"customer", "installer"}
@@ -41,15 +46,18 @@ class TestShippedCatalog:
 
 
 class TestNeedsApproval:
-    @pytest.mark.parametrize(("asset_type", "capacity", "expected"), [
-        ("smart_meter_1p", "1x35A", False),
-        ("smart_meter_3p", "3x80A", False),  # at the limit, not above it
-        ("smart_meter_3p", "3x100A", True),
-        ("smart_meter_3p", "3x125A", True),
-        ("home_battery", "3x25A", False),  # 5 kW
-        ("home_battery_large", "3x25A", True),  # 13 kW
-        ("ev_charger", "3x25A", True),  # 11 kW is above the 10 kW rule
-    ])
+    @pytest.mark.parametrize(
+        ("asset_type", "capacity", "expected"),
+        [
+            ("smart_meter_1p", "1x35A", False),
+            ("smart_meter_3p", "3x80A", False),  # at the limit, not above it
+            ("smart_meter_3p", "3x100A", True),
+            ("smart_meter_3p", "3x125A", True),
+            ("home_battery", "3x25A", False),  # 5 kW
+            ("home_battery_large", "3x25A", True),  # 13 kW
+            ("ev_charger", "3x25A", True),  # 11 kW is above the 10 kW rule
+        ],
+    )
     async def test_rules(self, asset_type: str, capacity: str, expected: bool) -> None:
         assert CATALOG.needs_approval(asset_type, capacity) is expected
 
@@ -68,8 +76,9 @@ class TestCapacity:
 
 class TestBrokenCatalog:
     async def test_unknown_slot_is_refused(self, tmp_path: Path) -> None:
-        path = broken_catalog(tmp_path, 'slots = ["device_label", "cabinet_overview"]',
-                              'slots = ["device_label", "garage_door"]')
+        path = broken_catalog(
+            tmp_path, 'slots = ["device_label", "cabinet_overview"]', 'slots = ["device_label", "garage_door"]'
+        )
         with pytest.raises(msgspec.ValidationError, match="garage_door"):
             load_catalog(path)
 

@@ -71,23 +71,26 @@ class TestTampering:
         payload = qr.sign(SERIAL, {"K9": "retired-secret"}, "K9")
         assert code_of(payload) == "qr/unknown-key"
 
-    @pytest.mark.parametrize("payload", [
-        "",
-        "hello",
-        "https://example.com/SI1:K1:MTR1-T1:ABCDEFGHIJKLMNOPQRST",
-        "SI2:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
-        "si1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
-        "SI1:K1:mtr1-t00000042:ABCDEFGHIJKLMNOPQRST",
-        "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRS",
-        "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRSTU",
-        "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRS1",
-        "SI1:K1:MTR1-T00000042",
-        "SI1::MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
-        "SI1:KEYIDTOOLONG:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
-        "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST:EXTRA",
-        "SI1:K1:MTR1 T00000042:ABCDEFGHIJKLMNOPQRST",
-        "SI1:K1:MTR1-T00000042:ABCDEFGHIJ\nKLMNOPQRST",
-    ])
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            "",
+            "hello",
+            "https://example.com/SI1:K1:MTR1-T1:ABCDEFGHIJKLMNOPQRST",
+            "SI2:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
+            "si1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
+            "SI1:K1:mtr1-t00000042:ABCDEFGHIJKLMNOPQRST",
+            "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRS",
+            "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRSTU",
+            "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRS1",
+            "SI1:K1:MTR1-T00000042",
+            "SI1::MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
+            "SI1:KEYIDTOOLONG:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST",
+            "SI1:K1:MTR1-T00000042:ABCDEFGHIJKLMNOPQRST:EXTRA",
+            "SI1:K1:MTR1 T00000042:ABCDEFGHIJKLMNOPQRST",
+            "SI1:K1:MTR1-T00000042:ABCDEFGHIJ\nKLMNOPQRST",
+        ],
+    )
     async def test_malformed(self, payload: str) -> None:
         assert code_of(payload) == "qr/malformed"
 

@@ -52,14 +52,27 @@ class Draft:
         return f"{BASE}/{self.id}"
 
 
-async def create(client: AsyncClient, who: Party, ean: str, asset_type: str = "smart_meter_1p",
-                 install_id: str | None = None, **extra: Any) -> Response:
+async def create(
+    client: AsyncClient,
+    who: Party,
+    ean: str,
+    asset_type: str = "smart_meter_1p",
+    install_id: str | None = None,
+    **extra: Any,
+) -> Response:
     body = {"id": install_id or str(uuid.uuid4()), "connection_ean": ean, "asset_type": asset_type, **extra}
     return await client.post(BASE, json=body, headers=who.headers)
 
 
-async def new_install(client: AsyncClient, make: Factory, asset_type: str = "smart_meter_1p", *,
-                      role: Role = Role.CUSTOMER, capacity: str = "1x35A", who: Party | None = None) -> Draft:
+async def new_install(
+    client: AsyncClient,
+    make: Factory,
+    asset_type: str = "smart_meter_1p",
+    *,
+    role: Role = Role.CUSTOMER,
+    capacity: str = "1x35A",
+    who: Party | None = None,
+) -> Draft:
     """A draft install on a fresh connection that belongs to (or is assigned to) the caller."""
     who = who or make.party(role)
     link = {"owner": who.subject} if who.role is Role.CUSTOMER else {"installer": who.subject}
@@ -77,10 +90,12 @@ async def locate(client: AsyncClient, d: Draft, fix: dict[str, Any]) -> Response
     return await client.post(f"{d.url}/location", json=fix, headers=d.who.headers)
 
 
-async def upload(client: AsyncClient, d: Draft, slot: str, data: bytes, content_type: str = "image/jpeg",
-                 **headers: str) -> Response:
-    return await client.put(f"{d.url}/photos/{slot}", content=data,
-                            headers={**d.who.headers, "Content-Type": content_type, **headers})
+async def upload(
+    client: AsyncClient, d: Draft, slot: str, data: bytes, content_type: str = "image/jpeg", **headers: str
+) -> Response:
+    return await client.put(
+        f"{d.url}/photos/{slot}", content=data, headers={**d.who.headers, "Content-Type": content_type, **headers}
+    )
 
 
 async def submit(client: AsyncClient, d: Draft, **headers: str) -> Response:
@@ -95,10 +110,18 @@ async def ask_help(client: AsyncClient, d: Draft, message: str = "Ik twijfel") -
     return await client.post(f"{d.url}/help", json={"message": message}, headers=d.who.headers)
 
 
-async def ready_install(client: AsyncClient, make: Factory, asset_type: str = "smart_meter_1p", *,
-                        role: Role = Role.CUSTOMER, capacity: str = "1x35A", fix: dict[str, Any] | None = None,
-                        skip: tuple[str, ...] = (), photo_options: dict[str, dict[str, Any]] | None = None,
-                        reading: float | None = 4512.7) -> Draft:
+async def ready_install(
+    client: AsyncClient,
+    make: Factory,
+    asset_type: str = "smart_meter_1p",
+    *,
+    role: Role = Role.CUSTOMER,
+    capacity: str = "1x35A",
+    fix: dict[str, Any] | None = None,
+    skip: tuple[str, ...] = (),
+    photo_options: dict[str, dict[str, Any]] | None = None,
+    reading: float | None = 4512.7,
+) -> Draft:
     """An install with its asset scanned, a location shared, the reading entered where the type asks
     for one (unless `reading` is None) and a photo in every slot but `skip`.
 

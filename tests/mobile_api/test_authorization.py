@@ -38,14 +38,19 @@ class Target:
 
 def _fingerprint(view: dict[str, Any]) -> dict[str, Any]:
     """Everything a write could change."""
-    return {k: view[k] for k in ("state", "version", "updated_at", "asset", "location", "reasons", "retake_count",
-                                 "decisions")} | {"photos": [(p["id"], p["slot"], p["sha256"]) for p in view["photos"]]}
+    return {
+        k: view[k]
+        for k in ("state", "version", "updated_at", "asset", "location", "reasons", "retake_count", "decisions")
+    } | {"photos": [(p["id"], p["slot"], p["sha256"]) for p in view["photos"]]}
 
 
 async def _create(client: AsyncClient, who: Party, ean: str, asset_type: str = "smart_meter_1p") -> str:
     install_id = str(uuid.uuid4())
-    r = await client.post("/mobile/v1/installs", json={"id": install_id, "connection_ean": ean,
-                                                       "asset_type": asset_type}, headers=who.headers)
+    r = await client.post(
+        "/mobile/v1/installs",
+        json={"id": install_id, "connection_ean": ean, "asset_type": asset_type},
+        headers=who.headers,
+    )
     assert r.status_code == 201, r.text
     return install_id
 
@@ -59,20 +64,31 @@ async def target(client: AsyncClient, settings: Settings) -> Target:
     install_id = await _create(client, owner, ean)
     r = await client.post(f"/mobile/v1/installs/{install_id}/scan", json={"payload": payload}, headers=owner.headers)
     assert r.status_code == 200, r.text
-    r = await client.put(f"/mobile/v1/installs/{install_id}/photos/cabinet_overview",
-                         content=make.photo("cabinet_overview", serial=serial),
-                         headers={**owner.headers, "Content-Type": "image/jpeg"})
+    r = await client.put(
+        f"/mobile/v1/installs/{install_id}/photos/cabinet_overview",
+        content=make.photo("cabinet_overview", serial=serial),
+        headers={**owner.headers, "Content-Type": "image/jpeg"},
+    )
     assert r.status_code == 201, r.text
     photo_id = r.json()["photo"]["id"]
     _, spare_payload = await make.asset()
     r = await client.get(f"/mobile/v1/installs/{install_id}", headers=owner.headers)
     assert r.status_code == 200, r.text
     events = len(await repo.events_of(uuid.UUID(install_id)))
-    return Target(owner, installer, install_id, photo_id, spare_payload, make.photo("meter_display", serial=serial),
-                  _fingerprint(r.json()), events)
+    return Target(
+        owner,
+        installer,
+        install_id,
+        photo_id,
+        spare_payload,
+        make.photo("meter_display", serial=serial),
+        _fingerprint(r.json()),
+        events,
+    )
 
 
 # --- the endpoints -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -91,8 +107,13 @@ ENDPOINTS = [
     Endpoint("get", "GET", "/mobile/v1/installs/{id}", _no_body, writes=False),
     Endpoint("scan", "POST", "/mobile/v1/installs/{id}/scan", lambda t: {"json": {"payload": t.spare_payload}}, True),
     Endpoint("location", "POST", "/mobile/v1/installs/{id}/location", lambda t: {"json": Factory.fix()}, True),
-    Endpoint("photo_put", "PUT", "/mobile/v1/installs/{id}/photos/meter_display",
-             lambda t: {"content": t.photo, "headers_extra": {"Content-Type": "image/jpeg"}}, True),
+    Endpoint(
+        "photo_put",
+        "PUT",
+        "/mobile/v1/installs/{id}/photos/meter_display",
+        lambda t: {"content": t.photo, "headers_extra": {"Content-Type": "image/jpeg"}},
+        True,
+    ),
     Endpoint("photo_get", "GET", "/mobile/v1/installs/{id}/photos/{photo}", _no_body, writes=False),
     Endpoint("submit", "POST", "/mobile/v1/installs/{id}/submit", _no_body, writes=True),
     Endpoint("help", "POST", "/mobile/v1/installs/{id}/help", lambda t: {"json": {"message": "help"}}, True),
@@ -128,11 +149,22 @@ async def _assert_unchanged(client: AsyncClient, t: Target) -> None:
 
 # --- tokens ------------------------------------------------------------------------------------
 
-def _raw_token(settings: Settings, sub: str, *, role: str | None = "customer", expires_in: timedelta = timedelta(hours=1),
-               secret: str | None = None, algorithm: str = "HS256") -> str:
+
+def _raw_token(
+    settings: Settings,
+    sub: str,
+    *,
+    role: str | None = "customer",
+    expires_in: timedelta = timedelta(hours=1),
+    secret: str | None = None,
+    algorithm: str = "HS256",
+) -> str:
     now = datetime.now(UTC)
-    claims: dict[str, Any] = {"sub": sub, "iat": int((now - timedelta(hours=2)).timestamp()),
-                              "exp": int((now + expires_in).timestamp())}
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "iat": int((now - timedelta(hours=2)).timestamp()),
+        "exp": int((now + expires_in).timestamp()),
+    }
     if role is not None:
         claims["extras"] = {"role": role}
     return jwt.encode(claims, None if algorithm == "none" else (secret or settings.jwt_secret), algorithm=algorithm)
@@ -145,7 +177,8 @@ BAD_CREDENTIALS: dict[str, Callable[[Settings, str], dict[str, str]]] = {
     "not_bearer": lambda s, sub: {"Authorization": _raw_token(s, sub)},
     "expired": lambda s, sub: {"Authorization": f"Bearer {_raw_token(s, sub, expires_in=timedelta(minutes=-5))}"},
     "wrong_secret": lambda s, sub: {
-        "Authorization": f"Bearer {_raw_token(s, sub, secret='another-secret-of-sufficient-length-0123456789')}"},
+        "Authorization": f"Bearer {_raw_token(s, sub, secret='another-secret-of-sufficient-length-0123456789')}"
+    },
     "alg_none": lambda s, sub: {"Authorization": f"Bearer {_raw_token(s, sub, algorithm='none')}"},
     "unknown_role": lambda s, sub: {"Authorization": f"Bearer {_raw_token(s, sub, role='superuser')}"},
     "no_role": lambda s, sub: {"Authorization": f"Bearer {_raw_token(s, sub, role=None)}"},
@@ -155,8 +188,9 @@ BAD_CREDENTIALS: dict[str, Callable[[Settings, str], dict[str, str]]] = {
 class TestCraftedTokenControl:
     """The crafted tokens differ from a good one only in the broken property."""
 
-    async def test_well_formed_crafted_token_is_accepted(self, client: AsyncClient, target: Target,
-                                                         settings: Settings) -> None:
+    async def test_well_formed_crafted_token_is_accepted(
+        self, client: AsyncClient, target: Target, settings: Settings
+    ) -> None:
         headers = {"Authorization": f"Bearer {_raw_token(settings, target.owner.subject)}"}
         r = await client.get(f"/mobile/v1/installs/{target.install_id}", headers=headers)
         assert r.status_code == 200, r.text
@@ -164,13 +198,15 @@ class TestCraftedTokenControl:
 
 # --- the behaviours ----------------------------------------------------------------------------
 
+
 class TestRightfulPartiesSeeTheInstall:
     """The control: the refusals below are about the caller, not a broken install."""
 
     @pytest.mark.parametrize("who", ["owner", "installer"])
     @pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if not e.writes], ids=_ids)
-    async def test_owner_and_assigned_installer_may_read(self, client: AsyncClient, target: Target, who: str,
-                                                         endpoint: Endpoint) -> None:
+    async def test_owner_and_assigned_installer_may_read(
+        self, client: AsyncClient, target: Target, who: str, endpoint: Endpoint
+    ) -> None:
         r = await _send(client, endpoint, target, getattr(target, who).headers)
         assert r.status_code == 200, r.text
         if endpoint.name == "list":
@@ -184,16 +220,18 @@ class TestRightfulPartiesSeeTheInstall:
 class TestOutsidersGetNotFound:
     @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.INSTALLER])
     @pytest.mark.parametrize("endpoint", INSTALL_ENDPOINTS, ids=_ids)
-    async def test_other_party_gets_404_and_nothing_changes(self, client: AsyncClient, make: Factory, target: Target,
-                                                            role: Role, endpoint: Endpoint) -> None:
+    async def test_other_party_gets_404_and_nothing_changes(
+        self, client: AsyncClient, make: Factory, target: Target, role: Role, endpoint: Endpoint
+    ) -> None:
         outsider = make.party(role)
         r = await _send(client, endpoint, target, outsider.headers)
         _assert_problem(r, 404, "install/not-found")
         await _assert_unchanged(client, target)
 
     @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.INSTALLER])
-    async def test_other_party_does_not_list_it(self, client: AsyncClient, make: Factory, target: Target,
-                                                role: Role) -> None:
+    async def test_other_party_does_not_list_it(
+        self, client: AsyncClient, make: Factory, target: Target, role: Role
+    ) -> None:
         outsider = make.party(role)
         r = await _send(client, LIST, target, outsider.headers)
         assert r.status_code == 200, r.text
@@ -201,19 +239,24 @@ class TestOutsidersGetNotFound:
 
     @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.INSTALLER])
     async def test_party_of_another_connection_gets_404(
-            self, client: AsyncClient, make: Factory, target: Target, role: Role) -> None:
+        self, client: AsyncClient, make: Factory, target: Target, role: Role
+    ) -> None:
         """Being assigned to (or owning) some connection is not enough: it must be this install's connection."""
         outsider = make.party(role)
-        kwargs = {"owner": outsider.subject} if role is Role.CUSTOMER else {"owner": target.owner.subject,
-                                                                            "installer": outsider.subject}
+        kwargs = (
+            {"owner": outsider.subject}
+            if role is Role.CUSTOMER
+            else {"owner": target.owner.subject, "installer": outsider.subject}
+        )
         own_install = await _create(client, outsider, await make.connection(**kwargs))
         r = await client.get(f"/mobile/v1/installs/{target.install_id}", headers=outsider.headers)
         _assert_problem(r, 404, "install/not-found")
         r = await client.get("/mobile/v1/installs", headers=outsider.headers)
         assert [i["id"] for i in r.json()["items"]] == [own_install]
 
-    async def test_photo_of_another_install_via_own_install_is_404(self, client: AsyncClient, make: Factory,
-                                                                   target: Target) -> None:
+    async def test_photo_of_another_install_via_own_install_is_404(
+        self, client: AsyncClient, make: Factory, target: Target
+    ) -> None:
         outsider = make.party(Role.CUSTOMER)
         own_install = await _create(client, outsider, await make.connection(owner=outsider.subject))
         r = await client.get(f"/mobile/v1/installs/{own_install}/photos/{target.photo_id}", headers=outsider.headers)
@@ -223,8 +266,9 @@ class TestOutsidersGetNotFound:
 class TestStaffRolesAreForbiddenOnMobile:
     @pytest.mark.parametrize("role", [Role.SPECIALIST, Role.ADMIN])
     @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=_ids)
-    async def test_specialist_and_admin_get_403(self, client: AsyncClient, make: Factory, target: Target,
-                                                role: Role, endpoint: Endpoint) -> None:
+    async def test_specialist_and_admin_get_403(
+        self, client: AsyncClient, make: Factory, target: Target, role: Role, endpoint: Endpoint
+    ) -> None:
         r = await _send(client, endpoint, target, make.party(role).headers)
         _assert_problem(r, 403, "auth/forbidden")
         await _assert_unchanged(client, target)
@@ -233,8 +277,9 @@ class TestStaffRolesAreForbiddenOnMobile:
 class TestBadCredentialsAreUnauthenticated:
     @pytest.mark.parametrize("credential", list(BAD_CREDENTIALS))
     @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=_ids)
-    async def test_401_and_nothing_changes(self, client: AsyncClient, settings: Settings, target: Target,
-                                           credential: str, endpoint: Endpoint) -> None:
+    async def test_401_and_nothing_changes(
+        self, client: AsyncClient, settings: Settings, target: Target, credential: str, endpoint: Endpoint
+    ) -> None:
         headers = BAD_CREDENTIALS[credential](settings, target.owner.subject)
         r = await _send(client, endpoint, target, headers)
         _assert_problem(r, 401, "auth/unauthenticated")
@@ -243,7 +288,8 @@ class TestBadCredentialsAreUnauthenticated:
 
 class TestCustomerSeesInstallerCreatedInstall:
     async def test_install_created_by_installer_is_visible_to_connection_owner(
-            self, client: AsyncClient, make: Factory) -> None:
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         customer, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
         ean = await make.connection(owner=customer.subject, installer=installer.subject)
         install_id = await _create(client, installer, ean)

@@ -16,10 +16,12 @@ from tests.factories import Factory, Party, new_ean
 CLAIM = "/mobile/v1/connections/claim"
 
 
-async def _claim(client: AsyncClient, who: Party, ean: str, postcode: str = "6811AL", house_number: int = 14,
-                 **headers: str) -> httpx.Response:
-    return await client.post(CLAIM, json={"ean": ean, "postcode": postcode, "house_number": house_number},
-                             headers={**who.headers, **headers})
+async def _claim(
+    client: AsyncClient, who: Party, ean: str, postcode: str = "6811AL", house_number: int = 14, **headers: str
+) -> httpx.Response:
+    return await client.post(
+        CLAIM, json={"ean": ean, "postcode": postcode, "house_number": house_number}, headers={**who.headers, **headers}
+    )
 
 
 async def _owner(ean: str) -> str | None:
@@ -41,8 +43,11 @@ def _bad_check_digit(ean: str) -> str:
 
 
 async def _create_install(client: AsyncClient, who: Party, ean: str) -> httpx.Response:
-    return await client.post("/mobile/v1/installs", json={"id": str(uuid.uuid4()), "connection_ean": ean,
-                                                          "asset_type": "smart_meter_1p"}, headers=who.headers)
+    return await client.post(
+        "/mobile/v1/installs",
+        json={"id": str(uuid.uuid4()), "connection_ean": ean, "asset_type": "smart_meter_1p"},
+        headers=who.headers,
+    )
 
 
 class TestClaim:
@@ -67,8 +72,9 @@ class TestClaim:
         assert await _owner(ean) == customer.subject
 
     @pytest.mark.parametrize("postcode", ["6811AL", "6811 AL", "6811al", "6811 al", " 6811aL"])
-    async def test_postcode_spacing_and_case_do_not_matter(self, client: AsyncClient, make: Factory,
-                                                          postcode: str) -> None:
+    async def test_postcode_spacing_and_case_do_not_matter(
+        self, client: AsyncClient, make: Factory, postcode: str
+    ) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(postcode="6811AL", house_number=7)
         r = await _claim(client, customer, ean, postcode=postcode, house_number=7)
@@ -85,8 +91,9 @@ class TestClaimRefused:
         assert await _owner(ean) is None
 
     @pytest.mark.parametrize("postcode, house_number", [("6811AL", 15), ("6811AM", 14), ("6812AL", 14)])
-    async def test_wrong_address_is_422_claim_mismatch(self, client: AsyncClient, make: Factory, postcode: str,
-                                                       house_number: int) -> None:
+    async def test_wrong_address_is_422_claim_mismatch(
+        self, client: AsyncClient, make: Factory, postcode: str, house_number: int
+    ) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(postcode="6811AL", house_number=14)
         r = await _claim(client, customer, ean, postcode=postcode, house_number=house_number)
@@ -98,12 +105,14 @@ class TestClaimRefused:
         ean = await make.connection(postcode="6811AL", house_number=14)
         wrong_number = await _claim(client, make.party(Role.CUSTOMER), ean, house_number=99)
         unknown = await _claim(client, make.party(Role.CUSTOMER), new_ean())
-        assert _problem(unknown, 422, "connection/claim-mismatch") == _problem(wrong_number, 422,
-                                                                               "connection/claim-mismatch")
+        assert _problem(unknown, 422, "connection/claim-mismatch") == _problem(
+            wrong_number, 422, "connection/claim-mismatch"
+        )
         assert unknown.headers["content-language"] == wrong_number.headers["content-language"] == "nl"
 
-    async def test_connection_of_another_customer_is_409_and_keeps_its_owner(self, client: AsyncClient,
-                                                                             make: Factory) -> None:
+    async def test_connection_of_another_customer_is_409_and_keeps_its_owner(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         first, second = make.party(Role.CUSTOMER), make.party(Role.CUSTOMER)
         ean = await make.connection()
         assert (await _claim(client, first, ean)).status_code == 201
@@ -138,8 +147,9 @@ class TestClaimRateLimit:
             r = await _claim(client, who, ean, house_number=1000 + attempt)
             _problem(r, 422, "connection/claim-mismatch")
 
-    async def test_sixth_attempt_after_five_failures_is_429_with_retry_after(self, client: AsyncClient,
-                                                                             make: Factory) -> None:
+    async def test_sixth_attempt_after_five_failures_is_429_with_retry_after(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(house_number=14)
         await self._fail(client, customer, ean, 5)
@@ -169,8 +179,7 @@ class TestClaimRateLimit:
 
 
 class TestClaimThenInstall:
-    async def test_customer_can_create_an_install_only_after_claiming(self, client: AsyncClient,
-                                                                      make: Factory) -> None:
+    async def test_customer_can_create_an_install_only_after_claiming(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(capacity="1x35A")
         r = await _create_install(client, customer, ean)

@@ -17,8 +17,11 @@ async def _prepared_install(client: AsyncClient, make: Factory, label_payload_in
     ean = await make.connection(owner=customer.subject)
     serial, payload = await make.asset()
     install_id = str(uuid.uuid4())
-    r = await client.post("/mobile/v1/installs", json={"id": install_id, "connection_ean": ean,
-                                                       "asset_type": "smart_meter_1p"}, headers=customer.headers)
+    r = await client.post(
+        "/mobile/v1/installs",
+        json={"id": install_id, "connection_ean": ean, "asset_type": "smart_meter_1p"},
+        headers=customer.headers,
+    )
     assert r.status_code == 201, r.text
     r = await client.post(f"/mobile/v1/installs/{install_id}/scan", json={"payload": payload}, headers=customer.headers)
     assert r.status_code == 200, r.text
@@ -28,8 +31,11 @@ async def _prepared_install(client: AsyncClient, make: Factory, label_payload_in
     assert r.status_code == 200, r.text
     for slot in SLOTS_1P:
         photo = make.photo(slot, payload=label_payload_in_photo or payload, serial=serial)
-        r = await client.put(f"/mobile/v1/installs/{install_id}/photos/{slot}", content=photo,
-                             headers={**customer.headers, "Content-Type": "image/jpeg"})
+        r = await client.put(
+            f"/mobile/v1/installs/{install_id}/photos/{slot}",
+            content=photo,
+            headers={**customer.headers, "Content-Type": "image/jpeg"},
+        )
         assert r.status_code == 201, r.text
     return customer, install_id
 
@@ -59,8 +65,9 @@ class TestHappyPath:
 
     async def test_help_escalates_with_human_requested(self, client: AsyncClient, make: Factory) -> None:
         customer, install_id = await _prepared_install(client, make)
-        r = await client.post(f"/mobile/v1/installs/{install_id}/help", json={"message": "Ik twijfel"},
-                              headers=customer.headers)
+        r = await client.post(
+            f"/mobile/v1/installs/{install_id}/help", json={"message": "Ik twijfel"}, headers=customer.headers
+        )
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "in_review"
         assert r.json()["reasons"] == ["human_requested"]

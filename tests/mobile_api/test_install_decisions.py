@@ -32,7 +32,8 @@ class TestSubmitApproves:
         body = await _submitted(client, d, "approved")
         assert body["reasons"] == [] and body["next_actions"] == [] and body["asset"]["status"] == "installed"
         assert [(x["attempt"], x["outcome"], x["decided_by"]) for x in body["decisions"]] == [
-            (1, "approved", "automation")]
+            (1, "approved", "automation")
+        ]
         assert body["decisions"][0]["policy_version"]
 
     async def test_submit_again_after_approval_conflicts(self, client: AsyncClient, make: Factory) -> None:
@@ -52,8 +53,7 @@ class TestSubmitAsksForRetake:
         assert body["reasons"] == [] and body["retake_count"] == 1
         assert codes(body["next_actions"]) == [("upload_photo", "meter_display"), ("ask_for_help", None)]
 
-    async def test_unreadable_label_asks_for_a_retake_of_that_photo(self, client: AsyncClient,
-                                                                   make: Factory) -> None:
+    async def test_unreadable_label_asks_for_a_retake_of_that_photo(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, photo_options={"meter_label": UNREADABLE})
         body = await _submitted(client, d, "needs_retake")
         # The shaky shot is both blurred and unreadable: one retake action per failure, same slot.
@@ -67,8 +67,11 @@ class TestSubmitAsksForRetake:
     async def test_retaken_photo_is_then_approved(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, photo_options={"meter_label": UNREADABLE})
         await _submitted(client, d, "needs_retake")
-        r = await client.put(f"{d.url}/photos/meter_label", content=make.photo("meter_label", payload=d.payload),
-                             headers={**d.who.headers, "Content-Type": "image/jpeg"})
+        r = await client.put(
+            f"{d.url}/photos/meter_label",
+            content=make.photo("meter_label", payload=d.payload),
+            headers={**d.who.headers, "Content-Type": "image/jpeg"},
+        )
         assert r.status_code == 201, r.text
         body = await _submitted(client, d, "approved")
         assert [x["outcome"] for x in body["decisions"]] == ["needs_retake", "approved"]
@@ -106,14 +109,12 @@ class TestSubmitEscalates:
         assert location["status"] == "fail" and location["evidence"]["in_territory"] is True
         assert 4900 < location["evidence"]["distance_m"] < 5100
 
-    async def test_location_outside_the_territory_is_suspected_fraud(self, client: AsyncClient,
-                                                                    make: Factory) -> None:
+    async def test_location_outside_the_territory_is_suspected_fraud(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, fix=make.fix(52.37, 4.89))  # Amsterdam
         body = await _submitted(client, d, "in_review")
         assert body["reasons"] == ["suspected_fraud"]
 
-    async def test_installer_large_three_phase_meter_needs_approval(self, client: AsyncClient,
-                                                                   make: Factory) -> None:
+    async def test_installer_large_three_phase_meter_needs_approval(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, "smart_meter_3p", role=Role.INSTALLER, capacity="3x100A")
         body = await _submitted(client, d, "in_review")
         assert body["reasons"] == ["approval_required"] and _failing(body) == {}
@@ -122,14 +123,15 @@ class TestSubmitEscalates:
         d = await ready_install(client, make, "smart_meter_3p", role=Role.INSTALLER, capacity="3x80A")
         await _submitted(client, d, "approved")
 
-    async def test_installer_ev_charger_needs_specialist_knowledge(self, client: AsyncClient,
-                                                                  make: Factory) -> None:
+    async def test_installer_ev_charger_needs_specialist_knowledge(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, "ev_charger", role=Role.INSTALLER, capacity="3x25A")
         body = await _submitted(client, d, "in_review")
         # 11 kW is also above the catalog's approval_above_kw (10 kW): both reasons, heaviest first.
         assert body["reasons"] == ["approval_required", "specialist_knowledge"] and _failing(body) == {}
-        assert body["reasons_text"] == ["dit vraagt goedkeuring van een specialist",
-                                        "dit vraagt specialistische kennis"]
+        assert body["reasons_text"] == [
+            "dit vraagt goedkeuring van een specialist",
+            "dit vraagt specialistische kennis",
+        ]
 
     async def test_installer_small_battery_has_no_standing_reason(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make, "home_battery", role=Role.INSTALLER, capacity="3x25A")
@@ -140,9 +142,16 @@ class TestSubmitEscalates:
         r = await submit(client, d, **{"Accept-Language": "en"})
         body = r.json()
         assert body["reasons_text"] == ["this needs a specialist's approval", "this needs specialist knowledge"]
-        assert body["next_actions"] == [{"code": "wait", "subject": None, "text": (
-            "A specialist is reviewing your install (this needs a specialist's approval, this needs specialist "
-            "knowledge). There is nothing you need to do now.")}]
+        assert body["next_actions"] == [
+            {
+                "code": "wait",
+                "subject": None,
+                "text": (
+                    "A specialist is reviewing your install (this needs a specialist's approval, this needs specialist "
+                    "knowledge). There is nothing you need to do now."
+                ),
+            }
+        ]
 
 
 class TestAskForHelp:

@@ -40,8 +40,9 @@ class TestReportLocation:
         assert datetime.fromisoformat(location["captured_at"]) == datetime.fromisoformat(fix["captured_at"])
         assert "share_location" not in [a["code"] for a in r.json()["next_actions"]]
 
-    async def test_out_of_range_naive_or_incomplete_fixes_are_bad_requests(self, client: AsyncClient,
-                                                                          make: Factory) -> None:
+    async def test_out_of_range_naive_or_incomplete_fixes_are_bad_requests(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         d = await new_install(client, make)
         bad = [
             make.fix(lat=91.0),
@@ -67,7 +68,11 @@ class TestUploadPhoto:
         body = r.json()
         photo = body["photo"]
         assert (photo["slot"], photo["content_type"], photo["width"], photo["height"]) == (
-            "meter_label", "image/jpeg", 1600, 1200)
+            "meter_label",
+            "image/jpeg",
+            1600,
+            1200,
+        )
         assert photo["size_bytes"] == len(data) and photo["has_exif_location"] is True
         assert photo["taken_at"] is not None and photo["url"] == f"{d.url}/photos/{photo['id']}"
         checks = {c["check"]: c for c in photo["checks"]}
@@ -77,8 +82,7 @@ class TestUploadPhoto:
         assert ("upload_photo", "meter_label") not in codes(body["next_actions"])
         assert ("upload_photo", "meter_display") in codes(body["next_actions"])
 
-    async def test_small_photo_fails_resolution_and_asks_for_a_retake(self, client: AsyncClient,
-                                                                     make: Factory) -> None:
+    async def test_small_photo_fails_resolution_and_asks_for_a_retake(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         r = await upload(client, d, "cabinet_overview", make.photo("cabinet_overview", size=(600, 450)))
         assert r.status_code == 201, r.text
@@ -106,8 +110,9 @@ class TestUploadPhoto:
         assert len(ids) == 1
         assert [p["id"] for p in (await _view(client, d))["photos"]] == list(ids)
 
-    async def test_label_photo_taken_before_the_scan_is_compared_after_it(self, client: AsyncClient,
-                                                                          make: Factory) -> None:
+    async def test_label_photo_taken_before_the_scan_is_compared_after_it(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         d = await new_install(client, make)
         serial, payload = await make.asset()
         r = await upload(client, d, "meter_label", make.photo("meter_label", payload=payload, serial=serial))
@@ -157,8 +162,7 @@ class TestUploadPhoto:
         d, other = await new_install(client, make), await new_install(client, make)
         r = await upload(client, d, "cabinet_overview", make.photo("cabinet_overview"))
         photo_id = r.json()["photo"]["id"]
-        problem(await client.get(f"{other.url}/photos/{photo_id}", headers=other.who.headers), 404,
-                "install/not-found")
+        problem(await client.get(f"{other.url}/photos/{photo_id}", headers=other.who.headers), 404, "install/not-found")
         problem(await client.get(f"{d.url}/photos/{photo_id}", headers=other.who.headers), 404, "install/not-found")
 
 
@@ -172,8 +176,11 @@ class TestUploadPhotoRefusals:
     async def test_unsupported_content_type_header(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         for content_type in ("text/plain", "image/gif", "application/octet-stream"):
-            problem(await upload(client, d, "cabinet_overview", make.photo("cabinet_overview"), content_type), 415,
-                    "photo/unsupported-type")
+            problem(
+                await upload(client, d, "cabinet_overview", make.photo("cabinet_overview"), content_type),
+                415,
+                "photo/unsupported-type",
+            )
 
     async def test_bytes_that_are_not_a_photo_we_accept(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
@@ -196,32 +203,39 @@ class TestUploadPhotoRefusals:
 
         async def chunked():  # no Content-Length: the limit holds while streaming
             for start in range(0, len(big), MiB):
-                yield big[start:start + MiB]
+                yield big[start : start + MiB]
 
-        r = await client.put(f"{d.url}/photos/cabinet_overview", content=chunked(),
-                             headers={**d.who.headers, "Content-Type": "image/jpeg"})
+        r = await client.put(
+            f"{d.url}/photos/cabinet_overview",
+            content=chunked(),
+            headers={**d.who.headers, "Content-Type": "image/jpeg"},
+        )
         problem(r, 413, "photo/too-large")
         assert (await _view(client, d))["photos"] == []
 
-    async def test_more_than_50_megapixels_is_refused_before_decoding(self, client: AsyncClient,
-                                                                      make: Factory) -> None:
+    async def test_more_than_50_megapixels_is_refused_before_decoding(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         out = io.BytesIO()
         Image.new("1", (8000, 7000)).save(out, format="PNG")  # 56 MP in a few kB
-        body = problem(await upload(client, d, "cabinet_overview", out.getvalue(), "image/png"), 413,
-                       "photo/too-many-pixels")
+        body = problem(
+            await upload(client, d, "cabinet_overview", out.getvalue(), "image/png"), 413, "photo/too-many-pixels"
+        )
         assert "56000000" in body["title"]
 
     async def test_install_of_another_party_is_not_found(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
-        r = await client.put(f"{d.url}/photos/cabinet_overview", content=make.photo("cabinet_overview"),
-                             headers={**make.party(Role.CUSTOMER).headers, "Content-Type": "image/jpeg"})
+        r = await client.put(
+            f"{d.url}/photos/cabinet_overview",
+            content=make.photo("cabinet_overview"),
+            headers={**make.party(Role.CUSTOMER).headers, "Content-Type": "image/jpeg"},
+        )
         problem(r, 404, "install/not-found")
         assert (await _view(client, d))["photos"] == []
 
     async def test_no_uploads_once_in_review(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         assert (await client.post(f"{d.url}/help", json={}, headers=d.who.headers)).status_code == 200
-        problem(await upload(client, d, "cabinet_overview", make.photo("cabinet_overview")), 409,
-                "install/state-conflict")
+        problem(
+            await upload(client, d, "cabinet_overview", make.photo("cabinet_overview")), 409, "install/state-conflict"
+        )
         problem(await locate(client, d, make.fix()), 409, "install/state-conflict")

@@ -20,8 +20,11 @@ SLOT = "cabinet_overview"  # no QR label, so only the reuse check tells the phot
 async def stored_reuse(install_id: str, slot: str = SLOT) -> list[dict[str, Any]]:
     """The private evidence of the newest reuse check on the slot's photo, as a specialist sees it."""
     photos = {p.id: p.slot for p in await repo.photos_of(uuid.UUID(install_id))}
-    checks = [c for c in await repo.checks_of(uuid.UUID(install_id))
-              if c.check_name == "reuse" and photos.get(c.photo) == slot]
+    checks = [
+        c
+        for c in await repo.checks_of(uuid.UUID(install_id))
+        if c.check_name == "reuse" and photos.get(c.photo) == slot
+    ]
     assert checks, "no reuse check stored"
     return checks[-1].evidence["matches"]
 
@@ -34,8 +37,9 @@ async def first_install_with(client: AsyncClient, make: Factory, data: bytes) ->
 
 
 class TestPhotoReuse:
-    async def test_same_bytes_in_another_customers_install_is_suspected_fraud(self, client: AsyncClient,
-                                                                              make: Factory) -> None:
+    async def test_same_bytes_in_another_customers_install_is_suspected_fraud(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         data = make.photo(SLOT)
         first = await first_install_with(client, make, data)
         second = await ready_install(client, make, skip=(SLOT,))
@@ -50,7 +54,8 @@ class TestPhotoReuse:
         private = await stored_reuse(second.id)
         assert len(private) == matches
         assert {"install_id": first.id, "exact": True, "distance": 0} in [
-            {k: m[k] for k in ("install_id", "exact", "distance")} for m in private]
+            {k: m[k] for k in ("install_id", "exact", "distance")} for m in private
+        ]
 
         body = await submitted(client, second, "in_review")
         assert body["reasons"] == ["suspected_fraud"]
@@ -81,8 +86,7 @@ class TestPhotoReuse:
         assert r.status_code == 201, r.text
         assert first.id not in [m["install_id"] for m in await stored_reuse(second.id)]
 
-    async def test_two_customers_with_similar_cabinets_are_not_reuse(self, client: AsyncClient,
-                                                                    make: Factory) -> None:
+    async def test_two_customers_with_similar_cabinets_are_not_reuse(self, client: AsyncClient, make: Factory) -> None:
         # Distinct close-ups of the same meter model (other framing, rotation, wall) whose 64-bit
         # hashes collide; see tests/validation/test_photo.py TestDifferenceHash.
         first = await ready_install(client, make, skip=("meter_display",))
@@ -93,8 +97,9 @@ class TestPhotoReuse:
         assert first.id not in [m["install_id"] for m in await stored_reuse(second.id, "meter_display")]
         await submitted(client, second, "approved")
 
-    async def test_the_same_picture_in_two_slots_of_one_install_is_not_reuse(self, client: AsyncClient,
-                                                                             make: Factory) -> None:
+    async def test_the_same_picture_in_two_slots_of_one_install_is_not_reuse(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         d = await ready_install(client, make, skip=(SLOT, "meter_display"))
         data = make.photo(SLOT)
         assert (await upload(client, d, "meter_display", data)).status_code == 201
@@ -103,8 +108,14 @@ class TestPhotoReuse:
 
 
 def fix_at(captured_at: datetime, **values: Any) -> dict[str, Any]:
-    return {"lat": 51.98371, "lon": 5.90561, "accuracy_m": 7.5, "captured_at": captured_at.isoformat(),
-            "provider": "gps", **values}
+    return {
+        "lat": 51.98371,
+        "lon": 5.90561,
+        "accuracy_m": 7.5,
+        "captured_at": captured_at.isoformat(),
+        "provider": "gps",
+        **values,
+    }
 
 
 class TestLocationSignals:
@@ -126,8 +137,9 @@ class TestLocationSignals:
         assert len(await repo.fixes_of(uuid.UUID(d.id))) == 1
         await submitted(client, d, "approved")
 
-    async def test_identical_fixes_at_different_times_are_suspected_fraud(self, client: AsyncClient,
-                                                                        make: Factory) -> None:
+    async def test_identical_fixes_at_different_times_are_suspected_fraud(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         now = datetime.now(UTC)
         d = await ready_install(client, make, fix=fix_at(now - timedelta(minutes=4)))
         assert (await locate(client, d, fix_at(now))).status_code == 200

@@ -34,8 +34,17 @@ FIVE_KM_NORTH = north_of(ARNHEM, 5000)
 async def asset_with_reading(make: Factory, last_reading: float) -> tuple[str, str]:
     """A meter in stock whose last known reading is `last_reading` (serial, signed payload)."""
     serial = f"{load_catalog().types['smart_meter_1p'].serial_prefix}-R{uuid.uuid4().hex[:10].upper()}"
-    await repo.insert_assets([{"serial": serial, "asset_type": "smart_meter_1p", "status": "in_stock",
-                               "last_reading": last_reading, "created_at": datetime.now(UTC)}])
+    await repo.insert_assets(
+        [
+            {
+                "serial": serial,
+                "asset_type": "smart_meter_1p",
+                "status": "in_stock",
+                "last_reading": last_reading,
+                "created_at": datetime.now(UTC),
+            }
+        ]
+    )
     return serial, qr.sign(serial, make.settings.qr_keys, make.settings.qr_active_key)
 
 
@@ -87,8 +96,7 @@ class TestEnterReading:
         assert reading["status"] == "fail" and reading["user_fixable"] and reading["evidence"]["reading"] is None
         assert codes(body["next_actions"]) == [("enter_reading", "reading"), ("ask_for_help", None)]
 
-    async def test_reading_below_the_last_known_one_asks_to_check_it(self, client: AsyncClient,
-                                                                     make: Factory) -> None:
+    async def test_reading_below_the_last_known_one_asks_to_check_it(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         d.serial, d.payload = await asset_with_reading(make, 5000.0)
         d = await ready_with(client, make, d, reading=4999.5)
@@ -119,8 +127,14 @@ class TestEnterReading:
         await submitted(client, first, "approved")
         r = await create(client, first.who, first.ean)  # the same meter on the same connection again
         assert r.status_code == 201, r.text
-        again = Draft(who=first.who, id=r.json()["id"], ean=first.ean, asset_type="smart_meter_1p",
-                      serial=first.serial, payload=first.payload)
+        again = Draft(
+            who=first.who,
+            id=r.json()["id"],
+            ean=first.ean,
+            asset_type="smart_meter_1p",
+            serial=first.serial,
+            payload=first.payload,
+        )
         again = await ready_with(client, make, again, reading=4000.0)
         body = await submitted(client, again, "needs_retake")
         assert check_of(body["checks"], "reading")["evidence"] == {"reading": 4000.0, "last_known_reading": 4512.7}
@@ -148,8 +162,9 @@ class TestCaptureTime:
         assert [a["subject"] for a in retake] == ["cabinet_overview"]
         assert "eerder gemaakt dan deze installatie" in retake[0]["text"]
 
-    async def test_photo_without_exif_is_uncertain_and_asks_for_a_retake(self, client: AsyncClient,
-                                                                        make: Factory) -> None:
+    async def test_photo_without_exif_is_uncertain_and_asks_for_a_retake(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         d = await ready_install(client, make, skip=("meter_display",))
         r = await upload(client, d, "meter_display", without_exif(make.photo("meter_display")))
         assert r.status_code == 201, r.text
@@ -171,16 +186,20 @@ class TestCaptureTime:
 
     async def test_local_time_with_its_offset_is_fresh(self, client: AsyncClient, make: Factory) -> None:
         local = datetime.now(timezone(timedelta(hours=2))).replace(microsecond=0)
-        d = await ready_install(client, make, photo_options={s: {"captured_at": local} for s in
-                                                             ("meter_label", "meter_display", "cabinet_overview")})
+        d = await ready_install(
+            client,
+            make,
+            photo_options={s: {"captured_at": local} for s in ("meter_label", "meter_display", "cabinet_overview")},
+        )
         body = await submitted(client, d, "approved")
         taken = [datetime.fromisoformat(p["taken_at"]) for p in body["photos"]]
         assert taken == [local] * 3
 
 
 class TestExifLocation:
-    async def test_photo_taken_five_km_from_the_fix_is_suspected_fraud(self, client: AsyncClient,
-                                                                      make: Factory) -> None:
+    async def test_photo_taken_five_km_from_the_fix_is_suspected_fraud(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         d = await ready_install(client, make, skip=("cabinet_overview",))
         r = await upload(client, d, "cabinet_overview", make.photo("cabinet_overview", gps=FIVE_KM_NORTH))
         where = check_of(r.json()["photo"]["checks"], "exif_location")
@@ -190,8 +209,7 @@ class TestExifLocation:
         assert body["reasons"] == ["suspected_fraud"]
         assert check_of(body["checks"], "exif_location", "cabinet_overview")["status"] == "fail"
 
-    async def test_photo_uploaded_before_the_fix_is_judged_at_submit(self, client: AsyncClient,
-                                                                    make: Factory) -> None:
+    async def test_photo_uploaded_before_the_fix_is_judged_at_submit(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         d.serial, d.payload = await make.asset()
         assert (await scan(client, d, d.payload)).status_code == 200

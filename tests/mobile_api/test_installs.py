@@ -17,8 +17,7 @@ from tests.mobile_api.helpers import BASE, codes, create, new_install, problem, 
 
 
 class TestCreateInstall:
-    async def test_new_install_is_a_draft_with_everything_still_to_do(self, client: AsyncClient,
-                                                                      make: Factory) -> None:
+    async def test_new_install_is_a_draft_with_everything_still_to_do(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject, capacity="1x25A")
         install_id = str(uuid.uuid4())
@@ -30,9 +29,13 @@ class TestCreateInstall:
         assert body["asset"] is None and body["location"] is None and body["photos"] == []
         assert body["reasons"] == [] and body["decisions"] == [] and body["retake_count"] == 0
         assert codes(body["next_actions"]) == [
-            ("scan_label", None), ("upload_photo", "meter_label"), ("upload_photo", "meter_display"),
-            ("upload_photo", "cabinet_overview"), ("enter_reading", "reading"),
-            ("share_location", "location"), ("ask_for_help", None),
+            ("scan_label", None),
+            ("upload_photo", "meter_label"),
+            ("upload_photo", "meter_display"),
+            ("upload_photo", "cabinet_overview"),
+            ("enter_reading", "reading"),
+            ("share_location", "location"),
+            ("ask_for_help", None),
         ]
 
     async def test_same_id_and_body_again_returns_the_same_install(self, client: AsyncClient, make: Factory) -> None:
@@ -75,8 +78,7 @@ class TestCreateInstall:
         body = problem(await create(client, customer, ean, "toaster"), 422, "install/asset-type-unknown")
         assert "toaster" in body["title"]
 
-    async def test_connection_of_someone_else_or_unknown_is_not_found(self, client: AsyncClient,
-                                                                      make: Factory) -> None:
+    async def test_connection_of_someone_else_or_unknown_is_not_found(self, client: AsyncClient, make: Factory) -> None:
         customer, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
         others = await make.connection(owner=make.party(Role.CUSTOMER).subject, installer="installer-other")
         problem(await create(client, customer, others), 404, "connection/not-found")
@@ -87,8 +89,9 @@ class TestCreateInstall:
         assert (await create(client, installer, assigned)).status_code == 201
         assert (await create(client, customer, assigned)).status_code == 201
 
-    async def test_role_that_may_not_self_install_the_type_is_forbidden(self, client: AsyncClient,
-                                                                        make: Factory) -> None:
+    async def test_role_that_may_not_self_install_the_type_is_forbidden(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject, capacity="3x25A")
         for asset_type in ("smart_meter_3p", "home_battery_large", "ev_charger"):
@@ -107,15 +110,18 @@ class TestCreateInstallBody:
     async def test_server_owned_fields_are_refused_by_name(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject)
-        for field, value in (("state", "approved"), ("reasons", []), ("owner_subject", customer.subject),
-                             ("decision", "approved")):
+        for field, value in (
+            ("state", "approved"),
+            ("reasons", []),
+            ("owner_subject", customer.subject),
+            ("decision", "approved"),
+        ):
             body = problem(await create(client, customer, ean, **{field: value}), 422, "request/server-owned-field")
             assert f"'{field}'" in body["title"]
         listed = await client.get(BASE, headers=customer.headers)
         assert listed.json()["items"] == []
 
-    async def test_unknown_fields_and_invalid_values_are_bad_requests(self, client: AsyncClient,
-                                                                      make: Factory) -> None:
+    async def test_unknown_fields_and_invalid_values_are_bad_requests(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject)
         problem(await create(client, customer, ean, colour="blue"), 400, "request/invalid")
@@ -132,8 +138,7 @@ class TestCreateInstallBody:
 
 
 class TestGetInstall:
-    async def test_owner_and_assigned_installer_see_it_others_do_not(self, client: AsyncClient,
-                                                                     make: Factory) -> None:
+    async def test_owner_and_assigned_installer_see_it_others_do_not(self, client: AsyncClient, make: Factory) -> None:
         customer, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
         ean = await make.connection(owner=customer.subject, installer=installer.subject)
         created = (await create(client, customer, ean)).json()
@@ -169,22 +174,34 @@ class TestListInstalls:
         assert order == sorted(order, reverse=True)
         assert all(set(i) == {"id", "state", "asset_type", "reasons", "created_at", "updated_at"} for i in items)
 
-    async def test_installs_created_in_the_same_instant_are_each_listed_once(self, client: AsyncClient,
-                                                                             make: Factory) -> None:
+    async def test_installs_created_in_the_same_instant_are_each_listed_once(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         customer = make.party(Role.CUSTOMER)
         connection = await repo.connection_by_ean(await make.connection(owner=customer.subject))
         assert connection is not None
         at = datetime.now(UTC).replace(microsecond=0)
         ids = [uuid.uuid4() for _ in range(5)]
         for install_id in ids:
-            await repo.insert_install({
-                "id": install_id, "connection": connection.id, "asset_type": "smart_meter_1p", "state": "draft",
-                "created_by": customer.subject, "created_by_role": "customer", "request_hash": install_id.hex,
-                "reasons": [], "created_at": at, "updated_at": at})
+            await repo.insert_install(
+                {
+                    "id": install_id,
+                    "connection": connection.id,
+                    "asset_type": "smart_meter_1p",
+                    "state": "draft",
+                    "created_by": customer.subject,
+                    "created_by_role": "customer",
+                    "request_hash": install_id.hex,
+                    "reasons": [],
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
         listed, cursor = [], None
         for _ in range(5):
-            r = await client.get(BASE, params={"limit": 2, **({"cursor": cursor} if cursor else {})},
-                                 headers=customer.headers)
+            r = await client.get(
+                BASE, params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=customer.headers
+            )
             listed += [i["id"] for i in r.json()["items"]]
             if (cursor := r.json()["next_cursor"]) is None:
                 break
@@ -202,8 +219,12 @@ class TestListInstalls:
 
     async def test_bad_cursor_and_limit_are_bad_requests(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
-        for params in ({"cursor": "not a cursor!"}, {"cursor": "bm90LWEtZGF0ZXxub3QtYS11dWlk"},
-                       {"limit": 0}, {"limit": 101}):
+        for params in (
+            {"cursor": "not a cursor!"},
+            {"cursor": "bm90LWEtZGF0ZXxub3QtYS11dWlk"},
+            {"limit": 0},
+            {"limit": 101},
+        ):
             problem(await client.get(BASE, params=params, headers=customer.headers), 400, "request/invalid")
 
 
@@ -216,8 +237,9 @@ class TestScanLabel:
         assert r.json()["asset"] == {"serial": serial, "asset_type": "smart_meter_1p", "status": "in_stock"}
         assert ("scan_label", None) not in codes(r.json()["next_actions"])
 
-    async def test_every_wrong_label_has_its_own_code(self, client: AsyncClient, make: Factory,
-                                                      settings: Settings) -> None:
+    async def test_every_wrong_label_has_its_own_code(
+        self, client: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
         d = await new_install(client, make)
         _, good = await make.asset()
         signature = good[-20:]
@@ -247,8 +269,7 @@ class TestScanLabel:
         problem(r, 404, "install/not-found")
         assert (await client.get(d.url, headers=d.who.headers)).json()["asset"] is None
 
-    async def test_scan_after_submit_to_review_is_a_state_conflict(self, client: AsyncClient,
-                                                                  make: Factory) -> None:
+    async def test_scan_after_submit_to_review_is_a_state_conflict(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         assert (await client.post(f"{d.url}/help", json={}, headers=d.who.headers)).json()["state"] == "in_review"
         body = problem(await scan(client, d, (await make.asset())[1]), 409, "install/state-conflict")
@@ -262,8 +283,9 @@ class TestLanguage:
         dutch = problem(await create(client, customer, ean, "toaster"), 422, "install/asset-type-unknown")
         assert dutch["title"] == "Onbekend type installatie: 'toaster'."
         en = {**customer.headers, "Accept-Language": "en-GB,en;q=0.9"}
-        r = await client.post(BASE, json={"id": str(uuid.uuid4()), "connection_ean": ean, "asset_type": "toaster"},
-                              headers=en)
+        r = await client.post(
+            BASE, json={"id": str(uuid.uuid4()), "connection_ean": ean, "asset_type": "toaster"}, headers=en
+        )
         assert problem(r, 422, "install/asset-type-unknown")["title"] == "Unknown asset type: 'toaster'."
         assert r.headers["content-language"] == "en"
 
@@ -281,5 +303,6 @@ class TestLanguage:
         assert dutch["next_actions"][0]["text"] == "Scan het QR-label van het apparaat."
         assert english["next_actions"][0]["text"] == "Scan the asset's QR label."
         assert english["next_actions"][1]["text"] == (
-            "Upload a photo of the meter label with the QR code clearly visible.")
+            "Upload a photo of the meter label with the QR code clearly visible."
+        )
         assert dutch["status_text"].startswith("U bent bezig") and english["status_text"].startswith("In progress")

@@ -33,8 +33,9 @@ async def target(client: AsyncClient, settings: Settings) -> Target:
     make = Factory(settings)
     d = await ready_install(client, make, skip=("cabinet_overview",))
     data = make.photo("cabinet_overview", gps=ARNHEM)
-    r = await client.put(f"{d.url}/photos/cabinet_overview", content=data,
-                         headers={**d.who.headers, "Content-Type": "image/jpeg"})
+    r = await client.put(
+        f"{d.url}/photos/cabinet_overview", content=data, headers={**d.who.headers, "Content-Type": "image/jpeg"}
+    )
     assert r.status_code == 201, r.text
     photo_id = r.json()["photo"]["id"]
     await helped(client, d)
@@ -63,16 +64,18 @@ def _gps(data: bytes) -> dict[int, Any]:
         return dict(img.getexif().get_ifd(GPS_IFD))
 
 
-async def _call(client: AsyncClient, method: str, url: str, body: dict[str, Any] | None,
-                headers: dict[str, str]) -> Any:
+async def _call(
+    client: AsyncClient, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
+) -> Any:
     return await client.request(method, url, json=body, headers=headers)
 
 
 class TestOnlySpecialists:
     @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.INSTALLER, Role.ADMIN])
     @pytest.mark.parametrize("route", range(len(ROUTE_NAMES)), ids=ROUTE_NAMES)
-    async def test_other_roles_get_403(self, client: AsyncClient, make: Factory, target: Target, role: Role,
-                                       route: int) -> None:
+    async def test_other_roles_get_403(
+        self, client: AsyncClient, make: Factory, target: Target, role: Role, route: int
+    ) -> None:
         who = target.draft.who if role is Role.CUSTOMER else make.party(role)  # even the install's own customer
         method, url, body = _routes(target)[route]
         r = await _call(client, method, url, body, who.headers)
@@ -84,8 +87,7 @@ class TestOnlySpecialists:
         method, url, body = _routes(target)[route]
         problem(await _call(client, method, url, body, {}), 401, "auth/unauthenticated")
 
-    async def test_refused_requests_changed_nothing(self, client: AsyncClient, make: Factory,
-                                                    target: Target) -> None:
+    async def test_refused_requests_changed_nothing(self, client: AsyncClient, make: Factory, target: Target) -> None:
         spec = make.party(Role.SPECIALIST)
         case = await get_case(client, spec, target.case_id)
         assert case["state"] == "open" and case["claimed_by"] is None and case["first_claimed_by"] is None
@@ -100,8 +102,9 @@ class TestOnlySpecialists:
 
 
 class TestOriginalPhoto:
-    async def test_original_keeps_exif_gps_and_rendition_has_none(self, client: AsyncClient, make: Factory,
-                                                                 target: Target) -> None:
+    async def test_original_keeps_exif_gps_and_rendition_has_none(
+        self, client: AsyncClient, make: Factory, target: Target
+    ) -> None:
         spec = make.party(Role.SPECIALIST)
         case = await get_case(client, spec, target.case_id)
         [photo] = [p for p in case["photos"] if p["id"] == target.photo_id]
@@ -118,16 +121,19 @@ class TestOriginalPhoto:
         assert _gps(r.content) == {}
         assert r.content != target.photo
 
-    async def test_photo_of_another_case_is_not_found(self, client: AsyncClient, make: Factory,
-                                                      target: Target) -> None:
+    async def test_photo_of_another_case_is_not_found(self, client: AsyncClient, make: Factory, target: Target) -> None:
         spec = make.party(Role.SPECIALIST)
         url = case_url(target.other_case_id, f"photos/{target.photo_id}/original")
         problem(await client.get(url, headers=spec.headers), 404, "review/case-not-found")
-        problem(await client.get(case_url(987654321, f"photos/{target.photo_id}/original"), headers=spec.headers),
-                404, "review/case-not-found")
+        problem(
+            await client.get(case_url(987654321, f"photos/{target.photo_id}/original"), headers=spec.headers),
+            404,
+            "review/case-not-found",
+        )
 
-    async def test_customer_rendition_for_specialists_is_not_on_mobile(self, client: AsyncClient, make: Factory,
-                                                                       target: Target) -> None:
+    async def test_customer_rendition_for_specialists_is_not_on_mobile(
+        self, client: AsyncClient, make: Factory, target: Target
+    ) -> None:
         spec = make.party(Role.SPECIALIST)
         r = await client.get(f"{target.draft.url}/photos/{target.photo_id}", headers=spec.headers)
         problem(r, 403, "auth/forbidden")

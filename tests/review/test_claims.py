@@ -39,7 +39,7 @@ class TestConcurrentClaims:
         case_id = await _open_case(client, make)
         specialists = [make.party(Role.SPECIALIST) for _ in range(12)]
         responses = await asyncio.gather(*(claim(client, s, case_id) for s in specialists))
-        winners = [s for s, r in zip(specialists, responses) if r.status_code == 200]
+        winners = [s for s, r in zip(specialists, responses, strict=True) if r.status_code == 200]
         assert len(winners) == 1, [r.status_code for r in responses]
         winner = winners[0].subject
         for r in responses:
@@ -60,8 +60,9 @@ class TestLease:
         assert again["lease_expires_at"] > first["lease_expires_at"]
         assert again["version"] > first["version"]
 
-    async def test_expired_lease_returns_to_the_queue_and_anyone_may_claim(self, client: AsyncClient,
-                                                                           make: Factory) -> None:
+    async def test_expired_lease_returns_to_the_queue_and_anyone_may_claim(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         city = unique_city()
         d = await install_in(client, make, city)
         await helped(client, d)
@@ -135,10 +136,13 @@ class TestDecisionGuards:
         problem(r, 409, "review/not-lease-holder")
         assert (await get_case(client, spec, case_id))["install"]["state"] == "in_review"
 
-    @pytest.mark.parametrize(("outcome", "code", "state"), [("reject", "wrong_asset", "rejected"),
-                                                            ("request_info", "photo_unclear", "needs_retake")])
-    async def test_concurrent_identical_decisions_count_once(self, client: AsyncClient, make: Factory,
-                                                             outcome: str, code: str, state: str) -> None:
+    @pytest.mark.parametrize(
+        ("outcome", "code", "state"),
+        [("reject", "wrong_asset", "rejected"), ("request_info", "photo_unclear", "needs_retake")],
+    )
+    async def test_concurrent_identical_decisions_count_once(
+        self, client: AsyncClient, make: Factory, outcome: str, code: str, state: str
+    ) -> None:
         """A double click: the same decision with the same version, three times at once. One wins; the others
         are refused (the version or the state moved on); one decision, one event."""
         d = await new_install(client, make)
@@ -146,8 +150,9 @@ class TestDecisionGuards:
         case_id = await case_id_of(d.id)
         spec = make.party(Role.SPECIALIST)
         view = await claimed(client, spec, case_id)
-        responses = await asyncio.gather(*(decide(client, spec, case_id, outcome, code, view["version"])
-                                           for _ in range(3)))
+        responses = await asyncio.gather(
+            *(decide(client, spec, case_id, outcome, code, view["version"]) for _ in range(3))
+        )
         assert sorted(r.status_code for r in responses) == [200, 409, 409], [r.text for r in responses]
         for r in responses:
             if r.status_code == 409:
@@ -163,8 +168,9 @@ class TestDecisionGuards:
         view = await claimed(client, spec, case_id)
         wrong = (("approve", "wrong_asset"), ("reject", "nonsense"), ("request_info", "evidence_sufficient"))
         for outcome, code in wrong:
-            problem(await decide(client, spec, case_id, outcome, code, view["version"]), 422,
-                    "review/unknown-reason-code")
+            problem(
+                await decide(client, spec, case_id, outcome, code, view["version"]), 422, "review/unknown-reason-code"
+            )
         assert (await get_case(client, spec, case_id))["version"] == view["version"]
 
     async def test_closed_case_can_be_neither_claimed_nor_decided(self, client: AsyncClient, make: Factory) -> None:
@@ -174,8 +180,11 @@ class TestDecisionGuards:
         r = await decide(client, spec, case_id, "reject", "unsafe_installation", view["version"])
         assert r.status_code == 200 and r.json()["state"] == "closed", r.text
         problem(await claim(client, other, case_id), 409, "review/case-not-open")
-        problem(await decide(client, spec, case_id, "approve", "evidence_sufficient", r.json()["version"]), 409,
-                "review/case-not-open")
+        problem(
+            await decide(client, spec, case_id, "approve", "evidence_sufficient", r.json()["version"]),
+            409,
+            "review/case-not-open",
+        )
 
     async def test_unknown_case(self, client: AsyncClient, make: Factory) -> None:
         spec = make.party(Role.SPECIALIST)

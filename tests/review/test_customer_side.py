@@ -69,8 +69,11 @@ class TestCancel:
         assert case["state"] == "closed" and case["claimed_by"] is None
         assert (await case_row(d.id))["closed_at"] is not None
         assert await whole_queue(client, spec, region=city) == []
-        problem(await decide(client, spec, case_id, "approve", "evidence_sufficient", view["version"]), 409,
-                "review/case-not-open")
+        problem(
+            await decide(client, spec, case_id, "approve", "evidence_sufficient", view["version"]),
+            409,
+            "review/case-not-open",
+        )
         problem(await claim(client, spec, case_id), 409, "review/case-not-open")
 
     async def test_needs_retake_may_be_withdrawn(self, client: AsyncClient, make: Factory) -> None:
@@ -86,8 +89,11 @@ class TestCancel:
         before = await install_of(client, d)
         problem(await _cancel(client, d), 409, "install/state-conflict")
         after = await install_of(client, d)
-        assert (after["state"], after["version"], after["timeline"]) == ("approved", before["version"],
-                                                                         before["timeline"])
+        assert (after["state"], after["version"], after["timeline"]) == (
+            "approved",
+            before["version"],
+            before["timeline"],
+        )
         assert await events_of(d.id, "install.cancelled") == []
 
     async def test_cancelled_is_final(self, client: AsyncClient, make: Factory) -> None:
@@ -169,7 +175,9 @@ class TestTimelineAndDecisions:
             assert secret not in r.text
 
         assert [(x["outcome"], x["decided_by"]) for x in view["decisions"]] == [
-            ("in_review", "automation"), ("approved", "specialist")]
+            ("in_review", "automation"),
+            ("approved", "specialist"),
+        ]
         assert view["decisions"][-1]["message"] == "Alles goed."
         assert view["customer_message"] == "Alles goed."
 

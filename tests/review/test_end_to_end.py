@@ -55,8 +55,16 @@ class TestRequestInfoThenApprove:
 
         # The specialist asks for a better label photo, with an internal note.
         view = await claimed(client, first, case_id)
-        r = await decide(client, first, case_id, "request_info", "label_not_visible", view["version"],
-                         note=NOTE, message_to_customer=MESSAGE)
+        r = await decide(
+            client,
+            first,
+            case_id,
+            "request_info",
+            "label_not_visible",
+            view["version"],
+            note=NOTE,
+            message_to_customer=MESSAGE,
+        )
         assert r.status_code == 200, r.text
         case = r.json()
         assert case["state"] == "waiting_customer" and case["claimed_by"] is None
@@ -117,8 +125,16 @@ class TestRequestInfoThenApprove:
         # The outbox holds every change of this install, and a receiver gets them, signed.
         events = await events_of(d.id)
         types = sorted(e["event_type"] for e in events)
-        assert types == sorted(["install.escalated", "install.retake_requested", "install.escalated",
-                                "install.approved", "review.decided", "review.decided"])
+        assert types == sorted(
+            [
+                "install.escalated",
+                "install.retake_requested",
+                "install.escalated",
+                "install.approved",
+                "review.decided",
+                "review.decided",
+            ]
+        )
         decided_events = [e["payload"] for e in events if e["event_type"] == "review.decided"]
         assert [p["outcome"] for p in decided_events] == ["request_info", "approve"]
         receiver = Receiver()
@@ -135,15 +151,15 @@ class TestRequestInfoThenApprove:
                 assert g.json["id"] == g.event_id
                 assert g.json["type"] == g.headers["x-selfinstall-event-type"]
                 assert g.json["data"]["install_id"] == d.id
-            assert all(row["delivered_at"] is not None and row["attempts"] == 1
-                       for row in await deliveries_to(receiver))
+            assert all(
+                row["delivered_at"] is not None and row["attempts"] == 1 for row in await deliveries_to(receiver)
+            )
         finally:
             await receiver.forget()
 
 
 class TestHelpThenRequestInfo:
-    async def test_reason_words_when_no_message_and_back_to_the_queue(self, client: AsyncClient,
-                                                                       make: Factory) -> None:
+    async def test_reason_words_when_no_message_and_back_to_the_queue(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make)
         await helped(client, d, "Is dit goed zo?")
         case_id = await case_id_of(d.id)

@@ -61,8 +61,9 @@ class TestOrder:
         await set_case(helper, risk=500)
         assert await _ids(client, spec, region=city) == [helper2, helper, fraud]
 
-    async def test_fraud_is_due_before_a_request_for_help_opened_at_the_same_time(self, client: AsyncClient,
-                                                                                   make: Factory) -> None:
+    async def test_fraud_is_due_before_a_request_for_help_opened_at_the_same_time(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         city, spec = unique_city(), make.party(Role.SPECIALIST)
         helper = await _help_case(client, make, city)
         fraud = await _fraud_case(client, make, city)
@@ -136,8 +137,14 @@ class TestCounts:
         assert after["suspected_fraud"] == before["suspected_fraud"] + 1
         assert after["human_requested"] == before["human_requested"] + 2
         assert after["complexity"] == before["complexity"]
-        assert set(after) == {"suspected_fraud", "human_requested", "approval_required", "specialist_knowledge",
-                              "complexity", "uncertain"}
+        assert set(after) == {
+            "suspected_fraud",
+            "human_requested",
+            "approval_required",
+            "specialist_knowledge",
+            "complexity",
+            "uncertain",
+        }
         everything = await whole_queue(client, spec)
         for reason, n in after.items():
             assert n == sum(reason in i["reasons"] for i in everything), reason
@@ -179,17 +186,20 @@ def _local(*args: int) -> datetime:
 
 
 class TestWorkingHours:
-    @pytest.mark.parametrize(("start", "hours", "due"), [
-        (_local(2026, 11, 27, 16, 0), 4, _local(2026, 11, 30, 11, 0)),  # Friday 16:00 -> Monday 11:00
-        (_local(2026, 11, 24, 6, 30), 2, _local(2026, 11, 24, 10, 0)),  # before opening: counts from 8:00
-        (_local(2026, 11, 24, 18, 0), 2, _local(2026, 11, 25, 10, 0)),  # after closing: the next morning
-        (_local(2026, 11, 24, 17, 0), 1, _local(2026, 11, 25, 9, 0)),  # exactly at closing
-        (_local(2026, 11, 28, 12, 0), 1, _local(2026, 11, 30, 9, 0)),  # Saturday -> Monday
-        (_local(2026, 11, 29, 23, 59), 0.5, _local(2026, 11, 30, 8, 30)),  # Sunday night
-        (_local(2026, 11, 23, 9, 0), 16, _local(2026, 11, 24, 16, 0)),  # over two working days
-        (_local(2026, 11, 27, 16, 0), 16, _local(2026, 12, 1, 14, 0)),  # over a weekend: 1 + 9 + 6 h
-        (_local(2026, 11, 24, 13, 0), 4, _local(2026, 11, 24, 17, 0)),  # ends exactly at closing
-    ])
+    @pytest.mark.parametrize(
+        ("start", "hours", "due"),
+        [
+            (_local(2026, 11, 27, 16, 0), 4, _local(2026, 11, 30, 11, 0)),  # Friday 16:00 -> Monday 11:00
+            (_local(2026, 11, 24, 6, 30), 2, _local(2026, 11, 24, 10, 0)),  # before opening: counts from 8:00
+            (_local(2026, 11, 24, 18, 0), 2, _local(2026, 11, 25, 10, 0)),  # after closing: the next morning
+            (_local(2026, 11, 24, 17, 0), 1, _local(2026, 11, 25, 9, 0)),  # exactly at closing
+            (_local(2026, 11, 28, 12, 0), 1, _local(2026, 11, 30, 9, 0)),  # Saturday -> Monday
+            (_local(2026, 11, 29, 23, 59), 0.5, _local(2026, 11, 30, 8, 30)),  # Sunday night
+            (_local(2026, 11, 23, 9, 0), 16, _local(2026, 11, 24, 16, 0)),  # over two working days
+            (_local(2026, 11, 27, 16, 0), 16, _local(2026, 12, 1, 14, 0)),  # over a weekend: 1 + 9 + 6 h
+            (_local(2026, 11, 24, 13, 0), 4, _local(2026, 11, 24, 17, 0)),  # ends exactly at closing
+        ],
+    )
     def test_add_working_hours(self, start: datetime, hours: float, due: datetime) -> None:
         assert add_working_hours(start, hours, WH) == due
 

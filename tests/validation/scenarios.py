@@ -76,12 +76,24 @@ def ok(r: Response) -> dict[str, Any]:
     return r.json()
 
 
-async def gather(client: AsyncClient, make: Factory, asset_type: str = "smart_meter_1p", *, seed: int,
-                 role: Role = Role.CUSTOMER, capacity: str = "1x35A", at: tuple[float, float] = ARNHEM,
-                 fix_options: dict[str, Any] | None = None, asset: tuple[str, str] | None = None,
-                 reading: float | None = 4512.7, skip: tuple[str, ...] = (),
-                 every_photo: dict[str, Any] | None = None, photos: dict[str, dict[str, Any]] | None = None,
-                 who: Any = None, ean: str | None = None) -> Draft:
+async def gather(
+    client: AsyncClient,
+    make: Factory,
+    asset_type: str = "smart_meter_1p",
+    *,
+    seed: int,
+    role: Role = Role.CUSTOMER,
+    capacity: str = "1x35A",
+    at: tuple[float, float] = ARNHEM,
+    fix_options: dict[str, Any] | None = None,
+    asset: tuple[str, str] | None = None,
+    reading: float | None = 4512.7,
+    skip: tuple[str, ...] = (),
+    every_photo: dict[str, Any] | None = None,
+    photos: dict[str, dict[str, Any]] | None = None,
+    who: Any = None,
+    ean: str | None = None,
+) -> Draft:
     """Create an install at `at` and gather its evidence; photos carry the EXIF GPS of the shared fix
     (at the connection unless `fix_options` say otherwise) and seeds `seed`, `seed + 1`, ...
 
@@ -103,8 +115,15 @@ async def gather(client: AsyncClient, make: Factory, asset_type: str = "smart_me
     for i, slot in enumerate(slots_of(asset_type)):
         if slot in skip:
             continue
-        options = {"payload": d.payload, "serial": d.serial, "gps": (fix["lat"], fix["lon"]), "seed": seed + i,
-                   "size": FRAMING.get(slot, (1600, 1200)), **(every_photo or {}), **(photos or {}).get(slot, {})}
+        options = {
+            "payload": d.payload,
+            "serial": d.serial,
+            "gps": (fix["lat"], fix["lon"]),
+            "seed": seed + i,
+            "size": FRAMING.get(slot, (1600, 1200)),
+            **(every_photo or {}),
+            **(photos or {}).get(slot, {}),
+        }
         if isinstance(options.get("captured_at"), timedelta):  # relative to now, the moment of the photo
             options["captured_at"] = datetime.now(UTC) + options["captured_at"]
         data = options.pop("data", None) or make.photo(slot, **options)
@@ -137,11 +156,21 @@ def forged(payload: str) -> str:
     return f"{head}:{'A' * 20 if signature != 'A' * 20 else 'B' * 20}"
 
 
-def plain(kind: str, name: str, expect: str = "approved", flag: str | None = None, reason: str | None = None,
-          asset_type: str = "smart_meter_1p", salt: int = 0, **gather_options: Any) -> Scenario:
+def plain(
+    kind: str,
+    name: str,
+    expect: str = "approved",
+    flag: str | None = None,
+    reason: str | None = None,
+    asset_type: str = "smart_meter_1p",
+    salt: int = 0,
+    **gather_options: Any,
+) -> Scenario:
     """One install that differs from the default only in the given evidence, submitted once."""
+
     async def build(client: AsyncClient, make: Factory, seed: int) -> Result:
         return await finish(client, await gather(client, make, asset_type, seed=seed, **gather_options))
+
     return Scenario(name, kind, build, expect, flag, reason, salt)
 
 
@@ -151,8 +180,9 @@ CLEAN = [
     plain("clean", "customer 1p 1x25A", capacity="1x25A"),
     plain("clean", "customer 1p 1x35A png", every_photo={"fmt": "PNG"}),
     plain("clean", "customer 1p 1x40A heif", capacity="1x40A", every_photo={"fmt": "HEIF"}),
-    plain("clean", "customer 1p mixed formats",
-          photos={"meter_label": {"fmt": "PNG"}, "meter_display": {"fmt": "HEIF"}}),
+    plain(
+        "clean", "customer 1p mixed formats", photos={"meter_label": {"fmt": "PNG"}, "meter_display": {"fmt": "HEIF"}}
+    ),
     # Stored sideways with EXIF orientation 6, as most phones write an upright photo.
     plain("clean", "customer 1p label orientation 6", photos={"meter_label": {"orientation": 6}}),
     plain("clean", "customer 1p 12 MP label", photos={"meter_label": {"size": (3024, 4032)}}),
@@ -165,6 +195,7 @@ CLEAN = [
 
 # --- bad ---------------------------------------------------------------------------------------
 
+
 async def wrong_label(client: AsyncClient, make: Factory, seed: int) -> Result:
     _, other = await make.asset()
     return await finish(client, await gather(client, make, seed=seed, photos={"meter_label": {"payload": other}}))
@@ -172,8 +203,9 @@ async def wrong_label(client: AsyncClient, make: Factory, seed: int) -> Result:
 
 async def forged_label_in_photo(client: AsyncClient, make: Factory, seed: int) -> Result:
     serial, payload = await make.asset()
-    d = await gather(client, make, seed=seed, asset=(serial, payload),
-                     photos={"meter_label": {"payload": forged(payload)}})
+    d = await gather(
+        client, make, seed=seed, asset=(serial, payload), photos={"meter_label": {"payload": forged(payload)}}
+    )
     return await finish(client, d)
 
 
@@ -215,8 +247,9 @@ async def battery_scanned_on_1x25a(client: AsyncClient, make: Factory, seed: int
 async def reading_below_last_known(client: AsyncClient, make: Factory, seed: int) -> Result:
     first = await gather(client, make, seed=seed, reading=5000.0)
     await approve(client, first)  # the meter's last known reading is now 5000
-    again = await gather(client, make, seed=seed + 10, who=first.who, ean=first.ean,
-                         asset=(first.serial, first.payload), reading=4000.0)
+    again = await gather(
+        client, make, seed=seed + 10, who=first.who, ean=first.ean, asset=(first.serial, first.payload), reading=4000.0
+    )
     return await finish(client, again)
 
 
@@ -232,16 +265,25 @@ BAD = [
     Scenario("wrong label in photo", "bad", wrong_label, "in_review", "label_qr", FRAUD),
     Scenario("forged label in photo", "bad", forged_label_in_photo, "in_review", "label_qr", FRAUD),
     Scenario("forged label scanned", "bad", forged_label_scanned, "refused:qr/forged"),
-    Scenario("label of installed asset", "bad", label_of_installed_asset, "refused:qr/asset-installed-elsewhere",
-             salt=2),
-    Scenario("asset installed elsewhere before submit", "bad", installed_elsewhere_before_submit, "in_review",
-             "asset", FRAUD, salt=1),
+    Scenario(
+        "label of installed asset", "bad", label_of_installed_asset, "refused:qr/asset-installed-elsewhere", salt=2
+    ),
+    Scenario(
+        "asset installed elsewhere before submit",
+        "bad",
+        installed_elsewhere_before_submit,
+        "in_review",
+        "asset",
+        FRAUD,
+        salt=1,
+    ),
     Scenario("reused photo (same bytes)", "bad", reused_photo, "in_review", "reuse", FRAUD),
     plain("bad", "blurred label photo", "needs_retake", "sharpness", photos={"meter_label": {"blur_radius": 12}}),
     plain("bad", "dark photo", "needs_retake", "exposure", photos={"cabinet_overview": {"brightness": 0.15}}, salt=1),
     plain("bad", "old EXIF time (30 days)", "needs_retake", "capture_time", photos=_taken(timedelta(days=-30))),
-    plain("bad", "future EXIF time (3 h)", "in_review", "capture_time", FRAUD, photos=_taken(timedelta(hours=3)),
-          salt=1),
+    plain(
+        "bad", "future EXIF time (3 h)", "in_review", "capture_time", FRAUD, photos=_taken(timedelta(hours=3)), salt=1
+    ),
     plain("bad", "GPS fix 5 km away", "in_review", "location", FRAUD, fix_options=_at(FIVE_KM_SOUTH), salt=1),
     plain("bad", "mocked GPS", "in_review", "location", FRAUD, fix_options={"mocked": True}),
     plain("bad", "outside territory (Amsterdam)", "in_review", "location", FRAUD, fix_options=_at(AMSTERDAM)),

@@ -20,12 +20,21 @@ M_PER_DEG_LAT = 6_371_008.8 * 3.141592653589793 / 180
 
 
 def fix_north_of(origin: tuple[float, float], metres: float, accuracy_m: float = 8.0, mocked: bool = False) -> Fix:
-    return Fix(lat=origin[0] + metres / M_PER_DEG_LAT, lon=origin[1], accuracy_m=accuracy_m, mocked=mocked,
-               captured_at=datetime.now(UTC))
+    return Fix(
+        lat=origin[0] + metres / M_PER_DEG_LAT,
+        lon=origin[1],
+        accuracy_m=accuracy_m,
+        mocked=mocked,
+        captured_at=datetime.now(UTC),
+    )
 
 
-def locate(fix: Fix | None, target: tuple[float, float] = ARNHEM, territory: Territory | None = TERRITORY,
-           history: list[Fix] | None = None):
+def locate(
+    fix: Fix | None,
+    target: tuple[float, float] = ARNHEM,
+    territory: Territory | None = TERRITORY,
+    history: list[Fix] | None = None,
+):
     return check_location(fix, target[0], target[1], territory, POLICY, history)
 
 
@@ -37,10 +46,14 @@ def later(fix: Fix, minutes: float, **changes: float) -> Fix:
 
 class TestSlotsComplete:
     async def test_one_result_per_required_slot_in_order(self) -> None:
-        results = check_slots_complete(("meter_label", "meter_display", "cabinet_overview"),
-                                       {"meter_label", "cabinet_overview", "device_label"})
+        results = check_slots_complete(
+            ("meter_label", "meter_display", "cabinet_overview"), {"meter_label", "cabinet_overview", "device_label"}
+        )
         assert [(r.subject, r.status) for r in results] == [
-            ("meter_label", Status.PASS), ("meter_display", Status.FAIL), ("cabinet_overview", Status.PASS)]
+            ("meter_label", Status.PASS),
+            ("meter_display", Status.FAIL),
+            ("cabinet_overview", Status.PASS),
+        ]
         missing = results[1]
         assert missing.user_fixable and missing.evidence == {"present": False}
         assert results[0].evidence == {"present": True} and not results[0].user_fixable
@@ -54,9 +67,15 @@ class TestLocation:
     async def test_close_accurate_fix_passes(self) -> None:
         result = locate(fix_north_of(ARNHEM, 20))
         assert result.status is Status.PASS and not result.user_fixable
-        assert result.evidence == {"distance_m": pytest.approx(20.0, abs=0.2), "accuracy_m": 8.0,
-                                   "max_distance_m": 150.0, "max_accuracy_m": 100.0, "mocked": False,
-                                   "in_territory": True, "repeated_fixes": False}
+        assert result.evidence == {
+            "distance_m": pytest.approx(20.0, abs=0.2),
+            "accuracy_m": 8.0,
+            "max_distance_m": 150.0,
+            "max_accuracy_m": 100.0,
+            "mocked": False,
+            "in_territory": True,
+            "repeated_fixes": False,
+        }
 
     async def test_inaccurate_fix_is_uncertain(self) -> None:
         result = locate(fix_north_of(ARNHEM, 10, accuracy_m=120))
@@ -171,8 +190,7 @@ class TestReading:
         assert result.evidence == {"reading": value, "last_known_reading": last_known}
         assert "lower than the previous" in result.fix_en and "lager dan de vorige" in result.fix_nl
 
-    @pytest.mark.parametrize(("value", "last_known"), [(1000.0, 1000.0), (1000.1, 1000.0), (0.0, None),
-                                                       (4512.7, None)])
+    @pytest.mark.parametrize(("value", "last_known"), [(1000.0, 1000.0), (1000.1, 1000.0), (0.0, None), (4512.7, None)])
     async def test_equal_or_above_the_last_known_passes(self, value: float, last_known: float | None) -> None:
         result = check_reading(value, last_known)
         assert result.status is Status.PASS and not result.user_fixable

@@ -50,10 +50,13 @@ class TestTerritory:
         assert not territory.contains(5.5, 51.5)
 
     async def test_feature_collection_is_the_union_of_its_features(self) -> None:
-        doc = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box(0, 0, 1, 1))},
-            {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box(10, 10, 11, 11))},
-        ]}
+        doc = {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box(0, 0, 1, 1))},
+                {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box(10, 10, 11, 11))},
+            ],
+        }
         territory = Territory.from_geojson(json.dumps(doc).encode())
         assert territory.contains(0.5, 0.5) and territory.contains(10.5, 10.5)
         assert not territory.contains(5.0, 5.0)

@@ -37,8 +37,9 @@ def rejected_kind(data: bytes, **options: object) -> PhotoRejected:
 
 
 class TestAcceptedFormats:
-    @pytest.mark.parametrize(("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"),
-                                                        ("HEIF", "image/heic")])
+    @pytest.mark.parametrize(
+        ("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("HEIF", "image/heic")]
+    )
     async def test_photo_formats_are_recognised_by_content(self, fmt: str, content_type: str) -> None:
         facts = inspect(render_meter_photo(None, size=(800, 600), fmt=fmt))
         assert facts.format == fmt
@@ -115,8 +116,9 @@ class TestExifTime:
 
 
 class TestExifGps:
-    @pytest.mark.parametrize("where", [(51.98370, 5.90560), (-33.85680, 151.21530), (40.68920, -74.04450),
-                                       (-22.95190, -43.21050)])
+    @pytest.mark.parametrize(
+        "where", [(51.98370, 5.90560), (-33.85680, 151.21530), (40.68920, -74.04450), (-22.95190, -43.21050)]
+    )
     async def test_gps_with_hemisphere_refs(self, where: tuple[float, float]) -> None:
         facts = inspect(render_meter_photo(None, size=(800, 600), gps=where))
         assert facts.gps is not None
@@ -199,8 +201,10 @@ class TestBrightness:
 
 def close_copy(a: PhotoFacts, b: PhotoFacts) -> bool:
     """Both hashes within the policy: the reuse check would call these the same picture."""
-    return (hamming(a.phash, b.phash) <= POLICY.reuse.max_hamming
-            and hamming(a.fingerprint, b.fingerprint) <= POLICY.reuse.max_fingerprint_distance)
+    return (
+        hamming(a.phash, b.phash) <= POLICY.reuse.max_hamming
+        and hamming(a.fingerprint, b.fingerprint) <= POLICY.reuse.max_fingerprint_distance
+    )
 
 
 class TestDifferenceHash:
@@ -219,7 +223,7 @@ class TestDifferenceHash:
     @pytest.mark.parametrize("scene", sorted(SCENES))
     async def test_differs_between_pictures(self, scene: str) -> None:
         facts = [inspect(SCENES[scene](seed=seed)) for seed in (31, 32, 33, 34)]
-        pairs = [(a, b) for i, a in enumerate(facts) for b in facts[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(facts) for b in facts[i + 1 :]]
         assert min(hamming(a.phash, b.phash) for a, b in pairs) > POLICY.reuse.max_hamming
         assert min(hamming(a.fingerprint, b.fingerprint) for a, b in pairs) > 2 * POLICY.reuse.max_fingerprint_distance
 

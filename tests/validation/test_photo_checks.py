@@ -34,8 +34,18 @@ ARNHEM = (51.98370, 5.90560)
 
 
 def photo(qr_texts: tuple[str, ...] | None = (), width: int = 1600, height: int = 1200, **facts: Any) -> PhotoEvidence:
-    base = PhotoEvidence(slot="meter_label", width=width, height=height, qr_texts=qr_texts, sharpness=500.0,
-                         brightness=140.0, dark_fraction=0.01, bright_fraction=0.01, taken_at=None, exif_gps=None)
+    base = PhotoEvidence(
+        slot="meter_label",
+        width=width,
+        height=height,
+        qr_texts=qr_texts,
+        sharpness=500.0,
+        brightness=140.0,
+        dark_fraction=0.01,
+        bright_fraction=0.01,
+        taken_at=None,
+        exif_gps=None,
+    )
     return msgspec.structs.replace(base, **facts)
 
 
@@ -45,8 +55,13 @@ def context(**values: Any) -> PhotoContext:
 
 
 def match(distance: int, exact: bool = False, photo_id: int = 7, fingerprint_distance: int = 0) -> ReuseMatch:
-    return ReuseMatch(install_id="2f0c4b1e-0000-4000-8000-000000000001", photo_id=photo_id, distance=distance,
-                      fingerprint_distance=fingerprint_distance, exact=exact)
+    return ReuseMatch(
+        install_id="2f0c4b1e-0000-4000-8000-000000000001",
+        photo_id=photo_id,
+        distance=distance,
+        fingerprint_distance=fingerprint_distance,
+        exact=exact,
+    )
 
 
 def assert_retake_pass(result: CheckResult, check: str) -> None:
@@ -125,8 +140,14 @@ class TestExposure:
     async def test_well_exposed_passes_with_all_numbers(self) -> None:
         result = check_exposure(photo(brightness=140.04, dark_fraction=0.0123, bright_fraction=0.5), POLICY)
         assert_retake_pass(result, "exposure")
-        assert result.evidence == {"mean_luminance": 140.0, "min_luminance": 40.0, "max_luminance": 225.0,
-                                   "dark_fraction": 0.012, "bright_fraction": 0.5, "max_clipped_fraction": 0.5}
+        assert result.evidence == {
+            "mean_luminance": 140.0,
+            "min_luminance": 40.0,
+            "max_luminance": 225.0,
+            "dark_fraction": 0.012,
+            "bright_fraction": 0.5,
+            "max_clipped_fraction": 0.5,
+        }
 
     @pytest.mark.parametrize("brightness", [40.0, 225.0])
     async def test_mean_at_the_limits_passes(self, brightness: float) -> None:
@@ -158,8 +179,9 @@ class TestCaptureTime:
         assert result.evidence["taken_at"] is None
         assert "camera" in result.fix_en and "app" in result.fix_en and "app" in result.fix_nl
 
-    @pytest.mark.parametrize("taken_at", [STARTED - timedelta(hours=24), STARTED + timedelta(minutes=5),
-                                          UPLOADED + timedelta(minutes=10)])
+    @pytest.mark.parametrize(
+        "taken_at", [STARTED - timedelta(hours=24), STARTED + timedelta(minutes=5), UPLOADED + timedelta(minutes=10)]
+    )
     async def test_within_the_window_passes(self, taken_at: datetime) -> None:
         result = check_capture_time(photo(taken_at=taken_at), context(), POLICY)
         assert result.status is Status.PASS and not result.user_fixable and result.fix_en == ""
@@ -167,8 +189,11 @@ class TestCaptureTime:
     async def test_evidence_holds_the_time_and_the_window(self) -> None:
         taken = datetime(2026, 11, 30, 11, 10, tzinfo=timezone(timedelta(hours=2)))
         result = check_capture_time(photo(taken_at=taken), context(), POLICY)
-        assert result.evidence == {"taken_at": "2026-11-30T11:10:00+02:00",
-                                   "earliest": "2026-11-29T09:00:00+00:00", "latest": "2026-11-30T09:30:00+00:00"}
+        assert result.evidence == {
+            "taken_at": "2026-11-30T11:10:00+02:00",
+            "earliest": "2026-11-29T09:00:00+00:00",
+            "latest": "2026-11-30T09:30:00+00:00",
+        }
         assert result.status is Status.PASS
 
     async def test_older_than_a_day_before_the_install_fails_fixable(self) -> None:
@@ -186,16 +211,20 @@ class TestCaptureTime:
 
 class TestExifLocation:
     @pytest.mark.parametrize(("gps", "fix"), [(None, (*ARNHEM, 8.0)), (ARNHEM, None), (None, None)])
-    async def test_omitted_when_either_position_is_unknown(self, gps: tuple[float, float] | None,
-                                                           fix: tuple[float, float, float] | None) -> None:
+    async def test_omitted_when_either_position_is_unknown(
+        self, gps: tuple[float, float] | None, fix: tuple[float, float, float] | None
+    ) -> None:
         assert check_exif_location(photo(exif_gps=gps), context(fix=fix), POLICY) is None
 
     async def test_near_the_fix_passes(self) -> None:
         result = check_exif_location(photo(exif_gps=north_of(ARNHEM, 30)), context(fix=(*ARNHEM, 8.0)), POLICY)
         assert result is not None
         assert (result.check, result.subject, result.status) == ("exif_location", "meter_label", Status.PASS)
-        assert result.evidence == {"distance_m": pytest.approx(30.0, abs=0.1), "fix_accuracy_m": 8.0,
-                                   "max_distance_m": 500.0}
+        assert result.evidence == {
+            "distance_m": pytest.approx(30.0, abs=0.1),
+            "fix_accuracy_m": 8.0,
+            "max_distance_m": 500.0,
+        }
         assert result.fix_en == ""
 
     async def test_the_fix_accuracy_widens_the_limit(self) -> None:
@@ -217,31 +246,48 @@ class TestReuse:
         assert (result.check, result.status, result.user_fixable) == ("reuse", Status.PASS, False)
         assert result.evidence == {"matches": [], "max_hamming": 3, "max_fingerprint_distance": 16}
 
-    @pytest.mark.parametrize(("distance", "fingerprint_distance", "exact"),
-                             [(0, 0, True), (40, 120, True), (3, 16, False), (0, 0, False)])
-    async def test_same_bytes_or_both_hashes_close_is_suspected_fraud(self, distance: int, fingerprint_distance: int,
-                                                                      exact: bool) -> None:
-        result = check_reuse(photo(), context(reuse=(match(distance, exact, fingerprint_distance=fingerprint_distance),)),
-                             POLICY)
+    @pytest.mark.parametrize(
+        ("distance", "fingerprint_distance", "exact"), [(0, 0, True), (40, 120, True), (3, 16, False), (0, 0, False)]
+    )
+    async def test_same_bytes_or_both_hashes_close_is_suspected_fraud(
+        self, distance: int, fingerprint_distance: int, exact: bool
+    ) -> None:
+        result = check_reuse(
+            photo(), context(reuse=(match(distance, exact, fingerprint_distance=fingerprint_distance),)), POLICY
+        )
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
         assert result.fix_en and result.fix_nl
 
     @pytest.mark.parametrize(("distance", "fingerprint_distance"), [(4, 0), (3, 17), (0, 70)])
     async def test_one_hash_apart_is_another_picture(self, distance: int, fingerprint_distance: int) -> None:
-        result = check_reuse(photo(), context(reuse=(match(distance, fingerprint_distance=fingerprint_distance),)),
-                             POLICY)
+        result = check_reuse(
+            photo(), context(reuse=(match(distance, fingerprint_distance=fingerprint_distance),)), POLICY
+        )
         assert result.status is Status.PASS and result.evidence["matches"] == []
 
     async def test_evidence_lists_only_the_matches(self) -> None:
-        result = check_reuse(photo(), context(reuse=(match(0, True, 1), match(2, photo_id=2, fingerprint_distance=5),
-                                                     match(9, photo_id=3), match(1, photo_id=4, fingerprint_distance=41))),
-                             POLICY)
+        result = check_reuse(
+            photo(),
+            context(
+                reuse=(
+                    match(0, True, 1),
+                    match(2, photo_id=2, fingerprint_distance=5),
+                    match(9, photo_id=3),
+                    match(1, photo_id=4, fingerprint_distance=41),
+                )
+            ),
+            POLICY,
+        )
         install = "2f0c4b1e-0000-4000-8000-000000000001"
-        assert result.evidence == {"max_hamming": 3, "max_fingerprint_distance": 16, "matches": [
-            {"install_id": install, "photo_id": 1, "distance": 0, "fingerprint_distance": 0, "exact": True},
-            {"install_id": install, "photo_id": 2, "distance": 2, "fingerprint_distance": 5, "exact": False},
-        ]}
+        assert result.evidence == {
+            "max_hamming": 3,
+            "max_fingerprint_distance": 16,
+            "matches": [
+                {"install_id": install, "photo_id": 1, "distance": 0, "fingerprint_distance": 0, "exact": True},
+                {"install_id": install, "photo_id": 2, "distance": 2, "fingerprint_distance": 5, "exact": False},
+            ],
+        }
 
 
 class TestRunPhotoChecks:
@@ -266,6 +312,7 @@ class TestRunPhotoChecks:
         assert [r.check for r in results] == self.BASE
 
     async def test_a_clean_photo_passes_every_check(self) -> None:
-        results = run_photo_checks(photo((EXPECTED,), taken_at=STARTED, exif_gps=ARNHEM),
-                                   context(fix=(*ARNHEM, 8.0)), POLICY)
+        results = run_photo_checks(
+            photo((EXPECTED,), taken_at=STARTED, exif_gps=ARNHEM), context(fix=(*ARNHEM, 8.0)), POLICY
+        )
         assert [(r.check, r.status) for r in results if r.status is not Status.PASS] == []

@@ -13,10 +13,18 @@ from backend.validation.results import CheckResult, Outcome, Reason, Status
 POLICY = load_policy()
 
 
-def result(status: Status, *, fixable: bool = False, escalate_as: Reason = Reason.UNCERTAIN,
-           check: str = "resolution") -> CheckResult:
-    return CheckResult(check=check, subject="meter_label", status=status, confidence=1.0, evidence={},
-                       user_fixable=fixable, escalate_as=escalate_as)
+def result(
+    status: Status, *, fixable: bool = False, escalate_as: Reason = Reason.UNCERTAIN, check: str = "resolution"
+) -> CheckResult:
+    return CheckResult(
+        check=check,
+        subject="meter_label",
+        status=status,
+        confidence=1.0,
+        evidence={},
+        user_fixable=fixable,
+        escalate_as=escalate_as,
+    )
 
 
 PASS = result(Status.PASS)
@@ -89,13 +97,21 @@ class TestReview:
 
     async def test_reasons_are_ordered_by_weight_and_unique(self) -> None:
         decision = run(
-            [result(Status.FAIL, escalate_as=Reason.UNCERTAIN), result(Status.FAIL, escalate_as=Reason.SUSPECTED_FRAUD),
-             result(Status.UNCERTAIN, escalate_as=Reason.SUSPECTED_FRAUD)],
-            standing={Reason.COMPLEXITY, Reason.HUMAN_REQUESTED, Reason.APPROVAL_REQUIRED,
-                      Reason.SPECIALIST_KNOWLEDGE},
+            [
+                result(Status.FAIL, escalate_as=Reason.UNCERTAIN),
+                result(Status.FAIL, escalate_as=Reason.SUSPECTED_FRAUD),
+                result(Status.UNCERTAIN, escalate_as=Reason.SUSPECTED_FRAUD),
+            ],
+            standing={Reason.COMPLEXITY, Reason.HUMAN_REQUESTED, Reason.APPROVAL_REQUIRED, Reason.SPECIALIST_KNOWLEDGE},
         )
-        assert decision.reasons == (Reason.SUSPECTED_FRAUD, Reason.HUMAN_REQUESTED, Reason.APPROVAL_REQUIRED,
-                                    Reason.SPECIALIST_KNOWLEDGE, Reason.COMPLEXITY, Reason.UNCERTAIN)
+        assert decision.reasons == (
+            Reason.SUSPECTED_FRAUD,
+            Reason.HUMAN_REQUESTED,
+            Reason.APPROVAL_REQUIRED,
+            Reason.SPECIALIST_KNOWLEDGE,
+            Reason.COMPLEXITY,
+            Reason.UNCERTAIN,
+        )
 
     async def test_standing_reasons_are_not_mutated(self) -> None:
         standing = {Reason.HUMAN_REQUESTED}

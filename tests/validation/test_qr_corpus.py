@@ -47,8 +47,7 @@ class Read:
 
 
 def corpus_images() -> list[Path]:
-    return sorted(p for folder in FOLDERS for p in (QR_PHOTOS / folder).glob("*")
-                  if p.suffix in (".png", ".jpg"))
+    return sorted(p for folder in FOLDERS for p in (QR_PHOTOS / folder).glob("*") if p.suffix in (".png", ".jpg"))
 
 
 def expected_text(image: Path) -> str:
@@ -81,8 +80,10 @@ class TestQrCorpus:
         exact = [r for r in reads if r.exact]
         wrong = [r for r in reads if r.wrong]
         missed = [r for r in reads if not r.decoded]
-        print(f"\nqr corpus: {len(exact)}/{len(reads)} exact, {len(wrong)} wrong, {len(missed)} unreadable "
-              f"(ZXing Java reference {ZXING_JAVA_REFERENCE})")
+        print(
+            f"\nqr corpus: {len(exact)}/{len(reads)} exact, {len(wrong)} wrong, {len(missed)} unreadable "
+            f"(ZXing Java reference {ZXING_JAVA_REFERENCE})"
+        )
         print("qr corpus misses:", ", ".join(r.name for r in missed) or "none")
         assert not wrong, [(r.name, r.expected, r.decoded) for r in wrong]
         assert len(exact) >= MIN_EXACT, [r.name for r in reads if not r.exact]
@@ -102,8 +103,9 @@ class TestQrCorpus:
 
 
 class TestLabelEvidenceThroughTheApp:
-    async def test_decoded_text_of_a_foreign_qr_is_evidence_and_never_passes(self, client: AsyncClient,
-                                                                            make: Factory) -> None:
+    async def test_decoded_text_of_a_foreign_qr_is_evidence_and_never_passes(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
         read = next(r for r in corpus_reads() if r.exact and r.image.suffix == ".png")
         d = await new_install(client, make)
         d.serial, d.payload = await make.asset()
