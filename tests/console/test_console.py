@@ -145,3 +145,18 @@ class TestCsrf:
         spec = make.party(Role.SPECIALIST)
         case = (await client.get(f"/review/v1/cases/{case_id}", headers=spec.headers)).json()
         assert case["claimed_by"] is None
+
+
+class TestLayout:
+    async def test_case_page_fits_a_tablet_without_sideways_scrolling(
+        self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        _, case_id = await _escalated(client, make)
+        page = await _signed_in(browser, live_server, make)
+        for width, height in ((1280, 800), (768, 1024)):
+            await page.set_viewport_size({"width": width, "height": height})
+            await page.goto(f"{live_server}/console/cases/{case_id}")
+            await expect(page.locator("svg.map")).to_be_visible()
+            overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (width, overflow)
+        await page.close()
