@@ -12,6 +12,7 @@ from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import ResponseHeader, State
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -73,6 +74,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ctx.cpu.shutdown(wait=False)
 
     auth = jwt_auth(settings)
+    middleware = []
+    if settings.rate_limit_per_minute:
+        # Litestar's limiter (in-process store: per worker); 429s become problem+json like any error.
+        limiter = RateLimitConfig(
+            rate_limit=("minute", settings.rate_limit_per_minute), exclude=["^/health", "^/metrics", "^/console/static"]
+        )
+        middleware.append(limiter.middleware)
     console_dir = Path(__file__).parent / "console"
     return Litestar(
         route_handlers=[
@@ -100,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/mobile", "^/review", "^/admin", "^/health", "^/metrics", "^/schema"],
         ),
         dependencies=DEPENDENCIES,
+        middleware=middleware,
         state=State({"ctx": ctx}),
         on_app_init=[auth.on_app_init],
         plugins=[problem_details_plugin()],

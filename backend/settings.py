@@ -30,6 +30,7 @@ class Settings:
     claim_failures_allowed: int = 5
     claim_failure_window_s: int = 900
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    rate_limit_per_minute: int = 600  # per client address and worker; 0 switches it off
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = "dev-only-webhook-secret"
     webhook_interval_s: float = 2.0
@@ -81,6 +82,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_photo_bytes=int(env.get("MAX_PHOTO_BYTES", str(25 * 1024 * 1024))),
         max_photo_pixels=int(env.get("MAX_PHOTO_PIXELS", "50000000")),
         cors_origins=origins,
+        rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE", "600")),
         webhook_urls=tuple(u.strip() for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),
         webhook_secret=env.get("WEBHOOK_SECRET", "dev-only-webhook-secret"),
         webhook_interval_s=float(env.get("WEBHOOK_INTERVAL_S", "2")),

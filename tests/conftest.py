@@ -13,6 +13,8 @@ from pathlib import Path
 _DATA_DIR = tempfile.mkdtemp(prefix="selfinstall-test-")
 os.environ["DATA_DIR"] = _DATA_DIR
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_DATA_DIR}/test.sqlite3")
+# The suite sends thousands of requests from one address; tests/test_rate_limit.py tests the limiter.
+os.environ["RATE_LIMIT_PER_MINUTE"] = "0"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
