@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -12,17 +13,32 @@ from backend.principal import Principal, Role
 from backend.settings import get_settings
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    """granian binds with SO_REUSEPORT, so a second server on a busy port would silently share it
+    (and its requests) with the first: check with a plain bind first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _serve(args: argparse.Namespace) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
     settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    if _port_in_use(host, port):
+        raise SystemExit(f"error: {host}:{port} is already in use (another selfinstall serve?); stop it or use --port")
     Granian(
         "backend.app:create_app",
         factory=True,
         interface=Interfaces.ASGI,
-        address=args.host or settings.host,
-        port=args.port or settings.port,
+        address=host,
+        port=port,
         workers=args.workers or settings.workers,
     ).serve()
 

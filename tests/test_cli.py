@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -175,3 +176,14 @@ class TestSeed:
             assert qr.verify(a["payload"], settings.qr_keys).serial == a["serial"]
         stored_assets = await repo.assets_by_serials([a["serial"] for a in demo["assets"]])
         assert len(stored_assets) == len(demo["assets"])
+
+
+class TestServe:
+    async def test_a_busy_port_is_refused_not_shared(self) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            run = _cli("serve", "--port", port)
+        assert run.code != 0
+        assert f"127.0.0.1:{port} is already in use" in run.err
