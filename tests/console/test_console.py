@@ -71,6 +71,7 @@ class TestQueueAndCase:
         self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory, screenshots: Path
     ) -> None:
         d, case_id = await _escalated(client, make, wrong_label=True)
+        await _escalated(client, make)  # a second reason in the queue (and in its screenshot)
         page = await _signed_in(browser, live_server, make)
         row = page.locator(f"a[href='/console/cases/{case_id}']")
         await expect(row).to_be_visible()
