@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import httpx
 import msgspec
 
-from backend.events.tables import OutboxDelivery
+from backend.events import repository as repo
 
 log = logging.getLogger("selfinstall.events")
 BATCH = 20
@@ -34,45 +34,11 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=5 * 2 ** min(max(0, attempts - 1), 12)), MAX_BACKOFF)
 
 
-async def _take(delivery_id: int, now: datetime) -> bool:
-    """Lock one due delivery for this worker (compare-and-set, safe across processes)."""
-    rows = (
-        await OutboxDelivery.update({OutboxDelivery.locked_until: now + LOCK})
-        .where(
-            (OutboxDelivery.id == delivery_id)
-            & OutboxDelivery.delivered_at.is_null()
-            & (OutboxDelivery.next_attempt_at <= now)  # another worker may have just failed and rescheduled it
-            & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
-        )
-        .returning(OutboxDelivery.id)
-    )
-    return bool(rows)
-
-
 async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime) -> int:
     """Send every due delivery once; returns how many were delivered."""
-    due = (
-        await OutboxDelivery.select(
-            OutboxDelivery.id,
-            OutboxDelivery.url,
-            OutboxDelivery.attempts,
-            OutboxDelivery.event.id,
-            OutboxDelivery.event.event_type,
-            OutboxDelivery.event.payload,
-            OutboxDelivery.event.created_at,
-        )
-        .where(
-            OutboxDelivery.delivered_at.is_null()
-            & (OutboxDelivery.next_attempt_at <= now)
-            & (OutboxDelivery.locked_until.is_null() | (OutboxDelivery.locked_until < now))
-        )
-        .order_by(OutboxDelivery.next_attempt_at)
-        .limit(BATCH)
-        .output(load_json=True)
-    )
     delivered = 0
-    for row in due:
-        if not await _take(row["id"], now):
+    for row in await repo.due_deliveries(now, BATCH):
+        if not await repo.take_delivery(row["id"], now, LOCK):
             continue  # another worker took it
         event_id, event_type = str(row["event.id"]), row["event.event_type"]
         body = msgspec.json.encode(
@@ -95,22 +61,11 @@ async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime) -> 
             error = f"{type(exc).__name__}: {exc}"
         attempts = row["attempts"] + 1
         if error is None:
-            values = {
-                OutboxDelivery.delivered_at: now,
-                OutboxDelivery.attempts: attempts,
-                OutboxDelivery.locked_until: None,
-                OutboxDelivery.last_error: None,
-            }
+            await repo.mark_delivered(row["id"], attempts, now)
             delivered += 1
         else:
             log.warning("webhook delivery %s to %s failed: %s", event_id, row["url"], error)
-            values = {
-                OutboxDelivery.attempts: attempts,
-                OutboxDelivery.next_attempt_at: now + backoff(attempts),
-                OutboxDelivery.locked_until: None,
-                OutboxDelivery.last_error: error[:500],
-            }
-        await OutboxDelivery.update(values).where(OutboxDelivery.id == row["id"])
+            await repo.mark_failed(row["id"], attempts, now + backoff(attempts), error)
     return delivered
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from backend.events.tables import OutboxDelivery, OutboxEvent
+from backend.events import repository as repo
 from backend.installs.flows import StateChange, StateHook
 
 # Install states that other systems hear about, and the event each one announces.
@@ -22,9 +22,7 @@ STATE_EVENTS = {
 async def enqueue(event_type: str, payload: dict[str, Any], at: datetime, urls: tuple[str, ...]) -> uuid.UUID:
     """Store the event and one pending delivery per webhook URL (inside the current transaction)."""
     event_id = uuid.uuid4()
-    await OutboxEvent.insert(OutboxEvent(id=event_id, event_type=event_type, payload=payload, created_at=at))
-    if urls:
-        await OutboxDelivery.insert(*[OutboxDelivery(event=event_id, url=url, next_attempt_at=at) for url in urls])
+    await repo.insert_event(event_id, event_type, payload, at, urls)
     return event_id
 
 
