@@ -108,6 +108,7 @@ class TestQueueAndCase:
         page = await _signed_in(browser, live_server, make)
         await page.goto(f"{live_server}/console/cases/{case_id}")
         await page.click("text=Claimen")
+        await expect(page.locator("form.decide")).to_be_visible()  # the claimed page has loaded
         await page.keyboard.press("a")
         await page.select_option("select[name=reason_code]", "verified_with_customer")
         await page.keyboard.press("Control+Enter")
