@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
@@ -64,7 +64,7 @@ class InstallController(Controller):
         request: Request[Principal, Any, Any],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
         cursor: FromQuery[str | None] = None,
-        install_state: Annotated[StateName | None, Parameter(query="state")] = None,
+        install_state: Annotated[StateName | None, QueryParameter(name="state")] = None,
     ) -> s.InstallPage:
         """The caller's own installs, newest first, by cursor."""
         after = decode_cursor(cursor, aware_datetime, uuid.UUID) if cursor else None

@@ -141,8 +141,8 @@ class TestCsrf:
     ) -> None:
         _, case_id = await _escalated(client, make)
         token = make.party(Role.SPECIALIST).headers["Authorization"].removeprefix("Bearer ")
-        async with httpx.AsyncClient(base_url=live_server) as raw:
-            r = await raw.post(f"/console/cases/{case_id}/claim", cookies={"si_console": token})
+        async with httpx.AsyncClient(base_url=live_server, cookies={"si_console": token}) as raw:
+            r = await raw.post(f"/console/cases/{case_id}/claim")
         assert r.status_code == 403
         spec = make.party(Role.SPECIALIST)
         case = (await client.get(f"/review/v1/cases/{case_id}", headers=spec.headers)).json()

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from litestar import Litestar, Request, Response, post
+from litestar.params import FromPath
 
 from backend.events.outbox import enqueue
 from backend.events.tables import OutboxDelivery, OutboxEvent
@@ -70,7 +71,7 @@ class Receiver:
 
     def app(self) -> Litestar:
         @post("/hook/{name:str}", status_code=200)
-        async def hook(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+        async def hook(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
             got = Received(request.url.path, dict(request.headers), await request.body())
             self.received.append(got)
             if got.event_id in self.holds:
