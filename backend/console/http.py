@@ -195,7 +195,7 @@ class ConsoleController(Controller):
                 "flash": None,
                 "items": view.items,
                 "counts": view.counts,
-                "total": sum(1 for _ in view.items),
+                "total": view.depth,
                 "oldest": oldest,
                 "reasons": [r.value for r in Reason],
                 "asset_types": sorted(ctx.catalog.types),

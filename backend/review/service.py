@@ -27,6 +27,7 @@ class QueuePage:
     cases: list[CaseRec]
     next_after: tuple[datetime, int, int] | None
     counts: dict[str, int]
+    depth: int  # open cases in the whole queue
     oldest_opened_at: datetime | None
 
 
@@ -58,7 +59,7 @@ async def queue(
         for r in reasons:
             counts[r] = counts.get(r, 0) + 1
     oldest = min((opened for _, opened in open_cases), default=None)
-    return QueuePage(cases=page, next_after=nxt, counts=counts, oldest_opened_at=oldest)
+    return QueuePage(cases=page, next_after=nxt, counts=counts, depth=len(open_cases), oldest_opened_at=oldest)
 
 
 async def _case(case_id: int) -> CaseRec:

@@ -33,6 +33,7 @@ class QueueView(msgspec.Struct, kw_only=True):
     items: list[QueueItem]
     next_cursor: str | None
     counts: dict[str, int]
+    depth: int
     oldest_case_age_s: float | None
 
 
@@ -122,7 +123,11 @@ def _item(c: CaseRec, now: datetime) -> QueueItem:
 def queue_view(page: QueuePage, next_cursor: str | None, now: datetime) -> QueueView:
     age = (now - page.oldest_opened_at).total_seconds() if page.oldest_opened_at else None
     return QueueView(
-        items=[_item(c, now) for c in page.cases], next_cursor=next_cursor, counts=page.counts, oldest_case_age_s=age
+        items=[_item(c, now) for c in page.cases],
+        next_cursor=next_cursor,
+        counts=page.counts,
+        depth=page.depth,
+        oldest_case_age_s=age,
     )
 
 

@@ -23,7 +23,7 @@ from tests.helpers.review import (
     unique_city,
     whole_queue,
 )
-from tests.mobile_api.helpers import problem
+from tests.mobile_api.helpers import ask_help, problem, ready_install
 
 AMS = ZoneInfo("Europe/Amsterdam")
 WH = load_review_config().working_hours
@@ -227,3 +227,14 @@ class TestDueAt:
         config = load_review_config()
         assert config.risk(["suspected_fraud", "human_requested"]) == 120
         assert config.risk([]) == 0
+
+
+class TestDepth:
+    async def test_depth_counts_every_open_case_not_just_the_page(self, client: AsyncClient, make: Factory) -> None:
+        spec = make.party(Role.SPECIALIST)
+        before = (await client.get(QUEUE, params={"limit": 1}, headers=spec.headers)).json()["depth"]
+        for _ in range(2):
+            d = await ready_install(client, make)
+            assert (await ask_help(client, d)).json()["state"] == "in_review"
+        page = (await client.get(QUEUE, params={"limit": 1}, headers=spec.headers)).json()
+        assert len(page["items"]) == 1 and page["depth"] == before + 2
