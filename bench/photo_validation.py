@@ -19,9 +19,9 @@ from functools import partial
 import zxingcpp
 from PIL import Image, ImageStat
 
+from backend.installs.context import load_policy
 from backend.validation.photo import LAPLACIAN, difference_hash, inspect_photo
 from backend.validation.photo_checks import PhotoContext, PhotoEvidence, run_photo_checks
-from backend.validation.policy import load_policy
 from fixtures.photos import render_meter_photo
 
 SIZE = (4000, 3000)
@@ -53,18 +53,7 @@ def _validate(data: bytes) -> None:
         qr_upscale_below_px=policy.photo.qr_retry_upscale_below_px,
     )
     now = datetime.now(UTC)
-    evidence = PhotoEvidence(
-        slot="meter_label",
-        width=facts.width,
-        height=facts.height,
-        qr_texts=facts.qr_texts,
-        sharpness=facts.sharpness,
-        brightness=facts.brightness,
-        dark_fraction=facts.dark_fraction,
-        bright_fraction=facts.bright_fraction,
-        taken_at=facts.taken_at,
-        exif_gps=facts.gps,
-    )
+    evidence = PhotoEvidence.from_facts("meter_label", facts)
     context = PhotoContext(
         expected_payload=PAYLOAD,
         install_started=now - timedelta(minutes=5),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from backend.installs.catalog import Catalog, load_catalog
@@ -15,7 +16,7 @@ from backend.installs.flows import StateHook
 from backend.settings import Settings
 from backend.storage import LocalPhotoStore, PhotoStore
 from backend.validation.geo import Territory
-from backend.validation.policy import DEFAULT_POLICY_PATH, Policy, load_policy
+from backend.validation.policy import DEFAULT_POLICY_PATH, Policy, parse_policy
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -45,13 +46,23 @@ class InstallContext:
         return await asyncio.get_running_loop().run_in_executor(self.cpu, lambda: fn(*args, **kwargs))
 
 
+def load_policy(path: Path = DEFAULT_POLICY_PATH) -> Policy:
+    """The validation policy file: the shipped one unless settings name another."""
+    return parse_policy(path.read_bytes())
+
+
+def load_territory(path: Path) -> Territory:
+    """The operator's service territory from a GeoJSON file."""
+    return Territory.from_geojson(path.read_bytes())
+
+
 def build_context(settings: Settings, state_hooks: tuple[StateHook, ...] = ()) -> InstallContext:
     """Load the catalog, the policy and the territory once, at start-up."""
     return InstallContext(
         settings=settings,
         catalog=load_catalog(),
         policy=load_policy(settings.policy_path or DEFAULT_POLICY_PATH),
-        territory=Territory.from_file(settings.territory_path),
+        territory=load_territory(settings.territory_path),
         store=LocalPhotoStore(settings.photo_dir),
         state_hooks=state_hooks,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import msgspec
 import shapely
@@ -41,10 +40,6 @@ class Territory:
         else:
             geometry = shape(doc)
         return cls(geometry)
-
-    @classmethod
-    def from_file(cls, path: Path) -> Territory:
-        return cls.from_geojson(path.read_bytes())
 
     def contains(self, lat: float, lon: float) -> bool:
         return self._prepared.contains(Point(lon, lat))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from backend.validation.geo import distance_m
+from backend.validation.photo import PhotoFacts
 from backend.validation.policy import Policy
 from backend.validation.results import CheckResult, Reason, Status
 
@@ -24,6 +25,22 @@ class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
     bright_fraction: float
     taken_at: datetime | None
     exif_gps: tuple[float, float] | None
+
+    @classmethod
+    def from_facts(cls, slot: str, facts: PhotoFacts) -> PhotoEvidence:
+        """What the checks need of a freshly decoded photo."""
+        return cls(
+            slot=slot,
+            width=facts.width,
+            height=facts.height,
+            qr_texts=facts.qr_texts,
+            sharpness=facts.sharpness,
+            brightness=facts.brightness,
+            dark_fraction=facts.dark_fraction,
+            bright_fraction=facts.bright_fraction,
+            taken_at=facts.taken_at,
+            exif_gps=facts.gps,
+        )
 
 
 class ReuseMatch(msgspec.Struct, frozen=True, kw_only=True):

@@ -51,9 +51,9 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     decision: DecisionPolicy
 
 
-def load_policy(path: Path = DEFAULT_POLICY_PATH) -> Policy:
-    """Parse a policy file; the shipped one unless settings name another."""
-    return msgspec.toml.decode(path.read_bytes(), type=Policy)
+def parse_policy(data: bytes) -> Policy:
+    """A policy from TOML text (the caller reads the file: this package does no I/O)."""
+    return msgspec.toml.decode(data, type=Policy)
 
 
 def decide(

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backend.installs.context import load_policy, load_territory
 from backend.settings import get_settings
 from backend.validation.checks import Fix, check_asset, check_location, check_reading, check_slots_complete
 from backend.validation.geo import Territory
-from backend.validation.policy import load_policy
 from backend.validation.results import Reason, Status
 
 POLICY = load_policy()
-TERRITORY = Territory.from_file(get_settings().territory_path)
+TERRITORY = load_territory(get_settings().territory_path)
 ARNHEM = (51.98370, 5.90560)
 AMSTERDAM = (52.37, 4.89)
 M_PER_DEG_LAT = 6_371_008.8 * 3.141592653589793 / 180

@@ -8,6 +8,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from backend.installs.context import load_territory
 from backend.settings import get_settings
 from backend.validation.geo import Territory, distance_m
 
@@ -39,7 +40,7 @@ class TestDistance:
 
 class TestTerritory:
     async def test_demo_territory_contains_arnhem_not_amsterdam(self) -> None:
-        territory = Territory.from_file(get_settings().territory_path)
+        territory = load_territory(get_settings().territory_path)
         assert territory.contains(*ARNHEM_CENTRE)
         assert territory.contains(*NIJMEGEN_STATION)
         assert not territory.contains(*AMSTERDAM)

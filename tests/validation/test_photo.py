@@ -9,8 +9,8 @@ import pytest
 import zxingcpp
 from PIL import ExifTags, Image
 
+from backend.installs.context import load_policy
 from backend.validation.photo import PhotoFacts, PhotoRejected, difference_hash, inspect_photo
-from backend.validation.policy import load_policy
 from fixtures.demo_photos import photo_for_slot
 from fixtures.photos import render_cabinet_photo, render_display_photo, render_meter_photo
 from tests.helpers.validation import reencoded

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from backend.installs.context import load_policy
 from backend.validation.photo_checks import (
     PhotoContext,
     PhotoEvidence,
@@ -21,7 +22,6 @@ from backend.validation.photo_checks import (
     check_sharpness,
     run_photo_checks,
 )
-from backend.validation.policy import load_policy
 from backend.validation.results import CheckResult, Reason, Status
 from tests.helpers.validation import north_of
 

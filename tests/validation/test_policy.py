@@ -7,7 +7,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from backend.validation.policy import Policy, decide, load_policy
+from backend.installs.context import load_policy
+from backend.validation.policy import Policy, decide
 from backend.validation.results import CheckResult, Outcome, Reason, Status
 
 POLICY = load_policy()

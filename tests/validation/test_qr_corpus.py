@@ -13,8 +13,8 @@ from pathlib import Path
 
 from httpx import AsyncClient
 
+from backend.installs.context import load_policy
 from backend.validation.photo import inspect_photo
-from backend.validation.policy import load_policy
 from tests.conftest import CORPUS
 from tests.factories import Factory
 from tests.mobile_api.helpers import new_install, scan, submit, upload
