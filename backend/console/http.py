@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 from litestar.security.jwt import Token
 
 from backend.console.annotate import annotated_jpeg
@@ -266,10 +266,12 @@ class ConsoleController(Controller):
         ctx: NamedDependency[InstallContext],
         case_id: FromPath[int],
         photo_id: FromPath[int],
-    ) -> Response[bytes]:
+    ) -> File:
         _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
-        return Response(ctx.store.original_path(photo.sha256).read_bytes(), media_type=photo.content_type)
+        return File(
+            path=ctx.store.original_path(photo.sha256), media_type=photo.content_type, content_disposition_type="inline"
+        )
 
     @post("/cases/{case_id:int}/claim", status_code=303)
     async def claim(

@@ -11,6 +11,7 @@ from backend.errors import Invalid, NotFound
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
+from backend.installs.enums import AssetStatus
 from backend.installs.service import record_event, transaction
 from backend.principal import Principal
 
@@ -93,7 +94,12 @@ async def import_assets(
             chunk = new[start : start + _INSERT_CHUNK]
             await repo.insert_assets(
                 [
-                    {"serial": r.serial, "asset_type": r.asset_type, "status": "in_stock", "created_at": now}
+                    {
+                        "serial": r.serial,
+                        "asset_type": r.asset_type,
+                        "status": AssetStatus.IN_STOCK.value,
+                        "created_at": now,
+                    }
                     for r in chunk
                 ]
             )
@@ -106,7 +112,7 @@ async def import_assets(
         ImportedAsset(
             serial=r.serial,
             asset_type=r.asset_type,
-            status=existing[r.serial].status if r.serial in existing else "in_stock",
+            status=existing[r.serial].status if r.serial in existing else AssetStatus.IN_STOCK.value,
             payload=qr.sign(r.serial, keys, kid),
             created=r.serial not in existing,
         )

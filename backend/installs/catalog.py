@@ -46,7 +46,7 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             unknown = set(spec.slots) - self.slots.keys()
             if unknown:
                 raise ValueError(f"asset type {name} names unknown slots {sorted(unknown)}")
-            bad = [c for c in spec.capacities if not _CAPACITY.fullmatch(c)]
+            bad = [c for c in spec.capacities if not is_valid_capacity(c)]
             if bad:
                 raise ValueError(f"asset type {name} has malformed capacities {bad}")
 

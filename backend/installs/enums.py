@@ -39,10 +39,3 @@ TRANSITIONS: dict[InstallState, frozenset[InstallState]] = {
 
 # States in which the user may still add or replace evidence.
 EDITABLE_STATES = frozenset({InstallState.DRAFT, InstallState.NEEDS_RETAKE})
-
-
-class LocationProvider(enum.StrEnum):
-    GPS = "gps"
-    NETWORK = "network"
-    FUSED = "fused"
-    MANUAL = "manual"

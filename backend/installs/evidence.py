@@ -19,7 +19,6 @@ from backend.installs.service import (
     transaction,
 )
 from backend.installs.verdict import (
-    evidence_from_facts,
     find_reuse,
     fingerprint_to_db,
     hash_bands,
@@ -29,7 +28,7 @@ from backend.installs.verdict import (
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
 from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
-from backend.validation.photo_checks import run_photo_checks
+from backend.validation.photo_checks import PhotoEvidence, run_photo_checks
 from backend.validation.results import CheckResult
 
 ACCEPTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
@@ -64,7 +63,7 @@ async def upload_photo(
         reuse = await find_reuse(install.id, staged.sha256, facts.phash, facts.fingerprint)
         fixes = await repo.fixes_of(install.id)
         context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse)
-        results = run_photo_checks(evidence_from_facts(slot, facts), context, ctx.policy)
+        results = run_photo_checks(PhotoEvidence.from_facts(slot, facts), context, ctx.policy)
         await ctx.store.commit(staged)
     finally:
         ctx.store.discard(staged)  # a no-op once committed (the file has moved)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
+from backend.installs.enums import AssetStatus
 from backend.installs.records import (
     AssetRec,
     CheckRec,
@@ -102,7 +103,11 @@ async def insert_assets(rows: list[dict[str, Any]]) -> None:
 
 
 async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, reading: float | None) -> None:
-    values: dict[Any, Any] = {Asset.status: "installed", Asset.connection: connection_id, Asset.installed_at: at}
+    values: dict[Any, Any] = {
+        Asset.status: AssetStatus.INSTALLED.value,
+        Asset.connection: connection_id,
+        Asset.installed_at: at,
+    }
     if reading is not None:
         values[Asset.last_reading] = reading
     await Asset.update(values).where(Asset.id == asset_id)

@@ -12,7 +12,7 @@ from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
-from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, InstallState
+from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
 from backend.installs.flows import StateChange, run_hooks
 from backend.installs.records import InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
@@ -162,9 +162,9 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
         asset = await repo.asset_by_serial(label.serial)
         if asset is None:
             raise Invalid("qr/unknown-asset")
-        if asset.status == "installed" and asset.connection != install.connection:
+        if asset.status == AssetStatus.INSTALLED and asset.connection != install.connection:
             raise Invalid("qr/asset-installed-elsewhere", serial=asset.serial)
-        if asset.status == "retired":
+        if asset.status == AssetStatus.RETIRED:
             raise Invalid("qr/asset-unavailable", serial=asset.serial, status=asset.status)
         if asset.asset_type != install.asset_type:
             connection = await repo.connection_by_id(install.connection)

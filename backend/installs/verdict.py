@@ -16,7 +16,6 @@ from backend.validation.checks import (
     check_reading,
     check_slots_complete,
 )
-from backend.validation.photo import PhotoFacts
 from backend.validation.photo_checks import PhotoContext, PhotoEvidence, ReuseMatch, check_label_qr, run_photo_checks
 from backend.validation.results import CheckResult
 
@@ -31,21 +30,6 @@ def hash_to_db(phash: int) -> int:
 def hash_bands(phash: int) -> tuple[int, int, int, int]:
     """The four 16-bit bands of an unsigned 64-bit hash, most significant first."""
     return (phash >> 48) & 0xFFFF, (phash >> 32) & 0xFFFF, (phash >> 16) & 0xFFFF, phash & 0xFFFF
-
-
-def evidence_from_facts(slot: str, facts: PhotoFacts) -> PhotoEvidence:
-    return PhotoEvidence(
-        slot=slot,
-        width=facts.width,
-        height=facts.height,
-        qr_texts=facts.qr_texts,
-        sharpness=facts.sharpness,
-        brightness=facts.brightness,
-        dark_fraction=facts.dark_fraction,
-        bright_fraction=facts.bright_fraction,
-        taken_at=facts.taken_at,
-        exif_gps=facts.gps,
-    )
 
 
 def evidence_from_record(photo: PhotoRec) -> PhotoEvidence:
