@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO
 
 import pillow_heif
-import zxingcpp
 from PIL import ExifTags, Image, ImageFilter, ImageStat, UnidentifiedImageError
+
+from backend.validation import qr_read
 
 pillow_heif.register_heif_opener()
 # HEIC has no draft mode; its tiles decode in parallel instead.
@@ -75,6 +76,7 @@ class PhotoFacts:
     taken_at: datetime | None
     gps: tuple[float, float] | None
     qr_texts: tuple[str, ...] | None  # None: the slot does not look for a QR code
+    qr_symbol_seen: bool  # a QR symbol was located, decoded or not
     sharpness: float  # variance of the Laplacian at METRIC_LONG_SIDE
     brightness: float  # mean luminance 0..255
     dark_fraction: float  # share of pixels below 16
@@ -100,7 +102,7 @@ def inspect_photo(
                 raise PhotoRejected("too_many_pixels", f"{width}x{height}", pixels)
             taken_at, gps, orientation = _exif_facts(img, local_tz)
             work = _decode_working(img)
-            qr_texts = _find_qr(fp, work, (width, height), qr_upscale_below_px) if find_qr else None
+            qr = qr_read.find_qr(fp, work, (width, height), qr_upscale_below_px) if find_qr else None
     except PhotoRejected:
         raise
     except UnidentifiedImageError as exc:
@@ -119,7 +121,8 @@ def inspect_photo(
         height=height,
         taken_at=taken_at,
         gps=gps,
-        qr_texts=qr_texts,
+        qr_texts=qr.texts if qr is not None else None,
+        qr_symbol_seen=qr is not None and qr.symbol_seen,
         sharpness=ImageStat.Stat(small.filter(LAPLACIAN)).var[0],
         brightness=ImageStat.Stat(small).mean[0],
         dark_fraction=sum(hist[:16]) / total,
@@ -143,23 +146,6 @@ def _decode_working(img: Image.Image) -> Image.Image:
     gray = img.convert("L")
     factor = max(gray.size) // WORK_LONG_SIDE
     return gray.reduce(factor) if factor > 1 else gray
-
-
-def _find_qr(fp: BinaryIO, work: Image.Image, full_size: tuple[int, int], upscale_below_px: int) -> tuple[str, ...]:
-    """QR texts: on the working image, then 2x up-scaled if the photo is small, then at full size."""
-    texts = _read_qr(work)
-    if not texts and max(full_size) < upscale_below_px:
-        texts = _read_qr(work.resize((work.width * 2, work.height * 2), Image.Resampling.BICUBIC))
-    if not texts and work.size != full_size:  # a small label in a big photo
-        fp.seek(0)
-        with Image.open(fp, formats=list(CONTENT_TYPES)) as full:
-            texts = _read_qr(full.convert("L"))
-    return texts
-
-
-def _read_qr(gray: Image.Image) -> tuple[str, ...]:
-    found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
-    return tuple(dict.fromkeys(b.text for b in found if b.valid and b.text))
 
 
 def _metric_image(work: Image.Image, orientation: int) -> Image.Image:

@@ -42,6 +42,21 @@ class DecisionPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_retakes: int
 
 
+class DevicePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a device's own report (head-end system, charger back office) may decide."""
+
+    auto_approve_in_review: bool
+    max_reading_difference_kwh: Annotated[float, msgspec.Meta(ge=0)]
+    silent_after_days: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class QualityPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the automation and the specialists are measured in production."""
+
+    qa_sample_share: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    known_answer_share: Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: str
     photo: PhotoPolicy
@@ -49,6 +64,8 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reuse: ReusePolicy
     location: LocationPolicy
     decision: DecisionPolicy
+    device: DevicePolicy
+    quality: QualityPolicy
 
 
 def parse_policy(data: bytes) -> Policy:
