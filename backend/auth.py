@@ -1,5 +1,8 @@
 """JWT bearer authentication, roles and the Principal every service call is scoped by.
 
+Roles: customer, installer, specialist, admin, and system (another system of the operator, e.g.
+a head-end; it may reach /integrations only).
+
 In development tokens are HS256 with `JWT_SECRET`. A real identity provider plugs in by setting
 `JWT_ALGORITHM=RS256` (or ES256) and `JWT_SECRET` to its PEM public key, and `JWT_ISSUER` to its
 issuer; the provider must put the role in a `role` claim (top level or under `extras`).
@@ -43,6 +46,18 @@ def issue_token(settings: Settings, subject: str, role: Role, ttl: timedelta) ->
     return jwt_auth(settings).create_token(
         identifier=subject, token_expiration=ttl, token_issuer=settings.jwt_issuer, token_extras={"role": role.value}
     )
+
+
+def confine_systems(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """App-wide guard: a system token reaches /integrations only, whatever a controller admits (a
+    route added without guards must not become a back door for another system)."""
+    user = connection.scope.get("user")
+    if (
+        isinstance(user, Principal)
+        and user.role is Role.SYSTEM
+        and not connection.url.path.startswith("/integrations/")
+    ):
+        raise PermissionDeniedException("role not allowed")
 
 
 def requires_role(*roles: Role):  # noqa: ANN201 - a Litestar guard factory

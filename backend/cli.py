@@ -1,4 +1,4 @@
-"""The `selfinstall` command: serve, migrate, seed, token, label, import-assets, photo."""
+"""The `selfinstall` command: serve, migrate, seed, token, label, import-assets, photo, report-device, sweep-devices."""
 
 from __future__ import annotations
 
@@ -117,6 +117,47 @@ def _photo(args: argparse.Namespace) -> None:
     print(args.output)
 
 
+def _report_device(args: argparse.Namespace) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from backend.auth import issue_token
+
+    body: dict[str, object] = {
+        "report_id": args.report_id or f"demo-{uuid.uuid4()}",
+        "device_serial": args.serial,
+        "ean": args.ean,
+        "reported_at": datetime.now(UTC).isoformat(),
+        "source": args.source,
+    }
+    if args.reading is not None:
+        body["readings"] = {"import_kwh": args.reading, "export_kwh": 0.0}
+    token = issue_token(get_settings(), args.sub, Role.SYSTEM, timedelta(minutes=5))
+    try:
+        r = httpx.post(
+            f"{args.url.rstrip('/')}/integrations/v1/device-reports",
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"error: {args.url} did not answer ({exc}); is `selfinstall serve` running?") from None
+    print(f"HTTP {r.status_code}")
+    print(r.text)
+    if r.status_code >= 300:
+        raise SystemExit(2)
+
+
+def _sweep_devices(_: argparse.Namespace) -> None:
+    from backend.installs.context import build_context
+    from backend.integrations.sweep import sweep_silent_devices
+
+    ctx = build_context(get_settings())
+    print(f"{asyncio.run(sweep_silent_devices(ctx, ctx.clock()))} device_silent cases opened")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="selfinstall", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -146,6 +187,19 @@ def parser() -> argparse.ArgumentParser:
     photo.add_argument("--ean", help="connection whose location goes into the EXIF GPS")
     photo.add_argument("-o", "--output", required=True)
     photo.set_defaults(fn=_photo)
+    report = sub.add_parser("report-device", help="post a device report to the running service, as a head-end would")
+    report.add_argument("serial")
+    report.add_argument("--ean", required=True, help="the connection the device reports at")
+    report.add_argument("--reading", type=float, help="import reading in kWh")
+    report.add_argument("--source", choices=["head-end", "charger-back-office"], default="head-end")
+    report.add_argument("--url", default="http://127.0.0.1:8000")
+    report.add_argument("--sub", default="head-end-demo", help="subject of the system token")
+    report.add_argument("--report-id", help="default: a new one (send the same id again to see a replay)")
+    report.set_defaults(fn=_report_device)
+    sweep = sub.add_parser(
+        "sweep-devices", help="open device_silent cases for approved installs whose device never reported"
+    )
+    sweep.set_defaults(fn=_sweep_devices)
     return p
 
 

@@ -148,6 +148,50 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Goedkeuren kan pas als er een apparaat is gescand.",
         "Approval needs a scanned asset.",
     ),
+    "review/unknown-case-kind": (
+        "Onbekend soort zaak '{kind}'; kies uit: {allowed}.",
+        "Unknown kind of case '{kind}'; choose from: {allowed}.",
+    ),
+    "review/decision-not-for-followup": (
+        "Een vervolgzaak ({kind}) krijgt een oordeel, geen besluit; gebruik /verdict.",
+        "A follow-up case ({kind}) takes a verdict, not a decision; use /verdict.",
+    ),
+    "review/verdict-not-for-escalation": (
+        "Een escalatie krijgt een besluit, geen oordeel; gebruik /decision.",
+        "An escalation takes a decision, not a verdict; use /decision.",
+    ),
+    "review/unknown-verdict": (
+        "Onbekend oordeel '{verdict}' voor een zaak van soort {kind}; kies uit: {allowed}.",
+        "Unknown verdict '{verdict}' for a case of kind {kind}; choose from: {allowed}.",
+    ),
+    # quality: known answers and calibration
+    "quality/known-answer-not-found": ("Dit ijkgeval is niet gevonden.", "This known answer was not found."),
+    "quality/not-a-known-answer": (
+        "Alleen een afgesloten escalatie met een besluit van een specialist kan een ijkgeval worden ({why}).",
+        "Only a closed escalation decided by a specialist can be a known answer ({why}).",
+    ),
+    "quality/known-answer-exists": (
+        "Deze zaak is al een ijkgeval (nummer {known_answer_id}).",
+        "This case is already a known answer (number {known_answer_id}).",
+    ),
+    "quality/own-known-answer": (
+        "U heeft deze zaak zelf beoordeeld en kunt hem niet als ijkgeval beantwoorden.",
+        "You decided this case yourself and cannot answer it as a known answer.",
+    ),
+    "quality/already-answered": (
+        "U heeft dit ijkgeval al beantwoord.",
+        "You have already answered this known answer.",
+    ),
+    # integrations: device reports
+    "device-report/id-conflict": (
+        "Er bestaat al een apparaatmelding met dit report_id, met andere gegevens.",
+        "A device report with this report_id already exists with different data.",
+    ),
+    "device-report/not-found": ("Deze apparaatmelding is niet gevonden.", "This device report was not found."),
+    "device-report/reported-at-out-of-range": (
+        "Het tijdstip van de melding ligt buiten het toegestane venster ({earliest} tot {latest}).",
+        "The report's time is outside the accepted window ({earliest} to {latest}).",
+    ),
     # admin
     "assets/invalid-batch": (
         "De batch is geweigerd; er is niets opgeslagen. Fouten: {errors}",

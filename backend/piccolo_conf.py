@@ -8,5 +8,11 @@ from backend.settings import get_settings
 DB = engine_for(get_settings())
 
 APP_REGISTRY = AppRegistry(
-    apps=["backend.installs.piccolo_app", "backend.review.piccolo_app", "backend.events.piccolo_app"]
+    apps=[
+        "backend.installs.piccolo_app",
+        "backend.review.piccolo_app",
+        "backend.events.piccolo_app",
+        "backend.integrations.piccolo_app",
+        "backend.quality.piccolo_app",
+    ]
 )

@@ -11,6 +11,7 @@ class Role(enum.StrEnum):
     INSTALLER = "installer"
     SPECIALIST = "specialist"
     ADMIN = "admin"
+    SYSTEM = "system"  # another system of the operator (head-end, charger back office): /integrations only
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,13 @@ import tempfile
 # imported: the database engine is bound then); DATABASE_URL may point them at PostgreSQL instead.
 os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="selfinstall-bench-")
 
-from bench import photo_validation, reuse_lookup  # noqa: E402
+from bench import photo_validation, qr_reading, reuse_lookup  # noqa: E402
 
 
 def main() -> None:
     print(f"python {sys.version.split()[0]}; medians of repeated runs; lower is better", flush=True)
     photo_validation.run()
+    qr_reading.run()
     reuse_lookup.run()
 
 

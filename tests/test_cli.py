@@ -8,10 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 import zxingcpp
@@ -57,7 +60,8 @@ def _qr_texts(png: bytes) -> list[str]:
 
 class TestToken:
     @pytest.mark.parametrize(
-        "role, status", [(Role.CUSTOMER, 200), (Role.INSTALLER, 200), (Role.SPECIALIST, 403), (Role.ADMIN, 403)]
+        "role, status",
+        [(Role.CUSTOMER, 200), (Role.INSTALLER, 200), (Role.SPECIALIST, 403), (Role.ADMIN, 403), (Role.SYSTEM, 403)],
     )
     async def test_printed_token_is_accepted_by_the_api(
         self, client: AsyncClient, settings: Settings, role: Role, status: int
@@ -165,7 +169,8 @@ class TestSeed:
         assert "0 new connections, 0 new assets" in second.text
         demo = json.loads((settings.data_dir / "demo.json").read_text())
         assert set(demo) >= {"users", "connections", "assets"}
-        assert {u["role"] for u in demo["users"]} == {r.value for r in Role}
+        # Every role a person holds; a system's token is minted by `report-device` itself.
+        assert {u["role"] for u in demo["users"]} >= {r.value for r in Role} - {Role.SYSTEM.value}
         assert demo["connections"] and demo["assets"]
         for c in demo["connections"]:
             assert is_valid_ean18(c["ean"]), c["ean"]
@@ -187,3 +192,77 @@ class TestServe:
             run = _cli("serve", "--port", port)
         assert run.code != 0
         assert f"127.0.0.1:{port} is already in use" in run.err
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """`selfinstall serve` as a user starts it, on this run's database; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(SCRIPT), "serve", "--port", str(port)],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # readiness, not a wait for behaviour: the first answer of /health
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class TestReportDevice:
+    async def test_posts_a_report_that_confirms_an_approved_install(
+        self, client: AsyncClient, make: Factory, server: str
+    ) -> None:
+        from tests.integrations.helpers import approved, install_row
+
+        d = await approved(client, make)
+        run = _cli("report-device", d.serial, "--ean", d.ean, "--reading", "4513.2", "--url", server)
+        assert run.code == 0, run.err
+        status, _, text = run.text.partition("\n")
+        answer = json.loads(text)
+        assert status == "HTTP 201" and answer["outcomes"] == ["confirmed"] and answer["install_id"] == d.id
+        assert answer["readings"]["import_kwh"] == 4513.2 and answer["source"] == "head-end"
+        assert (await install_row(d.id))["confirmed_at"] is not None
+        again = _cli("report-device", d.serial, "--ean", d.ean, "--url", server, "--report-id", answer["report_id"])
+        assert again.code == 2 and "HTTP 409" in again.text and "device-report/id-conflict" in again.text
+
+    def test_an_invalid_ean_is_the_services_answer(self, server: str) -> None:
+        run = _cli("report-device", "MTR1-000001", "--ean", "871687000000000000", "--url", server)
+        assert run.code == 2 and "HTTP 422" in run.text and "connection/invalid-ean" in run.text
+
+    def test_no_server_is_said_in_words(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        run = _cli("report-device", "MTR1-000001", "--ean", "871687000000000009", "--url", f"http://127.0.0.1:{port}")
+        assert run.code != 0 and "is `selfinstall serve` running?" in run.err
+
+
+class TestSweepDevices:
+    async def test_opens_a_case_for_a_silent_device(self, client: AsyncClient, make: Factory) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from backend.installs.tables import Install
+        from tests.integrations.helpers import approved, cases
+
+        d = await approved(client, make)
+        decided = datetime.now(UTC) - timedelta(days=30)
+        await Install.update({Install.decided_at: decided}).where(Install.id == uuid.UUID(d.id))
+        run = _cli("sweep-devices")
+        assert run.code == 0, run.err
+        assert int(run.text.split()[0]) >= 1 and "device_silent cases opened" in run.text
+        assert (await cases(d.id))["device_silent"]["state"] == "open"

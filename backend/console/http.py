@@ -19,31 +19,19 @@ from litestar.security.jwt import Token
 
 from backend.console.annotate import annotated_jpeg
 from backend.console.svgmap import MapPoint, render_map
+from backend.console.words import FLASH, KIND_WORDS, VERDICT_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import MESSAGES, DomainError
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT
 from backend.principal import Principal, Role
-from backend.review import service
+from backend.review import followups, service
 from backend.review.config import load_review_config
 from backend.review.views import CheckDetail, case_view, queue_view
 from backend.validation.results import Reason
 
 COOKIE = "si_console"
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-FLASH = {
-    "claimed": ("info", "U heeft de zaak geclaimd."),
-    "released": ("info", "De zaak is teruggegeven aan de wachtrij."),
-    "decided": ("info", "Het besluit is vastgelegd."),
-    "first_approval": ("info", "Eerste goedkeuring vastgelegd; een tweede specialist moet nog goedkeuren."),
-}
-# Someone else acted first: say so plainly; the page below shows the current state, nothing was overwritten.
-_STALE = (
-    "error",
-    "Iemand anders heeft deze zaak intussen gewijzigd of besloten. Uw wijziging is niet opgeslagen; "
-    "hieronder staat de actuele stand.",
-)
-FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})
 
 
 class ConsoleLoginRequired(Exception):
@@ -179,13 +167,15 @@ class ConsoleController(Controller):
         ctx: NamedDependency[InstallContext],
         reason: FromQuery[str | None] = None,
         asset_type: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
         who = _require(request, ctx)
         reason = reason if reason in {r.value for r in Reason} else None
         asset_type = asset_type if asset_type in ctx.catalog.types else None
+        kind = kind if kind in KIND_WORDS else None
         after = decode_cursor(cursor, aware_datetime, int, int) if cursor else None
-        page = await service.queue(25, after, reason, asset_type, None, ctx.clock())
+        page = await service.queue(25, after, reason, asset_type, None, ctx.clock(), kind)
         view = queue_view(page, encode_cursor(*page.next_after) if page.next_after else None, ctx.clock())
         oldest = f"{view.oldest_case_age_s / 3600:.1f} uur" if view.oldest_case_age_s else None
         return Template(
@@ -199,7 +189,8 @@ class ConsoleController(Controller):
                 "oldest": oldest,
                 "reasons": [r.value for r in Reason],
                 "asset_types": sorted(ctx.catalog.types),
-                "filters": {"reason": reason, "asset_type": asset_type},
+                "kinds": KIND_WORDS,
+                "filters": {"reason": reason, "asset_type": asset_type, "kind": kind},
                 "next_cursor": view.next_cursor,
             },
         )
@@ -239,7 +230,11 @@ class ConsoleController(Controller):
                 "map_svg": render_map(ctx.territory.geometry, points),
                 "holds": view.claimed_by == who.subject,
                 "overdue": view.due_at < now,
-                "reason_words": {r: REASON_TEXT[r][0] for r in view.reasons},
+                "reason_words": {
+                    r: REASON_TEXT[r][0] if r in REASON_TEXT else KIND_WORDS.get(r, r) for r in view.reasons
+                },
+                "kind_words": KIND_WORDS,
+                "verdict_words": VERDICT_WORDS,
                 "codes_json": json.dumps(codes),
                 "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
                 "findings": _findings(view.checks),
@@ -307,3 +302,15 @@ class ConsoleController(Controller):
         except DomainError as exc:
             return _back(case_id, exc.code)
         return _back(case_id, "first_approval" if case.state == "open" else "decided")
+
+    @post("/cases/{case_id:int}/verdict", status_code=303)
+    async def verdict(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
+    ) -> Redirect:
+        who = _require(request, ctx)
+        if data.get("verdict", "") not in VERDICT_WORDS or not data.get("version", "").isdigit():
+            return _back(case_id, "request/invalid")
+        action = followups.give_verdict(
+            ctx, who, case_id, data["verdict"], data.get("note", "")[:4000], int(data["version"])
+        )
+        return await _act(action, case_id, "verdict")

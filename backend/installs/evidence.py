@@ -18,13 +18,7 @@ from backend.installs.service import (
     scoped_install,
     transaction,
 )
-from backend.installs.verdict import (
-    find_reuse,
-    fingerprint_to_db,
-    hash_bands,
-    hash_to_db,
-    photo_context,
-)
+from backend.installs.verdict import find_reuse, hash_columns, photo_context, same_install_matches
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
 from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
@@ -60,9 +54,10 @@ async def upload_photo(
         if existing is not None:
             return existing, [], False
         facts = await ctx.run_cpu(_inspect, ctx, staged, ctx.catalog.slots[slot].requires_qr)
-        reuse = await find_reuse(install.id, staged.sha256, facts.phash, facts.fingerprint)
+        reuse = await find_reuse(install.id, staged.sha256, facts.lookup)
+        twins = same_install_matches(slot, staged.sha256, facts.lookup, await repo.photos_of(install.id))
         fixes = await repo.fixes_of(install.id)
-        context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse)
+        context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse, twins)
         results = run_photo_checks(PhotoEvidence.from_facts(slot, facts), context, ctx.policy)
         await ctx.store.commit(staged)
     finally:
@@ -87,13 +82,14 @@ async def upload_photo(
                 "exif_lat": facts.gps[0] if facts.gps else None,
                 "exif_lon": facts.gps[1] if facts.gps else None,
                 "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
+                "qr_symbol_seen": facts.qr_symbol_seen,
                 "sharpness": facts.sharpness,
+                "edge_density": facts.edge_density,
+                "contrast": facts.contrast,
                 "brightness": facts.brightness,
                 "dark_fraction": facts.dark_fraction,
                 "bright_fraction": facts.bright_fraction,
-                "phash": hash_to_db(facts.phash),
-                "fingerprint": fingerprint_to_db(facts.fingerprint),
-                **dict(zip(("phash_b0", "phash_b1", "phash_b2", "phash_b3"), hash_bands(facts.phash), strict=True)),
+                **hash_columns(facts.hashes),
                 "is_current": True,
                 "uploaded_by": who.subject,
                 "created_at": now,

@@ -56,6 +56,7 @@ class InstallRec(Record):
     customer_message: str | None
     version: int
     created_at: datetime
+    started_at: datetime | None
     updated_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
@@ -74,12 +75,18 @@ class PhotoRec(Record):
     exif_lat: float | None
     exif_lon: float | None
     qr_texts: list[str] | None
+    qr_symbol_seen: bool
     sharpness: float | None
+    edge_density: float | None
+    contrast: float | None
     brightness: float | None
     dark_fraction: float | None
     bright_fraction: float | None
     phash: int | None
     fingerprint: str | None
+    core_hash: int | None
+    core_fingerprint: str | None
+    hash_informative: bool
     is_current: bool
     uploaded_by: str
     created_at: datetime

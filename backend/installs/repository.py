@@ -205,20 +205,40 @@ async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
     return _one(rows, PhotoRec)
 
 
-async def reuse_candidates(
-    install_id: uuid.UUID, sha256: str, bands: tuple[int, int, int, int]
-) -> list[dict[str, Any]]:
-    """Photos of OTHER installs with the same bytes (always all of them), and the newest that share
-    a hash band (indexed equalities only; a band shared by very many photos is capped)."""
-    columns = (Photo.id, Photo.install, Photo.sha256, Photo.phash, Photo.fingerprint)
+async def reuse_candidates(install_id: uuid.UUID, sha256: str, bands: list[set[int]]) -> list[dict[str, Any]]:
+    """Photos of OTHER installs with the same bytes (always all of them), and the newest informative
+    ones sharing a band: `bands[0..3]` values of the whole-frame bands, `bands[4..7]` of the core bands
+    (indexed equalities only; a band shared by very many photos is capped)."""
+    columns = (
+        Photo.id,
+        Photo.install,
+        Photo.slot,
+        Photo.sha256,
+        Photo.phash,
+        Photo.fingerprint,
+        Photo.core_hash,
+        Photo.core_fingerprint,
+    )
     same = await Photo.select(*columns).where((Photo.install != install_id) & (Photo.sha256 == sha256))
-    b0, b1, b2, b3 = bands
+    band_columns = (
+        Photo.phash_b0,
+        Photo.phash_b1,
+        Photo.phash_b2,
+        Photo.phash_b3,
+        Photo.core_b0,
+        Photo.core_b1,
+        Photo.core_b2,
+        Photo.core_b3,
+    )
+    shared = [column.is_in(sorted(values)) for column, values in zip(band_columns, bands, strict=True) if values]
+    if not shared:
+        return same
+    any_band = shared[0]
+    for condition in shared[1:]:
+        any_band |= condition
     near = (
         await Photo.select(*columns)
-        .where(
-            (Photo.install != install_id)
-            & ((Photo.phash_b0 == b0) | (Photo.phash_b1 == b1) | (Photo.phash_b2 == b2) | (Photo.phash_b3 == b3))
-        )
+        .where((Photo.install != install_id) & Photo.hash_informative.eq(True) & any_band)
         .order_by(Photo.id, ascending=False)
         .limit(500)
     )

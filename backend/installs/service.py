@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from backend.db import write_transaction
@@ -90,8 +90,21 @@ def _request_hash(connection_ean: str, asset_type: str) -> str:
     return hashlib.sha256(f"{connection_ean}\n{asset_type}".encode()).hexdigest()
 
 
+def bounded_start(ctx: InstallContext, started_at: datetime | None, now: datetime) -> datetime:
+    """The phone's start time, no earlier than the policy's offline days before now and never later."""
+    if started_at is None:
+        return now
+    earliest = now - timedelta(days=ctx.policy.freshness.max_offline_days)
+    return min(max(started_at, earliest), now)
+
+
 async def create_install(
-    ctx: InstallContext, who: Principal, install_id: uuid.UUID, connection_ean: str, asset_type: str
+    ctx: InstallContext,
+    who: Principal,
+    install_id: uuid.UUID,
+    connection_ean: str,
+    asset_type: str,
+    started_at: datetime | None = None,
 ) -> tuple[InstallSnapshot, bool]:
     """Create an install; the same id and body again returns the first (offline retries)."""
     request_hash = _request_hash(connection_ean, asset_type)
@@ -125,6 +138,7 @@ async def create_install(
             "request_hash": request_hash,
             "reasons": [],
             "created_at": now,
+            "started_at": bounded_start(ctx, started_at, now),
             "updated_at": now,
         }
         inserted = await repo.insert_install(row)

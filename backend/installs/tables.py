@@ -67,9 +67,12 @@ class Install(Table, tablename="installs"):
     customer_message = Text(null=True, default=None)  # the specialist's words to the customer
     version = Integer(default=1)
     created_at = Timestamptz()
+    # When the phone says the install began (offline work syncs later); bounded by the server.
+    started_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
     submitted_at = Timestamptz(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
+    confirmed_at = Timestamptz(null=True, default=None)  # the device itself reported in at this connection
 
 
 class Photo(Table, tablename="photos"):
@@ -86,6 +89,7 @@ class Photo(Table, tablename="photos"):
     exif_lat = DoublePrecision(null=True, default=None)
     exif_lon = DoublePrecision(null=True, default=None)
     qr_texts = JSON(null=True, default=None)  # None: the slot does not look for a QR code
+    qr_symbol_seen = Boolean(default=False)  # a QR symbol was located, read or not
     sharpness = DoublePrecision(null=True, default=None)
     brightness = DoublePrecision(null=True, default=None)
     dark_fraction = DoublePrecision(null=True, default=None)
@@ -98,6 +102,16 @@ class Photo(Table, tablename="photos"):
     phash_b2 = Integer(null=True, default=None, index=True)
     phash_b3 = Integer(null=True, default=None, index=True)
     fingerprint = Varchar(length=64, null=True, default=None)  # 256-bit difference hash, hex
+    # The same two hashes of the photo's central part, so that a crop of it is found too.
+    core_hash = BigInt(null=True, default=None)
+    core_b0 = Integer(null=True, default=None, index=True)
+    core_b1 = Integer(null=True, default=None, index=True)
+    core_b2 = Integer(null=True, default=None, index=True)
+    core_b3 = Integer(null=True, default=None, index=True)
+    core_fingerprint = Varchar(length=64, null=True, default=None)
+    hash_informative = Boolean(default=True)  # False: a uniform picture, never matched for reuse
+    edge_density = DoublePrecision(null=True, default=None)
+    contrast = DoublePrecision(null=True, default=None)
     is_current = Boolean(default=True)  # False once a retake replaced it; kept for specialists
     uploaded_by = Varchar(length=128)
     created_at = Timestamptz()

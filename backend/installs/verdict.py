@@ -5,19 +5,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import msgspec
+
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
-from backend.installs.records import FixRec, InstallRec, PhotoRec
+from backend.installs.records import CheckRec, FixRec, InstallRec, PhotoRec
 from backend.installs.snapshot import InstallSnapshot
 from backend.validation.checks import (
     Fix,
     check_asset,
+    check_fix_time,
     check_location,
     check_reading,
     check_slots_complete,
 )
 from backend.validation.photo_checks import PhotoContext, PhotoEvidence, ReuseMatch, check_label_qr, run_photo_checks
 from backend.validation.results import CheckResult
+from backend.validation.reuse_hash import HashPair, PhotoHashes, QueryHashes
 
 _U64 = 1 << 64
 
@@ -39,7 +43,10 @@ def evidence_from_record(photo: PhotoRec) -> PhotoEvidence:
         width=photo.width,
         height=photo.height,
         qr_texts=tuple(photo.qr_texts) if photo.qr_texts is not None else None,
+        qr_symbol_seen=photo.qr_symbol_seen,
         sharpness=photo.sharpness or 0.0,
+        edge_density=photo.edge_density or 0.0,
+        contrast=photo.contrast or 0.0,
         brightness=photo.brightness or 0.0,
         dark_fraction=photo.dark_fraction or 0.0,
         bright_fraction=photo.bright_fraction or 0.0,
@@ -47,38 +54,129 @@ def evidence_from_record(photo: PhotoRec) -> PhotoEvidence:
         exif_gps=(photo.exif_lat, photo.exif_lon)
         if photo.exif_lat is not None and photo.exif_lon is not None
         else None,
+        hash_informative=photo.hash_informative,
     )
-
-
-async def find_reuse(install_id: uuid.UUID, sha256: str, phash: int, fingerprint: int) -> tuple[ReuseMatch, ...]:
-    """Candidates for the same picture in other installs, with both hash distances measured."""
-    matches: dict[int, ReuseMatch] = {}
-    for row in await repo.reuse_candidates(install_id, sha256, hash_bands(phash)):
-        other_fp = int(row["fingerprint"], 16) if row["fingerprint"] else 0
-        matches[row["id"]] = ReuseMatch(
-            install_id=str(row["install"]),
-            photo_id=row["id"],
-            exact=row["sha256"] == sha256,
-            distance=(((row["phash"] or 0) % _U64) ^ phash).bit_count(),
-            fingerprint_distance=(other_fp ^ fingerprint).bit_count() if row["fingerprint"] else 256,
-        )
-    ranked = sorted(matches.values(), key=lambda m: (not m.exact, m.fingerprint_distance, m.distance))
-    return tuple(ranked[:10])
 
 
 def fingerprint_to_db(fingerprint: int) -> str:
     return f"{fingerprint:064x}"
 
 
+def hash_columns(hashes: PhotoHashes) -> dict[str, object]:
+    """The photo row's reuse columns."""
+    frame, core = hashes.frame, hashes.core
+    return {
+        "phash": hash_to_db(frame.short),
+        "fingerprint": fingerprint_to_db(frame.long),
+        **dict(zip(("phash_b0", "phash_b1", "phash_b2", "phash_b3"), hash_bands(frame.short), strict=True)),
+        "core_hash": hash_to_db(core.short),
+        "core_fingerprint": fingerprint_to_db(core.long),
+        **dict(zip(("core_b0", "core_b1", "core_b2", "core_b3"), hash_bands(core.short), strict=True)),
+        "hash_informative": hashes.informative,
+    }
+
+
+def stored_lookup(photo: PhotoRec) -> QueryHashes:
+    """A stored photo is looked up again (at submit) by its own whole-frame hash only."""
+    if not photo.hash_informative or photo.phash is None or not photo.fingerprint:
+        return QueryHashes(frames=(), crops=())
+    return QueryHashes(frames=(HashPair(photo.phash % _U64, int(photo.fingerprint, 16)),), crops=())
+
+
+def _closest(pairs: tuple[HashPair, ...], short: int | None, long_hex: str | None) -> tuple[int, int] | None:
+    """(64-bit, 256-bit) distances of the query hash pair closest to a stored one, or None."""
+    if short is None or not long_hex or not pairs:
+        return None
+    short, long = short % _U64, int(long_hex, 16)
+    return min(((p.short ^ short).bit_count(), (p.long ^ long).bit_count()) for p in pairs)
+
+
+def _match(row: dict[str, object], sha256: str, lookup: QueryHashes) -> ReuseMatch | None:
+    frame = _closest(lookup.frames, row["phash"], row["fingerprint"])  # type: ignore[arg-type]
+    core = _closest(lookup.crops, row.get("core_hash"), row.get("core_fingerprint"))  # type: ignore[arg-type]
+    exact = row["sha256"] == sha256
+    if exact:
+        how, (distance, fp_distance) = "exact", (0, 0)
+    elif frame is not None and (core is None or frame[1] <= core[1]):
+        how, (distance, fp_distance) = "frame", frame
+    elif core is not None:
+        how, (distance, fp_distance) = "crop", core
+    else:
+        return None
+    return ReuseMatch(
+        install_id=str(row["install"]),
+        photo_id=int(row["id"]),  # type: ignore[call-overload]
+        slot=str(row.get("slot", "")),
+        exact=exact,
+        how=how,
+        distance=distance,
+        fingerprint_distance=fp_distance,
+    )
+
+
+def _ranked(matches: dict[int, ReuseMatch]) -> tuple[ReuseMatch, ...]:
+    ranked = sorted(matches.values(), key=lambda m: (not m.exact, m.fingerprint_distance, m.distance))
+    return tuple(ranked[:10])
+
+
+async def find_reuse(install_id: uuid.UUID, sha256: str, lookup: QueryHashes) -> tuple[ReuseMatch, ...]:
+    """Candidates for the same picture in OTHER installs, with both hash distances measured."""
+    bands = [set() for _ in range(8)]
+    for pairs, offset in ((lookup.frames, 0), (lookup.crops, 4)):
+        for pair in pairs:
+            for i, band in enumerate(hash_bands(pair.short)):
+                bands[offset + i].add(band)
+    matches: dict[int, ReuseMatch] = {}
+    for row in await repo.reuse_candidates(install_id, sha256, bands):
+        match = _match(row, sha256, lookup)
+        if match is not None:
+            matches[match.photo_id] = match
+    return _ranked(matches)
+
+
+def same_install_matches(slot: str, sha256: str, lookup: QueryHashes, photos: list[PhotoRec]) -> tuple[ReuseMatch, ...]:
+    """The install's current photos in OTHER slots that may be this same picture."""
+    matches: dict[int, ReuseMatch] = {}
+    for other in photos:
+        if other.slot == slot or not (other.hash_informative or other.sha256 == sha256):
+            continue
+        row = {"id": other.id, "install": other.install, "slot": other.slot, "sha256": other.sha256}
+        match = _match({**row, "phash": other.phash, "fingerprint": other.fingerprint}, sha256, lookup)
+        if match is not None:
+            matches[match.photo_id] = match
+    return _ranked(matches)
+
+
+def _earlier_matches(checks: list[CheckRec], photo: PhotoRec) -> dict[int, ReuseMatch]:
+    """Matches the upload found (mirrored, turned, cropped copies): a submit keeps them."""
+    out: dict[int, ReuseMatch] = {}
+    for check in checks:
+        if check.photo == photo.id and check.check_name == "reuse":
+            for m in check.evidence.get("matches", []):
+                match = msgspec.convert(m, ReuseMatch)
+                out[match.photo_id] = match
+    return out
+
+
+def install_start(install: InstallRec) -> datetime:
+    """When the install began: the phone's own start time where it sent one (already bounded)."""
+    return install.started_at or install.created_at
+
+
 def photo_context(
-    install: InstallRec, fix: FixRec | None, uploaded_at: datetime, reuse: tuple[ReuseMatch, ...]
+    install: InstallRec,
+    fix: FixRec | None,
+    uploaded_at: datetime,
+    reuse: tuple[ReuseMatch, ...],
+    same_install: tuple[ReuseMatch, ...],
 ) -> PhotoContext:
     return PhotoContext(
         expected_payload=install.scanned_payload,
-        install_started=install.created_at,
+        install_started=install_start(install),
         uploaded_at=uploaded_at,
         fix=(fix.lat, fix.lon, fix.accuracy_m) if fix else None,
         reuse=reuse,
+        same_install=same_install,
     )
 
 
@@ -94,16 +192,21 @@ async def submit_checks(ctx: InstallContext, snap: InstallSnapshot) -> list[Chec
     results = check_slots_complete(spec.slots, {p.slot for p in snap.photos})
     for photo in snap.photos:
         if photo.slot in spec.slots:
-            reuse = await find_reuse(
-                install.id,
-                photo.sha256,
-                (photo.phash or 0) % _U64,
-                int(photo.fingerprint, 16) if photo.fingerprint else 0,
-            )
-            context = photo_context(install, snap.fix, photo.created_at, reuse)
+            lookup = stored_lookup(photo)
+            reuse = {m.photo_id: m for m in await find_reuse(install.id, photo.sha256, lookup)}
+            reuse = _ranked({**_earlier_matches(snap.checks, photo), **reuse})
+            twins = same_install_matches(photo.slot, photo.sha256, lookup, snap.photos)
+            context = photo_context(install, snap.fix, photo.created_at, reuse, twins)
             results.extend(run_photo_checks(evidence_from_record(photo), context, ctx.policy))
     history = [
-        Fix(lat=f.lat, lon=f.lon, accuracy_m=f.accuracy_m, mocked=f.mocked, captured_at=f.captured_at)
+        Fix(
+            lat=f.lat,
+            lon=f.lon,
+            accuracy_m=f.accuracy_m,
+            mocked=f.mocked,
+            captured_at=f.captured_at,
+            provider=f.provider,
+        )
         for f in snap.fixes
     ]
     results.append(
@@ -116,6 +219,15 @@ async def submit_checks(ctx: InstallContext, snap: InstallSnapshot) -> list[Chec
             history,
         )
     )
+    fix_time = check_fix_time(
+        history[-1] if history else None,
+        install_start(install),
+        ctx.clock(),
+        [p.exif_taken_at for p in snap.photos if p.exif_taken_at is not None and p.slot in spec.slots],
+        ctx.policy,
+    )
+    if fix_time is not None:
+        results.append(fix_time)
     asset = snap.asset
     results.append(
         check_asset(

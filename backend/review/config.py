@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from backend.review.kinds import FOLLOWUP_KINDS
 from backend.validation.results import Reason
 
 CONFIG_PATH = Path(__file__).with_name("review.toml")
@@ -28,9 +29,12 @@ class ReviewConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sla_working_hours: dict[Reason, float]
     risk_weight: dict[Reason, int]
     reason_codes: dict[str, dict[str, tuple[str, str]]]  # outcome -> code -> (nl, en)
+    followup_sla_working_hours: dict[str, float]  # follow-up kind -> hours
+    followup_risk: dict[str, int]
 
     def __post_init__(self) -> None:
         missing = set(Reason) - self.sla_working_hours.keys() | set(Reason) - self.risk_weight.keys()
+        missing |= FOLLOWUP_KINDS - self.followup_sla_working_hours.keys() | FOLLOWUP_KINDS - self.followup_risk.keys()
         if missing:
             raise ValueError(f"review.toml lacks an SLA or weight for {sorted(missing)}")
 
@@ -41,6 +45,10 @@ class ReviewConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def risk(self, reasons: list[str]) -> int:
         return sum(self.risk_weight[Reason(r)] for r in reasons)
+
+    def followup_due_at(self, kind: str, opened_at: datetime) -> datetime:
+        """A follow-up's due time: its kind's service level, in working hours."""
+        return add_working_hours(opened_at, self.followup_sla_working_hours[kind], self.working_hours)
 
 
 def add_working_hours(start: datetime, hours: float, wh: WorkingHours) -> datetime:

@@ -15,12 +15,16 @@ from backend.auth import requires_role
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
-from backend.review import service
+from backend.quality import service as quality
+from backend.quality.views import calibration_item
+from backend.review import followups, service
 from backend.review.views import CaseView, QueueView, case_view, queue_view
 
 ReasonName = Literal[
     "suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity", "uncertain"
 ]
+
+KindName = Literal["escalation", "qa_sample", "device_silent", "device_mismatch", "reading_mismatch"]
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -31,6 +35,12 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     message_to_customer: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class VerdictIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    verdict: Literal["agree", "disagree", "resolved", "escalate"]  # which ones a case takes depends on its kind
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    note: Annotated[str, msgspec.Meta(max_length=4000)] = ""
+
+
 class ReviewController(Controller):
     path = "/review/v1"
     tags = ["review"]
@@ -39,17 +49,25 @@ class ReviewController(Controller):
     @get("/queue", operation_id="ListQueue")
     async def queue(
         self,
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 25,
         cursor: FromQuery[str | None] = None,
         reason: FromQuery[ReasonName | None] = None,
         asset_type: FromQuery[Annotated[str | None, Parameter(max_length=40)]] = None,
         region: FromQuery[Annotated[str | None, Parameter(max_length=80)]] = None,
+        kind: FromQuery[KindName | None] = None,
     ) -> QueueView:
-        """Open cases by due time, then risk; filters; cursor pagination; counts per reason."""
+        """Open cases by due time, then risk; filters; cursor; counts; now and then a blind `calibration` item (kind `known_answer`)."""  # noqa: E501
         after = decode_cursor(cursor, aware_datetime, int, int) if cursor else None
-        page = await service.queue(limit, after, reason, asset_type, region, ctx.clock())
-        return queue_view(page, encode_cursor(*page.next_after) if page.next_after else None, ctx.clock())
+        page = await service.queue(limit, after, reason, asset_type, region, ctx.clock(), kind)
+        served = await quality.calibration_for(ctx, request.user) if cursor is None else None
+        return queue_view(
+            page,
+            encode_cursor(*page.next_after) if page.next_after else None,
+            ctx.clock(),
+            calibration_item(*served) if served else None,
+        )
 
     @get("/cases/{case_id:int}", operation_id="GetCase")
     async def case(
@@ -93,6 +111,18 @@ class ReviewController(Controller):
             data.message_to_customer,
             data.version,
         )
+        return case_view(ctx, await service.case_detail(request.user, case_id))
+
+    @post("/cases/{case_id:int}/verdict", operation_id="GiveVerdict", status_code=HTTP_200_OK)
+    async def verdict(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        data: JSONBody[VerdictIn],
+    ) -> CaseView:
+        """Close a follow-up with a verdict its kind allows (docs/quality.md); the install's state is untouched."""
+        await followups.give_verdict(ctx, request.user, case_id, data.verdict, data.note, data.version)
         return case_view(ctx, await service.case_detail(request.user, case_id))
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/original", operation_id="GetOriginalPhoto")

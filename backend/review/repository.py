@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from piccolo.query.functions.aggregate import Count
 
-from backend.review.tables import ReviewCase
+from backend.review.tables import CaseVerdict, ReviewCase
 
 
 class CaseRec(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     install: uuid.UUID
+    kind: str
     state: str
     reasons: list[str]
     reason_tags: str
@@ -28,9 +30,21 @@ class CaseRec(msgspec.Struct, frozen=True, kw_only=True):
     approvals: list[str]
     version: int
     closed_at: datetime | None
+    detail: dict[str, Any]
 
 
-_JSON_COLUMNS = ("reasons", "approvals")
+class VerdictRec(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    case: int
+    install: uuid.UUID
+    kind: str
+    verdict: str
+    note: str
+    decided_by: str
+    created_at: datetime
+
+
+_JSON_COLUMNS = ("reasons", "approvals", "detail")
 
 
 def _case(rows: list[dict[str, Any]]) -> CaseRec | None:
@@ -47,12 +61,24 @@ async def case_by_id(case_id: int) -> CaseRec | None:
     return _case(await ReviewCase.select().where(ReviewCase.id == case_id).output(load_json=True))
 
 
-async def case_of_install(install_id: uuid.UUID) -> CaseRec | None:
-    return _case(await ReviewCase.select().where(ReviewCase.install == install_id).output(load_json=True))
+async def case_of_install(install_id: uuid.UUID, kind: str = "escalation") -> CaseRec | None:
+    """The install's case of one kind (the escalation unless asked otherwise)."""
+    where = (ReviewCase.install == install_id) & (ReviewCase.kind == kind)
+    return _case(await ReviewCase.select().where(where).output(load_json=True))
 
 
 async def insert_case(row: dict[str, Any]) -> None:
     await ReviewCase.insert(ReviewCase(**row))
+
+
+async def insert_case_once(row: dict[str, Any]) -> CaseRec | None:
+    """Insert unless the install already has a case of this kind (then None), on both engines."""
+    rows = (
+        await ReviewCase.insert(ReviewCase(**row))
+        .on_conflict(target=(ReviewCase.install, ReviewCase.kind), action="DO NOTHING")
+        .returning(*ReviewCase.all_columns())
+    )
+    return _case(rows)
 
 
 async def update_case(case_id: int, expected_version: int | None, values: dict[str, Any]) -> CaseRec | None:
@@ -91,9 +117,12 @@ async def queue(
     reason: str | None,
     asset_type: str | None,
     municipality: str | None,
+    kind: str | None = None,
 ) -> list[CaseRec]:
     """Open cases by due time, then risk (highest first), then id; keyset pagination."""
     where = ReviewCase.state == "open"
+    if kind:
+        where &= ReviewCase.kind == kind
     if reason:
         where &= ReviewCase.reason_tags.like(f"%,{reason},%")
     if asset_type:
@@ -117,16 +146,34 @@ async def queue(
     return [c for r in await query.limit(limit) if (c := _case([r])) is not None]
 
 
-async def open_case_reasons() -> list[tuple[list[str], datetime]]:
-    """(reasons, opened_at) of every open case, for counts and the oldest case's age."""
+async def open_case_reasons() -> list[tuple[str, list[str], datetime]]:
+    """(kind, reasons, opened_at) of every open case, for counts and the oldest case's age."""
     rows = (
-        await ReviewCase.select(ReviewCase.reasons, ReviewCase.opened_at)
+        await ReviewCase.select(ReviewCase.kind, ReviewCase.reasons, ReviewCase.opened_at)
         .where(ReviewCase.state == "open")
         .output(load_json=True)
     )
-    return [(r["reasons"], r["opened_at"]) for r in rows]
+    return [(r["kind"], r["reasons"], r["opened_at"]) for r in rows]
 
 
 async def cases_with_reason(reason: str) -> int:
     """Cases ever escalated with `reason` (each case counts once however often it reopened)."""
-    return await ReviewCase.count().where(ReviewCase.reason_tags.like(f"%,{reason},%"))
+    where = (ReviewCase.kind == "escalation") & ReviewCase.reason_tags.like(f"%,{reason},%")
+    return await ReviewCase.count().where(where)
+
+
+async def insert_verdict(row: dict[str, Any]) -> None:
+    await CaseVerdict.insert(CaseVerdict(**row))
+
+
+async def verdicts_of_case(case_id: int) -> list[VerdictRec]:
+    rows = await CaseVerdict.select().where(CaseVerdict.case == case_id).order_by(CaseVerdict.id)
+    return [msgspec.convert(r, VerdictRec) for r in rows]
+
+
+async def verdict_counts() -> dict[tuple[str, str], int]:
+    """Follow-up verdicts ever given, by (kind, verdict)."""
+    rows = await CaseVerdict.select(CaseVerdict.kind, CaseVerdict.verdict, Count(alias="n")).group_by(
+        CaseVerdict.kind, CaseVerdict.verdict
+    )
+    return {(r["kind"], r["verdict"]): r["n"] for r in rows}

@@ -16,7 +16,7 @@ from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.principal import Principal
 from backend.review import repository as repo
 from backend.review.config import load_review_config
-from backend.review.repository import CaseRec
+from backend.review.repository import CaseRec, VerdictRec
 from backend.validation.results import Reason
 
 DecisionOutcome = Literal["approve", "reject", "request_info"]
@@ -39,6 +39,7 @@ class CaseDetail:
     all_checks: list[CheckRec]  # every attempt
     fixes: list[FixRec]
     events: list[EventRec]
+    verdicts: list[VerdictRec]  # follow-up verdicts given on this case
 
 
 async def queue(
@@ -48,21 +49,24 @@ async def queue(
     asset_type: str | None,
     municipality: str | None,
     now: datetime,
+    kind: str | None = None,
 ) -> QueuePage:
     """Open cases by due time then risk, with counts per reason over the whole queue."""
-    rows = await repo.queue(now, limit + 1, after, reason, asset_type, municipality)
+    rows = await repo.queue(now, limit + 1, after, reason, asset_type, municipality, kind)
     page = rows[:limit]
     nxt = (page[-1].due_at, page[-1].risk, page[-1].id) if len(rows) > limit else None
     counts = {r.value: 0 for r in Reason}
     open_cases = await repo.open_case_reasons()
-    for reasons, _ in open_cases:
-        for r in reasons:
-            counts[r] = counts.get(r, 0) + 1
-    oldest = min((opened for _, opened in open_cases), default=None)
+    for case_kind, reasons, _ in open_cases:
+        if case_kind == "escalation":  # follow-ups carry their own reasons; the counts are the escalations'
+            for r in reasons:
+                counts[r] = counts.get(r, 0) + 1
+    oldest = min((opened for _, _, opened in open_cases), default=None)
     return QueuePage(cases=page, next_after=nxt, counts=counts, depth=len(open_cases), oldest_opened_at=oldest)
 
 
-async def _case(case_id: int) -> CaseRec:
+async def get_case(case_id: int) -> CaseRec:
+    """The case or 404."""
     case = await repo.case_by_id(case_id)
     if case is None:
         raise NotFound("review/case-not-found")
@@ -71,7 +75,7 @@ async def _case(case_id: int) -> CaseRec:
 
 async def case_detail(who: Principal, case_id: int) -> CaseDetail:
     """Everything the automation saw, for one case."""
-    case = await _case(case_id)
+    case = await get_case(case_id)
     install = await scoped_install(who, case.install)
     return CaseDetail(
         case=case,
@@ -80,10 +84,12 @@ async def case_detail(who: Principal, case_id: int) -> CaseDetail:
         all_checks=await installs_repo.checks_of(install.id),
         fixes=await installs_repo.fixes_of(install.id),
         events=await installs_repo.events_of(install.id),
+        verdicts=await repo.verdicts_of_case(case.id),
     )
 
 
-def _holds_lease(case: CaseRec, who: Principal, now: datetime) -> bool:
+def holds_lease(case: CaseRec, who: Principal, now: datetime) -> bool:
+    """`who` holds an unexpired lease on the case."""
     return case.claimed_by == who.subject and case.lease_expires_at is not None and case.lease_expires_at > now
 
 
@@ -94,7 +100,7 @@ async def claim(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
     async with transaction():
         won = await repo.try_claim(case_id, who.subject, now, lease_until)
         if won is None:
-            case = await _case(case_id)
+            case = await get_case(case_id)
             if case.state != "open":
                 raise Conflict("review/case-not-open", state=case.state)
             raise Conflict(
@@ -106,9 +112,9 @@ async def claim(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
         if won.first_claimed_by is None:
             won = await repo.update_case(won.id, won.version, {"first_claimed_by": who.subject}) or won
         install = await installs_repo.install_by_id(won.install)
-        await record_event(
-            who, "review.claimed", now, install, case_id=won.id, lease_expires_at=lease_until.isoformat()
-        )
+        # The customer's timeline tells of an escalation's claim; a follow-up's is internal.
+        action = "review.claimed" if won.kind == "escalation" else "review.followup-claimed"
+        await record_event(who, action, now, install, case_id=won.id, lease_expires_at=lease_until.isoformat())
         return won
 
 
@@ -116,8 +122,8 @@ async def release(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
     """Give the case back to the queue before the lease runs out."""
     now = ctx.clock()
     async with transaction():
-        case = await _case(case_id)
-        if not _holds_lease(case, who, now):
+        case = await get_case(case_id)
+        if not holds_lease(case, who, now):
             raise Conflict("review/not-lease-holder")
         released = await repo.update_case(case.id, case.version, {"claimed_by": None, "lease_expires_at": None})
         if released is None:
@@ -153,11 +159,14 @@ async def decide(
     async with transaction():
         # Lock the install first, then read the case: a concurrent decision on the same case waits
         # here and then finds it decided (PostgreSQL; SQLite's IMMEDIATE transaction serialises).
-        install = await scoped_install(who, (await _case(case_id)).install, for_update=True)
-        case = await _case(case_id)
+        case = await get_case(case_id)
+        if case.kind != "escalation":  # follow-ups leave the install alone: they take a verdict
+            raise Conflict("review/decision-not-for-followup", kind=case.kind)
+        install = await scoped_install(who, case.install, for_update=True)
+        case = await get_case(case_id)
         if case.state != "open":
             raise Conflict("review/case-not-open", state=case.state)
-        if not _holds_lease(case, who, now):
+        if not holds_lease(case, who, now):
             raise Conflict("review/not-lease-holder")
         if case.version != version:
             raise Conflict("review/stale-version", current=case.version, extra={"current_version": case.version})
@@ -245,7 +254,7 @@ async def decide(
 
 async def original_photo(case_id: int, photo_id: int) -> PhotoRec:
     """A photo of the case's install, for its original bytes (EXIF included)."""
-    case = await _case(case_id)
+    case = await get_case(case_id)
     photo = await installs_repo.photo_by_id(case.install, photo_id)
     if photo is None:
         raise NotFound("review/case-not-found")

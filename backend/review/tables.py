@@ -1,8 +1,8 @@
-"""Review cases: one per install that ever went to a specialist; reopened when it comes back."""
+"""Review cases: one per install and kind (an escalation, or a follow-up); reopened when it comes back."""
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from backend.installs.tables import Install
@@ -11,7 +11,9 @@ from backend.installs.tables import Install
 class ReviewCase(Table, tablename="review_cases"):
     """The queue entry and its lease. A claim is a compare-and-set UPDATE on `version`."""
 
-    install = ForeignKey(references=Install, unique=True)
+    install = ForeignKey(references=Install)  # UNIQUE (install, kind): a raw index in the migrations
+    # escalation (follows the install's state) | qa_sample | device_silent | device_mismatch | reading_mismatch
+    kind = Varchar(length=30, default="escalation", index=True)
     state = Varchar(length=20, index=True)  # open | waiting_customer | closed
     reasons = JSON(default=[])
     reason_tags = Varchar(length=200, default="")  # ",suspected_fraud,uncertain,": a LIKE filter on both engines
@@ -26,3 +28,16 @@ class ReviewCase(Table, tablename="review_cases"):
     approvals = JSON(default=[])  # subjects who approved so far (two are needed where the catalog says so)
     version = Integer(default=1)
     closed_at = Timestamptz(null=True, default=None)
+    detail = JSON(default={})  # what opened a follow-up (e.g. the device report), shown to the specialist
+
+
+class CaseVerdict(Table, tablename="case_verdicts"):
+    """A specialist's verdict on a follow-up case; the install's state is left alone. Only ever inserted."""
+
+    case = ForeignKey(references=ReviewCase, index=True)
+    install = ForeignKey(references=Install)
+    kind = Varchar(length=30, index=True)
+    verdict = Varchar(length=20)  # per kind: backend/review/kinds.py VERDICTS
+    note = Text(default="")
+    decided_by = Varchar(length=128)
+    created_at = Timestamptz()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from backend.installs.context import InstallContext
+from backend.installs.records import CheckRec, FixRec, PhotoRec
+from backend.review.kinds import VERDICTS
 from backend.review.repository import CaseRec
 from backend.review.service import CaseDetail, QueuePage
 from backend.validation.geo import distance_m
@@ -27,6 +29,17 @@ class QueueItem(msgspec.Struct, kw_only=True):
     claimed_by: str | None
     lease_expires_at: datetime | None
     awaiting_second_approval: bool
+    kind: str = "escalation"  # or a follow-up kind: qa_sample, device_silent, device_mismatch, reading_mismatch
+
+
+class CalibrationItem(msgspec.Struct, kw_only=True):
+    """A known answer served blind for calibration: no case or install id, no decision, no history."""
+
+    kind: Literal["known_answer"] = "known_answer"
+    known_answer_id: int
+    asset_type: str
+    reasons: list[str]  # why the automation escalated it
+    url: str  # GET the evidence here; POST {url}/answer with {"answer": approve | reject | request_info}
 
 
 class QueueView(msgspec.Struct, kw_only=True):
@@ -35,6 +48,7 @@ class QueueView(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     depth: int
     oldest_case_age_s: float | None
+    calibration: CalibrationItem | None = None  # now and then, on the first page only
 
 
 class PhotoDetail(msgspec.Struct, kw_only=True):
@@ -100,6 +114,10 @@ class CaseView(msgspec.Struct, kw_only=True):
     checks: list[CheckDetail]
     decisions: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    kind: str = "escalation"
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)  # what opened a follow-up
+    allowed_verdicts: list[str] = msgspec.field(default_factory=list)  # empty for an escalation: it takes a decision
+    verdicts: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 def _item(c: CaseRec, now: datetime) -> QueueItem:
@@ -117,10 +135,13 @@ def _item(c: CaseRec, now: datetime) -> QueueItem:
         claimed_by=c.claimed_by if leased else None,
         lease_expires_at=c.lease_expires_at if leased else None,
         awaiting_second_approval=bool(c.approvals),
+        kind=c.kind,
     )
 
 
-def queue_view(page: QueuePage, next_cursor: str | None, now: datetime) -> QueueView:
+def queue_view(
+    page: QueuePage, next_cursor: str | None, now: datetime, calibration: CalibrationItem | None = None
+) -> QueueView:
     age = (now - page.oldest_opened_at).total_seconds() if page.oldest_opened_at else None
     return QueueView(
         items=[_item(c, now) for c in page.cases],
@@ -128,7 +149,69 @@ def queue_view(page: QueuePage, next_cursor: str | None, now: datetime) -> Queue
         counts=page.counts,
         depth=page.depth,
         oldest_case_age_s=age,
+        calibration=calibration,
     )
+
+
+def photo_details(photos: list[PhotoRec], url_prefix: str) -> list[PhotoDetail]:
+    """Photos for a specialist; originals are served under `url_prefix`."""
+    return [
+        PhotoDetail(
+            id=p.id,
+            slot=p.slot,
+            current=p.is_current,
+            original_url=f"{url_prefix}/photos/{p.id}/original",
+            content_type=p.content_type,
+            width=p.width,
+            height=p.height,
+            sha256=p.sha256,
+            exif_taken_at=p.exif_taken_at,
+            exif_lat=p.exif_lat,
+            exif_lon=p.exif_lon,
+            qr_texts=p.qr_texts,
+            sharpness=p.sharpness,
+            brightness=p.brightness,
+            uploaded_by=p.uploaded_by,
+            created_at=p.created_at,
+        )
+        for p in photos
+    ]
+
+
+def fix_details(ctx: InstallContext, fixes: list[FixRec], lat: float, lon: float) -> list[FixDetail]:
+    """Location fixes with their distance to the connection at (lat, lon)."""
+    return [
+        FixDetail(
+            lat=f.lat,
+            lon=f.lon,
+            accuracy_m=f.accuracy_m,
+            captured_at=f.captured_at,
+            provider=f.provider,
+            mocked=f.mocked,
+            distance_to_connection_m=round(distance_m(f.lat, f.lon, lat, lon), 1),
+            in_territory=ctx.territory.contains(f.lat, f.lon),
+        )
+        for f in fixes
+    ]
+
+
+def check_details(checks: list[CheckRec]) -> list[CheckDetail]:
+    """Every check result of every attempt."""
+    return [
+        CheckDetail(
+            attempt=k.attempt,
+            photo_id=k.photo,
+            check=k.check_name,
+            subject=k.subject,
+            status=k.status,
+            confidence=k.confidence,
+            evidence=k.evidence,
+            user_fixable=k.user_fixable,
+            fix_en=k.fix_en,
+            created_at=k.created_at,
+        )
+        for k in checks
+    ]
 
 
 def case_view(ctx: InstallContext, d: CaseDetail) -> CaseView:
@@ -151,55 +234,13 @@ def case_view(ctx: InstallContext, d: CaseDetail) -> CaseView:
         install=msgspec.to_builtins(snap.install),
         connection=msgspec.to_builtins(conn),
         asset=msgspec.to_builtins(snap.asset) if snap.asset else None,
-        photos=[
-            PhotoDetail(
-                id=p.id,
-                slot=p.slot,
-                current=p.is_current,
-                original_url=f"/review/v1/cases/{c.id}/photos/{p.id}/original",
-                content_type=p.content_type,
-                width=p.width,
-                height=p.height,
-                sha256=p.sha256,
-                exif_taken_at=p.exif_taken_at,
-                exif_lat=p.exif_lat,
-                exif_lon=p.exif_lon,
-                qr_texts=p.qr_texts,
-                sharpness=p.sharpness,
-                brightness=p.brightness,
-                uploaded_by=p.uploaded_by,
-                created_at=p.created_at,
-            )
-            for p in d.all_photos
-        ],
-        fixes=[
-            FixDetail(
-                lat=f.lat,
-                lon=f.lon,
-                accuracy_m=f.accuracy_m,
-                captured_at=f.captured_at,
-                provider=f.provider,
-                mocked=f.mocked,
-                distance_to_connection_m=round(distance_m(f.lat, f.lon, conn.lat, conn.lon), 1),
-                in_territory=ctx.territory.contains(f.lat, f.lon),
-            )
-            for f in d.fixes
-        ],
-        checks=[
-            CheckDetail(
-                attempt=k.attempt,
-                photo_id=k.photo,
-                check=k.check_name,
-                subject=k.subject,
-                status=k.status,
-                confidence=k.confidence,
-                evidence=k.evidence,
-                user_fixable=k.user_fixable,
-                fix_en=k.fix_en,
-                created_at=k.created_at,
-            )
-            for k in d.all_checks
-        ],
+        photos=photo_details(d.all_photos, f"/review/v1/cases/{c.id}"),
+        fixes=fix_details(ctx, d.fixes, conn.lat, conn.lon),
+        checks=check_details(d.all_checks),
         decisions=[msgspec.to_builtins(x) for x in snap.decisions],
         events=[msgspec.to_builtins(e) for e in d.events],
+        kind=c.kind,
+        detail=c.detail,
+        allowed_verdicts=list(VERDICTS.get(c.kind, ())),
+        verdicts=[msgspec.to_builtins(v) for v in d.verdicts],
     )

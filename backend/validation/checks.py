@@ -5,7 +5,7 @@ Every result carries the measured values and the threshold used, so a specialist
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -20,6 +20,12 @@ class Fix(msgspec.Struct, frozen=True, kw_only=True):
     accuracy_m: float
     mocked: bool
     captured_at: datetime
+    provider: str = "gps"  # gps | fused | network | manual
+
+
+# A typed-in or network (cell/Wi-Fi) position says where someone claims to be, not where a
+# satellite fix put the phone: at best uncertain.
+UNPROVEN_PROVIDERS = frozenset({"manual", "network"})
 
 
 def check_slots_complete(required: tuple[str, ...], present: set[str]) -> list[CheckResult]:
@@ -79,6 +85,7 @@ def check_location(
         "mocked": fix.mocked,
         "in_territory": territory.contains(fix.lat, fix.lon) if territory else None,
         "repeated_fixes": _repeated(history or [fix]),
+        "provider": fix.provider,
     }
     base = {"check": "location", "subject": "location", "evidence": evidence}
     if fix.mocked or fix.accuracy_m == 0 or evidence["in_territory"] is False or evidence["repeated_fixes"]:
@@ -102,6 +109,17 @@ def check_location(
             fix_nl=f"De locatie ligt {distance:.0f} m van het adres van de aansluiting.",
             fix_en=f"The location is {distance:.0f} m from the connection's address.",
         )
+    if fix.provider in UNPROVEN_PROVIDERS:
+        return CheckResult(
+            **base,
+            status=Status.UNCERTAIN,
+            confidence=0.4,
+            user_fixable=True,
+            fix_nl="Deel uw locatie met GPS aan, bij de meterkast: "
+            "een getypte of netwerklocatie is niet precies genoeg.",
+            fix_en="Share your location with GPS on, at the meter cabinet: "
+            "a typed or network location is not precise enough.",
+        )
     if fix.accuracy_m > limits.max_accuracy_m or distance + fix.accuracy_m > limits.max_distance_m:
         return CheckResult(
             **base,
@@ -112,6 +130,57 @@ def check_location(
             fix_en="Share your location again at the meter cabinet, with GPS on and near a window if possible.",
         )
     return CheckResult(**base, status=Status.PASS, confidence=0.95, user_fixable=False)
+
+
+def check_fix_time(
+    fix: Fix | None, install_started: datetime, now: datetime, photo_times: list[datetime], policy: Policy
+) -> CheckResult | None:
+    """The fix was taken during this install, and near the time the photos were taken."""
+    if fix is None:
+        return None
+    f = policy.freshness
+    earliest = install_started - timedelta(minutes=f.max_clock_skew_min)
+    latest = now + timedelta(minutes=f.max_clock_skew_min)
+    gap = min((abs((fix.captured_at - t).total_seconds()) / 60 for t in photo_times), default=None)
+    evidence = {
+        "captured_at": fix.captured_at.isoformat(),
+        "earliest": earliest.isoformat(),
+        "latest": latest.isoformat(),
+        "minutes_from_nearest_photo": round(gap, 1) if gap is not None else None,
+        "max_minutes_from_photos": f.max_fix_photo_gap_min,
+    }
+    base = {"check": "location_time", "subject": "location", "evidence": evidence}
+    if fix.captured_at > latest:
+        return CheckResult(
+            **base,
+            status=Status.FAIL,
+            confidence=0.9,
+            user_fixable=False,
+            escalate_as=Reason.SUSPECTED_FRAUD,
+            fix_nl="De tijd van de gedeelde locatie ligt in de toekomst. Een specialist kijkt ernaar.",
+            fix_en="The shared location's time lies in the future. A specialist will look.",
+        )
+    if fix.captured_at < earliest:
+        return CheckResult(
+            **base,
+            status=Status.FAIL,
+            confidence=0.9,
+            user_fixable=True,
+            fix_nl="De gedeelde locatie is van voor deze installatie. Deel uw locatie nu opnieuw, bij de meterkast.",
+            fix_en="The shared location predates this install. Share your location again now, at the meter cabinet.",
+        )
+    if gap is not None and gap > f.max_fix_photo_gap_min:
+        return CheckResult(
+            **base,
+            status=Status.UNCERTAIN,
+            confidence=0.5,
+            user_fixable=True,
+            fix_nl="De locatie is op een ander moment gedeeld dan de foto's zijn gemaakt. "
+            "Deel hem opnieuw bij de meterkast.",
+            fix_en="The location was shared at another time than the photos were taken. "
+            "Share it again at the meter cabinet.",
+        )
+    return CheckResult(**base, status=Status.PASS, confidence=0.9, user_fixable=False)
 
 
 def check_asset(

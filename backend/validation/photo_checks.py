@@ -19,12 +19,16 @@ class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
     width: int
     height: int
     qr_texts: tuple[str, ...] | None  # None: the slot does not look for a QR code
+    qr_symbol_seen: bool
     sharpness: float
+    edge_density: float
+    contrast: float
     brightness: float
     dark_fraction: float
     bright_fraction: float
     taken_at: datetime | None
     exif_gps: tuple[float, float] | None
+    hash_informative: bool = True  # False: a uniform picture, left out of reuse matching
 
     @classmethod
     def from_facts(cls, slot: str, facts: PhotoFacts) -> PhotoEvidence:
@@ -34,33 +38,40 @@ class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
             width=facts.width,
             height=facts.height,
             qr_texts=facts.qr_texts,
+            qr_symbol_seen=facts.qr_symbol_seen,
             sharpness=facts.sharpness,
+            edge_density=facts.edge_density,
+            contrast=facts.contrast,
             brightness=facts.brightness,
             dark_fraction=facts.dark_fraction,
             bright_fraction=facts.bright_fraction,
             taken_at=facts.taken_at,
             exif_gps=facts.gps,
+            hash_informative=facts.hashes.informative,
         )
 
 
 class ReuseMatch(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored photo of ANOTHER install that is the same picture."""
+    """A stored photo of ANOTHER install (or another slot of this one) that may be the same picture."""
 
     install_id: str
     photo_id: int
-    distance: int  # Hamming distance of the 64-bit difference hashes
-    fingerprint_distance: int  # ... and of the 256-bit fingerprints
+    distance: int  # Hamming distance of the 64-bit difference hashes (the indexed prefilter)
+    fingerprint_distance: int  # ... and of the 256-bit fingerprints of the same regions
     exact: bool  # identical bytes (same SHA-256)
+    how: str = "frame"  # exact | frame (whole picture, maybe mirrored or turned) | crop
+    slot: str = ""  # the other photo's slot
 
 
 class PhotoContext(msgspec.Struct, frozen=True, kw_only=True):
     """What a photo is judged against."""
 
     expected_payload: str | None  # the scanned label; None before the scan
-    install_started: datetime
+    install_started: datetime  # the phone's own start time where it sent one (offline work)
     uploaded_at: datetime
     fix: tuple[float, float, float] | None  # (lat, lon, accuracy_m) of the latest reported fix
-    reuse: tuple[ReuseMatch, ...]
+    reuse: tuple[ReuseMatch, ...]  # candidates in OTHER installs
+    same_install: tuple[ReuseMatch, ...] = ()  # candidates among this install's other slots
 
 
 def _retake(
@@ -108,13 +119,22 @@ def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckR
             fix_nl="Scan eerst het QR-label van het apparaat; daarna vergelijken we de foto ermee.",
             fix_en="Scan the asset's QR label first; the photo is then compared with it.",
         )
+    if photo.qr_symbol_seen:  # a code is there but does not read: a better photo may well read it
+        return CheckResult(
+            **{**base, "evidence": {**base["evidence"], "symbol_seen": True}},
+            status=Status.UNCERTAIN,
+            confidence=0.6,
+            user_fixable=True,
+            fix_nl="Maak de foto opnieuw: het QR-label is niet leesbaar. Kom dichterbij en vermijd schittering.",
+            fix_en="Retake the photo: the QR label is not readable. Move closer and avoid glare.",
+        )
     return CheckResult(
-        **base,
-        status=Status.UNCERTAIN,
-        confidence=0.6,
+        **{**base, "evidence": {**base["evidence"], "symbol_seen": False}},
+        status=Status.FAIL,
+        confidence=0.8,
         user_fixable=True,
-        fix_nl="Maak de foto opnieuw: het QR-label is niet leesbaar. Kom dichterbij en vermijd schittering.",
-        fix_en="Retake the photo: the QR label is not readable. Move closer and avoid glare.",
+        fix_nl="Maak de foto opnieuw: het QR-label is niet te vinden. Zorg dat het hele label scherp in beeld is.",
+        fix_en="Retake the photo: the QR label cannot be found. Make sure the whole label is in the frame and sharp.",
     )
 
 
@@ -133,15 +153,35 @@ def check_resolution(photo: PhotoEvidence, policy: Policy) -> CheckResult:
 
 
 def check_sharpness(photo: PhotoEvidence, policy: Policy) -> CheckResult:
-    """Not blurred: variance of the Laplacian on the reduced photo."""
+    """Not blurred or shaken: fine detail in every direction (see photo.directional_sharpness)."""
     threshold = policy.photo.min_sharpness
     return _retake(
         "sharpness",
         photo.slot,
-        {"laplacian_variance": round(photo.sharpness, 1), "min_laplacian_variance": threshold},
+        {"sharpness": round(photo.sharpness, 3), "min_sharpness": threshold},
         photo.sharpness >= threshold,
-        "Maak de foto opnieuw: hij is onscherp. Houd de telefoon stil en tik om scherp te stellen.",
-        "Retake the photo: it is blurred. Hold the phone still and tap to focus.",
+        "Maak de foto opnieuw: hij is onscherp of bewogen. Houd de telefoon stil en tik om scherp te stellen.",
+        "Retake the photo: it is blurred or shaken. Hold the phone still and tap to focus.",
+    )
+
+
+def check_content(photo: PhotoEvidence, policy: Policy) -> CheckResult:
+    """Something is in the picture: a blank wall, a lens cap or a pocket has no edges and no contrast."""
+    p = policy.photo
+    ok = photo.edge_density >= p.min_edge_density and photo.contrast >= p.min_contrast
+    return _retake(
+        "content",
+        photo.slot,
+        {
+            "edge_density": round(photo.edge_density, 4),
+            "min_edge_density": p.min_edge_density,
+            "contrast": round(photo.contrast, 1),
+            "min_contrast": p.min_contrast,
+        },
+        ok,
+        "Maak de foto opnieuw: er is niets op te zien. Haal de lens vrij en richt de camera op de meterkast.",
+        "Retake the photo: nothing can be seen in it. Uncover the lens and point the camera at the meter cabinet.",
+        0.95,
     )
 
 
@@ -242,38 +282,57 @@ def check_exif_location(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy)
     )
 
 
+def _same_picture(m: ReuseMatch, max_hamming: int, max_fingerprint: int) -> bool:
+    return m.exact or (m.distance <= max_hamming and m.fingerprint_distance <= max_fingerprint)
+
+
 def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
-    """The same picture in another install is a fraud signal, never approved."""
+    """The same picture in another install is a fraud signal, never approved; nearly the same is uncertain."""
     limits = policy.reuse
-    matches = [
-        m
-        for m in ctx.reuse
-        if m.exact or (m.distance <= limits.max_hamming and m.fingerprint_distance <= limits.max_fingerprint_distance)
-    ]
+    same = [m for m in ctx.reuse if _same_picture(m, limits.max_hamming, limits.max_fingerprint_distance)]
+    near = [m for m in ctx.reuse if _same_picture(m, limits.max_hamming, limits.uncertain_fingerprint_distance)]
     evidence = {
-        "matches": [msgspec.to_builtins(m) for m in matches],
+        "matches": [msgspec.to_builtins(m) for m in (same or near)],
         "max_hamming": limits.max_hamming,
         "max_fingerprint_distance": limits.max_fingerprint_distance,
+        "uncertain_fingerprint_distance": limits.uncertain_fingerprint_distance,
+        "informative": photo.hash_informative,
     }
-    if not matches:
+    base = {"check": "reuse", "subject": photo.slot, "evidence": evidence, "user_fixable": False}
+    if same:
         return CheckResult(
-            check="reuse",
-            subject=photo.slot,
-            status=Status.PASS,
-            confidence=0.95,
-            evidence=evidence,
-            user_fixable=False,
+            **base,
+            status=Status.FAIL,
+            confidence=0.97,
+            escalate_as=Reason.SUSPECTED_FRAUD,
+            fix_nl="Deze foto is al bij een andere installatie gebruikt. Een specialist kijkt ernaar.",
+            fix_en="This photo was already used for another install. A specialist will look.",
         )
-    return CheckResult(
-        check="reuse",
-        subject=photo.slot,
-        status=Status.FAIL,
-        confidence=0.97,
-        evidence=evidence,
-        user_fixable=False,
-        escalate_as=Reason.SUSPECTED_FRAUD,
-        fix_nl="Deze foto is al bij een andere installatie gebruikt. Een specialist kijkt ernaar.",
-        fix_en="This photo was already used for another install. A specialist will look.",
+    if near:  # at the edge of the threshold: a person compares the two pictures
+        return CheckResult(
+            **base,
+            status=Status.UNCERTAIN,
+            confidence=0.6,
+            escalate_as=Reason.UNCERTAIN,
+            fix_nl="Deze foto lijkt sterk op een foto van een andere installatie. Een specialist vergelijkt ze.",
+            fix_en="This photo closely resembles a photo of another install. A specialist will compare them.",
+        )
+    return CheckResult(**base, status=Status.PASS, confidence=0.95)
+
+
+def check_distinct_slots(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
+    """Each slot shows its own picture: the same photo in two slots of one install is a retake."""
+    limits = policy.reuse
+    twins = [m for m in ctx.same_install if _same_picture(m, limits.max_hamming, limits.max_fingerprint_distance)]
+    return _retake(
+        "distinct_slots",
+        photo.slot,
+        {"same_as_slots": sorted({m.slot for m in twins})},
+        not twins,
+        "Deze foto is ook voor een andere stap gebruikt. "
+        "Maak voor elke stap een eigen foto van wat erbij gevraagd wordt.",
+        "This photo was also used for another step. Take a separate photo of what each step asks for.",
+        0.95,
     )
 
 
@@ -281,10 +340,12 @@ def run_photo_checks(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) ->
     """The literal list of checks on one photo."""
     results = [
         check_resolution(photo, policy),
+        check_content(photo, policy),
         check_sharpness(photo, policy),
         check_exposure(photo, policy),
         check_capture_time(photo, ctx, policy),
         check_reuse(photo, ctx, policy),
+        check_distinct_slots(photo, ctx, policy),
     ]
     if photo.qr_texts is not None:
         results.append(check_label_qr(photo, ctx.expected_payload))

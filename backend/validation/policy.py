@@ -16,6 +16,8 @@ class PhotoPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_short_side_px: int
     qr_retry_upscale_below_px: int
     min_sharpness: float
+    min_edge_density: float
+    min_contrast: float
     min_brightness: float
     max_brightness: float
     max_clipped_fraction: float
@@ -26,11 +28,14 @@ class FreshnessPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_age_before_install_h: float
     max_clock_skew_min: float
     max_exif_gps_distance_m: float
+    max_offline_days: Annotated[float, msgspec.Meta(ge=0)]
+    max_fix_photo_gap_min: Annotated[float, msgspec.Meta(gt=0)]
 
 
 class ReusePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_hamming: Annotated[int, msgspec.Meta(ge=0, le=3)]
     max_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
+    uncertain_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
 
 
 class LocationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -80,7 +85,8 @@ def decide(
     retakes_so_far: int,
     standing_reasons: set[Reason],
 ) -> Decision:
-    """All pass -> approved; only user-fixable problems -> retake; anything else -> review.
+    """All pass -> approved; only user-fixable problems -> retake (until the retakes run out);
+    anything else -> review, with every reason that applies.
 
     `standing_reasons` are reasons known before any check ran (catalog rules, a request for help).
     """
@@ -94,10 +100,13 @@ def decide(
         else:
             reasons.add(result.escalate_as)
     if fixable and not reasons:
-        if retakes_so_far >= policy.decision.max_retakes:
-            reasons.add(Reason.COMPLEXITY)
-        else:
+        if retakes_so_far < policy.decision.max_retakes:
             return Decision(outcome=Outcome.NEEDS_RETAKE, reasons=(), policy_version=policy.version)
+        # The user did what a retake can do. A check that still fails means self-service fell
+        # short (complexity); one that still cannot decide escalates as what it is: uncertain.
+        for result in results:
+            if result.user_fixable and result.status is not Status.PASS:
+                reasons.add(Reason.UNCERTAIN if result.status is Status.UNCERTAIN else Reason.COMPLEXITY)
     if reasons:
         return Decision(outcome=Outcome.IN_REVIEW, reasons=ordered(reasons), policy_version=policy.version)
     return Decision(outcome=Outcome.APPROVED, reasons=(), policy_version=policy.version)

@@ -55,7 +55,9 @@ class InstallController(Controller):
         data: JSONBody[s.CreateInstall],
     ) -> Response[s.InstallView]:
         """Create an install (idempotent on the client-made id)."""
-        snap, created = await service.create_install(ctx, request.user, data.id, data.connection_ean, data.asset_type)
+        snap, created = await service.create_install(
+            ctx, request.user, data.id, data.connection_ean, data.asset_type, data.started_at
+        )
         return Response(install_view(ctx.catalog, snap, lang), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/", operation_id="ListInstalls")

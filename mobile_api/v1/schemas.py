@@ -29,6 +29,9 @@ class CreateInstall(Request):
     id: uuid.UUID
     connection_ean: Ean
     asset_type: AssetType
+    # When the phone began the install (it may work offline and sync later). Bounded by the
+    # server to at most the policy's offline days before it hears of it, and never after.
+    started_at: AwareDatetime | None = None
 
 
 class ScanLabel(Request):
@@ -155,6 +158,7 @@ class InstallView(Response):
     version: int
     created_at: datetime
     updated_at: datetime
+    started_at: datetime | None = None  # the phone's own start time, as bounded by the server
 
 
 class InstallSummary(Response):

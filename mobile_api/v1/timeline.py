@@ -14,6 +14,12 @@ _OUTCOME_WORDS = {
 }
 
 
+def _device_words(asset_type: str) -> tuple[str, str]:
+    if asset_type.startswith("smart_meter"):
+        return "meter", "meter"
+    return ("laadpaal", "charger") if asset_type == "ev_charger" else ("apparaat", "device")
+
+
 def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
     d = e.detail
     match e.action:
@@ -43,12 +49,23 @@ def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
             return f"Besluit van de specialist: {nl}.", f"The specialist's decision: {en}."
         case "install.cancelled":
             return "Ingetrokken.", "Withdrawn."
-    return None  # internal: releases, first approvals, ...
+        case "install.device-approved":
+            nl, en = _device_words(str(d.get("asset_type", "")))
+            return (
+                f"Goedgekeurd: uw {nl} meldde zich zelf bij ons aan.",
+                f"Approved: your {en} reported in to us itself.",
+            )
+        case "install.confirmed":
+            nl, en = _device_words(str(d.get("asset_type", "")))
+            return f"Uw {nl} is online.", f"Your {en} is online."
+    return None  # internal: releases, first approvals, device mismatches ...
 
 
 def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.TimelineEntry]:
     entries = []
-    for e in events:
+    # An approval whose device had already reported is confirmed inside the approval's own
+    # transaction, before the approval's event is written: it reads after what happened with it.
+    for e in sorted(events, key=lambda e: (e.created_at, e.action == "install.confirmed", e.id)):
         text = _text(catalog, e)
         if text is not None:
             entries.append(s.TimelineEntry(at=e.created_at, text=text[1] if lang == "en" else text[0]))

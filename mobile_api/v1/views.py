@@ -164,6 +164,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         version=i.version,
         created_at=i.created_at,
         updated_at=i.updated_at,
+        started_at=i.started_at,
     )
 
 

@@ -81,7 +81,9 @@ async def fraud_escalated(client: AsyncClient, make: Factory, d: Draft) -> dict[
 
 
 async def case_row(install_id: str) -> dict[str, Any]:
-    rows = await ReviewCase.select().where(ReviewCase.install == uuid.UUID(install_id))
+    """The install's escalation case (follow-ups of other kinds are separate rows)."""
+    where = (ReviewCase.install == uuid.UUID(install_id)) & (ReviewCase.kind == "escalation")
+    rows = await ReviewCase.select().where(where)
     assert len(rows) == 1, rows
     return rows[0]
 

@@ -57,10 +57,10 @@ class TestSubmitAsksForRetake:
         d = await ready_install(client, make, photo_options={"meter_label": UNREADABLE})
         body = await _submitted(client, d, "needs_retake")
         # The shaky shot is both blurred and unreadable: one retake action per failure, same slot.
-        assert _failing(body) == {("label_qr", "meter_label"): "uncertain", ("sharpness", "meter_label"): "fail"}
+        assert _failing(body) == {("label_qr", "meter_label"): "fail", ("sharpness", "meter_label"): "fail"}
         actions = [a for a in body["next_actions"] if a["code"] == "retake_photo"]
         assert {a["subject"] for a in actions} == {"meter_label"} and len(actions) == 2
-        assert any("QR-label is niet leesbaar" in a["text"] for a in actions)
+        assert any("QR-label is niet te vinden" in a["text"] for a in actions)
         assert any("onscherp" in a["text"] for a in actions)
         assert "upload_photo" not in [a["code"] for a in body["next_actions"]]
 

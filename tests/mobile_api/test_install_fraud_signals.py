@@ -49,7 +49,7 @@ class TestPhotoReuse:
         assert reuse["status"] == "fail" and not reuse["user_fixable"]
         matches = reuse["evidence"]["matches"]
         assert isinstance(matches, int) and not isinstance(matches, bool) and matches >= 1
-        assert reuse["evidence"]["max_hamming"] == 3 and reuse["evidence"]["max_fingerprint_distance"] == 16
+        assert reuse["evidence"]["max_hamming"] == 3 and reuse["evidence"]["max_fingerprint_distance"] == 24
         assert first.id not in r.text
         private = await stored_reuse(second.id)
         assert len(private) == matches
@@ -75,7 +75,7 @@ class TestPhotoReuse:
         assert check_of(r.json()["photo"]["checks"], "reuse")["status"] == "fail"
         ours = [m for m in await stored_reuse(second.id) if m["install_id"] == first.id]
         assert len(ours) == 1 and ours[0]["exact"] is False
-        assert ours[0]["distance"] <= 3 and ours[0]["fingerprint_distance"] <= 16
+        assert ours[0]["distance"] <= 3 and ours[0]["fingerprint_distance"] <= 24
         body = await submitted(client, second, "in_review")
         assert body["reasons"] == ["suspected_fraud"]
 

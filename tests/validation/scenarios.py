@@ -93,6 +93,7 @@ async def gather(
     photos: dict[str, dict[str, Any]] | None = None,
     who: Any = None,
     ean: str | None = None,
+    create_extra: dict[str, Any] | None = None,
 ) -> Draft:
     """Create an install at `at` and gather its evidence; photos carry the EXIF GPS of the shared fix
     (at the connection unless `fix_options` say otherwise) and seeds `seed`, `seed + 1`, ...
@@ -105,7 +106,7 @@ async def gather(
         link = {"owner": who.subject} if who.role is Role.CUSTOMER else {"installer": who.subject}
         ean = await make.connection(capacity=capacity, lat=at[0], lon=at[1], **link)
     d = Draft(who=who, id="", ean=ean, asset_type=asset_type)
-    d.id = ok(await create(client, who, ean, asset_type))["id"]
+    d.id = ok(await create(client, who, ean, asset_type, **(create_extra or {})))["id"]
     d.serial, d.payload = asset or await make.asset(asset_type)
     ok(await scan(client, d, d.payload))
     fix = make.fix(**{"lat": at[0], "lon": at[1], **(fix_options or {})})
@@ -133,6 +134,9 @@ async def gather(
 
 async def finish(client: AsyncClient, d: Draft) -> Result:
     body = ok(await submit(client, d))
+    if body["state"] == "needs_retake":  # every retake says what to do, in words
+        fixable = [c for c in body["checks"] if c["status"] != "pass" and c["user_fixable"]]
+        assert fixable and all(c["fix"] for c in fixable), body["checks"]
     failing = tuple(f"{c['check']}:{c['subject']}={c['status']}" for c in body["checks"] if c["status"] != "pass")
     return Result(body["state"], tuple(body["reasons"]) + failing)
 

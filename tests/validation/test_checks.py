@@ -75,6 +75,7 @@ class TestLocation:
             "mocked": False,
             "in_territory": True,
             "repeated_fixes": False,
+            "provider": "gps",
         }
 
     async def test_inaccurate_fix_is_uncertain(self) -> None:

@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import ExifTags, Image
 
 from backend.installs.context import load_policy
-from backend.validation.photo import PhotoFacts, PhotoRejected, difference_hash, inspect_photo
+from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
 from fixtures.demo_photos import photo_for_slot
 from fixtures.photos import render_cabinet_photo, render_display_photo, render_meter_photo
 from tests.helpers.validation import reencoded
@@ -165,14 +165,18 @@ class TestSharpness:
         sharp = inspect(render_meter_photo(None, size=size, seed=11)).sharpness
         radius = 4 * size[0] / 1600
         blurred = inspect(render_meter_photo(None, size=size, seed=11, blur_radius=radius)).sharpness
-        assert sharp >= POLICY.photo.min_sharpness * 5, sharp
+        assert sharp >= POLICY.photo.min_sharpness * 1.5, sharp
         assert blurred < POLICY.photo.min_sharpness, (size, blurred)
-        assert blurred < sharp / 10
 
     async def test_sharpness_does_not_depend_on_the_resolution(self) -> None:
         small = inspect(render_meter_photo(None, size=(1600, 1200), seed=11)).sharpness
         large = inspect(render_meter_photo(None, size=(4000, 3000), seed=11)).sharpness
         assert 0.5 < large / small < 2, (small, large)
+
+    async def test_a_flat_image_has_no_structure(self) -> None:
+        # The old Laplacian measure counted Pillow's unfiltered border: a flat grey frame scored 12-30.
+        facts = inspect(encoded("JPEG", size=(1600, 1200)))
+        assert facts.edge_density == 0.0 and facts.contrast < POLICY.photo.min_contrast
 
 
 class TestBrightness:
@@ -200,19 +204,21 @@ class TestBrightness:
 
 
 def close_copy(a: PhotoFacts, b: PhotoFacts) -> bool:
-    """Both hashes within the policy: the reuse check would call these the same picture."""
-    return (
-        hamming(a.phash, b.phash) <= POLICY.reuse.max_hamming
-        and hamming(a.fingerprint, b.fingerprint) <= POLICY.reuse.max_fingerprint_distance
+    """b looked up as a new photo finds a's whole frame within the policy: the same picture."""
+    stored = a.hashes.frame
+    return any(
+        hamming(q.short, stored.short) <= POLICY.reuse.max_hamming
+        and hamming(q.long, stored.long) <= POLICY.reuse.max_fingerprint_distance
+        for q in b.lookup.frames
     )
 
 
-class TestDifferenceHash:
+class TestReuseHashes:
     @pytest.mark.parametrize("scene", sorted(SCENES))
     async def test_stable_under_resizing_and_reencoding(self, scene: str) -> None:
         original = SCENES[scene](seed=21)
         first = inspect(original)
-        assert 0 <= first.phash < 1 << 64 and 0 <= first.fingerprint < 1 << 256
+        assert 0 <= first.hashes.frame.short < 1 << 64 and 0 <= first.hashes.frame.long < 1 << 256
         assert close_copy(first, inspect(reencoded(original)))
         assert close_copy(first, inspect(reencoded(original, quality=50, scale=0.5)))
 
@@ -223,26 +229,17 @@ class TestDifferenceHash:
     @pytest.mark.parametrize("scene", sorted(SCENES))
     async def test_differs_between_pictures(self, scene: str) -> None:
         facts = [inspect(SCENES[scene](seed=seed)) for seed in (31, 32, 33, 34)]
-        pairs = [(a, b) for i, a in enumerate(facts) for b in facts[i + 1 :]]
-        assert min(hamming(a.phash, b.phash) for a, b in pairs) > POLICY.reuse.max_hamming
-        assert min(hamming(a.fingerprint, b.fingerprint) for a, b in pairs) > 2 * POLICY.reuse.max_fingerprint_distance
+        assert not any(close_copy(a, b) for a in facts for b in facts if a is not b)
 
     @pytest.mark.parametrize(("slot", "seeds"), [("meter_label", (1073, 1179)), ("meter_display", (1017, 1132))])
     async def test_two_similar_cabinets_are_not_the_same_picture(self, slot: str, seeds: tuple[int, int]) -> None:
-        # Two customers' photos of the same meter model (other framing, breakers, rotation, wall), as
-        # make.photo makes for two installs. Their 64-bit hashes collide; the fingerprint tells them apart.
+        # Two customers' photos of the same meter model (other framing, breakers, rotation, wall).
         a, b = (inspect(photo_for_slot(slot, payload=PAYLOAD, serial="DEMO", gps=None, seed=s)) for s in seeds)
-        assert hamming(a.phash, b.phash) <= POLICY.reuse.max_hamming  # the prefilter alone would flag them
-        assert hamming(a.fingerprint, b.fingerprint) > POLICY.reuse.max_fingerprint_distance
-        assert not close_copy(a, b)
+        assert not close_copy(a, b) and not close_copy(b, a)
 
-    async def test_a_hash_with_the_top_bit_set_stays_unsigned(self) -> None:
-        # Bright on the left, dark on the right: every cell is brighter than its right neighbour, so
-        # every bit is set (the largest unsigned value); mirrored, none is.
-        ramp = Image.linear_gradient("L").rotate(-90, expand=True).resize((64, 64))
-        assert difference_hash(ramp) == (1 << 64) - 1
-        assert difference_hash(ramp, 16) == (1 << 256) - 1
-        assert difference_hash(ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT)) == 0
+    async def test_a_uniform_image_is_not_informative(self) -> None:
+        facts = inspect(encoded("JPEG", size=(1600, 1200)))
+        assert not facts.hashes.informative and facts.lookup.frames == () and facts.lookup.crops == ()
 
 
 class TestOrientation:
@@ -258,12 +255,16 @@ class TestOrientation:
         facts = inspect(render_meter_photo(PAYLOAD, seed=41, orientation=6))
         assert (facts.width, facts.height) == (1200, 1600)
 
-    async def test_a_rotated_picture_without_the_tag_is_another_picture(self) -> None:
+    @pytest.mark.parametrize(
+        "turn", [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.FLIP_LEFT_RIGHT]
+    )
+    async def test_a_turned_or_mirrored_copy_is_still_the_same_picture(self, turn: Image.Transpose) -> None:
+        # Reuse by rotating or mirroring the pixels (no EXIF tag) is one of the cheap tricks.
         upright = inspect(render_meter_photo(PAYLOAD, seed=41))
         with Image.open(io.BytesIO(render_meter_photo(PAYLOAD, seed=41))) as img:
             out = io.BytesIO()
-            img.transpose(Image.Transpose.ROTATE_90).save(out, format="JPEG", quality=90)
-        assert not close_copy(upright, inspect(out.getvalue()))
+            img.transpose(turn).save(out, format="JPEG", quality=90)
+        assert close_copy(upright, inspect(out.getvalue()))
 
 
 def small_label_in_a_big_photo(fmt: str) -> bytes:

@@ -14,6 +14,8 @@ from backend.validation.photo_checks import (
     PhotoEvidence,
     ReuseMatch,
     check_capture_time,
+    check_content,
+    check_distinct_slots,
     check_exif_location,
     check_exposure,
     check_label_qr,
@@ -39,7 +41,10 @@ def photo(qr_texts: tuple[str, ...] | None = (), width: int = 1600, height: int 
         width=width,
         height=height,
         qr_texts=qr_texts,
-        sharpness=500.0,
+        qr_symbol_seen=bool(qr_texts),
+        sharpness=0.9,
+        edge_density=0.2,
+        contrast=180.0,
         brightness=140.0,
         dark_fraction=0.01,
         bright_fraction=0.01,
@@ -54,13 +59,17 @@ def context(**values: Any) -> PhotoContext:
     return msgspec.structs.replace(base, **values)
 
 
-def match(distance: int, exact: bool = False, photo_id: int = 7, fingerprint_distance: int = 0) -> ReuseMatch:
+def match(
+    distance: int, exact: bool = False, photo_id: int = 7, fingerprint_distance: int = 0, slot: str = ""
+) -> ReuseMatch:
     return ReuseMatch(
         install_id="2f0c4b1e-0000-4000-8000-000000000001",
         photo_id=photo_id,
         distance=distance,
         fingerprint_distance=fingerprint_distance,
         exact=exact,
+        how="exact" if exact else "frame",
+        slot=slot,
     )
 
 
@@ -89,12 +98,18 @@ class TestLabelQr:
         assert result.evidence == {"decoded": [OTHER], "expected": EXPECTED}
         assert result.fix_nl and result.fix_en
 
-    async def test_unreadable_label_is_uncertain_and_fixable(self) -> None:
-        result = check_label_qr(photo(()), EXPECTED)
+    async def test_a_located_but_unreadable_label_is_uncertain_and_fixable(self) -> None:
+        result = check_label_qr(photo((), qr_symbol_seen=True), EXPECTED)
         assert result.status is Status.UNCERTAIN and result.user_fixable
         assert result.confidence == 0.6
-        assert result.evidence == {"decoded": [], "expected": EXPECTED}
+        assert result.evidence == {"decoded": [], "expected": EXPECTED, "symbol_seen": True}
         assert "QR" in result.fix_en
+
+    async def test_no_label_in_the_photo_fails_fixable(self) -> None:
+        result = check_label_qr(photo((), qr_symbol_seen=False), EXPECTED)
+        assert result.status is Status.FAIL and result.user_fixable
+        assert result.evidence == {"decoded": [], "expected": EXPECTED, "symbol_seen": False}
+        assert "QR" in result.fix_en and "QR" in result.fix_nl
 
     async def test_a_foreign_qr_code_is_not_fraud(self) -> None:
         result = check_label_qr(photo(("https://example.com/menu",)), EXPECTED)
@@ -127,13 +142,26 @@ class TestSharpness:
     async def test_at_the_threshold_passes(self) -> None:
         result = check_sharpness(photo(sharpness=POLICY.photo.min_sharpness), POLICY)
         assert_retake_pass(result, "sharpness")
-        assert result.evidence == {"laplacian_variance": 20.0, "min_laplacian_variance": 20.0}
+        assert result.evidence == {"sharpness": POLICY.photo.min_sharpness, "min_sharpness": 0.31}
 
     async def test_below_the_threshold_fails_fixable(self) -> None:
-        result = check_sharpness(photo(sharpness=19.94), POLICY)
+        result = check_sharpness(photo(sharpness=0.3049), POLICY)
         assert_retake_fail(result, "sharpness")
-        assert result.evidence == {"laplacian_variance": 19.9, "min_laplacian_variance": 20.0}
-        assert "blurred" in result.fix_en and "onscherp" in result.fix_nl
+        assert result.evidence["sharpness"] == 0.305
+
+
+class TestContent:
+    async def test_edges_and_contrast_pass(self) -> None:
+        result = check_content(photo(edge_density=0.01, contrast=16.0), POLICY)
+        assert_retake_pass(result, "content")
+
+    @pytest.mark.parametrize(
+        "facts", [{"edge_density": 0.0099}, {"contrast": 15.9}, {"edge_density": 0.0, "contrast": 3}]
+    )
+    async def test_a_blank_picture_fails_fixable(self, facts: dict[str, float]) -> None:
+        result = check_content(photo(**facts), POLICY)
+        assert_retake_fail(result, "content")
+        assert "lens" in result.fix_en and "lens" in result.fix_nl
 
 
 class TestExposure:
@@ -240,14 +268,17 @@ class TestExifLocation:
         assert "5000 m" in result.fix_en and "5000 m" in result.fix_nl
 
 
+REUSE_LIMITS = {"max_hamming": 3, "max_fingerprint_distance": 24, "uncertain_fingerprint_distance": 34}
+
+
 class TestReuse:
     async def test_no_candidates_passes(self) -> None:
         result = check_reuse(photo(), context(reuse=()), POLICY)
         assert (result.check, result.status, result.user_fixable) == ("reuse", Status.PASS, False)
-        assert result.evidence == {"matches": [], "max_hamming": 3, "max_fingerprint_distance": 16}
+        assert result.evidence == {"matches": [], **REUSE_LIMITS, "informative": True}
 
     @pytest.mark.parametrize(
-        ("distance", "fingerprint_distance", "exact"), [(0, 0, True), (40, 120, True), (3, 16, False), (0, 0, False)]
+        ("distance", "fingerprint_distance", "exact"), [(0, 0, True), (40, 120, True), (3, 24, False), (0, 0, False)]
     )
     async def test_same_bytes_or_both_hashes_close_is_suspected_fraud(
         self, distance: int, fingerprint_distance: int, exact: bool
@@ -259,7 +290,14 @@ class TestReuse:
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
         assert result.fix_en and result.fix_nl
 
-    @pytest.mark.parametrize(("distance", "fingerprint_distance"), [(4, 0), (3, 17), (0, 70)])
+    @pytest.mark.parametrize("fingerprint_distance", [25, 34])
+    async def test_at_the_edge_of_the_threshold_is_uncertain_for_a_specialist(self, fingerprint_distance: int) -> None:
+        result = check_reuse(photo(), context(reuse=(match(2, fingerprint_distance=fingerprint_distance),)), POLICY)
+        assert result.status is Status.UNCERTAIN and not result.user_fixable
+        assert result.escalate_as is Reason.UNCERTAIN
+        assert result.evidence["matches"][0]["fingerprint_distance"] == fingerprint_distance
+
+    @pytest.mark.parametrize(("distance", "fingerprint_distance"), [(4, 0), (3, 35), (0, 70)])
     async def test_one_hash_apart_is_another_picture(self, distance: int, fingerprint_distance: int) -> None:
         result = check_reuse(
             photo(), context(reuse=(match(distance, fingerprint_distance=fingerprint_distance),)), POLICY
@@ -280,18 +318,31 @@ class TestReuse:
             POLICY,
         )
         install = "2f0c4b1e-0000-4000-8000-000000000001"
+        common = {"install_id": install, "slot": ""}
         assert result.evidence == {
-            "max_hamming": 3,
-            "max_fingerprint_distance": 16,
+            **REUSE_LIMITS,
+            "informative": True,
             "matches": [
-                {"install_id": install, "photo_id": 1, "distance": 0, "fingerprint_distance": 0, "exact": True},
-                {"install_id": install, "photo_id": 2, "distance": 2, "fingerprint_distance": 5, "exact": False},
+                {**common, "photo_id": 1, "distance": 0, "fingerprint_distance": 0, "exact": True, "how": "exact"},
+                {**common, "photo_id": 2, "distance": 2, "fingerprint_distance": 5, "exact": False, "how": "frame"},
             ],
         }
 
 
+class TestDistinctSlots:
+    async def test_another_picture_in_every_slot_passes(self) -> None:
+        result = check_distinct_slots(photo(), context(same_install=(match(9, slot="meter_display"),)), POLICY)
+        assert_retake_pass(result, "distinct_slots")
+
+    async def test_the_same_photo_in_two_slots_is_a_retake(self) -> None:
+        twins = (match(0, True, slot="meter_display"), match(1, slot="cabinet_overview", fingerprint_distance=3))
+        result = check_distinct_slots(photo(), context(same_install=twins), POLICY)
+        assert_retake_fail(result, "distinct_slots")
+        assert result.evidence == {"same_as_slots": ["cabinet_overview", "meter_display"]}
+
+
 class TestRunPhotoChecks:
-    BASE = ["resolution", "sharpness", "exposure", "capture_time", "reuse"]
+    BASE = ["resolution", "content", "sharpness", "exposure", "capture_time", "reuse", "distinct_slots"]
 
     async def test_without_qr_or_exif_gps_the_base_checks_run(self) -> None:
         results = run_photo_checks(photo(None, exif_gps=None), context(fix=(*ARNHEM, 8.0)), POLICY)

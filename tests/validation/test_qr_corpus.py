@@ -1,8 +1,14 @@
 """The QR-in-photo reader against ZXing's public black-box corpus of QR photographs and scans.
 
 ZXing's own Java reader decodes 87 of the 97 images (its test suite's record). We must read at least
-95 with the exact text and never report a different text than the one the code holds: a misread
+96 with the exact text and never report a different text than the one the code holds: a misread
 label would compare a photo against the wrong payload.
+
+96 is all there is: qrcode-2/13.png is the symbol of qrcode-2/12.png restyled (version 6-Q both; sampled
+at module centres, 1 of their 1681 modules differs), so it holds "... aerial photography of ..." while
+its 13.txt (as upstream in ZXing) says "photograph". A reader that decodes it (GlobalHistogram on an
+equalised or median-filtered image does) reports the code's true text, which this test counts as
+wrong; ours does not decode it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from tests.mobile_api.helpers import new_install, scan, submit, upload
 QR_PHOTOS = CORPUS / "qr-photos"
 FOLDERS = ("qrcode-1", "qrcode-2", "qrcode-3")
 CORPUS_SIZE = 97
-MIN_EXACT = 95
+MIN_EXACT = 96
 ZXING_JAVA_REFERENCE = 87
 
 
@@ -74,7 +80,7 @@ class TestQrCorpus:
         assert len(images) == CORPUS_SIZE, f"expected {CORPUS_SIZE} images under {QR_PHOTOS}, found {len(images)}"
         assert all(p.with_suffix(".txt").is_file() for p in images)
 
-    async def test_reads_at_least_95_exactly_and_never_a_wrong_text(self) -> None:
+    async def test_reads_at_least_min_exact_exactly_and_never_a_wrong_text(self) -> None:
         reads = corpus_reads()
         assert len(reads) == CORPUS_SIZE, f"corpus incomplete under {QR_PHOTOS}: {len(reads)} images"
         exact = [r for r in reads if r.exact]

@@ -1,0 +1,31 @@
+"""The console's own Dutch words: flash messages after an action, kinds of case and verdicts."""
+
+from __future__ import annotations
+
+FLASH = {
+    "claimed": ("info", "U heeft de zaak geclaimd."),
+    "released": ("info", "De zaak is teruggegeven aan de wachtrij."),
+    "decided": ("info", "Het besluit is vastgelegd."),
+    "first_approval": ("info", "Eerste goedkeuring vastgelegd; een tweede specialist moet nog goedkeuren."),
+    "verdict": ("info", "Het oordeel is vastgelegd; de installatie zelf is niet veranderd."),
+}
+KIND_WORDS = {
+    "escalation": "escalatie",
+    "qa_sample": "steekproef van een automatische goedkeuring",
+    "device_silent": "apparaat meldt zich niet",
+    "device_mismatch": "apparaat wijkt af",
+    "reading_mismatch": "meterstand wijkt af",
+}
+VERDICT_WORDS = {
+    "agree": "Eens met de automaat",
+    "disagree": "Oneens met de automaat",
+    "resolved": "Opgelost",
+    "escalate": "Doorzetten (buitendienst)",
+}
+# Someone else acted first: say so plainly; the page below shows the current state, nothing was overwritten.
+_STALE = (
+    "error",
+    "Iemand anders heeft deze zaak intussen gewijzigd of besloten. Uw wijziging is niet opgeslagen; "
+    "hieronder staat de actuele stand.",
+)
+FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})

@@ -1,0 +1,136 @@
+"""Perceptual hashes for finding the same picture again, through the cheap tricks of reuse.
+
+A stored photo keeps two difference hashes: of its whole frame and of its central CORE part.
+A new photo is looked up with
+- its whole frame under the 8 mirror/rotation symmetries (against stored whole frames): catches a
+  copy that was re-encoded, resized, turned grey, mirrored or rotated by 90/180/270 degrees;
+- a grid of crops at the sizes where a stored photo's core would sit if the new one were that photo
+  cropped by up to MAX_CROP per side (against stored cores): catches crops.
+Each hash is 64 bits (indexed in four 16-bit bands) with a 256-bit fingerprint of the same region
+that confirms a match. Uniform images carry no usable hash (`informative` says so) and never match.
+
+Hashes are computed from box means over an integral image (numpy): hundreds of crops cost about a
+millisecond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CORE = 0.70  # the stored core: the central 70 % of the width and the height
+MAX_CROP = 0.15  # a crop keeping at least 85 % of the width and the height is still found
+_CROP_SCALES = 7  # kept shares of the width (and height) tried, from 1 - MAX_CROP to 1
+# Where a stored core can lie inside a crop is tried in steps of this share of the frame: the
+# difference hash tolerates a shift of about a tenth of its 1/9-wide cells.
+_CROP_STEP = 0.012
+_HASH_LONG_SIDE = 256
+# Below this spread of grey levels between the cells of the fingerprint grid, the image is blank.
+MIN_GRID_SPREAD = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class HashPair:
+    short: int  # 64-bit difference hash (indexed by bands)
+    long: int  # 256-bit difference hash of the same region (confirms)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoHashes:
+    frame: HashPair
+    core: HashPair
+    informative: bool  # False for a uniform image: it takes no part in reuse matching
+
+
+@dataclass(frozen=True, slots=True)
+class QueryHashes:
+    frames: tuple[HashPair, ...]  # the whole frame under the 8 symmetries
+    crops: tuple[HashPair, ...]  # candidate positions of a stored core inside this photo
+
+
+def photo_hashes(grey: np.ndarray) -> tuple[PhotoHashes, QueryHashes]:
+    """What to store for this photo, and what to look it up with."""
+    img = _shrink(grey)
+    integral = _integral(img)
+    h, w = img.shape
+    frame_box = np.array([[0.0, 0.0, float(w), float(h)]])
+    core_box = np.array([[w * (1 - CORE) / 2, h * (1 - CORE) / 2, w * CORE, h * CORE]])
+    frame8, frame16 = _grids(integral, frame_box)
+    core8, core16 = _grids(integral, core_box)
+    informative = float(np.ptp(frame16)) >= MIN_GRID_SPREAD
+    stored = PhotoHashes(
+        frame=HashPair(_bits(frame8)[0], _bits(frame16)[0]),
+        core=HashPair(_bits(core8)[0], _bits(core16)[0]),
+        informative=informative,
+    )
+    if not informative:
+        return stored, QueryHashes(frames=(), crops=())
+    frames = []
+    for g8, g16 in zip(_symmetries(frame8), _symmetries(frame16), strict=True):
+        frames.append(HashPair(_bits(g8)[0], _bits(g16)[0]))
+    crop8, crop16 = _grids(integral, _crop_boxes(w, h))
+    crops = tuple(HashPair(s, lg) for s, lg in zip(_bits(crop8), _bits(crop16), strict=True))
+    return stored, QueryHashes(frames=tuple(dict.fromkeys(frames)), crops=tuple(dict.fromkeys(crops)))
+
+
+def _shrink(grey: np.ndarray) -> np.ndarray:
+    """About _HASH_LONG_SIDE on the long side, by block means (the hash needs no more detail)."""
+    factor = max(1, max(grey.shape) // _HASH_LONG_SIDE)
+    h, w = (grey.shape[0] // factor) * factor, (grey.shape[1] // factor) * factor
+    return grey[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+
+
+def _integral(img: np.ndarray) -> np.ndarray:
+    out = np.zeros((img.shape[0] + 1, img.shape[1] + 1), dtype=np.float64)
+    out[1:, 1:] = img.cumsum(axis=0).cumsum(axis=1)
+    return out
+
+
+def _crop_boxes(w: int, h: int) -> np.ndarray:
+    """(x, y, width, height) of where a stored core lies if this photo is a crop of the stored one."""
+    boxes = []
+    for kept in np.linspace(1 - MAX_CROP, 1, _CROP_SCALES):
+        # The stored core spans (1-CORE)/2 .. (1+CORE)/2 of the original; a crop keeping `kept`
+        # of it, taken anywhere, shows the core at this size, starting in this range.
+        size = CORE / kept
+        first, last = 1 - (1 + CORE) / 2 / kept, (1 - CORE) / 2 / kept
+        starts = np.linspace(first, last, max(1, round((last - first) / _CROP_STEP) + 1))
+        for fy in starts:
+            for fx in starts:
+                boxes.append((fx * w, fy * h, size * w, size * h))
+    return np.array(boxes)
+
+
+def _grids(integral: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box means on a 9x9 and a 17x17 grid over each box: shape (boxes, n, n)."""
+    return _grid(integral, boxes, 9), _grid(integral, boxes, 17)
+
+
+def _grid(integral: np.ndarray, boxes: np.ndarray, n: int) -> np.ndarray:
+    steps = np.linspace(0, 1, n + 1)
+    xs = np.rint(boxes[:, 0:1] + boxes[:, 2:3] * steps).astype(np.intp)
+    ys = np.rint(boxes[:, 1:2] + boxes[:, 3:4] * steps).astype(np.intp)
+    xs = np.clip(xs, 0, integral.shape[1] - 1)
+    ys = np.clip(ys, 0, integral.shape[0] - 1)
+    corners = integral[ys[:, :, None], xs[:, None, :]]  # (boxes, n+1, n+1)
+    sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
+    areas = np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]
+    return sums / np.maximum(areas, 1)
+
+
+def _symmetries(grid: np.ndarray) -> list[np.ndarray]:
+    """The grid as it would be for the image mirrored and/or rotated (8 variants, identity first)."""
+    out = []
+    for flipped in (grid, grid[:, :, ::-1]):
+        for turns in range(4):
+            out.append(np.rot90(flipped, turns, axes=(1, 2)))
+    return out
+
+
+def _bits(grid: np.ndarray) -> list[int]:
+    """Difference hash per grid: is each cell brighter than its right neighbour (last row unused)."""
+    n = grid.shape[1] - 1
+    bits = grid[:, :n, :n] > grid[:, :n, 1 : n + 1]
+    packed = np.packbits(bits.reshape(bits.shape[0], -1), axis=1)
+    return [int.from_bytes(row.tobytes(), "big") for row in packed]
