@@ -5,19 +5,24 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 
 # The benchmarks get their own throw-away SQLite file and photo folder (set before the project is
 # imported: the database engine is bound then); DATABASE_URL may point them at PostgreSQL instead.
 os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="selfinstall-bench-")
 
-from bench import photo_validation, qr_reading, reuse_lookup  # noqa: E402
+from bench import decision_suite, photo_validation, qr_reading, reuse_lookup, reuse_tricks  # noqa: E402
 
 
 def main() -> None:
+    started = time.perf_counter()
     print(f"python {sys.version.split()[0]}; medians of repeated runs; lower is better", flush=True)
     photo_validation.run()
     qr_reading.run()
     reuse_lookup.run()
+    reuse_tricks.run()
+    decision_suite.run()
+    print(f"bench: done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

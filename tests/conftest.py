@@ -27,7 +27,8 @@ from backend.piccolo_conf import APP_REGISTRY  # noqa: E402
 from backend.settings import Settings, get_settings  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The public corpora (../shared/corpus: CI lays it there), or wherever SHARED_DIR points.
+SHARED = Path(os.environ.get("SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 if not SHARED.exists():  # CI clones next to a copy of shared/, one level further up at most
     SHARED = Path(__file__).resolve().parents[3] / "shared"
 CORPUS = SHARED / "corpus"

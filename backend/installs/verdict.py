@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -24,6 +25,10 @@ from backend.validation.results import CheckResult
 from backend.validation.reuse_hash import HashPair, PhotoHashes, QueryHashes
 
 _U64 = 1 << 64
+# The band index finds 64-bit hashes at most 3 bits apart (ReusePolicy.max_hamming is capped at it).
+_PREFILTER_BITS = 3
+# How many crop positions that pass the prefilter are aligned finely (each costs about 0.1 ms).
+_REFINED_CANDIDATES = 3
 
 
 def hash_to_db(phash: int) -> int:
@@ -83,29 +88,41 @@ def stored_lookup(photo: PhotoRec) -> QueryHashes:
     return QueryHashes(frames=(HashPair(photo.phash % _U64, int(photo.fingerprint, 16)),), crops=())
 
 
-def _closest(pairs: tuple[HashPair, ...], short: int | None, long_hex: str | None) -> tuple[int, int] | None:
-    """(64-bit, 256-bit) distances of the query hash pair closest to a stored one, or None."""
+def _closest(pairs: tuple[HashPair, ...], short: int | None, long_hex: str | None) -> list[tuple[int, int, int]]:
+    """(64-bit, 256-bit distance, index) of the query pairs within the prefilter of a stored pair,
+    closest fingerprint first (or the nearest one by 64-bit distance when none is within)."""
     if short is None or not long_hex or not pairs:
-        return None
+        return []
     short, long = short % _U64, int(long_hex, 16)
-    return min(((p.short ^ short).bit_count(), (p.long ^ long).bit_count()) for p in pairs)
+    distances = [((p.short ^ short).bit_count(), (p.long ^ long).bit_count(), i) for i, p in enumerate(pairs)]
+    within = sorted((d for d in distances if d[0] <= _PREFILTER_BITS), key=lambda d: (d[1], d[0]))
+    return within or [min(distances)]
 
 
-def _match(row: dict[str, object], sha256: str, lookup: QueryHashes) -> ReuseMatch | None:
-    frame = _closest(lookup.frames, row["phash"], row["fingerprint"])  # type: ignore[arg-type]
-    core = _closest(lookup.crops, row.get("core_hash"), row.get("core_fingerprint"))  # type: ignore[arg-type]
+def _match(row: dict[str, Any], sha256: str, lookup: QueryHashes) -> ReuseMatch | None:
+    frames = _closest(lookup.frames, row["phash"], row["fingerprint"])
+    cores = _closest(lookup.crops, row.get("core_hash"), row.get("core_fingerprint"))
+    frame = frames[0] if frames else None
+    core = cores[0] if cores else None
+    if core is not None and core[0] <= _PREFILTER_BITS:  # crop candidates: align the best few finely
+        stored_long = int(row["core_fingerprint"], 16)
+        refined = [(lookup.refined_crop_distance(i, stored_long), d) for d, _, i in cores[:_REFINED_CANDIDATES]]
+        best, short = min(refined)
+        core = (short, best, 0)
     exact = row["sha256"] == sha256
+    frame = frame if frame is not None and frame[0] <= _PREFILTER_BITS else None
+    core = core if core is not None and core[0] <= _PREFILTER_BITS else None
     if exact:
-        how, (distance, fp_distance) = "exact", (0, 0)
+        how, distance, fp_distance = "exact", 0, 0
     elif frame is not None and (core is None or frame[1] <= core[1]):
-        how, (distance, fp_distance) = "frame", frame
+        how, (distance, fp_distance, _) = "frame", frame
     elif core is not None:
-        how, (distance, fp_distance) = "crop", core
-    else:
+        how, (distance, fp_distance, _) = "crop", core
+    else:  # a band matched by chance: the hash as a whole is not close
         return None
     return ReuseMatch(
         install_id=str(row["install"]),
-        photo_id=int(row["id"]),  # type: ignore[call-overload]
+        photo_id=int(row["id"]),
         slot=str(row.get("slot", "")),
         exact=exact,
         how=how,
@@ -114,8 +131,12 @@ def _match(row: dict[str, object], sha256: str, lookup: QueryHashes) -> ReuseMat
     )
 
 
+def _closeness(m: ReuseMatch) -> tuple[bool, int, int]:
+    return (not m.exact, m.fingerprint_distance, m.distance)
+
+
 def _ranked(matches: dict[int, ReuseMatch]) -> tuple[ReuseMatch, ...]:
-    ranked = sorted(matches.values(), key=lambda m: (not m.exact, m.fingerprint_distance, m.distance))
+    ranked = sorted(matches.values(), key=_closeness)
     return tuple(ranked[:10])
 
 
@@ -193,8 +214,11 @@ async def submit_checks(ctx: InstallContext, snap: InstallSnapshot) -> list[Chec
     for photo in snap.photos:
         if photo.slot in spec.slots:
             lookup = stored_lookup(photo)
-            reuse = {m.photo_id: m for m in await find_reuse(install.id, photo.sha256, lookup)}
-            reuse = _ranked({**_earlier_matches(snap.checks, photo), **reuse})
+            found = {m.photo_id: m for m in await find_reuse(install.id, photo.sha256, lookup)}
+            for photo_id, match in _earlier_matches(snap.checks, photo).items():  # the closer finding counts
+                if photo_id not in found or _closeness(match) < _closeness(found[photo_id]):
+                    found[photo_id] = match
+            reuse = _ranked(found)
             twins = same_install_matches(photo.slot, photo.sha256, lookup, snap.photos)
             context = photo_context(install, snap.fix, photo.created_at, reuse, twins)
             results.extend(run_photo_checks(evidence_from_record(photo), context, ctx.policy))

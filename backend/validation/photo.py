@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO
 
@@ -63,6 +63,9 @@ SHARPNESS_LAG = 8
 # Structure: a step of at least this many grey levels between pixels two apart (after a 2x2 mean,
 # so sensor noise does not count) is an edge.
 EDGE_STEP = 8.0
+# Below this edge density a picture is near-uniform and takes no part in reuse matching (phone
+# photos as taken measure 0.019 and more).
+NEAR_UNIFORM_EDGE_DENSITY = 0.005
 _TRANSPOSE_FOR_ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -125,6 +128,9 @@ def inspect_photo(
     total = max(1, small.width * small.height)
     grey = np.asarray(small, dtype=np.float32)
     hashes, lookup = photo_hashes(grey)
+    density = edge_density(grey)
+    if density < NEAR_UNIFORM_EDGE_DENSITY:  # a clear sky, a wall with a gradient: no picture to reuse
+        hashes, lookup = replace(hashes, informative=False), QueryHashes(frames=(), crops=())
     return PhotoFacts(
         format=fmt,
         content_type=CONTENT_TYPES[fmt],
@@ -135,7 +141,7 @@ def inspect_photo(
         qr_texts=qr.texts if qr is not None else None,
         qr_symbol_seen=qr is not None and qr.symbol_seen,
         sharpness=directional_sharpness(grey),
-        edge_density=edge_density(grey),
+        edge_density=density,
         contrast=_percentile(hist, 0.99) - _percentile(hist, 0.01),
         brightness=ImageStat.Stat(small).mean[0],
         dark_fraction=sum(hist[:16]) / total,

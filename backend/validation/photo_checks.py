@@ -8,7 +8,7 @@ import msgspec
 
 from backend.validation.geo import distance_m
 from backend.validation.photo import PhotoFacts
-from backend.validation.policy import Policy
+from backend.validation.policy import Policy, ReusePolicy
 from backend.validation.results import CheckResult, Reason, Status
 
 LABEL_PREFIX = "SI1:"
@@ -282,20 +282,29 @@ def check_exif_location(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy)
     )
 
 
-def _same_picture(m: ReuseMatch, max_hamming: int, max_fingerprint: int) -> bool:
-    return m.exact or (m.distance <= max_hamming and m.fingerprint_distance <= max_fingerprint)
+def _same_picture(m: ReuseMatch, limits: ReusePolicy, uncertain: bool = False) -> bool:
+    """Both hashes close enough; a crop (aligned finely first) must come closer than a whole frame."""
+    if m.exact:
+        return True
+    if m.how == "crop":
+        limit = limits.uncertain_crop_fingerprint_distance if uncertain else limits.max_crop_fingerprint_distance
+    else:
+        limit = limits.uncertain_fingerprint_distance if uncertain else limits.max_fingerprint_distance
+    return m.distance <= limits.max_hamming and m.fingerprint_distance <= limit
 
 
 def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
     """The same picture in another install is a fraud signal, never approved; nearly the same is uncertain."""
     limits = policy.reuse
-    same = [m for m in ctx.reuse if _same_picture(m, limits.max_hamming, limits.max_fingerprint_distance)]
-    near = [m for m in ctx.reuse if _same_picture(m, limits.max_hamming, limits.uncertain_fingerprint_distance)]
+    same = [m for m in ctx.reuse if _same_picture(m, limits)]
+    near = [m for m in ctx.reuse if _same_picture(m, limits, uncertain=True)]
     evidence = {
         "matches": [msgspec.to_builtins(m) for m in (same or near)],
         "max_hamming": limits.max_hamming,
         "max_fingerprint_distance": limits.max_fingerprint_distance,
         "uncertain_fingerprint_distance": limits.uncertain_fingerprint_distance,
+        "max_crop_fingerprint_distance": limits.max_crop_fingerprint_distance,
+        "uncertain_crop_fingerprint_distance": limits.uncertain_crop_fingerprint_distance,
         "informative": photo.hash_informative,
     }
     base = {"check": "reuse", "subject": photo.slot, "evidence": evidence, "user_fixable": False}
@@ -323,7 +332,7 @@ def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> Chec
 def check_distinct_slots(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
     """Each slot shows its own picture: the same photo in two slots of one install is a retake."""
     limits = policy.reuse
-    twins = [m for m in ctx.same_install if _same_picture(m, limits.max_hamming, limits.max_fingerprint_distance)]
+    twins = [m for m in ctx.same_install if _same_picture(m, limits)]
     return _retake(
         "distinct_slots",
         photo.slot,

@@ -36,6 +36,8 @@ class ReusePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_hamming: Annotated[int, msgspec.Meta(ge=0, le=3)]
     max_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
     uncertain_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
+    max_crop_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
+    uncertain_crop_fingerprint_distance: Annotated[int, msgspec.Meta(ge=0, le=64)]
 
 
 class LocationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

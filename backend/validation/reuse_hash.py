@@ -26,6 +26,11 @@ _CROP_SCALES = 7  # kept shares of the width (and height) tried, from 1 - MAX_CR
 # difference hash tolerates a shift of about a tenth of its 1/9-wide cells.
 _CROP_STEP = 0.012
 _HASH_LONG_SIDE = 256
+PROBE_BITS = 2
+# A crop match is refined over this many sizes and shifts per axis, within these bounds.
+_REFINE_STEPS = 5
+_REFINE_SCALE = 0.012
+_REFINE_SHIFT = 0.008
 # Below this spread of grey levels between the cells of the fingerprint grid, the image is blank.
 MIN_GRID_SPREAD = 6.0
 
@@ -43,10 +48,34 @@ class PhotoHashes:
     informative: bool  # False for a uniform image: it takes no part in reuse matching
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class QueryHashes:
     frames: tuple[HashPair, ...]  # the whole frame under the 8 symmetries
     crops: tuple[HashPair, ...]  # candidate positions of a stored core inside this photo
+    # For refining a crop match: the box of each entry of `crops` and the photo's integral image.
+    crop_boxes: np.ndarray | None = None
+    crop_box_of: tuple[int, ...] = ()
+    integral: np.ndarray | None = None
+
+    def refined_crop_distance(self, crop: int, stored_long: int) -> int:
+        """The 256-bit distance to a stored core after searching finer around the matched box.
+
+        The lookup grid is 1.2 % of the frame apart, so the best box can sit half a step off the true
+        crop; true crops then measure up to ~24 bits while similar but distinct scenes (two close-ups of
+        one meter model) come as close as 20. Searching a finer grid around the box closes that gap.
+        """
+        if self.integral is None or self.crop_boxes is None:
+            return 256
+        x, y, w, h = self.crop_boxes[self.crop_box_of[crop]]
+        frame_w, frame_h = self.integral.shape[1] - 1, self.integral.shape[0] - 1
+        boxes = []
+        for scale in np.linspace(1 - _REFINE_SCALE, 1 + _REFINE_SCALE, _REFINE_STEPS):
+            bw, bh = w * scale, h * scale
+            for dy in np.linspace(-_REFINE_SHIFT, _REFINE_SHIFT, _REFINE_STEPS):
+                for dx in np.linspace(-_REFINE_SHIFT, _REFINE_SHIFT, _REFINE_STEPS):
+                    boxes.append((x + (w - bw) / 2 + dx * frame_w, y + (h - bh) / 2 + dy * frame_h, bw, bh))
+        longs = _bits(_grid(self.integral, np.array(boxes), 17))
+        return min((value ^ stored_long).bit_count() for value in longs)
 
 
 def photo_hashes(grey: np.ndarray) -> tuple[PhotoHashes, QueryHashes]:
@@ -68,10 +97,44 @@ def photo_hashes(grey: np.ndarray) -> tuple[PhotoHashes, QueryHashes]:
         return stored, QueryHashes(frames=(), crops=())
     frames = []
     for g8, g16 in zip(_symmetries(frame8), _symmetries(frame16), strict=True):
-        frames.append(HashPair(_bits(g8)[0], _bits(g16)[0]))
-    crop8, crop16 = _grids(integral, _crop_boxes(w, h))
-    crops = tuple(HashPair(s, lg) for s, lg in zip(_bits(crop8), _bits(crop16), strict=True))
-    return stored, QueryHashes(frames=tuple(dict.fromkeys(frames)), crops=tuple(dict.fromkeys(crops)))
+        frames.extend(_probes(g8, _bits(g16)))
+    boxes = _crop_boxes(w, h)
+    crop8, crop16 = _grids(integral, boxes)
+    probes = _probes(crop8, _bits(crop16))
+    box_of = {pair: i % len(boxes) for i, pair in reversed(list(enumerate(probes)))}  # first box wins
+    crops = tuple(box_of)
+    return stored, QueryHashes(
+        frames=tuple(dict.fromkeys(frames)),
+        crops=crops,
+        crop_boxes=boxes,
+        crop_box_of=tuple(box_of[c] for c in crops),
+        integral=integral,
+    )
+
+
+def _probes(grid: np.ndarray, longs: list[int]) -> list[HashPair]:
+    """Each box's 64-bit hash, and the same with its PROBE_BITS least certain bits flipped one at a
+    time and together (multi-probe lookup): a copy's bits differ mostly where two cells were nearly
+    equal, so these variants reach the stored hash through the exact band index when the hash itself
+    is 4-5 bits off (measured: crops of 8-15 % found 77 of 80 times instead of 70)."""
+    n = grid.shape[1] - 1
+    diff = grid[:, :n, :n] - grid[:, :n, 1 : n + 1]
+    bits = (diff > 0).reshape(diff.shape[0], -1)
+    weakest = np.argsort(np.abs(diff).reshape(diff.shape[0], -1), axis=1)[:, :PROBE_BITS]
+    variants = [bits]
+    for j in range(PROBE_BITS):
+        flipped = bits.copy()
+        flipped[np.arange(len(bits)), weakest[:, j]] ^= True
+        variants.append(flipped)
+    both = bits.copy()
+    for j in range(PROBE_BITS):
+        both[np.arange(len(bits)), weakest[:, j]] ^= True
+    variants.append(both)
+    out = []
+    for variant in variants:
+        packed = np.packbits(variant, axis=1)
+        out.extend(HashPair(int.from_bytes(row.tobytes(), "big"), lg) for row, lg in zip(packed, longs, strict=True))
+    return out
 
 
 def _shrink(grey: np.ndarray) -> np.ndarray:

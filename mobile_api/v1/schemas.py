@@ -122,7 +122,7 @@ class DecisionView(Response):
     outcome: str
     reasons: list[str]
     policy_version: str
-    decided_by: str  # "automation" or "specialist" (never a person's identity)
+    decided_by: str  # "automation", "specialist" or "device" (its own report); never an identity
     created_at: datetime
     message: str | None = None  # a specialist's words to the customer
     reason_text: str | None = None  # what a specialist's reason code means, in the caller's language

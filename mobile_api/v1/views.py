@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.installs.catalog import Catalog
-from backend.installs.records import CheckRec, ConnectionRec, InstallRec, PhotoRec
+from backend.installs.records import CheckRec, ConnectionRec, DecisionRec, InstallRec, PhotoRec
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
 from backend.review.config import load_review_config
 from backend.validation.results import CheckResult
@@ -149,7 +149,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
                 outcome=d.outcome,
                 reasons=d.reasons,
                 policy_version=d.policy_version,
-                decided_by="automation" if d.decided_by == "automation" else "specialist",
+                decided_by=_decider(d),
                 created_at=d.created_at,
                 message=d.message,
                 reason_text=_reason_text(d.reason_code, d.outcome, lang),
@@ -166,6 +166,13 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         updated_at=i.updated_at,
         started_at=i.started_at,
     )
+
+
+def _decider(d: DecisionRec) -> str:
+    """Who decided, as a kind (never a person's or a system's identity)."""
+    if d.decided_by == "automation":
+        return "automation"
+    return "device" if d.reasons == ["device_report"] else "specialist"
 
 
 _DECISION_OUTCOMES = {"approved": "approve", "rejected": "reject", "needs_retake": "request_info"}

@@ -19,23 +19,28 @@ from typing import Any
 from httpx import AsyncClient
 from PIL import Image
 
+from backend.principal import Role
 from fixtures.degrade import FAILURES, TRICKS, encode, label_on_photo, open_upright
 from tests.conftest import CORPUS
 from tests.factories import ARNHEM, Factory
-from tests.mobile_api.helpers import locate, slots_of, submit, upload
+from tests.mobile_api.helpers import ask_help, locate, slots_of, submit, upload
 from tests.validation.scenarios import FRAUD, Result, Scenario, approve, finish, gather, ok
 
 PHONE_PHOTOS = CORPUS / "phone-photos"
 SLOTS = slots_of("smart_meter_1p")  # meter_label, meter_display, cabinet_overview
 # Reuse premises take the halves of these photos; the camera failures the halves of the rest.
 PREMISE_PHOTOS = 9
-FAILURE_EXPECTS = {  # kind -> (outcome, the check that must catch it)
-    "gaussian_blur": ("needs_retake", "sharpness"),
-    "motion_blur": ("needs_retake", "sharpness"),
-    "dark": ("needs_retake", "exposure"),
-    "blown_out": ("needs_retake", "exposure"),
-    "blank": ("needs_retake", "content"),
-    "pocket": ("needs_retake", "content"),
+# kind -> (outcome, the check that must catch it). The generated photos in the other slots are
+# close-ups of one meter model: now and then two of them come within the reuse check's "uncertain"
+# band (a specialist compares), which sends the install to review instead of a retake. Either way
+# it is not approved and its own flaw is named.
+FAILURE_EXPECTS = {
+    "gaussian_blur": ("needs_retake|in_review", "sharpness"),
+    "motion_blur": ("needs_retake|in_review", "sharpness"),
+    "dark": ("needs_retake|in_review", "exposure"),
+    "blown_out": ("needs_retake|in_review", "exposure"),
+    "blank": ("needs_retake|in_review", "content"),
+    "pocket": ("needs_retake|in_review", "content"),
 }
 SOURCED_FAILURES = ("gaussian_blur", "motion_blur", "dark", "blown_out")
 
@@ -104,7 +109,9 @@ def failure_real(kind: str, index: int, which: int) -> Scenario:
 
         return await _install_with(client, make, seed, slot, picture)
 
-    return Scenario(f"{kind} of real {path.stem} half {which} as {slot}", "bad", build, expect, flag)
+    # A half that shows next to nothing (a clear sky) is caught as having no content instead.
+    return Scenario(f"{kind} of real {path.stem} half {which} as {slot}", "bad", build, expect, f"{flag}|content")
+
 
 
 def failure_generated(kind: str, n: int) -> Scenario:
@@ -162,9 +169,10 @@ def fix_from(provider: str, n: int, *, persist: bool = False) -> Scenario:
 
     async def build(client: AsyncClient, make: Factory, seed: int) -> Result:
         d = await gather(client, make, seed=seed, fix_options={"provider": provider})
-        result = await finish(client, d)
+        result, rounds = await finish(client, d), 0
         while persist and result.outcome == "needs_retake":
-            ok(await locate(client, d, make.fix(provider=provider, accuracy_m=9.0 + len(result.reasons))))
+            rounds += 1
+            ok(await locate(client, d, make.fix(provider=provider, accuracy_m=9.0 + rounds)))
             result = await finish(client, d)
         return result
 
@@ -191,6 +199,29 @@ def photo_taken_elsewhere(n: int) -> Scenario:
         return await finish(client, await gather(client, make, seed=seed, photos={slot: {"gps": away}}))
 
     return Scenario(f"{slot} taken 5 km away #{n}", "bad", build, "in_review", "exif_location", FRAUD)
+
+
+def device_at_another_connection(n: int) -> Scenario:
+    """The meter was photographed here, but its head-end says it connected at another address."""
+
+    async def build(client: AsyncClient, make: Factory, seed: int) -> Result:
+        d = await gather(client, make, seed=seed)
+        ok(await ask_help(client, d, "Ik weet niet of het goed zit"))  # in review, waiting for a person
+        system = make.party(Role.SYSTEM)
+        report = {
+            "report_id": f"suite-{seed}",
+            "device_serial": d.serial,
+            "ean": await make.connection(),
+            "reported_at": _now().isoformat(),
+            "source": "head-end",
+        }
+        r = await client.post("/integrations/v1/device-reports", json=report, headers=system.headers)
+        assert r.status_code == 201, r.text
+        body = ok(await client.get(d.url, headers=d.who.headers))
+        failing = tuple(f"{c['check']}:{c['subject']}={c['status']}" for c in body["checks"] if c["status"] != "pass")
+        return Result(body["state"], tuple(body["reasons"]) + failing)
+
+    return Scenario(f"device reports at another connection #{n}", "bad", build, "in_review", "device_report", FRAUD)
 
 
 def offline(days: float, kind: str) -> Scenario:
@@ -269,4 +300,5 @@ def real_scenarios() -> tuple[list[Scenario], list[Scenario]]:
     bad += [fix_dated(far_future, "in_review", FRAUD, n) for n in range(2)]
     bad += [offline(10, "bad"), no_exif_through_every_retake(1)]
     bad += [photo_taken_elsewhere(n) for n in range(3)]
+    bad += [device_at_another_connection(n) for n in range(3)]
     return clean, bad

@@ -166,22 +166,22 @@ class TestContent:
 
 class TestExposure:
     async def test_well_exposed_passes_with_all_numbers(self) -> None:
-        result = check_exposure(photo(brightness=140.04, dark_fraction=0.0123, bright_fraction=0.5), POLICY)
+        result = check_exposure(photo(brightness=140.04, dark_fraction=0.0123, bright_fraction=0.4), POLICY)
         assert_retake_pass(result, "exposure")
         assert result.evidence == {
             "mean_luminance": 140.0,
             "min_luminance": 40.0,
             "max_luminance": 225.0,
             "dark_fraction": 0.012,
-            "bright_fraction": 0.5,
-            "max_clipped_fraction": 0.5,
+            "bright_fraction": 0.4,
+            "max_clipped_fraction": 0.4,
         }
 
     @pytest.mark.parametrize("brightness", [40.0, 225.0])
     async def test_mean_at_the_limits_passes(self, brightness: float) -> None:
         assert check_exposure(photo(brightness=brightness), POLICY).status is Status.PASS
 
-    @pytest.mark.parametrize("facts", [{"brightness": 39.9}, {"brightness": 120.0, "dark_fraction": 0.51}])
+    @pytest.mark.parametrize("facts", [{"brightness": 39.9}, {"brightness": 120.0, "dark_fraction": 0.41}])
     async def test_dark_by_mean_or_crushed_fraction_fails(self, facts: dict[str, float]) -> None:
         result = check_exposure(photo(**facts), POLICY)
         assert_retake_fail(result, "exposure")
@@ -194,10 +194,10 @@ class TestExposure:
         assert result.evidence["mean_luminance"] == 225.1
 
     async def test_blown_out_by_clipped_fraction_fails(self) -> None:
-        result = check_exposure(photo(brightness=150.0, bright_fraction=0.6), POLICY)
+        result = check_exposure(photo(brightness=150.0, bright_fraction=0.41), POLICY)
         assert_retake_fail(result, "exposure")
         assert "overexposed" in result.fix_en
-        assert result.evidence["bright_fraction"] == 0.6
+        assert result.evidence["bright_fraction"] == 0.41
 
 
 class TestCaptureTime:
@@ -268,7 +268,13 @@ class TestExifLocation:
         assert "5000 m" in result.fix_en and "5000 m" in result.fix_nl
 
 
-REUSE_LIMITS = {"max_hamming": 3, "max_fingerprint_distance": 24, "uncertain_fingerprint_distance": 34}
+REUSE_LIMITS = {
+    "max_hamming": 3,
+    "max_fingerprint_distance": 24,
+    "uncertain_fingerprint_distance": 34,
+    "max_crop_fingerprint_distance": 8,
+    "uncertain_crop_fingerprint_distance": 20,
+}
 
 
 class TestReuse:
@@ -296,6 +302,13 @@ class TestReuse:
         assert result.status is Status.UNCERTAIN and not result.user_fixable
         assert result.escalate_as is Reason.UNCERTAIN
         assert result.evidence["matches"][0]["fingerprint_distance"] == fingerprint_distance
+
+    @pytest.mark.parametrize(
+        ("fingerprint_distance", "status"), [(8, Status.FAIL), (9, Status.UNCERTAIN), (21, Status.PASS)]
+    )
+    async def test_a_crop_must_come_closer_than_a_whole_frame(self, fingerprint_distance: int, status: Status) -> None:
+        crop = msgspec.structs.replace(match(1, fingerprint_distance=fingerprint_distance), how="crop")
+        assert check_reuse(photo(), context(reuse=(crop,)), POLICY).status is status
 
     @pytest.mark.parametrize(("distance", "fingerprint_distance"), [(4, 0), (3, 35), (0, 70)])
     async def test_one_hash_apart_is_another_picture(self, distance: int, fingerprint_distance: int) -> None:
