@@ -23,8 +23,8 @@ from backend.principal import Role
 from fixtures.degrade import FAILURES, TRICKS, encode, label_on_photo, open_upright
 from tests.conftest import CORPUS
 from tests.factories import ARNHEM, Factory
-from tests.mobile_api.helpers import ask_help, locate, slots_of, submit, upload
-from tests.validation.scenarios import FRAUD, Result, Scenario, approve, finish, gather, ok
+from tests.mobile_api.helpers import ask_help, locate, slots_of, upload
+from tests.validation.scenarios import FRAUD, Result, Scenario, approve, finish, gather, ok, result_of_view
 
 PHONE_PHOTOS = CORPUS / "phone-photos"
 SLOTS = slots_of("smart_meter_1p")  # meter_label, meter_display, cabinet_overview
@@ -111,7 +111,6 @@ def failure_real(kind: str, index: int, which: int) -> Scenario:
 
     # A half that shows next to nothing (a clear sky) is caught as having no content instead.
     return Scenario(f"{kind} of real {path.stem} half {which} as {slot}", "bad", build, expect, f"{flag}|content")
-
 
 
 def failure_generated(kind: str, n: int) -> Scenario:
@@ -217,9 +216,7 @@ def device_at_another_connection(n: int) -> Scenario:
         }
         r = await client.post("/integrations/v1/device-reports", json=report, headers=system.headers)
         assert r.status_code == 201, r.text
-        body = ok(await client.get(d.url, headers=d.who.headers))
-        failing = tuple(f"{c['check']}:{c['subject']}={c['status']}" for c in body["checks"] if c["status"] != "pass")
-        return Result(body["state"], tuple(body["reasons"]) + failing)
+        return result_of_view(ok(await client.get(d.url, headers=d.who.headers)))
 
     return Scenario(f"device reports at another connection #{n}", "bad", build, "in_review", "device_report", FRAUD)
 
@@ -261,11 +258,7 @@ def no_exif_through_every_retake(n: int) -> Scenario:
             for i, slot in enumerate(SLOTS):
                 data = make.photo(slot, payload=d.payload, serial=d.serial, gps=None, seed=seed + 10 * rounds + i)
                 ok(await upload(client, d, slot, _without_exif(data)))
-            body = ok(await submit(client, d))
-            failing = tuple(
-                f"{c['check']}:{c['subject']}={c['status']}" for c in body["checks"] if c["status"] != "pass"
-            )
-            result = Result(body["state"], tuple(body["reasons"]) + failing)
+            result = await finish(client, d)
         return result
 
     return Scenario(f"no EXIF on any photo, every retake #{n}", "bad", build, "in_review", "capture_time", "uncertain")

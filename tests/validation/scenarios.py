@@ -137,6 +137,11 @@ async def finish(client: AsyncClient, d: Draft) -> Result:
     if body["state"] == "needs_retake":  # every retake says what to do, in words
         fixable = [c for c in body["checks"] if c["status"] != "pass" and c["user_fixable"]]
         assert fixable and all(c["fix"] for c in fixable), body["checks"]
+    return result_of_view(body)
+
+
+def result_of_view(body: dict[str, Any]) -> Result:
+    """An install view as a Result: its state, its reasons, then its failing checks."""
     failing = tuple(f"{c['check']}:{c['subject']}={c['status']}" for c in body["checks"] if c["status"] != "pass")
     return Result(body["state"], tuple(body["reasons"]) + failing)
 
