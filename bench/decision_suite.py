@@ -32,13 +32,13 @@ def run() -> None:
         check=False,
     )
     wall_s = time.perf_counter() - started
-    lines = done.stdout.splitlines()
-    summary = next((line for line in lines if line.startswith("decision suite:")), None)
-    results = ("passed", "failed", "error")
-    outcome = next(
-        (line.strip("= ") for line in reversed(lines) if " in " in line and any(w in line for w in results)), ""
-    )
-    if summary is None:
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
-        summary = f"decision suite: no summary line printed (pytest exit {done.returncode}); last lines:\n{tail}"
+    lines = (done.stdout + "\n" + done.stderr).splitlines()
+    summary = next((line[line.index("decision suite:") :] for line in lines if "decision suite:" in line), None)
+    words = ("passed", "failed", "error")
+    outcome = next((ln.strip("= ") for ln in reversed(lines) if " in " in ln and any(w in ln for w in words)), "")
+    if summary is None:  # the summary test itself failed before printing: name what failed instead
+        failed = [ln.split(" ", 1)[-1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+        summary = f"decision suite: no summary line printed (pytest exit {done.returncode}); failed: " + (
+            "; ".join(f.split("::", 1)[-1][:160] for f in failed) or "see pytest's output"
+        )
     print(f"{summary} ({wall_s:.0f} s wall; pytest: {outcome or f'exit {done.returncode}'})", flush=True)

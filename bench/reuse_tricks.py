@@ -34,6 +34,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -102,15 +103,15 @@ def _base(data: bytes) -> Image.Image:
     return upright.reduce(factor) if factor > 1 else upright
 
 
-def _prepare(job: tuple[tuple[str, str, int], str]) -> tuple[Picture, bool]:
-    """The picture's hashes and its tricks' (kept between runs, keyed by the code that makes them)."""
+def _cache_path(spec: tuple[str, str, int], code: str) -> Path:
+    return CACHE / f"tricks-{code}-{spec[0]}-{spec[2]}-{spec[1].replace(' ', '_')}.pickle"
+
+
+def _prepare(job: tuple[tuple[str, str, int], str]) -> None:
+    """Make the picture's hashes and its tricks', into the cache (keyed by the code that makes them)."""
     spec, code = job
-    path = CACHE / f"tricks-{code}-{spec[0]}-{spec[2]}-{spec[1].replace(' ', '_')}.pickle"
-    if path.exists():
-        return pickle.loads(path.read_bytes()), True
     picture = _make(spec)
-    cached(path.name, lambda: pickle.dumps(picture))
-    return picture, False
+    cached(_cache_path(spec, code).name, lambda: pickle.dumps(picture))
 
 
 def _make(spec: tuple[str, str, int]) -> Picture:
@@ -194,10 +195,13 @@ def _distinct(pictures: list[Picture]) -> Counter[Status]:
 def run() -> None:
     started = time.perf_counter()
     code = source_key(photo, reuse_hash, fixtures.degrade, fixtures.photos, sys.modules[__name__])
-    with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        prepared = list(pool.map(_prepare, [(spec, code) for spec in _specs()], chunksize=4))
-    pictures = [p for p, _ in prepared]
-    from_cache = sum(hit for _, hit in prepared)
+    specs = _specs()
+    missing = [(spec, code) for spec in specs if not _cache_path(spec, code).exists()]
+    if missing:  # the workers write the cache; the pictures are read from it here
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            list(pool.map(_prepare, missing, chunksize=4))
+    pictures = [pickle.loads(_cache_path(spec, code).read_bytes()) for spec in specs]
+    from_cache = len(specs) - len(missing)
     prepared_s = time.perf_counter() - started
     caught = Counter()  # (trick, status)
     by_source = Counter()  # (trick, source) caught

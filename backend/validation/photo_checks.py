@@ -347,10 +347,12 @@ def check_distinct_slots(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy
 
 def run_photo_checks(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> list[CheckResult]:
     """The literal list of checks on one photo."""
+    content = check_content(photo, policy)
     results = [
         check_resolution(photo, policy),
-        check_content(photo, policy),
-        check_sharpness(photo, policy),
+        content,
+        # On a picture of nothing, sharpness has nothing to measure: one fix in words is enough.
+        *([check_sharpness(photo, policy)] if content.passed else []),
         check_exposure(photo, policy),
         check_capture_time(photo, ctx, policy),
         check_reuse(photo, ctx, policy),

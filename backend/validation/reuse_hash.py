@@ -27,8 +27,9 @@ _CROP_SCALES = 7  # kept shares of the width (and height) tried, from 1 - MAX_CR
 _CROP_STEP = 0.012
 _HASH_LONG_SIDE = 256
 PROBE_BITS = 2
-# A crop match is refined over this many sizes and shifts per axis, within these bounds.
+# A crop match is refined over this many sizes and shifts per axis, within these bounds, twice.
 _REFINE_STEPS = 5
+_REFINE_ROUNDS = 2
 _REFINE_SCALE = 0.012
 _REFINE_SHIFT = 0.008
 # Below this spread of grey levels between the cells of the fingerprint grid, the image is blank.
@@ -58,24 +59,31 @@ class QueryHashes:
     integral: np.ndarray | None = None
 
     def refined_crop_distance(self, crop: int, stored_long: int) -> int:
-        """The 256-bit distance to a stored core after searching finer around the matched box.
+        """The 256-bit distance to a stored core after aligning the matched box finely.
 
-        The lookup grid is 1.2 % of the frame apart, so the best box can sit half a step off the true
-        crop; true crops then measure up to ~24 bits while similar but distinct scenes (two close-ups of
-        one meter model) come as close as 20. Searching a finer grid around the box closes that gap.
+        The lookup grid is 1.2 % of the frame apart and tries one kept share for both axes, so the
+        best box can sit half a step off a true crop (which then measures up to ~24 bits, as close as
+        two distinct close-ups of one meter model). Two rounds of search around the box, over both
+        axes' sizes and shifts, each round finer, bring true crops to 3-10 bits.
         """
         if self.integral is None or self.crop_boxes is None:
             return 256
         x, y, w, h = self.crop_boxes[self.crop_box_of[crop]]
         frame_w, frame_h = self.integral.shape[1] - 1, self.integral.shape[0] - 1
-        boxes = []
-        for scale in np.linspace(1 - _REFINE_SCALE, 1 + _REFINE_SCALE, _REFINE_STEPS):
-            bw, bh = w * scale, h * scale
-            for dy in np.linspace(-_REFINE_SHIFT, _REFINE_SHIFT, _REFINE_STEPS):
-                for dx in np.linspace(-_REFINE_SHIFT, _REFINE_SHIFT, _REFINE_STEPS):
-                    boxes.append((x + (w - bw) / 2 + dx * frame_w, y + (h - bh) / 2 + dy * frame_h, bw, bh))
-        longs = _bits(_grid(self.integral, np.array(boxes), 17))
-        return min((value ^ stored_long).bit_count() for value in longs)
+        scale, shift, best = _REFINE_SCALE, _REFINE_SHIFT, 256
+        for _ in range(_REFINE_ROUNDS):
+            steps = np.linspace(-1, 1, _REFINE_STEPS)
+            sx, sy, dy, dx = (a.ravel() for a in np.meshgrid(1 + scale * steps, 1 + scale * steps, steps, steps))
+            bw, bh = w * sx, h * sy
+            boxes = np.stack(
+                [x + (w - bw) / 2 + dx * shift * frame_w, y + (h - bh) / 2 + dy * shift * frame_h, bw, bh], 1
+            )
+            distances = [(value ^ stored_long).bit_count() for value in _bits(_grid(self.integral, boxes, 17))]
+            i = int(np.argmin(distances))
+            best = min(best, distances[i])
+            x, y, w, h = boxes[i]
+            scale, shift = scale / 2.5, shift / 2.5
+        return best
 
 
 def photo_hashes(grey: np.ndarray) -> tuple[PhotoHashes, QueryHashes]:

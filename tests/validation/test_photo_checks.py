@@ -272,8 +272,8 @@ REUSE_LIMITS = {
     "max_hamming": 3,
     "max_fingerprint_distance": 24,
     "uncertain_fingerprint_distance": 34,
-    "max_crop_fingerprint_distance": 8,
-    "uncertain_crop_fingerprint_distance": 20,
+    "max_crop_fingerprint_distance": 10,
+    "uncertain_crop_fingerprint_distance": 16,
 }
 
 
@@ -304,7 +304,7 @@ class TestReuse:
         assert result.evidence["matches"][0]["fingerprint_distance"] == fingerprint_distance
 
     @pytest.mark.parametrize(
-        ("fingerprint_distance", "status"), [(8, Status.FAIL), (9, Status.UNCERTAIN), (21, Status.PASS)]
+        ("fingerprint_distance", "status"), [(10, Status.FAIL), (11, Status.UNCERTAIN), (17, Status.PASS)]
     )
     async def test_a_crop_must_come_closer_than_a_whole_frame(self, fingerprint_distance: int, status: Status) -> None:
         crop = msgspec.structs.replace(match(1, fingerprint_distance=fingerprint_distance), how="crop")
@@ -374,6 +374,11 @@ class TestRunPhotoChecks:
     async def test_exif_gps_without_a_fix_adds_nothing(self) -> None:
         results = run_photo_checks(photo(None, exif_gps=ARNHEM), context(fix=None), POLICY)
         assert [r.check for r in results] == self.BASE
+
+    async def test_a_blank_photo_gets_the_content_fix_only(self) -> None:
+        results = run_photo_checks(photo(None, edge_density=0.0, contrast=3.0, sharpness=0.0), context(), POLICY)
+        assert [r.check for r in results if r.status is not Status.PASS] == ["content"]
+        assert "sharpness" not in [r.check for r in results]
 
     async def test_a_clean_photo_passes_every_check(self) -> None:
         results = run_photo_checks(
