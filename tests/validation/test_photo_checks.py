@@ -376,7 +376,8 @@ class TestRunPhotoChecks:
         assert [r.check for r in results] == self.BASE
 
     async def test_a_blank_photo_gets_the_content_fix_only(self) -> None:
-        results = run_photo_checks(photo(None, edge_density=0.0, contrast=3.0, sharpness=0.0), context(), POLICY)
+        blank = photo(None, edge_density=0.0, contrast=3.0, sharpness=0.0, taken_at=STARTED)
+        results = run_photo_checks(blank, context(), POLICY)
         assert [r.check for r in results if r.status is not Status.PASS] == ["content"]
         assert "sharpness" not in [r.check for r in results]
 
