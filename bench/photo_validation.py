@@ -105,7 +105,7 @@ def _naive(u: Upload) -> list[CheckResult]:
     hist = small.histogram()
     total = max(1, small.width * small.height)
     grey = np.asarray(small, dtype=np.float32)
-    hashes, _ = photo_hashes(grey)
+    hashes, _ = photo_hashes(small)
     evidence = PhotoEvidence(
         slot=u.slot,
         width=width,

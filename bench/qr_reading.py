@@ -53,7 +53,7 @@ class Photo:
 def _photo(name: str, data: bytes, expected: str = "") -> Photo:
     with Image.open(io.BytesIO(data)) as img:
         full_size = img.size
-        work = _decode_working(img)
+        work, _ = _decode_working(img)
     return Photo(name, data, work, full_size, expected)
 
 

@@ -73,9 +73,8 @@ def _inspect(data: bytes) -> tuple[PhotoHashes, QueryHashes]:
     """inspect_photo's steps to its hashes (its own functions; the quality metrics are left out)."""
     with Image.open(io.BytesIO(data), formats=list(photo.CONTENT_TYPES)) as img:
         _, _, orientation = photo._exif_facts(img, UTC)
-        work = photo._decode_working(img)
-    small = photo._metric_image(work, orientation)
-    return photo_hashes(np.asarray(small, dtype=np.float32))
+        work, _ = photo._decode_working(img)
+    return photo_hashes(photo._metric_image(work, orientation))
 
 
 def _render(kind: str, seed: int) -> bytes:

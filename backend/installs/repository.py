@@ -205,44 +205,59 @@ async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
     return _one(rows, PhotoRec)
 
 
-async def reuse_candidates(install_id: uuid.UUID, sha256: str, bands: list[set[int]]) -> list[dict[str, Any]]:
-    """Photos of OTHER installs with the same bytes (always all of them), and the newest informative
-    ones sharing a band: `bands[0..3]` values of the whole-frame bands, `bands[4..7]` of the core bands
-    (indexed equalities only; a band shared by very many photos is capped)."""
-    columns = (
-        Photo.id,
-        Photo.install,
-        Photo.slot,
-        Photo.sha256,
-        Photo.phash,
-        Photo.fingerprint,
-        Photo.core_hash,
-        Photo.core_fingerprint,
-    )
-    same = await Photo.select(*columns).where((Photo.install != install_id) & (Photo.sha256 == sha256))
-    band_columns = (
-        Photo.phash_b0,
-        Photo.phash_b1,
-        Photo.phash_b2,
-        Photo.phash_b3,
-        Photo.core_b0,
-        Photo.core_b1,
-        Photo.core_b2,
-        Photo.core_b3,
-    )
-    shared = [column.is_in(sorted(values)) for column, values in zip(band_columns, bands, strict=True) if values]
+_REUSE_COLUMNS = (
+    Photo.id,
+    Photo.install,
+    Photo.slot,
+    Photo.sha256,
+    Photo.phash,
+    Photo.fingerprint,
+    Photo.core_hash,
+    Photo.core_fingerprint,
+)
+_BAND_COLUMNS = (
+    Photo.phash_b0,
+    Photo.phash_b1,
+    Photo.phash_b2,
+    Photo.phash_b3,
+    Photo.core_b0,
+    Photo.core_b1,
+    Photo.core_b2,
+    Photo.core_b3,
+)
+# Band hits are read as three integers a row; this many at most, newest first (a bound on memory,
+# far above what a lookup meets: about 1,400 hits at 100k photos).
+MAX_BAND_HITS = 50_000
+
+
+async def same_bytes(install_id: uuid.UUID, sha256: str) -> list[dict[str, Any]]:
+    """Photos of OTHER installs with exactly these bytes."""
+    return await Photo.select(*_REUSE_COLUMNS).where((Photo.install != install_id) & (Photo.sha256 == sha256))
+
+
+async def band_hits(install_id: uuid.UUID, bands: list[set[int]]) -> list[dict[str, Any]]:
+    """(id, phash, core_hash) of the informative photos of OTHER installs sharing a band value:
+    `bands[0..3]` are values of the whole-frame bands, `bands[4..7]` of the core bands. Indexed
+    equalities only; the caller keeps the rows whose hashes are really close."""
+    shared = [column.is_in(sorted(values)) for column, values in zip(_BAND_COLUMNS, bands, strict=True) if values]
     if not shared:
-        return same
+        return []
     any_band = shared[0]
     for condition in shared[1:]:
         any_band |= condition
-    near = (
-        await Photo.select(*columns)
+    return (
+        await Photo.select(Photo.id, Photo.phash, Photo.core_hash)
         .where((Photo.install != install_id) & Photo.hash_informative.eq(True) & any_band)
         .order_by(Photo.id, ascending=False)
-        .limit(500)
+        .limit(MAX_BAND_HITS)
     )
-    return same + near
+
+
+async def reuse_rows(photo_ids: list[int]) -> list[dict[str, Any]]:
+    """The hash columns of the given photos."""
+    if not photo_ids:
+        return []
+    return await Photo.select(*_REUSE_COLUMNS).where(Photo.id.is_in(photo_ids))
 
 
 async def replace_slot_photo(row: dict[str, Any]) -> int:

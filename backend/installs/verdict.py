@@ -140,15 +140,43 @@ def _ranked(matches: dict[int, ReuseMatch]) -> tuple[ReuseMatch, ...]:
     return tuple(ranked[:10])
 
 
+def _band_index(pairs: tuple[HashPair, ...]) -> list[dict[int, list[int]]]:
+    """Per band position, the query hashes by their value in that band."""
+    index: list[dict[int, list[int]]] = [{}, {}, {}, {}]
+    for pair in pairs:
+        for position, band in enumerate(hash_bands(pair.short)):
+            index[position].setdefault(band, []).append(pair.short)
+    return index
+
+
+def _within_prefilter(stored: int | None, index: list[dict[int, list[int]]]) -> bool:
+    """A stored 64-bit hash is within the prefilter of a query hash that shares one of its bands."""
+    if stored is None:
+        return False
+    stored %= _U64
+    return any(
+        (query ^ stored).bit_count() <= _PREFILTER_BITS
+        for position, band in enumerate(hash_bands(stored))
+        for query in index[position].get(band, ())
+    )
+
+
 async def find_reuse(install_id: uuid.UUID, sha256: str, lookup: QueryHashes) -> tuple[ReuseMatch, ...]:
-    """Candidates for the same picture in OTHER installs, with both hash distances measured."""
-    bands = [set() for _ in range(8)]
-    for pairs, offset in ((lookup.frames, 0), (lookup.crops, 4)):
-        for pair in pairs:
-            for i, band in enumerate(hash_bands(pair.short)):
-                bands[offset + i].add(band)
+    """Candidates for the same picture in OTHER installs, with both hash distances measured.
+
+    Every band hit is read (three integers a row) and kept only if its hash is really within the
+    prefilter of a query hash sharing that band; only those rows are read in full. Capping the band
+    hits instead would lose true matches: the crop probes share a band with ~1.4 % of all rows.
+    """
+    frames, crops = _band_index(lookup.frames), _band_index(lookup.crops)
+    bands = [set(index) for index in frames + crops]
+    close = [
+        row["id"]
+        for row in await repo.band_hits(install_id, bands)
+        if _within_prefilter(row["phash"], frames) or _within_prefilter(row["core_hash"], crops)
+    ]
     matches: dict[int, ReuseMatch] = {}
-    for row in await repo.reuse_candidates(install_id, sha256, bands):
+    for row in await repo.same_bytes(install_id, sha256) + await repo.reuse_rows(close):
         match = _match(row, sha256, lookup)
         if match is not None:
             matches[match.photo_id] = match

@@ -113,8 +113,8 @@ def inspect_photo(
             if pixels > max_pixels:
                 raise PhotoRejected("too_many_pixels", f"{width}x{height}", pixels)
             taken_at, gps, orientation = _exif_facts(img, local_tz)
-            work = _decode_working(img)
-            qr = qr_read.find_qr(fp, work, (width, height), qr_upscale_below_px) if find_qr else None
+            work, full_grey = _decode_working(img)
+            qr = qr_read.find_qr(fp, work, (width, height), qr_upscale_below_px, full_grey) if find_qr else None
     except PhotoRejected:
         raise
     except UnidentifiedImageError as exc:
@@ -127,7 +127,7 @@ def inspect_photo(
     hist = small.histogram()
     total = max(1, small.width * small.height)
     grey = np.asarray(small, dtype=np.float32)
-    hashes, lookup = photo_hashes(grey)
+    hashes, lookup = photo_hashes(small)
     density = edge_density(grey)
     if density < NEAR_UNIFORM_EDGE_DENSITY:  # a clear sky, a wall with a gradient: no picture to reuse
         hashes, lookup = replace(hashes, informative=False), QueryHashes(frames=(), crops=())
@@ -151,11 +151,12 @@ def inspect_photo(
     )
 
 
-def _decode_working(img: Image.Image) -> Image.Image:
+def _decode_working(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Decode every pixel once, in grayscale, at about WORK_LONG_SIDE or more.
 
     JPEG decodes straight to a 1/2, 1/4 or 1/8 scale (DCT scaling: the cheap part of a decode);
-    PNG and HEIF have no such mode, so they decode fully and are reduced afterwards.
+    PNG and HEIF have no such mode, so they decode fully and are reduced afterwards — their
+    full-size grey image is returned too, for a QR search at full size without a second decode.
     """
     long_side = max(img.size)
     scale = next((s for s in (8, 4, 2) if long_side // s >= WORK_LONG_SIDE), 1)
@@ -164,7 +165,10 @@ def _decode_working(img: Image.Image) -> Image.Image:
     img.load()
     gray = img.convert("L")
     factor = max(gray.size) // WORK_LONG_SIDE
-    return gray.reduce(factor) if factor > 1 else gray
+    if factor <= 1:
+        return gray, None
+    full_size = img.format != "JPEG" or scale == 1  # not drafted down: this is every pixel
+    return gray.reduce(factor), (gray if full_size else None)
 
 
 def _metric_image(work: Image.Image, orientation: int) -> Image.Image:

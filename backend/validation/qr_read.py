@@ -48,9 +48,19 @@ class QrRead:
     symbol_seen: bool  # a QR symbol was located (decoded or not): a partly readable label
 
 
-def find_qr(fp: BinaryIO, work: Image.Image, full_size: tuple[int, int], upscale_below_px: int) -> QrRead:
+def find_qr(
+    fp: BinaryIO,
+    work: Image.Image,
+    full_size: tuple[int, int],
+    upscale_below_px: int,
+    full_grey: Image.Image | None = None,
+) -> QrRead:
     """QR texts: on the working image, then up-scaled if the photo is small, then at full size,
-    then, only for a symbol located but not decoded, repaired crops around it."""
+    then, only for a symbol located but not decoded, repaired crops around it.
+
+    `full_grey` is the full-size greyscale image where the caller already decoded it (PNG, HEIF:
+    they have no reduced decode), so it is never decoded twice.
+    """
     texts, seen, located = _read_qr(work)
     if texts:
         return QrRead(texts=texts, symbol_seen=True)
@@ -63,9 +73,7 @@ def find_qr(fp: BinaryIO, work: Image.Image, full_size: tuple[int, int], upscale
                 return QrRead(texts=texts, symbol_seen=True)
             seen, located = seen or seen2, located + _scaled(found, 0.5)
     if work.size != full_size:  # a small label in a big photo
-        fp.seek(0)
-        with Image.open(fp, formats=FORMATS) as full:
-            source = full.convert("L")
+        source = full_grey if full_grey is not None else _decode_grey(fp)
         texts, seen2, found = _read_qr(source)
         if texts:
             return QrRead(texts=texts, symbol_seen=True)
@@ -76,6 +84,15 @@ def find_qr(fp: BinaryIO, work: Image.Image, full_size: tuple[int, int], upscale
         if texts:
             return QrRead(texts=texts, symbol_seen=True)
     return QrRead(texts=(), symbol_seen=seen)
+
+
+def _decode_grey(fp: BinaryIO) -> Image.Image:
+    """The whole photo in greyscale; a JPEG decodes its luma only (no colour conversion)."""
+    fp.seek(0)
+    with Image.open(fp, formats=FORMATS) as full:
+        if full.format == "JPEG":
+            full.draft("L", full.size)
+        return full.convert("L")
 
 
 def _read_qr(

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 CORE = 0.70  # the stored core: the central 70 % of the width and the height
 MAX_CROP = 0.15  # a crop keeping at least 85 % of the width and the height is still found
@@ -86,8 +87,8 @@ class QueryHashes:
         return best
 
 
-def photo_hashes(grey: np.ndarray) -> tuple[PhotoHashes, QueryHashes]:
-    """What to store for this photo, and what to look it up with."""
+def photo_hashes(grey: Image.Image) -> tuple[PhotoHashes, QueryHashes]:
+    """What to store for this (upright, greyscale) photo, and what to look it up with."""
     img = _shrink(grey)
     integral = _integral(img)
     h, w = img.shape
@@ -145,11 +146,10 @@ def _probes(grid: np.ndarray, longs: list[int]) -> list[HashPair]:
     return out
 
 
-def _shrink(grey: np.ndarray) -> np.ndarray:
+def _shrink(grey: Image.Image) -> np.ndarray:
     """About _HASH_LONG_SIDE on the long side, by block means (the hash needs no more detail)."""
-    factor = max(1, max(grey.shape) // _HASH_LONG_SIDE)
-    h, w = (grey.shape[0] // factor) * factor, (grey.shape[1] // factor) * factor
-    return grey[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+    factor = max(1, max(grey.size) // _HASH_LONG_SIDE)
+    return np.asarray(grey.reduce(factor) if factor > 1 else grey, dtype=np.float64)
 
 
 def _integral(img: np.ndarray) -> np.ndarray:
