@@ -105,7 +105,8 @@ def _naive(u: Upload) -> list[CheckResult]:
     hist = small.histogram()
     total = max(1, small.width * small.height)
     grey = np.asarray(small, dtype=np.float32)
-    hashes, _ = photo_hashes(small)
+    density = edge_density(grey)
+    hashes, _ = photo_hashes(small, informative=density >= photo_mod.NEAR_UNIFORM_EDGE_DENSITY)
     evidence = PhotoEvidence(
         slot=u.slot,
         width=width,
@@ -113,7 +114,7 @@ def _naive(u: Upload) -> list[CheckResult]:
         qr_texts=texts,
         qr_symbol_seen=bool(found),
         sharpness=directional_sharpness(grey),
-        edge_density=edge_density(grey),
+        edge_density=density,
         contrast=photo_mod._percentile(hist, 0.99) - photo_mod._percentile(hist, 0.01),
         brightness=ImageStat.Stat(small).mean[0],
         dark_fraction=sum(hist[:16]) / total,

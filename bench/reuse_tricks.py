@@ -74,7 +74,9 @@ def _inspect(data: bytes) -> tuple[PhotoHashes, QueryHashes]:
     with Image.open(io.BytesIO(data), formats=list(photo.CONTENT_TYPES)) as img:
         _, _, orientation = photo._exif_facts(img, UTC)
         work, _ = photo._decode_working(img)
-    return photo_hashes(photo._metric_image(work, orientation))
+    small = photo._metric_image(work, orientation)
+    density = photo.edge_density(np.asarray(small, dtype=np.float32))
+    return photo_hashes(small, informative=density >= photo.NEAR_UNIFORM_EDGE_DENSITY)
 
 
 def _render(kind: str, seed: int) -> bytes:

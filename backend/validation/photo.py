@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO
 
@@ -127,10 +127,9 @@ def inspect_photo(
     hist = small.histogram()
     total = max(1, small.width * small.height)
     grey = np.asarray(small, dtype=np.float32)
-    hashes, lookup = photo_hashes(small)
     density = edge_density(grey)
-    if density < NEAR_UNIFORM_EDGE_DENSITY:  # a clear sky, a wall with a gradient: no picture to reuse
-        hashes, lookup = replace(hashes, informative=False), QueryHashes(frames=(), crops=())
+    # A clear sky, a blank wall, a gradient: no picture to reuse.
+    hashes, lookup = photo_hashes(small, informative=density >= NEAR_UNIFORM_EDGE_DENSITY)
     return PhotoFacts(
         format=fmt,
         content_type=CONTENT_TYPES[fmt],

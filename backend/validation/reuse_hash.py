@@ -7,7 +7,7 @@ A new photo is looked up with
 - a grid of crops at the sizes where a stored photo's core would sit if the new one were that photo
   cropped by up to MAX_CROP per side (against stored cores): catches crops.
 Each hash is 64 bits (indexed in four 16-bit bands) with a 256-bit fingerprint of the same region
-that confirms a match. Uniform images carry no usable hash (`informative` says so) and never match.
+that confirms a match. Uniform images (the caller says which) never match.
 
 Hashes are computed from box means over an integral image (numpy): hundreds of crops cost about a
 millisecond.
@@ -33,8 +33,6 @@ _REFINE_STEPS = 5
 _REFINE_ROUNDS = 2
 _REFINE_SCALE = 0.012
 _REFINE_SHIFT = 0.008
-# Below this spread of grey levels between the cells of the fingerprint grid, the image is blank.
-MIN_GRID_SPREAD = 6.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +85,12 @@ class QueryHashes:
         return best
 
 
-def photo_hashes(grey: Image.Image) -> tuple[PhotoHashes, QueryHashes]:
-    """What to store for this (upright, greyscale) photo, and what to look it up with."""
+def photo_hashes(grey: Image.Image, informative: bool) -> tuple[PhotoHashes, QueryHashes]:
+    """What to store for this (upright, greyscale) photo, and what to look it up with.
+
+    `informative` is the caller's verdict on whether the picture shows anything (photo.py: its edge
+    density); a uniform picture gets no lookup hashes at all (hundreds of crops not worth making).
+    """
     img = _shrink(grey)
     integral = _integral(img)
     h, w = img.shape
@@ -96,7 +98,6 @@ def photo_hashes(grey: Image.Image) -> tuple[PhotoHashes, QueryHashes]:
     core_box = np.array([[w * (1 - CORE) / 2, h * (1 - CORE) / 2, w * CORE, h * CORE]])
     frame8, frame16 = _grids(integral, frame_box)
     core8, core16 = _grids(integral, core_box)
-    informative = float(np.ptp(frame16)) >= MIN_GRID_SPREAD
     stored = PhotoHashes(
         frame=HashPair(_bits(frame8)[0], _bits(frame16)[0]),
         core=HashPair(_bits(core8)[0], _bits(core16)[0]),
