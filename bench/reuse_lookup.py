@@ -115,7 +115,7 @@ async def _load(rng: random.Random, lookups: list[QueryHashes]) -> dict[str, str
     for q, lookup in enumerate(lookups):
         twins = (
             PhotoHashes(frame=_near(rng.choice(lookup.frames), rng), core=_random_pair(rng), informative=True),
-            PhotoHashes(frame=_random_pair(rng), core=_near(rng.choice(lookup.crops), rng), informative=True),
+            PhotoHashes(frame=_random_pair(rng), core=_near(_crop_pair(lookup, rng), rng), informative=True),
         )
         for kind, hashes in zip(("frame", "crop"), twins, strict=True):
             at = rng.randrange(len(stored))
@@ -162,19 +162,28 @@ def _copy_rows(path: Path, rows: list[dict[str, object]]) -> None:
         db.execute("DELETE FROM photos WHERE sha256 = 'template'")
 
 
+def _crop_pair(lookup: QueryHashes, rng: random.Random) -> HashPair:
+    """One of the lookup's crop hashes with its box's fingerprint."""
+    i = rng.randrange(len(lookup.crops))
+    return HashPair(int(lookup.crops[i]), lookup.crop_fingerprints([int(lookup.crop_box_of[i])])[0])
+
+
+def _frame_shorts(lookup: QueryHashes) -> np.ndarray:
+    return np.array([p.short for p in lookup.frames], dtype=np.uint64)
+
+
 def _bands(lookup: QueryHashes) -> list[set[int]]:
     """As verdict.find_reuse builds them: 4 whole-frame bands from the frames, 4 core bands from the crops."""
     bands: list[set[int]] = [set() for _ in range(8)]
-    for pairs, offset in ((lookup.frames, 0), (lookup.crops, 4)):
-        for pair in pairs:
-            for i, band in enumerate(hash_bands(pair.short)):
+    for shorts, offset in ((_frame_shorts(lookup), 0), (lookup.crops, 4)):
+        for short in shorts.tolist():
+            for i, band in enumerate(hash_bands(short)):
                 bands[offset + i].add(band)
     return bands
 
 
-def _within(stored: np.ndarray, probes: list[HashPair], max_bits: int = 3) -> np.ndarray:
+def _within(stored: np.ndarray, probe: np.ndarray, max_bits: int = 3) -> np.ndarray:
     """Which stored 64-bit hashes lie within `max_bits` of any probe."""
-    probe = np.array([p.short for p in probes], dtype=np.uint64)
     return (np.bitwise_count(stored[:, None] ^ probe[None, :]).min(axis=1) <= max_bits) if len(probe) else stored < 0
 
 
@@ -184,7 +193,7 @@ async def _full_scan(other: uuid.UUID, lookup: QueryHashes) -> set[str]:
     )
     frame = np.array([r["phash"] for r in rows], dtype=np.int64).view(np.uint64)
     core = np.array([r["core_hash"] for r in rows], dtype=np.int64).view(np.uint64)
-    hit = _within(frame, list(lookup.frames)) | _within(core, list(lookup.crops))
+    hit = _within(frame, _frame_shorts(lookup)) | _within(core, lookup.crops)
     return {rows[i]["sha256"] for i in np.flatnonzero(hit)}
 
 

@@ -75,7 +75,7 @@ def _inspect(data: bytes) -> tuple[PhotoHashes, QueryHashes]:
         _, _, orientation = photo._exif_facts(img, UTC)
         work, _ = photo._decode_working(img)
     small = photo._metric_image(work, orientation)
-    density = photo.edge_density(np.asarray(small, dtype=np.float32))
+    density = photo.edge_density(np.asarray(small))
     return photo_hashes(small, informative=density >= photo.NEAR_UNIFORM_EDGE_DENSITY)
 
 
@@ -179,9 +179,9 @@ def _distinct(pictures: list[Picture]) -> Counter[Status]:
     out: Counter[Status] = Counter()
     for i, a in enumerate(pictures):
         near = np.zeros(len(pictures), dtype=bool)
-        for probes, stored in ((a.lookup.frames, frames), (a.lookup.crops, cores)):
-            if probes:
-                q = np.array([p.short for p in probes], dtype=np.uint64)
+        frame_probes = np.array([p.short for p in a.lookup.frames], dtype=np.uint64)
+        for q, stored in ((frame_probes, frames), (a.lookup.crops, cores)):
+            if len(q):
                 near |= np.bitwise_count(q[:, None] ^ stored[None, :]).min(axis=0) <= max_hamming
         near[i] = False
         ruled_out = [j for j in np.flatnonzero(~near) if j != i]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
@@ -84,34 +86,50 @@ def hash_columns(hashes: PhotoHashes) -> dict[str, object]:
 def stored_lookup(photo: PhotoRec) -> QueryHashes:
     """A stored photo is looked up again (at submit) by its own whole-frame hash only."""
     if not photo.hash_informative or photo.phash is None or not photo.fingerprint:
-        return QueryHashes(frames=(), crops=())
-    return QueryHashes(frames=(HashPair(photo.phash % _U64, int(photo.fingerprint, 16)),), crops=())
+        return QueryHashes(frames=())
+    return QueryHashes(frames=(HashPair(photo.phash % _U64, int(photo.fingerprint, 16)),))
 
 
-def _closest(pairs: tuple[HashPair, ...], short: int | None, long_hex: str | None) -> list[tuple[int, int, int]]:
-    """(64-bit, 256-bit distance, index) of the query pairs within the prefilter of a stored pair,
-    closest fingerprint first (or the nearest one by 64-bit distance when none is within)."""
-    if short is None or not long_hex or not pairs:
-        return []
+def _closest_frame(pairs: tuple[HashPair, ...], short: int | None, long_hex: str | None) -> tuple[int, int, int] | None:
+    """(64-bit, 256-bit distance, index) of the query frame hash with the closest fingerprint among
+    those within the prefilter of a stored frame, or None when none is within."""
+    if short is None or not long_hex:
+        return None
     short, long = short % _U64, int(long_hex, 16)
-    distances = [((p.short ^ short).bit_count(), (p.long ^ long).bit_count(), i) for i, p in enumerate(pairs)]
-    within = sorted((d for d in distances if d[0] <= _PREFILTER_BITS), key=lambda d: (d[1], d[0]))
-    return within or [min(distances)]
+    near = [
+        (d, (p.long ^ long).bit_count(), i)
+        for i, p in enumerate(pairs)
+        if (d := (p.short ^ short).bit_count()) <= _PREFILTER_BITS
+    ]
+    return min(near, key=lambda m: (m[1], m[0]), default=None)
+
+
+def _closest_crop(lookup: QueryHashes, short: int | None, long_hex: str | None) -> tuple[int, int, int] | None:
+    """(64-bit, 256-bit distance, box) of the crop box that best matches a stored core, or None when
+    no crop hash is within the prefilter. The few closest boxes are aligned finely first."""
+    if short is None or not long_hex or not len(lookup.crops):
+        return None
+    distances = np.bitwise_count(lookup.crops ^ np.uint64(short % _U64))
+    nearest: dict[int, int] = {}  # box -> its nearest probe's 64-bit distance
+    for i in np.flatnonzero(distances <= _PREFILTER_BITS).tolist():
+        box, distance = int(lookup.crop_box_of[i]), int(distances[i])
+        nearest[box] = min(distance, nearest.get(box, distance))
+    if not nearest:
+        return None
+    long = int(long_hex, 16)
+    boxes = list(nearest)
+    ranked = sorted(
+        ((fp ^ long).bit_count(), nearest[box], box)
+        for box, fp in zip(boxes, lookup.crop_fingerprints(boxes), strict=True)
+    )
+    best, distance = min((lookup.refined_crop_distance(box, long), d) for _, d, box in ranked[:_REFINED_CANDIDATES])
+    return distance, best, 0
 
 
 def _match(row: dict[str, Any], sha256: str, lookup: QueryHashes) -> ReuseMatch | None:
-    frames = _closest(lookup.frames, row["phash"], row["fingerprint"])
-    cores = _closest(lookup.crops, row.get("core_hash"), row.get("core_fingerprint"))
-    frame = frames[0] if frames else None
-    core = cores[0] if cores else None
-    if core is not None and core[0] <= _PREFILTER_BITS:  # crop candidates: align the best few finely
-        stored_long = int(row["core_fingerprint"], 16)
-        refined = [(lookup.refined_crop_distance(i, stored_long), d) for d, _, i in cores[:_REFINED_CANDIDATES]]
-        best, short = min(refined)
-        core = (short, best, 0)
+    frame = _closest_frame(lookup.frames, row["phash"], row["fingerprint"])
+    core = _closest_crop(lookup, row.get("core_hash"), row.get("core_fingerprint"))
     exact = row["sha256"] == sha256
-    frame = frame if frame is not None and frame[0] <= _PREFILTER_BITS else None
-    core = core if core is not None and core[0] <= _PREFILTER_BITS else None
     if exact:
         how, distance, fp_distance = "exact", 0, 0
     elif frame is not None and (core is None or frame[1] <= core[1]):
@@ -140,12 +158,12 @@ def _ranked(matches: dict[int, ReuseMatch]) -> tuple[ReuseMatch, ...]:
     return tuple(ranked[:10])
 
 
-def _band_index(pairs: tuple[HashPair, ...]) -> list[dict[int, list[int]]]:
-    """Per band position, the query hashes by their value in that band."""
+def _band_index(shorts: Iterable[int]) -> list[dict[int, list[int]]]:
+    """Per band position, the query's 64-bit hashes by their value in that band."""
     index: list[dict[int, list[int]]] = [{}, {}, {}, {}]
-    for pair in pairs:
-        for position, band in enumerate(hash_bands(pair.short)):
-            index[position].setdefault(band, []).append(pair.short)
+    for short in shorts:
+        for position, band in enumerate(hash_bands(short)):
+            index[position].setdefault(band, []).append(short)
     return index
 
 
@@ -168,7 +186,8 @@ async def find_reuse(install_id: uuid.UUID, sha256: str, lookup: QueryHashes) ->
     prefilter of a query hash sharing that band; only those rows are read in full. Capping the band
     hits instead would lose true matches: the crop probes share a band with ~1.4 % of all rows.
     """
-    frames, crops = _band_index(lookup.frames), _band_index(lookup.crops)
+    frames = _band_index(dict.fromkeys(p.short for p in lookup.frames))
+    crops = _band_index(np.unique(lookup.crops).tolist())
     bands = [set(index) for index in frames + crops]
     close = [
         row["id"]

@@ -10,12 +10,16 @@ Each hash is 64 bits (indexed in four 16-bit bands) with a 256-bit fingerprint o
 that confirms a match. Uniform images (the caller says which) never match.
 
 Hashes are computed from box means over an integral image (numpy): hundreds of crops cost about a
-millisecond.
+millisecond. The crops' 64-bit hashes stay a numpy array, and their 256-bit fingerprints are made
+only for the few a lookup finds close: thousands of Python integers per upload would cost more than
+the hashing itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -48,16 +52,31 @@ class PhotoHashes:
     informative: bool  # False for a uniform image: it takes no part in reuse matching
 
 
+def _no_hashes() -> np.ndarray:
+    return np.zeros(0, dtype=np.uint64)
+
+
+def _no_boxes() -> np.ndarray:
+    return np.zeros(0, dtype=np.intp)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class QueryHashes:
     frames: tuple[HashPair, ...]  # the whole frame under the 8 symmetries
-    crops: tuple[HashPair, ...]  # candidate positions of a stored core inside this photo
-    # For refining a crop match: the box of each entry of `crops` and the photo's integral image.
+    # 64-bit hashes (uint64) of candidate positions of a stored core inside this photo, with their
+    # probes; crops[i] was taken from box crop_box_of[i] of crop_boxes (x, y, w, h on `integral`).
+    crops: np.ndarray = field(default_factory=_no_hashes)
+    crop_box_of: np.ndarray = field(default_factory=_no_boxes)
     crop_boxes: np.ndarray | None = None
-    crop_box_of: tuple[int, ...] = ()
     integral: np.ndarray | None = None
 
-    def refined_crop_distance(self, crop: int, stored_long: int) -> int:
+    def crop_fingerprints(self, boxes: Sequence[int]) -> list[int]:
+        """The 256-bit fingerprints of these crop boxes."""
+        if self.integral is None or self.crop_boxes is None or not boxes:
+            return []
+        return _bits(_grid(self.integral, self.crop_boxes[np.asarray(boxes, dtype=np.intp)], 17))
+
+    def refined_crop_distance(self, box: int, stored_long: int) -> int:
         """The 256-bit distance to a stored core after aligning the matched box finely.
 
         The lookup grid is 1.2 % of the frame apart and tries one kept share for both axes, so the
@@ -67,7 +86,7 @@ class QueryHashes:
         """
         if self.integral is None or self.crop_boxes is None:
             return 256
-        x, y, w, h = self.crop_boxes[self.crop_box_of[crop]]
+        x, y, w, h = self.crop_boxes[box]
         frame_w, frame_h = self.integral.shape[1] - 1, self.integral.shape[0] - 1
         scale, shift, best = _REFINE_SCALE, _REFINE_SHIFT, 256
         for _ in range(_REFINE_ROUNDS):
@@ -104,61 +123,61 @@ def photo_hashes(grey: Image.Image, informative: bool) -> tuple[PhotoHashes, Que
         informative=informative,
     )
     if not informative:
-        return stored, QueryHashes(frames=(), crops=())
-    frames = []
-    for g8, g16 in zip(_symmetries(frame8), _symmetries(frame16), strict=True):
-        frames.extend(_probes(g8, _bits(g16)))
+        return stored, QueryHashes(frames=())
+    # _probes orders its output variant by variant: the 8 symmetries' hashes, then their probes.
+    longs = _bits(np.concatenate(_symmetries(frame16)))
+    shorts = _probes(np.concatenate(_symmetries(frame8))).tolist()
+    frames = [HashPair(short, longs[i % len(longs)]) for i, short in enumerate(shorts)]
     boxes = _crop_boxes(w, h)
-    crop8, crop16 = _grids(integral, boxes)
-    probes = _probes(crop8, _bits(crop16))
-    box_of = {pair: i % len(boxes) for i, pair in reversed(list(enumerate(probes)))}  # first box wins
-    crops = tuple(box_of)
+    crops = _probes(_grid(integral, boxes, 9))
     return stored, QueryHashes(
         frames=tuple(dict.fromkeys(frames)),
         crops=crops,
+        crop_box_of=np.tile(np.arange(len(boxes), dtype=np.intp), len(crops) // len(boxes)),
         crop_boxes=boxes,
-        crop_box_of=tuple(box_of[c] for c in crops),
         integral=integral,
     )
 
 
-def _probes(grid: np.ndarray, longs: list[int]) -> list[HashPair]:
-    """Each box's 64-bit hash, and the same with its PROBE_BITS least certain bits flipped one at a
-    time and together (multi-probe lookup): a copy's bits differ mostly where two cells were nearly
-    equal, so these variants reach the stored hash through the exact band index when the hash itself
-    is 4-5 bits off (measured: crops of 8-15 % found 77 of 80 times instead of 70)."""
+def _probes(grid: np.ndarray) -> np.ndarray:
+    """Each box's 64-bit hash, then the same with its PROBE_BITS least certain bits flipped one at a
+    time and together (multi-probe lookup), as uint64 in that order (all boxes per variant): a copy's
+    bits differ mostly where two cells were nearly equal, so these variants reach the stored hash
+    through the exact band index when the hash itself is 4-5 bits off (measured: crops of 8-15 %
+    found 77 of 80 times instead of 70)."""
     n = grid.shape[1] - 1
     diff = grid[:, :n, :n] - grid[:, :n, 1 : n + 1]
     bits = (diff > 0).reshape(diff.shape[0], -1)
-    weakest = np.argsort(np.abs(diff).reshape(diff.shape[0], -1), axis=1)[:, :PROBE_BITS]
+    weakest = np.argpartition(np.abs(diff).reshape(diff.shape[0], -1), PROBE_BITS - 1, axis=1)[:, :PROBE_BITS]
+    rows = np.arange(len(bits))
     variants = [bits]
     for j in range(PROBE_BITS):
         flipped = bits.copy()
-        flipped[np.arange(len(bits)), weakest[:, j]] ^= True
+        flipped[rows, weakest[:, j]] ^= True
         variants.append(flipped)
     both = bits.copy()
     for j in range(PROBE_BITS):
-        both[np.arange(len(bits)), weakest[:, j]] ^= True
+        both[rows, weakest[:, j]] ^= True
     variants.append(both)
-    out = []
-    for variant in variants:
-        packed = np.packbits(variant, axis=1)
-        out.extend(HashPair(int.from_bytes(row.tobytes(), "big"), lg) for row, lg in zip(packed, longs, strict=True))
-    return out
+    packed = np.packbits(np.concatenate(variants), axis=1)  # (variants * boxes, 8) big-endian bytes
+    return packed.view(">u8").ravel().astype(np.uint64)
 
 
 def _shrink(grey: Image.Image) -> np.ndarray:
     """About _HASH_LONG_SIDE on the long side, by block means (the hash needs no more detail)."""
     factor = max(1, max(grey.size) // _HASH_LONG_SIDE)
-    return np.asarray(grey.reduce(factor) if factor > 1 else grey, dtype=np.float64)
+    return np.asarray(grey.reduce(factor) if factor > 1 else grey)
 
 
 def _integral(img: np.ndarray) -> np.ndarray:
-    out = np.zeros((img.shape[0] + 1, img.shape[1] + 1), dtype=np.float64)
-    out[1:, 1:] = img.cumsum(axis=0).cumsum(axis=1)
+    """Summed-area table of the 8-bit pixels, exact in int32 (_shrink leaves < 512 x 512: < 2^26)."""
+    out = np.zeros((img.shape[0] + 1, img.shape[1] + 1), dtype=np.int32)
+    np.cumsum(img, axis=0, out=out[1:, 1:])
+    np.cumsum(out[1:, 1:], axis=1, out=out[1:, 1:])
     return out
 
 
+@functools.lru_cache(maxsize=64)
 def _crop_boxes(w: int, h: int) -> np.ndarray:
     """(x, y, width, height) of where a stored core lies if this photo is a crop of the stored one."""
     boxes = []
@@ -171,21 +190,23 @@ def _crop_boxes(w: int, h: int) -> np.ndarray:
         for fy in starts:
             for fx in starts:
                 boxes.append((fx * w, fy * h, size * w, size * h))
-    return np.array(boxes)
+    out = np.array(boxes)
+    out.flags.writeable = False  # shared between calls (cached per size)
+    return out
 
 
 def _grids(integral: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Box means on a 9x9 and a 17x17 grid over each box: shape (boxes, n, n)."""
     return _grid(integral, boxes, 9), _grid(integral, boxes, 17)
 
 
 def _grid(integral: np.ndarray, boxes: np.ndarray, n: int) -> np.ndarray:
+    """Box means on an n x n grid over each box: shape (boxes, n, n)."""
     steps = np.linspace(0, 1, n + 1)
     xs = np.rint(boxes[:, 0:1] + boxes[:, 2:3] * steps).astype(np.intp)
     ys = np.rint(boxes[:, 1:2] + boxes[:, 3:4] * steps).astype(np.intp)
     xs = np.clip(xs, 0, integral.shape[1] - 1)
     ys = np.clip(ys, 0, integral.shape[0] - 1)
-    corners = integral[ys[:, :, None], xs[:, None, :]]  # (boxes, n+1, n+1)
+    corners = np.take(integral, ys[:, :, None] * integral.shape[1] + xs[:, None, :])  # (boxes, n+1, n+1)
     sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
     areas = np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]
     return sums / np.maximum(areas, 1)
