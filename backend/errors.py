@@ -24,6 +24,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request/too-large": ("Het verzoek is te groot.", "The request body is too large."),
     "request/rate-limited": ("Te veel verzoeken; probeer het later opnieuw.", "Too many requests; try again later."),
     "request/error": ("Het verzoek kon niet worden verwerkt.", "The request could not be processed."),
+    "service/busy": (
+        "De dienst is even te druk. Probeer het over {retry_after_s} seconden opnieuw; er is niets verloren.",
+        "The service is busy. Try again in {retry_after_s} seconds; nothing was lost.",
+    ),
+    "service/database-unavailable": (
+        "De dienst kan de gegevens nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
+        "The service cannot reach its data right now. Try again in {retry_after_s} seconds.",
+    ),
     "auth/unauthenticated": (
         "U bent niet aangemeld of uw sessie is verlopen.",
         "You are not signed in or your session has expired.",
@@ -202,7 +210,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 class DomainError(Exception):
-    """An expected failure with a stable code; never a 5xx."""
+    """An expected failure with a stable code; a 4xx, or a 503 for a bad day (`Unavailable`)."""
 
     status: ClassVar[int] = 422
 
@@ -250,3 +258,9 @@ class TooManyRequests(DomainError):
 
 class BadRequest(DomainError):
     status = 400
+
+
+class Unavailable(DomainError):
+    """A bad day, not the client's fault: answered 503 with Retry-After (pass `retry_after_s`)."""
+
+    status = 503
