@@ -148,7 +148,7 @@ def _probes(grid: np.ndarray) -> np.ndarray:
     n = grid.shape[1] - 1
     diff = grid[:, :n, :n] - grid[:, :n, 1 : n + 1]
     bits = (diff > 0).reshape(diff.shape[0], -1)
-    weakest = np.argpartition(np.abs(diff).reshape(diff.shape[0], -1), PROBE_BITS - 1, axis=1)[:, :PROBE_BITS]
+    weakest = np.argsort(np.abs(diff).reshape(diff.shape[0], -1), axis=1)[:, :PROBE_BITS]
     rows = np.arange(len(bits))
     variants = [bits]
     for j in range(PROBE_BITS):
