@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -20,45 +22,73 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
+from backend.access import observe_requests
 from backend.admin.http import AdminController
 from backend.admin.known_answers import KnownAnswerController
-from backend.auth import confine_systems, jwt_auth
+from backend.admission import AdmissionLimit, InFlight
+from backend.auth import TokenVerifier, confine_systems, jwt_auth
+from backend.console.headers import console_security_headers
 from backend.console.http import ConsoleController
+from backend.console.oidc import provider_sign_in
+from backend.console.signin import ConsoleSignInController
+from backend.console.times import add_time_filters
+from backend.db import ping
 from backend.events.delivery import run_forever as run_deliveries
 from backend.events.outbox import outbox_hook
+from backend.http_guard import GuardedRequest, RequestGuard, bounded_path_ids
+from backend.identity.provider import identity_provider
 from backend.installs.context import build_context
+from backend.installs.orphans import run_forever as run_file_sweeps
 from backend.installs.tables import Install
 from backend.integrations import metrics as integrations_metrics
 from backend.integrations.flows import confirmation_hook
 from backend.integrations.http import DeviceReportController
 from backend.integrations.sweep import run_forever as run_device_sweeps
-from backend.metrics import render as render_metrics
+from backend.logs import configure_logging
+from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
+from backend.metrics import core_families as core_metrics
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.quality import metrics as quality_metrics
 from backend.quality.flows import qa_sample_hook
 from backend.quality.http import CalibrationController
 from backend.review import flows as review_flows
 from backend.review.http import ReviewController
-from backend.settings import Settings, get_settings
+from backend.settings import Settings, check_production_ready, get_settings
 from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
 from mobile_api.v1.installs import InstallController
 
 
-@get("/health", operation_id="Health", exclude_from_auth=True)
-async def health() -> dict[str, str]:
-    """Liveness: the process answers."""
+@get("/health/live", operation_id="Live", exclude_from_auth=True)
+async def live() -> dict[str, str]:
+    """Liveness: the process answers (it touches nothing else: a database outage must not restart it)."""
     return {"status": "ok"}
 
 
+@get("/health", operation_id="Health", exclude_from_auth=True)
+async def health() -> dict[str, str]:
+    """Liveness, as /health/live (kept for the probes configured before it)."""
+    return {"status": "ok"}
+
+
+@get("/health/ready", operation_id="Readiness", exclude_from_auth=True)
+async def ready(state: State) -> dict[str, str]:
+    """Readiness: the database and the photo store answer (503 with Retry-After while one does not)."""
+    await ping(Install, state.ctx.settings.db_connect_timeout_s)
+    await state.ctx.store.ping()
+    return {"status": "ready"}
+
+
 @get("/metrics", operation_id="Metrics", exclude_from_auth=True, media_type="text/plain; version=0.0.4")
-async def metrics(state: State) -> str:
-    """Prometheus metrics (aggregates only: no personal data)."""
-    return await render_metrics(state.ctx.clock(), METRIC_PRODUCERS)
+async def metrics(state: State, request: Request[Any, Any, Any]) -> bytes:
+    """Prometheus metrics (aggregates only: no personal data); `Authorization: Bearer <METRICS_TOKEN>`."""
+    settings = state.ctx.settings
+    check_scraper(settings, request.headers.get("authorization"))  # not a parameter: OpenAPI ignores those
+    return await exposition(state.metrics, settings.prometheus_multiproc_dir)
 
 
-# Each domain's own /metrics lines, after the core families (backend/metrics.py LineProducer).
-METRIC_PRODUCERS = (quality_metrics.render_lines, integrations_metrics.render_lines)
+# The database's /metrics families, domain by domain (backend/metrics.py Producer).
+METRIC_PRODUCERS = (core_metrics, quality_metrics.families, integrations_metrics.families)
 
 
 DEVICE_SWEEP_INTERVAL_S = 3600.0  # silence is measured in days: hourly is plenty
@@ -67,6 +97,8 @@ DEVICE_SWEEP_INTERVAL_S = 3600.0  # silence is measured in days: hourly is plent
 def create_app(settings: Settings | None = None) -> Litestar:
     """The ASGI application."""
     settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)  # here: each worker process builds its app
+    check_production_ready(settings)  # also under a server other than `selfinstall serve`
     ctx = build_context(
         settings,
         state_hooks=(
@@ -77,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # QA sampling reads the policy the context loaded, so its hook is added once the context exists.
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, qa_sample_hook(ctx.policy.quality.qa_sample_share)))
+    ctx = replace(ctx, state_hooks=(*ctx.state_hooks, decision_latency_hook))  # last: see the hook
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -91,18 +124,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         # Every worker sweeps for silent devices; the sweep is idempotent across workers.
         device_sweeps = asyncio.create_task(run_device_sweeps(ctx, DEVICE_SWEEP_INTERVAL_S))
+        # And for upload files a crash left behind; overlapping sweeps are safe (backend/installs/orphans.py).
+        file_sweeps = asyncio.create_task(run_file_sweeps(ctx, settings.file_sweep_interval_s, settings.orphan_grace_s))
         try:
             yield
         finally:
             device_sweeps.cancel()
+            file_sweeps.cancel()
             if delivery is not None:
                 delivery.cancel()
             if pooled:
                 await engine.close_connection_pool()
-            ctx.cpu.shutdown(wait=False)
+            await ctx.store.aclose()
+            ctx.cpu.shutdown()
 
-    auth = jwt_auth(settings)
-    middleware = []
+    # One verifier (and one cache of the provider's keys) for the bearer middleware and the console.
+    verifier = TokenVerifier(settings, identity_provider(settings))
+    auth = jwt_auth(settings, verifier)
+    in_flight = InFlight(settings.max_requests_in_flight, settings.busy_retry_after_s)
+    # First: what the HTTP server lets through (backend/http_guard.py), before any other work.
+    middleware = [
+        DefineMiddleware(AdmissionLimit, in_flight=in_flight),  # before even that: refusing costs nothing
+        DefineMiddleware(RequestGuard, body_read_timeout_s=settings.body_read_timeout_s),
+    ]
     if settings.rate_limit_per_minute:
         # Litestar's limiter (in-process store: per worker); 429s become problem+json like any error.
         limiter = RateLimitConfig(
@@ -110,9 +154,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         middleware.append(limiter.middleware)
     console_dir = Path(__file__).parent / "console"
-    return Litestar(
+    app = Litestar(
         route_handlers=[
+            live,
             health,
+            ready,
             metrics,
             InstallController,
             ConnectionController,
@@ -122,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             KnownAnswerController,
             DeviceReportController,
             ConsoleController,
+            *([ConsoleSignInController] if provider_sign_in(settings) else []),
             create_static_files_router(
                 path="/console/static",
                 directories=[console_dir / "static"],
@@ -129,10 +176,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 opt={"exclude_from_auth": True},
             ),
         ],
-        template_config=TemplateConfig(directory=console_dir / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=console_dir / "templates", engine=JinjaTemplateEngine, engine_callback=add_time_filters
+        ),
         # Forms of the console carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
         csrf_config=CSRFConfig(
-            secret=settings.jwt_secret,
+            secret=settings.csrf_secret,  # its own: the JWT "secret" is public when it is an RS256 key
             cookie_secure=True,
             cookie_samesite="strict",
             cookie_path="/console",
@@ -140,12 +189,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         dependencies=DEPENDENCIES,
         middleware=middleware,
-        state=State({"ctx": ctx}),
+        state=State(
+            {
+                "ctx": ctx,
+                "metrics": DomainSnapshot(METRIC_PRODUCERS, settings.metrics_refresh_s, ctx.clock),
+                "verifier": verifier,
+            }
+        ),
         on_app_init=[auth.on_app_init],
-        guards=[confine_systems],
+        guards=[confine_systems, bounded_path_ids],
+        request_class=GuardedRequest,
         plugins=[problem_details_plugin()],
         exception_handlers=UNEXPECTED_HANDLERS,
+        before_send=[console_security_headers],
         lifespan=[lifespan],
+        logging_config=None,  # backend/logs.py configures logging; Litestar's default would log each line twice
         request_max_body_size=1024 * 1024,
         # Texts follow Accept-Language, so caches must key on it.
         response_headers=[
@@ -160,3 +218,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
             use_handler_docstrings=True,  # each handler's one-line docstring is its OpenAPI text
         ),
     )
+    return observe_requests(app, settings.forwarded_allow_ips)

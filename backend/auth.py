@@ -3,48 +3,148 @@
 Roles: customer, installer, specialist, admin, and system (another system of the operator, e.g.
 a head-end; it may reach /integrations only).
 
-In development tokens are HS256 with `JWT_SECRET`. A real identity provider plugs in by setting
-`JWT_ALGORITHM=RS256` (or ES256) and `JWT_SECRET` to its PEM public key, and `JWT_ISSUER` to its
-issuer; the provider must put the role in a `role` claim (top level or under `extras`).
+In development tokens are HS256 with `JWT_SECRET`. A real identity provider is named by
+`OIDC_ISSUER` (or `JWKS_URL`): its JWKS verifies tokens (backend/identity/provider.py); one fixed PEM
+public key in `JWT_SECRET` with `JWT_ALGORITHM=RS256` also works. The role is wherever `ROLE_CLAIM`
+says (backend/identity/roles.py). Every token must carry `iss`, `aud`, `iat` and `exp`, may live at
+most `JWT_MAX_LIFETIME_S`, and its subject must fit the subject columns.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
+from backend.identity.provider import IdentityProvider, UnknownKey, identity_provider
+from backend.identity.roles import role_of
 from backend.principal import Principal, Role
 from backend.settings import Settings
 
-
-async def _retrieve_principal(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    try:
-        role = Role(token.extras.get("role", ""))
-    except ValueError:
-        raise NotAuthorizedException("token carries no known role") from None
-    return Principal(subject=token.sub, role=role)
+MAX_SUBJECT_LENGTH = 128  # the subject columns (owner_subject, claimed_by, actor, ...) are Varchar(128)
+REQUIRED_CLAIMS = ("sub", "iss", "aud", "iat", "exp")
 
 
-def jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
-    """The bearer-token middleware; /schema, /health and /metrics stay public."""
-    return JWTAuth[Principal, Token](
-        retrieve_user_handler=_retrieve_principal,
+def check_claims(settings: Settings, token: Token) -> None:
+    """What decoding does not check: a bounded lifetime, and a subject the database and the pages can hold."""
+    if token.exp - token.iat > timedelta(seconds=settings.jwt_max_lifetime_s):
+        raise NotAuthorizedException("token lives longer than allowed")
+    if not subject_fits(token.sub):
+        raise NotAuthorizedException("token subject is too long or not printable")
+
+
+def subject_fits(subject: str) -> bool:
+    """1 to 128 printable characters: isprintable() refuses NUL, control, format (bidi, zero-width)
+    and non-ASCII space characters, which would be stored, shown to specialists and logged."""
+    return 0 < len(subject) <= MAX_SUBJECT_LENGTH and subject.isprintable()
+
+
+class TokenVerifier:
+    """Checks a token one way for the bearer middleware and the console's sign-in alike."""
+
+    def __init__(self, settings: Settings, provider: IdentityProvider) -> None:
+        self.settings = settings
+        self.provider = provider
+
+    async def verify(self, encoded: str, audience: str | None = None) -> Token:
+        """The token if its signature, issuer, audience (ours unless given), times and subject hold;
+        401 otherwise, 503 while the provider's keys cannot be had."""
+        try:
+            key = await self.provider.keys.key_for(encoded)
+        except UnknownKey:
+            raise NotAuthorizedException("no key verifies this token") from None
+        token = Token.decode(
+            encoded,
+            key,  # a str, or the PyJWK of a provider's key (PyJWT takes either)
+            self.settings.jwt_algorithm,
+            audience=[audience or self.settings.jwt_audience],
+            issuer=[self.settings.jwt_issuer],
+            require_claims=REQUIRED_CLAIMS,
+        )
+        check_claims(self.settings, token)
+        return token
+
+    def role(self, token: Token) -> Role | None:
+        """The token's one role of ours (ROLE_CLAIM, ROLE_MAP), or None."""
+        return role_of(token.extras, self.settings.role_claim, self.settings.role_map)
+
+
+def _principal_of(verifier: TokenVerifier):  # noqa: ANN202 - Litestar's retrieve_user_handler
+    async def retrieve(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+        role = verifier.role(token)
+        if role is None:
+            raise NotAuthorizedException("token carries no known role")
+        return Principal(subject=token.sub, role=role)
+
+    return retrieve
+
+
+class _VerifyingMiddleware(JWTAuthenticationMiddleware):
+    """Litestar's bearer middleware, verifying through TokenVerifier: the key is looked up per token
+    (a provider's JWKS may need a fetch, which Litestar's synchronous decode cannot wait for)."""
+
+    def __init__(self, *, verifier: TokenVerifier, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.verifier = verifier
+
+    async def authenticate_token(
+        self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = await self.verifier.verify(encoded_token)
+        return AuthenticationResult(user=await self.retrieve_user_handler(token, connection), auth=token)
+
+
+@dataclass
+class _VerifyingJWTAuth(JWTAuth[Principal, Token]):
+    verifier: TokenVerifier = field(kw_only=True)
+
+    @property
+    def middleware(self) -> DefineMiddleware:
+        base = super().middleware
+        return DefineMiddleware(_VerifyingMiddleware, *base.args, verifier=self.verifier, **base.kwargs)
+
+
+def jwt_auth(settings: Settings, verifier: TokenVerifier | None = None) -> JWTAuth[Principal, Token]:
+    """The bearer-token middleware; /schema, /health, /metrics and /console (its own session) stay public.
+
+    Every method is authenticated: Litestar skips OPTIONS and HEAD by default, and the role guards
+    of those routes then found no user (a 500). The patterns are anchored: Litestar searches them
+    anywhere in the path, so `/…/photos/health` would have skipped authentication."""
+    verifier = verifier or TokenVerifier(settings, identity_provider(settings))
+    return _VerifyingJWTAuth(
+        verifier=verifier,
+        retrieve_user_handler=_principal_of(verifier),
         token_secret=settings.jwt_secret,
         algorithm=settings.jwt_algorithm,
-        accepted_issuers=[settings.jwt_issuer] if settings.jwt_issuer else None,
-        exclude=["/schema", "/health", "/metrics", "/console"],
+        accepted_issuers=[settings.jwt_issuer],
+        accepted_audiences=[settings.jwt_audience],
+        require_claims=REQUIRED_CLAIMS,
+        exclude=["^/schema", "^/health", "^/metrics", "^/console"],
+        exclude_http_methods=[],
     )
 
 
 def issue_token(settings: Settings, subject: str, role: Role, ttl: timedelta) -> str:
-    """A signed development token (the `selfinstall token` command)."""
+    """A signed development token (the `selfinstall token` command) that passes every check above."""
+    if settings.oidc is not None:
+        raise ValueError("tokens come from the identity provider (OIDC_ISSUER or JWKS_URL is set)")
+    if ttl.total_seconds() > settings.jwt_max_lifetime_s:
+        raise ValueError(f"a token may live at most {settings.jwt_max_lifetime_s} s (JWT_MAX_LIFETIME_S)")
+    if not subject_fits(subject):
+        raise ValueError(f"a subject is 1 to {MAX_SUBJECT_LENGTH} printable characters")
     return jwt_auth(settings).create_token(
-        identifier=subject, token_expiration=ttl, token_issuer=settings.jwt_issuer, token_extras={"role": role.value}
+        identifier=subject,
+        token_expiration=ttl,
+        token_issuer=settings.jwt_issuer,
+        token_audience=settings.jwt_audience,
+        token_extras={"role": role.value},
     )
 
 
@@ -65,7 +165,10 @@ def requires_role(*roles: Role):  # noqa: ANN201 - a Litestar guard factory
     allowed = frozenset(roles)
 
     def guard(connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler) -> None:
-        if connection.user.role not in allowed:
+        user = connection.scope.get("user")  # absent on a route excluded from authentication
+        if not isinstance(user, Principal):
+            raise NotAuthorizedException("no credentials")
+        if user.role not in allowed:
             raise PermissionDeniedException("role not allowed")
 
     return guard

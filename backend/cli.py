@@ -1,16 +1,19 @@
-"""The `selfinstall` command: serve, migrate, seed, token, label, import-assets, photo, report-device, sweep-devices."""
+"""The `selfinstall` command: serve, migrate, seed, token, label, import-assets, photo, report-device, sweep-devices,
+sweep-files."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+from backend.logs import granian_log_config
 from backend.principal import Principal, Role
-from backend.settings import get_settings
+from backend.settings import InsecureStart, Settings, check_production_ready, get_settings
 
 
 def _port_in_use(host: str, port: int) -> bool:
@@ -31,16 +34,38 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
+    try:  # before anything is bound: --host may name a public address the settings do not know
+        check_production_ready(settings, host)
+    except InsecureStart as exc:
+        raise SystemExit(f"error: {exc}") from None
     if _port_in_use(host, port):
         raise SystemExit(f"error: {host}:{port} is already in use (another selfinstall serve?); stop it or use --port")
+    workers = args.workers or settings.workers
+    _share_metrics(settings, workers)
     Granian(
         "backend.app:create_app",
         factory=True,
         interface=Interfaces.ASGI,
         address=host,
         port=port,
-        workers=args.workers or settings.workers,
+        workers=workers,
+        log_dictconfig=granian_log_config(settings.log_format),
     ).serve()
+
+
+def _share_metrics(settings: Settings, workers: int) -> None:
+    """With several workers, prometheus-client keeps each one's figures in files of one folder and a
+    scrape of any worker sums them (backend/metrics.py). The folder is emptied first: the last run's
+    counts are not this run's, and Prometheus reads a restart as a counter reset anyway."""
+    folder = settings.prometheus_multiproc_dir or (settings.data_dir / "prometheus" if workers > 1 else None)
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    # Read by prometheus-client itself in each worker; the workers are forked, so the cached settings go too.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    get_settings.cache_clear()
 
 
 def _migrate(_: argparse.Namespace) -> None:
@@ -60,7 +85,11 @@ def _seed(_: argparse.Namespace) -> None:
 def _token(args: argparse.Namespace) -> None:
     from backend.auth import issue_token
 
-    print(issue_token(get_settings(), args.sub, Role(args.role), timedelta(seconds=args.ttl)))
+    try:
+        print(issue_token(get_settings(), args.sub, Role(args.role), timedelta(seconds=args.ttl)))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _label(args: argparse.Namespace) -> None:
@@ -158,6 +187,25 @@ def _sweep_devices(_: argparse.Namespace) -> None:
     print(f"{asyncio.run(sweep_silent_devices(ctx, ctx.clock()))} device_silent cases opened")
 
 
+def _sweep_files(args: argparse.Namespace) -> None:
+    from backend.installs.context import build_context
+    from backend.installs.orphans import sweep_files
+    from backend.storage import SweepReport
+
+    settings = get_settings()
+    grace = settings.orphan_grace_s if args.grace_s is None else args.grace_s
+    ctx = build_context(settings)
+
+    async def sweep() -> SweepReport:
+        try:
+            return await sweep_files(ctx, grace)
+        finally:
+            await ctx.store.aclose()  # an S3 client's connections, before the loop ends
+
+    report = asyncio.run(sweep())
+    print(f"{report.partials} partial uploads and {report.orphans} photos without a row removed")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="selfinstall", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -200,6 +248,11 @@ def parser() -> argparse.ArgumentParser:
         "sweep-devices", help="open device_silent cases for approved installs whose device never reported"
     )
     sweep.set_defaults(fn=_sweep_devices)
+    files = sub.add_parser("sweep-files", help="remove partial uploads and photo files no row refers to")
+    files.add_argument(
+        "--grace-s", type=float, help="only files older than this (default ORPHAN_GRACE_S; 0 only when no server runs)"
+    )
+    files.set_defaults(fn=_sweep_files)
     return p
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from backend.bounds import storable
 from backend.errors import BadRequest
 
 
@@ -28,7 +29,10 @@ def decode_cursor(cursor: str, *parsers: Callable[[str], Any]) -> tuple[Any, ...
         parts = raw.split("|")
         if len(parts) != len(parsers):
             raise ValueError("wrong number of parts")
-        return tuple(parse(part) for parse, part in zip(parsers, parts, strict=True))
+        values = tuple(parse(part) for parse, part in zip(parsers, parts, strict=True))
+        if not all(storable(v) for v in values):  # a forged cursor must not overflow a query
+            raise ValueError("out of range")
+        return values
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("request/invalid", detail="cursor") from None
 

@@ -24,6 +24,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request/too-large": ("Het verzoek is te groot.", "The request body is too large."),
     "request/rate-limited": ("Te veel verzoeken; probeer het later opnieuw.", "Too many requests; try again later."),
     "request/error": ("Het verzoek kon niet worden verwerkt.", "The request could not be processed."),
+    # hostile or broken input (backend/bounds.py, backend/http_guard.py)
+    "request/id-out-of-range": (
+        "Dit nummer bestaat niet: nummers lopen van 1 tot en met {max}.",
+        "This number does not exist: numbers run from 1 to {max}.",
+    ),
+    "request/timestamp-out-of-range": (
+        "Het tijdstip '{field}' ligt buiten het bereik {earliest} tot {latest}.",
+        "The time '{field}' lies outside the range {earliest} to {latest}.",
+    ),
+    "request/too-deeply-nested": (
+        "De JSON in het verzoek is te diep genest.",
+        "The request's JSON is nested too deeply.",
+    ),
+    "request/invalid-encoding": (
+        "Het adres van het verzoek bevat ongeldige tekens (geen UTF-8, of een NUL-teken).",
+        "The request's address contains invalid characters (not UTF-8, or a NUL character).",
+    ),
+    "request/body-timeout": (
+        "De inhoud van het verzoek kwam niet binnen {timeout_s} seconden binnen; stuur het opnieuw.",
+        "The request body did not arrive within {timeout_s} seconds; please send it again.",
+    ),
     "service/busy": (
         "De dienst is even te druk. Probeer het over {retry_after_s} seconden opnieuw; er is niets verloren.",
         "The service is busy. Try again in {retry_after_s} seconds; nothing was lost.",
@@ -31,6 +52,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "service/database-unavailable": (
         "De dienst kan de gegevens nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
         "The service cannot reach its data right now. Try again in {retry_after_s} seconds.",
+    ),
+    "service/photo-store-unavailable": (
+        "De dienst kan de foto-opslag nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
+        "The service cannot reach its photo storage right now. Try again in {retry_after_s} seconds.",
+    ),
+    "service/identity-provider-unavailable": (
+        "De aanmelddienst is nu niet bereikbaar. Probeer het over {retry_after_s} seconden opnieuw.",
+        "The sign-in service cannot be reached right now. Try again in {retry_after_s} seconds.",
     ),
     "auth/unauthenticated": (
         "U bent niet aangemeld of uw sessie is verlopen.",
@@ -213,6 +242,7 @@ class DomainError(Exception):
     """An expected failure with a stable code; a 4xx, or a 503 for a bad day (`Unavailable`)."""
 
     status: ClassVar[int] = 422
+    headers: ClassVar[dict[str, str]] = {}  # sent with the problem, whatever the request
 
     def __init__(self, code: str, /, *, extra: dict[str, Any] | None = None, **params: Any) -> None:
         if code not in MESSAGES:
@@ -258,6 +288,13 @@ class TooManyRequests(DomainError):
 
 class BadRequest(DomainError):
     status = 400
+
+
+class RequestTimeout(DomainError):
+    """The client stopped sending its body: 408, and the connection is closed."""
+
+    status = 408
+    headers = {"Connection": "close"}  # RFC 9110 15.5.9: the rest of the body will not be read
 
 
 class Unavailable(DomainError):

@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "backend.events.piccolo_app",
         "backend.integrations.piccolo_app",
         "backend.quality.piccolo_app",
+        "backend.console.piccolo_app",
     ]
 )

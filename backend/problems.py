@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
 from backend.errors import MESSAGES, DomainError
+from backend.logs import current_request_id
 
 log = logging.getLogger("selfinstall")
 
@@ -68,14 +69,17 @@ class LocalizedProblem(ProblemDetailsException):
         self.title = template.format(**self.params)
         self.detail = self.title
         response = super().to_response(request)
-        response.content = {"code": self.code, **response.content}
+        # request_id: the X-Request-Id of the answer and of every log line about it (backend/access.py)
+        response.content = {"code": self.code, **response.content, "request_id": current_request_id()}
         response.headers["Content-Language"] = lang
         return response
 
 
 def _from_domain(exc: DomainError) -> LocalizedProblem:
-    headers = {"Retry-After": str(exc.params["retry_after_s"])} if "retry_after_s" in exc.params else None
-    return LocalizedProblem(exc.code, exc.status, exc.params, exc.extra or None, headers)
+    headers = dict(exc.headers)
+    if "retry_after_s" in exc.params:
+        headers["Retry-After"] = str(exc.params["retry_after_s"])
+    return LocalizedProblem(exc.code, exc.status, exc.params, exc.extra or None, headers or None)
 
 
 def _from_http(exc: HTTPException) -> LocalizedProblem:

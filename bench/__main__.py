@@ -11,10 +11,12 @@ import time
 # imported: the database engine is bound then); DATABASE_URL may point them at PostgreSQL instead.
 os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="selfinstall-bench-")
 
-from bench import decision_suite, photo_validation, qr_reading, reuse_lookup, reuse_tricks  # noqa: E402
+from bench import decision_suite, load, photo_validation, qr_reading, reuse_lookup, reuse_tricks  # noqa: E402
+from bench.common import require_corpus  # noqa: E402
 
 
 def main() -> None:
+    require_corpus()
     started = time.perf_counter()
     print(f"python {sys.version.split()[0]}; medians of repeated runs; lower is better", flush=True)
     photo_validation.run()
@@ -22,6 +24,7 @@ def main() -> None:
     reuse_lookup.run()
     reuse_tricks.run()
     decision_suite.run()
+    load.run()  # last: it starts servers of its own (SQLite, then PostgreSQL)
     print(f"bench: done in {time.perf_counter() - started:.0f} s", flush=True)
 
 

@@ -11,8 +11,28 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-# As tests/conftest.py finds it (not imported: it points DATA_DIR and DATABASE_URL at its own files).
-SHARED = next(p for p in (Path(__file__).resolve().parents[i] / "shared" for i in (2, 3)) if p.exists())
+
+def _shared() -> Path:
+    """As tests/conftest.py finds it (not imported: it points DATA_DIR and DATABASE_URL at its own files):
+    SHARED_DIR if set, else a shared/ beside the checkout."""
+    beside = [Path(__file__).resolve().parents[i] / "shared" for i in (2, 3)]
+    if os.environ.get("SHARED_DIR"):
+        return Path(os.environ["SHARED_DIR"])
+    return next((p for p in beside if p.exists()), beside[0])
+
+
+SHARED = _shared()
+
+
+def require_corpus() -> None:
+    """Stop before measuring anything when the corpora are missing, saying where they were looked for."""
+    if not (SHARED / "corpus").is_dir():
+        raise SystemExit(
+            f"the benchmarks read the public test corpora at {SHARED / 'corpus'}, which is missing "
+            "(README, 'Test corpora'): lay shared/ beside the checkout or set SHARED_DIR to the folder holding corpus/"
+        )
+
+
 PHONE_PHOTOS = SHARED / "corpus" / "phone-photos"
 # Slow-to-make inputs (generated photos, HEIC encodes) kept between runs, keyed by what made them.
 CACHE = Path(tempfile.gettempdir()) / "selfinstall-bench-cache"

@@ -36,9 +36,10 @@ def run() -> None:
     summary = next((line[line.index("decision suite:") :] for line in lines if "decision suite:" in line), None)
     words = ("passed", "failed", "error")
     outcome = next((ln.strip("= ") for ln in reversed(lines) if " in " in ln and any(w in ln for w in words)), "")
+    failed = "; ".join(
+        ln.split(" ", 1)[-1].split("::", 1)[-1][:160] for ln in lines if ln.startswith(("FAILED ", "ERROR "))
+    )
     if summary is None:  # the summary test itself failed before printing: name what failed instead
-        failed = [ln.split(" ", 1)[-1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
-        summary = f"decision suite: no summary line printed (pytest exit {done.returncode}); failed: " + (
-            "; ".join(f.split("::", 1)[-1][:160] for f in failed) or "see pytest's output"
-        )
-    print(f"{summary} ({wall_s:.0f} s wall; pytest: {outcome or f'exit {done.returncode}'})", flush=True)
+        summary = f"decision suite: no summary line printed (pytest exit {done.returncode})"
+    failures = f"; failed: {failed or 'see pytest output'}" if done.returncode else ""
+    print(f"{summary} ({wall_s:.0f} s wall; pytest: {outcome or f'exit {done.returncode}'}{failures})", flush=True)

@@ -20,7 +20,6 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 import qrcode
@@ -30,11 +29,10 @@ from PIL import Image, ImageDraw
 from backend.installs.context import load_policy
 from backend.validation import qr_read
 from backend.validation.photo import _decode_working, inspect_photo
+from bench.common import SHARED
 
-# As tests/conftest.py finds it (not imported: it points DATA_DIR and DATABASE_URL at its own files).
-_SHARED = next(p for p in (Path(__file__).resolve().parents[i] / "shared" for i in (2, 3)) if p.exists())
-QR_PHOTOS = _SHARED / "corpus" / "qr-photos"
-PHONE_PHOTOS = _SHARED / "corpus" / "phone-photos"
+QR_PHOTOS = SHARED / "corpus" / "qr-photos"
+PHONE_PHOTOS = SHARED / "corpus" / "phone-photos"
 # A sample of the real camera photos, 4-10 MP (HEIC takes the same path: it only decodes slower).
 PHONES = ("Apple_iPhone_6.jpg", "HTC_One_M8.jpg", "Nexus_4.jpg", "Samsung_GT-I9505_Galaxy_S4.jpg")
 Reader = Callable[["Photo"], object]

@@ -1,4 +1,5 @@
-"""One real database per run (a fresh SQLite file, or PostgreSQL via DATABASE_URL), real photo store.
+"""One real database per run (a fresh SQLite file, or PostgreSQL via DATABASE_URL), real photo store
+(a local folder, or with TEST_PHOTO_STORE=s3 a real S3 server: tests/helpers/seaweed.py).
 
 The environment is set before any project module is imported: Piccolo binds its engine then.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 _DATA_DIR = tempfile.mkdtemp(prefix="selfinstall-test-")
@@ -15,6 +16,16 @@ os.environ["DATA_DIR"] = _DATA_DIR
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_DATA_DIR}/test.sqlite3")
 # The suite sends thousands of requests from one address; tests/test_rate_limit.py tests the limiter.
 os.environ["RATE_LIMIT_PER_MINUTE"] = "0"
+# Tests fire bursts at one app on purpose; tests/test_admission.py tests the in-flight bound.
+os.environ["MAX_REQUESTS_IN_FLIGHT"] = "0"
+# Tests read /metrics right after acting; tests/test_metrics.py tests the refresh interval itself.
+os.environ["METRICS_REFRESH_S"] = "0"
+# Photos in S3 for the whole run (.ci/run's PostgreSQL run): a SeaweedFS started for it, or the server
+# S3_ENDPOINT_URL names; under a prefix of the run's own. Server processes the tests start inherit it.
+if os.environ.get("TEST_PHOTO_STORE") == "s3":
+    from tests.helpers import seaweed
+
+    os.environ.update(seaweed.endpoint().environment(seaweed.run_prefix()))
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
@@ -26,12 +37,32 @@ from backend.migrate import migrate  # noqa: E402
 from backend.piccolo_conf import APP_REGISTRY  # noqa: E402
 from backend.settings import Settings, get_settings  # noqa: E402
 from tests.factories import Factory  # noqa: E402
+from tests.helpers.oidc_provider import LocalProvider, local_provider  # noqa: E402
+from tests.helpers.photo_store import close_run_store  # noqa: E402
 
-# The public corpora (../shared/corpus: CI lays it there), or wherever SHARED_DIR points.
-SHARED = Path(os.environ.get("SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
-if not SHARED.exists():  # CI clones next to a copy of shared/, one level further up at most
-    SHARED = Path(__file__).resolve().parents[3] / "shared"
+# The public corpora (README, "Test corpora"): SHARED_DIR if set, else a shared/ beside the checkout
+# (CI clones next to a copy of shared/, one level further up at most).
+_BESIDE = [Path(__file__).resolve().parents[i] / "shared" for i in (2, 3)]
+SHARED = (
+    Path(os.environ["SHARED_DIR"])
+    if os.environ.get("SHARED_DIR")
+    else next((p for p in _BESIDE if p.exists()), _BESIDE[0])
+)
 CORPUS = SHARED / "corpus"
+
+
+def corpus_dir(name: str) -> Path:
+    """A folder of the shared corpora. Missing, the test (or the module that collects from it) fails
+    saying which folder and how to point at it: never a skip, a suite without its corpus is not a pass."""
+    folder = CORPUS / name
+    if not folder.is_dir():
+        pytest.fail(
+            f"test corpus missing: {folder} (public test corpora, see the README's 'Test corpora'). "
+            f"Lay shared/ beside the checkout (../shared/corpus/{name}, as CI does) or set SHARED_DIR "
+            "to the folder that holds corpus/.",
+            pytrace=False,
+        )
+    return folder
 
 
 async def _reset_postgres() -> None:
@@ -62,9 +93,12 @@ async def client(database: None) -> AsyncIterator[httpx.AsyncClient]:
     pooled = isinstance(engine, PostgresEngine)
     if pooled:
         await engine.start_connection_pool()
-    transport = httpx.ASGITransport(app=create_app())
+    app = create_app()
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+    await app.state.ctx.store.aclose()
+    await close_run_store()
     if pooled:
         await engine.close_connection_pool()
 
@@ -72,3 +106,10 @@ async def client(database: None) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def make(settings: Settings) -> Factory:
     return Factory(settings)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[LocalProvider]:
+    """A real OpenID Connect provider on a local port (tests/helpers/oidc_provider.py)."""
+    with local_provider() as provider:
+        yield provider

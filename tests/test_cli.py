@@ -70,7 +70,13 @@ class TestToken:
         run = _cli("token", "--role", role.value, "--sub", subject)
         assert run.code == 0, run.err
         token = run.text.strip()
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm])
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
         assert claims["sub"] == subject and claims["extras"]["role"] == role.value
         r = await client.get("/mobile/v1/installs", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == status, r.text
@@ -80,8 +86,20 @@ class TestToken:
     async def test_ttl_sets_the_expiry(self, settings: Settings) -> None:
         run = _cli("token", "--role", "customer", "--sub", "cli-ttl", "--ttl", "60")
         assert run.code == 0, run.err
-        claims = jwt.decode(run.text.strip(), settings.jwt_secret, algorithms=[settings.jwt_algorithm])
+        claims = jwt.decode(
+            run.text.strip(), settings.jwt_secret, algorithms=[settings.jwt_algorithm], audience=settings.jwt_audience
+        )
         assert claims["exp"] - claims["iat"] == 60
+
+    def test_ttl_beyond_the_maximum_lifetime_is_refused(self, settings: Settings) -> None:
+        """The command never prints a token the API would refuse."""
+        run = _cli("token", "--role", "customer", "--sub", "cli-long", "--ttl", str(settings.jwt_max_lifetime_s + 1))
+        assert run.code == 2 and run.out == b""
+        assert "JWT_MAX_LIFETIME_S" in run.err
+
+    def test_subject_the_api_would_refuse_is_refused(self) -> None:
+        run = _cli("token", "--role", "customer", "--sub", "x" * 129)
+        assert run.code == 2 and run.out == b""
 
     def test_unknown_role_is_refused(self) -> None:
         run = _cli("token", "--role", "nope", "--sub", "x")

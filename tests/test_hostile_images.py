@@ -17,8 +17,9 @@ from httpx import AsyncClient
 
 from backend.principal import Role
 from backend.settings import Settings
-from tests.conftest import CORPUS
+from tests.conftest import corpus_dir
 from tests.factories import Factory, Party
+from tests.helpers.photo_store import stored_originals
 
 SLOT = "cabinet_overview"
 MAX_SECONDS = 2.0
@@ -27,8 +28,7 @@ VALID_IMAGES = {"exif-200dpcm.jpg", "exif_gps.jpg", "hopper.jpg", "hopper.png"}
 
 def corpus_files(name: str) -> list[Path]:
     """The corpus files; a missing corpus is a failure, never a skip."""
-    folder = CORPUS / name
-    assert folder.is_dir(), f"test corpus {folder} is missing"
+    folder = corpus_dir(name)
     files = sorted(p for p in folder.iterdir() if p.is_file())
     assert files, f"test corpus {folder} is empty"
     return files
@@ -38,8 +38,9 @@ def content_types(path: Path) -> list[str]:
     return ["image/jpeg", "image/png"] if path.suffix.lower() == ".png" else ["image/jpeg"]
 
 
-def stored_files(settings: Settings) -> set[Path]:
-    return {p for p in (settings.photo_dir / "originals").rglob("*") if p.is_file()}
+async def stored_files() -> set[str]:
+    """The originals in the run's store (a folder, or a bucket)."""
+    return set(await stored_originals())
 
 
 def partial_uploads(settings: Settings) -> list[Path]:
@@ -73,7 +74,7 @@ async def upload(
 ) -> Outcome:
     """Upload one file to a fresh draft install and check everything the answer promises."""
     install_id = await draft_install(client, make, customer)
-    before = stored_files(settings)
+    before = await stored_files()
     data = path.read_bytes()
     started = time.perf_counter()
     r = await client.put(
@@ -91,7 +92,7 @@ async def upload(
         if photo["slot"] != SLOT or photo["size_bytes"] != len(data):
             problems.append(f"accepted but photo is {photo}")
         sha = hashlib.sha256(data).hexdigest()
-        if photo["sha256"] != sha or not (settings.photo_dir / "originals" / sha[:2] / sha).is_file():
+        if photo["sha256"] != sha or sha not in await stored_files():
             problems.append(f"accepted, but the original is not stored under {sha}")
         if photo["content_type"] not in ("image/jpeg", "image/png", "image/heic"):
             problems.append(f"accepted as {photo['content_type']}")
@@ -109,9 +110,9 @@ async def upload(
         slots = [p["slot"] for p in view.json()["photos"]]
         if view.status_code != 200 or SLOT in slots:
             problems.append(f"refused, but the install shows photos {slots} ({view.status_code})")
-        gained = stored_files(settings) - before
+        gained = await stored_files() - before
         if gained:
-            problems.append(f"refused, but originals gained {sorted(p.name for p in gained)}")
+            problems.append(f"refused, but originals gained {sorted(gained)}")
     else:
         problems.append(f"answered {r.status_code}: {r.text[:300]}")
     leftovers = partial_uploads(settings)

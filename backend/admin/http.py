@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
+from backend.bounds import LINE, WireRequest
 from backend.errors import BadRequest, Invalid, Unsupported
 from backend.installs import qr
 from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
@@ -21,9 +22,9 @@ from backend.principal import Principal, Role
 Serial = Annotated[str, Parameter(pattern=r"^[A-Z0-9][A-Z0-9-]{2,38}$")]
 
 
-class AssetIn(msgspec.Struct, forbid_unknown_fields=True):
-    serial: Annotated[str, msgspec.Meta(max_length=40)]
-    asset_type: Annotated[str, msgspec.Meta(max_length=40)]
+class AssetIn(WireRequest, kw_only=False):
+    serial: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE)]
+    asset_type: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE)]
 
 
 class ImportedAssetView(msgspec.Struct, kw_only=True):
@@ -46,6 +47,8 @@ def _rows_from_json(body: bytes) -> list[AssetRow]:
         items = msgspec.json.decode(body, type=list[msgspec.Raw])
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise BadRequest("request/invalid", detail=f"expected a JSON list of assets: {exc}") from None
+    except RecursionError:  # msgspec follows nesting only as deep as the interpreter's recursion limit
+        raise BadRequest("request/too-deeply-nested") from None
     rows, errors = [], []
     for line, raw in enumerate(items, start=1):
         try:

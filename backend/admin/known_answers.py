@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from backend.auth import requires_role
+from backend.bounds import RowId, WireRequest
 from backend.cursor import decode_cursor, encode_cursor
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
@@ -18,8 +18,8 @@ from backend.quality import service
 from backend.quality.views import AgreementView, KnownAnswerList, KnownAnswerView, known_answer_list, known_answer_view
 
 
-class KnownAnswerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    case_id: Annotated[int, msgspec.Meta(ge=1)]
+class KnownAnswerIn(WireRequest):
+    case_id: RowId
 
 
 class KnownAnswerController(Controller):

@@ -1,23 +1,27 @@
-"""/console: the specialists' web pages. A signed-in specialist's token lives in a Secure, HttpOnly,
-SameSite=Strict cookie; every form carries a CSRF token (Litestar's CSRF middleware)."""
+"""/console: the specialists' web pages. Signing in with a specialist's token opens a server-side
+session (backend/console/sessions.py) whose random id lives in a Secure, HttpOnly, SameSite=Strict
+cookie; signing out ends it. Every form carries a CSRF token (Litestar's CSRF middleware); every
+response carries the security headers of backend/console/headers.py (a hook in create_app)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import File, Redirect, Template
-from litestar.security.jwt import Token
+from litestar.response import Redirect, Stream, Template
 
+from backend.bounds import PROSE
+from backend.console import sessions
 from backend.console.annotate import annotated_jpeg
+from backend.console.oidc import SPECIALISTS_ONLY, pasted_tokens_allowed, provider_sign_in
 from backend.console.svgmap import MapPoint, render_map
 from backend.console.words import FLASH, KIND_WORDS, VERDICT_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
@@ -28,6 +32,7 @@ from backend.principal import Principal, Role
 from backend.review import followups, service
 from backend.review.config import load_review_config
 from backend.review.views import CheckDetail, case_view, queue_view
+from backend.storage.serve import photo_response
 from backend.validation.results import Reason
 
 COOKIE = "si_console"
@@ -38,28 +43,34 @@ class ConsoleLoginRequired(Exception):
     """No valid specialist cookie: go to the sign-in page."""
 
 
-def _principal(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
-    raw = request.cookies.get(COOKIE)
-    if not raw:
-        return None
-    settings = ctx.settings
-    try:
-        token = Token.decode(
-            raw,
-            settings.jwt_secret,
-            settings.jwt_algorithm,
-            issuer=[settings.jwt_issuer] if settings.jwt_issuer else None,
-        )
-    except NotAuthorizedException:
-        return None
-    return Principal(subject=token.sub, role=Role.SPECIALIST) if token.extras.get("role") == "specialist" else None
+async def _principal(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
+    """The specialist whose session the cookie names (only specialists can open one)."""
+    subject = await sessions.session_subject(request.cookies.get(COOKIE), ctx.clock())
+    return Principal(subject=subject, role=Role.SPECIALIST) if subject else None
 
 
-def _require(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
-    who = _principal(request, ctx)
+async def _require(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
+    who = await _principal(request, ctx)
     if who is None:
         raise ConsoleLoginRequired
     return who
+
+
+def session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=COOKIE, value=value, path="/console", max_age=max_age, httponly=True, secure=True, samesite="strict"
+    )
+
+
+def _login_page(ctx: InstallContext, status: int, error: str | None, who: Principal | None = None) -> Template:
+    """The sign-in page: the provider's button when one is configured, the paste form in development."""
+    context = {
+        "who": who,
+        "flash": {"kind": "error", "text": error} if error else None,
+        "provider": provider_sign_in(ctx.settings) is not None,
+        "paste": pasted_tokens_allowed(ctx.settings),
+    }
+    return Template("login.html", status_code=status, context=context)
 
 
 def _flash(code: str | None) -> dict[str, str] | None:
@@ -94,6 +105,16 @@ async def _act(action: Awaitable[object], case_id: int, success: str) -> Redirec
     return _back(case_id, success)
 
 
+def _form_ok(data: dict[str, str]) -> bool:
+    """A review form the database can store: a version that fits `integer` (`"²".isdigit()` is True,
+    `int("²")` fails) and no NUL or control character in any field."""
+    return bool(_VERSION.fullmatch(data.get("version", ""))) and all(_PROSE.search(v) for v in data.values())
+
+
+_VERSION = re.compile(r"[1-9][0-9]{0,8}")
+_PROSE = re.compile(PROSE)
+
+
 def _back(case_id: int, code: str) -> Redirect:
     return Redirect(f"/console/cases/{case_id}?msg={code}", status_code=303)
 
@@ -109,56 +130,28 @@ class ConsoleController(Controller):
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
-        return Template("login.html", context={"who": _principal(request, ctx), "flash": None})
+        return _login_page(ctx, 200, None, await _principal(request, ctx))
 
     @post("/login", status_code=303)
-    async def login(self, ctx: NamedDependency[InstallContext], data: Form) -> Response[Any]:
-        settings = ctx.settings
+    async def login(self, state: State, ctx: NamedDependency[InstallContext], data: Form) -> Response[Any]:
+        """Development only: a pasted token, checked exactly like a bearer token (backend/console/oidc.py)."""
+        if not pasted_tokens_allowed(ctx.settings):
+            return _login_page(ctx, 403, "Aanmelden met een geplakt token kan alleen in ontwikkeling.")
         try:
-            token = Token.decode(
-                data.get("token", "").strip(),
-                settings.jwt_secret,
-                settings.jwt_algorithm,
-                issuer=[settings.jwt_issuer] if settings.jwt_issuer else None,
-            )
+            token = await state.verifier.verify(data.get("token", "").strip())
         except NotAuthorizedException:
-            return Template(
-                "login.html",
-                status_code=401,
-                context={"who": None, "flash": {"kind": "error", "text": "Dit token is ongeldig of verlopen."}},
-            )
-        if token.extras.get("role") != "specialist":
-            return Template(
-                "login.html",
-                status_code=403,
-                context={"who": None, "flash": {"kind": "error", "text": "Deze console is alleen voor specialisten."}},
-            )
-        max_age = max(60, int((token.exp - datetime.now(UTC)).total_seconds()))
-        return Redirect(
-            "/console/queue",
-            status_code=303,
-            cookies=[
-                Cookie(
-                    key=COOKIE,
-                    value=data["token"].strip(),
-                    path="/console",
-                    httponly=True,
-                    secure=True,
-                    samesite="strict",
-                    max_age=max_age,
-                )
-            ],
-        )
+            return _login_page(ctx, 401, "Dit token is ongeldig of verlopen.")
+        if state.verifier.role(token) is not Role.SPECIALIST:
+            return _login_page(ctx, 403, SPECIALISTS_ONLY)
+        now = ctx.clock()
+        session = await sessions.open_session(token.sub, now, token.exp)
+        max_age = max(60, int((token.exp - now).total_seconds()))
+        return Redirect("/console/queue", status_code=303, cookies=[session_cookie(session, max_age)])
 
     @post("/logout", status_code=303)
-    async def logout(self) -> Redirect:
-        return Redirect(
-            "/console/login",
-            status_code=303,
-            cookies=[
-                Cookie(key=COOKIE, value="", path="/console", max_age=0, httponly=True, secure=True, samesite="strict")
-            ],
-        )
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        await sessions.end_session(request.cookies.get(COOKIE))
+        return Redirect("/console/login", status_code=303, cookies=[session_cookie("", 0)])
 
     @get("/queue")
     async def queue(
@@ -170,7 +163,7 @@ class ConsoleController(Controller):
         kind: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        who = _require(request, ctx)
+        who = await _require(request, ctx)
         reason = reason if reason in {r.value for r in Reason} else None
         asset_type = asset_type if asset_type in ctx.catalog.types else None
         kind = kind if kind in KIND_WORDS else None
@@ -203,7 +196,7 @@ class ConsoleController(Controller):
         case_id: FromPath[int],
         msg: FromQuery[str | None] = None,
     ) -> Template:
-        who = _require(request, ctx)
+        who = await _require(request, ctx)
         detail = await service.case_detail(who, case_id)
         view = case_view(ctx, detail)
         conn = detail.snapshot.connection
@@ -249,9 +242,10 @@ class ConsoleController(Controller):
         case_id: FromPath[int],
         photo_id: FromPath[int],
     ) -> Response[bytes]:
-        _require(request, ctx)
+        await _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
-        data = await ctx.run_cpu(annotated_jpeg, ctx.store.original_path(photo.sha256))
+        async with ctx.store.original_file(photo.sha256) as path:
+            data = await ctx.run_cpu(annotated_jpeg, path)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/original")
@@ -261,32 +255,30 @@ class ConsoleController(Controller):
         ctx: NamedDependency[InstallContext],
         case_id: FromPath[int],
         photo_id: FromPath[int],
-    ) -> File:
-        _require(request, ctx)
+    ) -> Stream:
+        await _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
-        return File(
-            path=ctx.store.original_path(photo.sha256), media_type=photo.content_type, content_disposition_type="inline"
-        )
+        return photo_response(await ctx.store.original(photo.sha256), photo.content_type)
 
     @post("/cases/{case_id:int}/claim", status_code=303)
     async def claim(
         self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
     ) -> Redirect:
-        return await _act(service.claim(ctx, _require(request, ctx), case_id), case_id, "claimed")
+        return await _act(service.claim(ctx, await _require(request, ctx), case_id), case_id, "claimed")
 
     @post("/cases/{case_id:int}/release", status_code=303)
     async def release(
         self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
     ) -> Redirect:
-        return await _act(service.release(ctx, _require(request, ctx), case_id), case_id, "released")
+        return await _act(service.release(ctx, await _require(request, ctx), case_id), case_id, "released")
 
     @post("/cases/{case_id:int}/decision", status_code=303)
     async def decision(
         self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
     ) -> Redirect:
-        who = _require(request, ctx)
+        who = await _require(request, ctx)
         outcome = data.get("outcome", "")
-        if outcome not in ("approve", "reject", "request_info") or not data.get("version", "").isdigit():
+        if outcome not in ("approve", "reject", "request_info") or not _form_ok(data):
             return _back(case_id, "request/invalid")
         try:
             case = await service.decide(
@@ -307,8 +299,8 @@ class ConsoleController(Controller):
     async def verdict(
         self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
     ) -> Redirect:
-        who = _require(request, ctx)
-        if data.get("verdict", "") not in VERDICT_WORDS or not data.get("version", "").isdigit():
+        who = await _require(request, ctx)
+        if data.get("verdict", "") not in VERDICT_WORDS or not _form_ok(data):
             return _back(case_id, "request/invalid")
         action = followups.give_verdict(
             ctx, who, case_id, data["verdict"], data.get("note", "")[:4000], int(data["version"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from backend.errors import Invalid, NotFound
@@ -38,6 +38,14 @@ class ImportedAsset:
 def parse_csv(text: str) -> list[AssetRow]:
     """Rows of a `serial,asset_type` CSV with a header line; line numbers count the header as 1."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse_rows(reader)
+    except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): the file is broken, not us
+        error = f"line {reader.line_num}: {exc}"
+        raise Invalid("assets/invalid-batch", extra={"errors": [error]}, errors=error) from None
+
+
+def _parse_rows(reader: Iterator[list[str]]) -> list[AssetRow]:
     header = [h.strip().lower() for h in next(reader, [])]
     if header[:2] != ["serial", "asset_type"]:
         raise Invalid(
@@ -81,7 +89,9 @@ async def import_assets(
         errors.extend(_row_errors(ctx, row, seen))
         seen.setdefault(row.serial, row.line)
     async with transaction():
-        existing = {a.serial: a for a in await repo.assets_by_serials([r.serial for r in rows])}
+        # Only well-formed serials reach the query (a NUL cannot even be sent to PostgreSQL).
+        wellformed = [r.serial for r in rows if qr.SERIAL_PATTERN.fullmatch(r.serial)]
+        existing = {a.serial: a for a in await repo.assets_by_serials(wellformed)}
         for row in rows:
             known = existing.get(row.serial)
             if known is not None and known.asset_type != row.asset_type:

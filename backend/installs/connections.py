@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
 from backend.errors import Conflict, Forbidden, Invalid, TooManyRequests
 from backend.installs import repository as repo
@@ -12,37 +13,69 @@ from backend.installs.ean import is_valid_ean18, normalize_postcode
 from backend.installs.records import ConnectionRec
 from backend.installs.service import record_event, transaction
 from backend.principal import Principal, Role
+from backend.settings import Settings
 
 # Compared against when the EAN is unknown, so a miss costs the same time as a wrong postcode.
 _DUMMY_SECRET = "0000XX|0"
 
 
+def _retry_after_s(failures: list[datetime], allowed: int, window: timedelta, now: datetime) -> int | None:
+    """Seconds until fewer than `allowed` failures are left in the window; None while under it."""
+    if len(failures) < allowed:
+        return None
+    frees_at = failures[len(failures) - allowed] + window
+    return max(1, math.ceil((frees_at - now).total_seconds()))
+
+
+async def _refuse_over_limits(settings: Settings, subject: str, ean: str, now: datetime) -> None:
+    """429 when the caller, or all callers together on this EAN, failed too often in the window.
+
+    A refused attempt is not evaluated and not recorded: it is no guess, and it does not push the
+    window out. The per-connection limit counts every account's failures, so many accounts cannot
+    add up to more guesses; while it holds, even the right answer is refused (a guess that could
+    succeed is a guess), and the connection thaws a window after its failures."""
+    window = timedelta(seconds=settings.claim_failure_window_s)
+    waits = {
+        "customer": _retry_after_s(
+            await repo.claim_failures_by(subject, now - window), settings.claim_failures_allowed, window, now
+        ),
+        "connection": _retry_after_s(
+            await repo.claim_failures_on(ean, now - window), settings.claim_failures_per_connection, window, now
+        ),
+    }
+    over = {limit: wait for limit, wait in waits.items() if wait is not None}
+    if over:
+        limit = max(over, key=lambda name: over[name])
+        raise TooManyRequests("connection/claim-rate-limited", extra={"limit": limit}, retry_after_s=over[limit])
+
+
 async def claim_connection(
     ctx: InstallContext, who: Principal, ean: str, postcode: str, house_number: int
 ) -> tuple[ConnectionRec, bool]:
-    """Link the connection to the customer; (connection, newly_claimed)."""
+    """Link the connection to the customer; (connection, newly_claimed).
+
+    The limits are checked, the answer compared and the attempt recorded in one write transaction
+    that holds the caller's and the EAN's claim locks: concurrent guesses are counted one by one."""
     if who.role is not Role.CUSTOMER:
         raise Forbidden("auth/forbidden")
     if not is_valid_ean18(ean):
         raise Invalid("connection/invalid-ean", ean=ean)
     now = ctx.clock()
-    window = timedelta(seconds=ctx.settings.claim_failure_window_s)
-    failures, oldest = await repo.count_claim_failures(who.subject, now - window)
-    if failures >= ctx.settings.claim_failures_allowed and oldest is not None:
-        retry_after = max(1, int((oldest + window - now).total_seconds()))
-        raise TooManyRequests("connection/claim-rate-limited", retry_after_s=retry_after)
-    connection = await repo.connection_by_ean(ean)
-    offered = f"{normalize_postcode(postcode) or ''}|{house_number}"
-    expected = f"{connection.postcode}|{connection.house_number}" if connection else _DUMMY_SECRET
-    matches = hmac.compare_digest(offered.encode(), expected.encode()) and connection is not None
     async with transaction():
-        await repo.insert_claim_attempt(who.subject, matches, now)
+        await repo.lock_claims(who.subject, ean)
+        await _refuse_over_limits(ctx.settings, who.subject, ean, now)
+        connection = await repo.connection_by_ean(ean)
+        offered = f"{normalize_postcode(postcode) or ''}|{house_number}"
+        expected = f"{connection.postcode}|{connection.house_number}" if connection else _DUMMY_SECRET
+        matches = hmac.compare_digest(offered.encode(), expected.encode()) and connection is not None
+        await repo.insert_claim_attempt(who.subject, ean, matches, now)
         if matches and connection is not None:
             if connection.owner_subject not in (None, who.subject):
                 await record_event(who, "connection.claim-refused", now, ean=ean)
             elif connection.owner_subject is None:
                 await repo.set_connection_owner(connection.id, who.subject)
                 await record_event(who, "connection.claimed", now, ean=ean)
+    # A failure is answered only once it is committed: its count holds even if the answer is lost.
     if not matches or connection is None:
         raise Invalid("connection/claim-mismatch")
     if connection.owner_subject not in (None, who.subject):

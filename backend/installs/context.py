@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from backend.installs.catalog import Catalog, load_catalog
+from backend.installs.cpu_pool import BoundedPool
 from backend.installs.flows import StateHook
 from backend.settings import Settings
-from backend.storage import LocalPhotoStore, PhotoStore
+from backend.storage import PhotoStore, open_store
 from backend.validation.geo import Territory
 from backend.validation.policy import DEFAULT_POLICY_PATH, Policy, parse_policy
 
@@ -33,17 +31,15 @@ class InstallContext:
     policy: Policy
     territory: Territory
     store: PhotoStore
-    # Photo decoding is CPU-bound: run it in threads, as many as there are cores, so parallel
-    # uploads neither block the event loop nor thrash.
-    cpu: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cpu")
-    )
+    # Photo decoding is CPU-bound: run it in threads (the cores shared out over the workers), so
+    # parallel uploads neither block the event loop nor thrash, and refuse what would only queue.
+    cpu: BoundedPool
     clock: Callable[[], datetime] = _utcnow
     state_hooks: tuple[StateHook, ...] = ()
 
     async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run CPU-bound work on the pool, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.cpu, lambda: fn(*args, **kwargs))
+        """Run CPU-bound work on the pool, off the event loop; 503 `service/busy` when its queue is full."""
+        return await self.cpu.run(fn, *args, **kwargs)
 
 
 def load_policy(path: Path = DEFAULT_POLICY_PATH) -> Policy:
@@ -63,6 +59,7 @@ def build_context(settings: Settings, state_hooks: tuple[StateHook, ...] = ()) -
         catalog=load_catalog(),
         policy=load_policy(settings.policy_path or DEFAULT_POLICY_PATH),
         territory=load_territory(settings.territory_path),
-        store=LocalPhotoStore(settings.photo_dir),
+        store=open_store(settings),
+        cpu=BoundedPool(settings.cpu_threads, settings.cpu_queue, settings.busy_retry_after_s),
         state_hooks=state_hooks,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterable
 from zoneinfo import ZoneInfo
@@ -26,6 +27,8 @@ from backend.validation.photo_checks import PhotoEvidence, run_photo_checks
 from backend.validation.results import CheckResult
 
 ACCEPTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
+
+log = logging.getLogger("selfinstall")
 
 
 async def upload_photo(
@@ -59,9 +62,40 @@ async def upload_photo(
         fixes = await repo.fixes_of(install.id)
         context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse, twins)
         results = run_photo_checks(PhotoEvidence.from_facts(slot, facts), context, ctx.policy)
-        await ctx.store.commit(staged)
+        wrote = await ctx.store.commit(staged)
     finally:
         ctx.store.discard(staged)  # a no-op once committed (the file has moved)
+    try:
+        return await _record(ctx, who, install_id, slot, staged, facts, results)
+    except Exception:
+        # Refused or failed after the file was made durable (the install was cancelled meanwhile, the
+        # database went away): take back the file this request wrote, unless a row already uses it.
+        if wrote:
+            await _take_back(ctx, staged.sha256)
+        raise
+
+
+async def _take_back(ctx: InstallContext, sha256: str) -> None:
+    """Remove an original no row refers to. (The same bytes committed by a concurrent upload whose row
+    is not written yet would lose their file; a retry of this very upload fails the same way, and any
+    other needs identical bytes within milliseconds: kept over an orphan that carries EXIF GPS.)"""
+    try:
+        if not await repo.sha256_stored(sha256):
+            await ctx.store.remove(sha256)
+    except Exception:  # the database is unreachable: the orphan sweep removes the file later
+        log.warning("photo %s kept for the orphan sweep", sha256, exc_info=True)
+
+
+async def _record(
+    ctx: InstallContext,
+    who: Principal,
+    install_id: uuid.UUID,
+    slot: str,
+    staged: StagedUpload,
+    facts: PhotoFacts,
+    results: list[CheckResult],
+) -> tuple[PhotoRec, list[CheckResult], bool]:
+    """One short transaction: the photo row, its checks, the install and an audit event."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)

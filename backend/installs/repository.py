@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any, TypeVar
@@ -64,20 +65,42 @@ async def set_connection_owner(connection_id: int, subject: str) -> None:
     await Connection.update({Connection.owner_subject: subject}).where(Connection.id == connection_id)
 
 
-async def count_claim_failures(subject: str, since: datetime) -> tuple[int, datetime | None]:
-    """Failed claims by `subject` since `since`, and the oldest of them."""
+def _advisory_key(scope: str, value: str) -> int:
+    """A signed 64-bit key for pg_advisory_xact_lock (a collision only serialises two strangers)."""
+    return int.from_bytes(hashlib.sha256(f"{scope}:{value}".encode()).digest()[:8], "big", signed=True)
+
+
+async def lock_claims(subject: str, ean: str) -> None:
+    """Serialise claim attempts by `subject` and on `ean` until the transaction ends, so counting and
+    recording an attempt cannot interleave with another's. Subject first, then EAN, always: no cycle.
+    On SQLite the IMMEDIATE write transaction already holds the database's only write lock."""
+    if ClaimAttempt._meta.db.engine_type != "postgres":
+        return
+    for key in (_advisory_key("claim-subject", subject), _advisory_key("claim-ean", ean)):
+        await ClaimAttempt.raw("SELECT pg_advisory_xact_lock({})", key)
+
+
+async def _claim_failures(match: Any, since: datetime) -> list[datetime]:
     rows = (
         await ClaimAttempt.select(ClaimAttempt.created_at)
-        .where(
-            (ClaimAttempt.subject == subject) & (ClaimAttempt.succeeded.eq(False)) & (ClaimAttempt.created_at >= since)
-        )
+        .where(match & (ClaimAttempt.succeeded.eq(False)) & (ClaimAttempt.created_at > since))
         .order_by(ClaimAttempt.created_at)
     )
-    return len(rows), (rows[0]["created_at"] if rows else None)
+    return [r["created_at"] for r in rows]
 
 
-async def insert_claim_attempt(subject: str, succeeded: bool, at: datetime) -> None:
-    await ClaimAttempt.insert(ClaimAttempt(subject=subject, succeeded=succeeded, created_at=at))
+async def claim_failures_by(subject: str, since: datetime) -> list[datetime]:
+    """When `subject` failed to claim after `since`, oldest first."""
+    return await _claim_failures(ClaimAttempt.subject == subject, since)
+
+
+async def claim_failures_on(ean: str, since: datetime) -> list[datetime]:
+    """When anyone failed to claim `ean` after `since`, oldest first."""
+    return await _claim_failures(ClaimAttempt.ean == ean, since)
+
+
+async def insert_claim_attempt(subject: str, ean: str, succeeded: bool, at: datetime) -> None:
+    await ClaimAttempt.insert(ClaimAttempt(subject=subject, ean=ean, succeeded=succeeded, created_at=at))
 
 
 # --- assets ------------------------------------------------------------------------------------
@@ -230,6 +253,19 @@ _BAND_COLUMNS = (
 MAX_BAND_HITS = 50_000
 
 
+async def sha256_stored(sha256: str) -> bool:
+    """Whether any photo row (of any install) refers to these bytes."""
+    return bool(await Photo.exists().where(Photo.sha256 == sha256))
+
+
+async def sha256s_stored(sha256s: list[str]) -> set[str]:
+    """Which of these content addresses any photo row refers to (the orphan sweep; indexed)."""
+    if not sha256s:
+        return set()
+    rows = await Photo.select(Photo.sha256).where(Photo.sha256.is_in(sha256s)).distinct()
+    return {row["sha256"] for row in rows}
+
+
 async def same_bytes(install_id: uuid.UUID, sha256: str) -> list[dict[str, Any]]:
     """Photos of OTHER installs with exactly these bytes."""
     return await Photo.select(*_REUSE_COLUMNS).where((Photo.install != install_id) & (Photo.sha256 == sha256))
@@ -351,16 +387,3 @@ async def automation_outcomes() -> dict[str, int]:
         .group_by(Decision.outcome)
     )
     return {r["outcome"]: r["n"] for r in rows}
-
-
-async def recent_decision_latencies(limit: int = 1000) -> list[float]:
-    """Seconds from creation to final decision of the most recently decided installs."""
-    rows = (
-        await Install.select(Install.created_at, Install.decided_at)
-        .where(
-            Install.decided_at.is_not_null() & Install.state.is_in(["approved", "rejected"])  # not withdrawals
-        )
-        .order_by(Install.decided_at, ascending=False)
-        .limit(limit)
-    )
-    return [(r["decided_at"] - r["created_at"]).total_seconds() for r in rows]

@@ -176,8 +176,9 @@ class Event(Table, tablename="events"):
 
 
 class ClaimAttempt(Table, tablename="claim_attempts"):
-    """Connection-claim attempts per subject, to limit guessing of EAN/postcode pairs."""
+    """Evaluated connection-claim attempts, to limit guessing per subject and per connection (EAN)."""
 
     subject = Varchar(length=128, index=True)
+    ean = Varchar(length=18, default="", index=True)  # as offered: unknown EANs are limited alike
     succeeded = Boolean()
     created_at = Timestamptz(index=True)

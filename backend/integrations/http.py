@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
+from backend.bounds import WireRequest
 from backend.installs.context import InstallContext
 from backend.integrations import service
 from backend.integrations.repository import ReportRec
@@ -34,12 +35,12 @@ Kwh = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 Source = Literal["head-end", "charger-back-office"]
 
 
-class Readings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Readings(WireRequest):
     import_kwh: Kwh
     export_kwh: Kwh | None = None
 
 
-class DeviceReportIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class DeviceReportIn(WireRequest):
     report_id: ReportId
     device_serial: Serial
     ean: Ean

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar.response import File
+from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.auth import requires_role
+from backend.bounds import WireRequest
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
 from backend.quality import service
 from backend.quality.views import CalibrationResultView, CalibrationView, calibration_view, result_view
+from backend.storage.serve import photo_response
 
 
-class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class AnswerIn(WireRequest):
     answer: Literal["approve", "reject", "request_info"]
 
 
@@ -57,12 +58,8 @@ class CalibrationController(Controller):
         ctx: NamedDependency[InstallContext],
         known_answer_id: FromPath[int],
         photo_id: FromPath[int],
-    ) -> File:
+    ) -> Stream:
         """A known answer's photo exactly as uploaded, EXIF included."""
         photo = await service.calibration_photo(request.user, known_answer_id, photo_id)
-        return File(
-            path=ctx.store.original_path(photo.sha256),
-            media_type=photo.content_type,
-            filename=f"{photo.slot}-{photo.id}",
-            content_disposition_type="inline",
-        )
+        body = await ctx.store.original(photo.sha256)
+        return photo_response(body, photo.content_type, filename=f"{photo.slot}-{photo.id}")

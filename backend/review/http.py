@@ -8,10 +8,11 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from litestar.response import File
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import requires_role
+from backend.bounds import LINE, PROSE, Version, WireRequest
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
@@ -19,6 +20,7 @@ from backend.quality import service as quality
 from backend.quality.views import calibration_item
 from backend.review import followups, service
 from backend.review.views import CaseView, QueueView, case_view, queue_view
+from backend.storage.serve import photo_response
 
 ReasonName = Literal[
     "suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity", "uncertain"
@@ -27,18 +29,18 @@ ReasonName = Literal[
 KindName = Literal["escalation", "qa_sample", "device_silent", "device_mismatch", "reading_mismatch"]
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class DecisionIn(WireRequest):
     outcome: Literal["approve", "reject", "request_info"]
-    reason_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-    version: Annotated[int, msgspec.Meta(ge=1)]
-    note: Annotated[str, msgspec.Meta(max_length=4000)] = ""
-    message_to_customer: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    reason_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=LINE)]
+    version: Version
+    note: Annotated[str, msgspec.Meta(max_length=4000, pattern=PROSE)] = ""
+    message_to_customer: Annotated[str, msgspec.Meta(max_length=2000, pattern=PROSE)] = ""
 
 
-class VerdictIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class VerdictIn(WireRequest):
     verdict: Literal["agree", "disagree", "resolved", "escalate"]  # which ones a case takes depends on its kind
-    version: Annotated[int, msgspec.Meta(ge=1)]
-    note: Annotated[str, msgspec.Meta(max_length=4000)] = ""
+    version: Version
+    note: Annotated[str, msgspec.Meta(max_length=4000, pattern=PROSE)] = ""
 
 
 class ReviewController(Controller):
@@ -54,8 +56,8 @@ class ReviewController(Controller):
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 25,
         cursor: FromQuery[str | None] = None,
         reason: FromQuery[ReasonName | None] = None,
-        asset_type: FromQuery[Annotated[str | None, Parameter(max_length=40)]] = None,
-        region: FromQuery[Annotated[str | None, Parameter(max_length=80)]] = None,
+        asset_type: FromQuery[Annotated[str | None, Parameter(max_length=40, pattern=r"^[a-z0-9_]+$")]] = None,
+        region: FromQuery[Annotated[str | None, Parameter(max_length=80, pattern=LINE)]] = None,
         kind: FromQuery[KindName | None] = None,
     ) -> QueueView:
         """Open cases by due time, then risk; filters; cursor; counts; now and then a blind `calibration` item (kind `known_answer`)."""  # noqa: E501
@@ -128,12 +130,8 @@ class ReviewController(Controller):
     @get("/cases/{case_id:int}/photos/{photo_id:int}/original", operation_id="GetOriginalPhoto")
     async def original(
         self, ctx: NamedDependency[InstallContext], case_id: FromPath[int], photo_id: FromPath[int]
-    ) -> File:
+    ) -> Stream:
         """The photo exactly as uploaded, EXIF (location) included: specialists only."""
         photo = await service.original_photo(case_id, photo_id)
-        return File(
-            path=ctx.store.original_path(photo.sha256),
-            media_type=photo.content_type,
-            filename=f"{photo.slot}-{photo.id}",
-            content_disposition_type="inline",
-        )
+        body = await ctx.store.original(photo.sha256)
+        return photo_response(body, photo.content_type, filename=f"{photo.slot}-{photo.id}")

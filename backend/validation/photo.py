@@ -27,6 +27,10 @@ pillow_heif.options.DECODE_THREADS = 2
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
 _EXIF_DATETIME_ORIGINAL = 0x9003
 _EXIF_OFFSET_TIME_ORIGINAL = 0x9011
+# A camera time outside these years is no usable time (a reset clock, or a forged tag that would
+# not even convert to UTC: 9999-12-31 23:59:59 at -23:59); the same range the API accepts.
+EXIF_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+EXIF_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _DECODE_ERRORS = (
     OSError,
     SyntaxError,
@@ -249,7 +253,7 @@ def _exif_facts(img: Image.Image, local_tz: tzinfo) -> tuple[datetime | None, tu
 
 
 def _taken_at(sub: dict[int, object], local_tz: tzinfo) -> datetime | None:
-    """EXIF DateTimeOriginal, with OffsetTimeOriginal when present (else in `local_tz`)."""
+    """EXIF DateTimeOriginal, with OffsetTimeOriginal when present (else in `local_tz`); None if unusable."""
     raw = sub.get(_EXIF_DATETIME_ORIGINAL)
     if not isinstance(raw, str):
         return None
@@ -265,7 +269,9 @@ def _taken_at(sub: dict[int, object], local_tz: tzinfo) -> datetime | None:
             tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
         except ValueError:
             tz = local_tz
-    return naive.replace(tzinfo=tz)
+    taken = naive.replace(tzinfo=tz)
+    # Comparing aware times never overflows; converting one at 9999-12-31 -23:59 to UTC (storing it) would.
+    return taken if EXIF_EARLIEST <= taken < EXIF_LATEST else None
 
 
 def _gps(gps: dict[int, object]) -> tuple[float, float] | None:

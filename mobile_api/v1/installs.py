@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
@@ -22,6 +23,7 @@ from backend.installs.context import InstallContext
 from backend.installs.snapshot import load_snapshot
 from backend.principal import Principal, Role
 from backend.storage import UploadInterrupted, UploadTooLarge
+from backend.storage.serve import photo_response
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import actions_for, check_view, install_summary, install_view, photo_view
 
@@ -173,17 +175,13 @@ class InstallController(Controller):
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         photo_id: FromPath[int],
-    ) -> Response[bytes]:
+    ) -> Stream:
         """The photo re-encoded without EXIF (no location, nothing trailing the image)."""
         install = await service.scoped_install(request.user, install_id)
         photo = await repo.photo_by_id(install.id, photo_id)
         if photo is None:
             raise NotFound("install/not-found")
-        return Response(
-            await ctx.store.rendition(photo.sha256),
-            media_type="image/jpeg",
-            headers={"Cache-Control": "private, max-age=86400"},
-        )
+        return photo_response(await ctx.store.rendition(photo.sha256), "image/jpeg", max_age_s=86400)
 
     @post("/{install_id:uuid}/submit", operation_id="SubmitInstall", status_code=HTTP_200_OK)
     async def submit(

@@ -9,15 +9,17 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from backend.bounds import LINE, PROSE, WireRequest
+
 Ean = Annotated[str, Meta(pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection")]
 AssetType = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Meters = Annotated[float, Meta(ge=0, le=100_000)]
-AwareDatetime = Annotated[datetime, Meta(tz=True)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]  # and 2000..2100: WireRequest bounds every timestamp
 
 
-class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Request(WireRequest):
     pass
 
 
@@ -35,7 +37,8 @@ class CreateInstall(Request):
 
 
 class ScanLabel(Request):
-    payload: Annotated[str, Meta(min_length=1, max_length=200)]
+    # Stored only once verified (39 characters, in installs.scanned_payload varchar(80)).
+    payload: Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
 
 
 class ReportLocation(Request):
@@ -52,12 +55,12 @@ class EnterReading(Request):
 
 
 class AskForHelp(Request):
-    message: Annotated[str, Meta(max_length=2000)] = ""
+    message: Annotated[str, Meta(max_length=2000, pattern=PROSE)] = ""
 
 
 class ClaimConnection(Request):
     ean: Ean
-    postcode: Annotated[str, Meta(min_length=6, max_length=7)]
+    postcode: Annotated[str, Meta(min_length=6, max_length=7, pattern=LINE)]
     house_number: Annotated[int, Meta(ge=1, le=99_999)]
 
 
@@ -134,7 +137,7 @@ class TimelineEntry(Response):
 
 
 class CancelInstall(Request):
-    reason: Annotated[str, Meta(max_length=500)] = ""
+    reason: Annotated[str, Meta(max_length=500, pattern=PROSE)] = ""
 
 
 class InstallView(Response):

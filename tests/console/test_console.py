@@ -137,11 +137,14 @@ class TestQueueAndCase:
 
 class TestCsrf:
     async def test_post_without_csrf_token_is_refused(
-        self, live_server: str, client: httpx.AsyncClient, make: Factory
+        self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory
     ) -> None:
         _, case_id = await _escalated(client, make)
-        token = make.party(Role.SPECIALIST).headers["Authorization"].removeprefix("Bearer ")
-        async with httpx.AsyncClient(base_url=live_server, cookies={"si_console": token}) as raw:
+        page = await _signed_in(browser, live_server, make)
+        session = next(c["value"] for c in await page.context.cookies() if c["name"] == "si_console")
+        await page.close()
+        async with httpx.AsyncClient(base_url=live_server, headers={"Cookie": f"si_console={session}"}) as raw:
+            assert (await raw.get("/console/queue")).status_code == 200  # the session itself is good
             r = await raw.post(f"/console/cases/{case_id}/claim")
         assert r.status_code == 403
         spec = make.party(Role.SPECIALIST)

@@ -32,6 +32,7 @@ async def auto_client(
     app = create_app(dataclasses.replace(settings, policy_path=auto_policy_path))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         yield c
+    await app.state.ctx.store.aclose()
 
 
 @pytest.fixture(scope="session")

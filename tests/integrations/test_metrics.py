@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from backend.installs.context import InstallContext
 from backend.installs.tables import Install
-from backend.integrations.metrics import render_lines
+from backend.integrations import metrics
 from backend.integrations.sweep import sweep_silent_devices
 from tests.factories import Factory, new_ean
 from tests.integrations.helpers import READING, approved, body, in_review_complexity, reported, system
@@ -17,13 +17,15 @@ from tests.test_metrics import parse
 
 
 async def _samples() -> dict[str, float]:
-    types, samples = parse("\n".join(await render_lines()) + "\n")
-    assert types == {
+    families = await metrics.families(datetime.now(UTC))
+    assert {f.name + ("_total" if f.type == "counter" else ""): f.type for f in families} == {
         "selfinstall_device_reports_total": "counter",
         "selfinstall_device_confirmed_installs": "gauge",
         "selfinstall_device_silent_cases": "gauge",
     }
-    return {name + "".join(f"/{v}" for _, v in sorted(labels)): value for (name, labels), value in samples.items()}
+    return {
+        s.name + "".join(f"/{v}" for _, v in sorted(s.labels.items())): s.value for f in families for s in f.samples
+    }
 
 
 class TestDeviceMetrics:

@@ -162,6 +162,8 @@ def _raw_token(
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
         "iat": int((now - timedelta(hours=2)).timestamp()),
         "exp": int((now + expires_in).timestamp()),
     }

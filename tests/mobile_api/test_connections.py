@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +15,9 @@ from httpx import AsyncClient
 
 from backend.installs import repository as repo
 from backend.principal import Role
+from backend.settings import Settings
 from tests.factories import Factory, Party, new_ean
+from tests.helpers.apps import burst_client
 
 CLAIM = "/mobile/v1/connections/claim"
 
@@ -105,9 +111,10 @@ class TestClaimRefused:
         ean = await make.connection(postcode="6811AL", house_number=14)
         wrong_number = await _claim(client, make.party(Role.CUSTOMER), ean, house_number=99)
         unknown = await _claim(client, make.party(Role.CUSTOMER), new_ean())
-        assert _problem(unknown, 422, "connection/claim-mismatch") == _problem(
-            wrong_number, 422, "connection/claim-mismatch"
-        )
+        # Every answer carries its own request id; everything else must be the same.
+        bodies = [_problem(r, 422, "connection/claim-mismatch") for r in (unknown, wrong_number)]
+        assert all(b.pop("request_id") for b in bodies)
+        assert bodies[0] == bodies[1]
         assert unknown.headers["content-language"] == wrong_number.headers["content-language"] == "nl"
 
     async def test_connection_of_another_customer_is_409_and_keeps_its_owner(
@@ -190,3 +197,102 @@ class TestClaimThenInstall:
         assert r.json()["connection"]["ean"] == ean and r.json()["state"] == "draft"
         listed = await client.get("/mobile/v1/installs", headers=customer.headers)
         assert [i["id"] for i in listed.json()["items"]] == [r.json()["id"]]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def clocked(client: AsyncClient, clock: Clock, settings: Settings) -> AsyncIterator[AsyncClient]:
+    """The app with the test's clock, taking whole bursts of requests at once."""
+    async with burst_client(settings, clock) as c:
+        yield c
+
+
+def _statuses(responses: list[httpx.Response]) -> Counter[int]:
+    return Counter(r.status_code for r in responses)
+
+
+class TestClaimGuessBursts:
+    """Every guess is counted before it is compared, in one transaction per guess, in the database."""
+
+    async def test_fifty_simultaneous_wrong_guesses_by_one_customer_evaluate_only_the_allowed_five(
+        self, clocked: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
+        customer = make.party(Role.CUSTOMER)
+        ean = await make.connection(house_number=14)
+        since = datetime.now(UTC) - timedelta(hours=1)
+        guesses = await asyncio.gather(*(_claim(clocked, customer, ean, house_number=100 + i) for i in range(50)))
+        allowed = settings.claim_failures_allowed
+        assert _statuses(guesses) == {422: allowed, 429: 50 - allowed}
+        refused = [r for r in guesses if r.status_code == 429]
+        assert all(_problem(r, 429, "connection/claim-rate-limited")["limit"] == "customer" for r in refused)
+        assert all(int(r.headers["Retry-After"]) > 0 for r in refused)
+        assert len(await repo.claim_failures_by(customer.subject, since)) == allowed  # refusals are not guesses
+        assert await _owner(ean) is None
+
+    async def test_many_accounts_guessing_one_connection_stop_at_its_limit_even_with_the_right_answer(
+        self, clocked: AsyncClient, make: Factory, settings: Settings, clock: Clock
+    ) -> None:
+        """30 accounts x 4 wrong guesses, then the right answer: refused, the connection stays unowned;
+        a window later its real owner claims it."""
+        ean = await make.connection(postcode="6811AL", house_number=14)
+        accounts = [make.party(Role.CUSTOMER) for _ in range(30)]
+        numbers = [(who, 200 + 4 * n + i) for n, who in enumerate(accounts) for i in range(4)]
+        guesses = await asyncio.gather(*(_claim(clocked, who, ean, house_number=number) for who, number in numbers))
+        limit = settings.claim_failures_per_connection
+        assert _statuses(guesses) == {422: limit, 429: 120 - limit}
+        refused = [r for r in guesses if r.status_code == 429]
+        assert all(_problem(r, 429, "connection/claim-rate-limited")["limit"] == "connection" for r in refused)
+        assert len(await repo.claim_failures_on(ean, clock.now - timedelta(hours=1))) == limit
+
+        right = await _claim(clocked, make.party(Role.CUSTOMER), ean, postcode="6811AL", house_number=14)
+        assert _problem(right, 429, "connection/claim-rate-limited")["limit"] == "connection"
+        assert 0 < int(right.headers["Retry-After"]) <= settings.claim_failure_window_s
+        assert await _owner(ean) is None
+
+        clock.now += timedelta(seconds=settings.claim_failure_window_s + 1)
+        owner = make.party(Role.CUSTOMER)
+        claimed = await _claim(clocked, owner, ean, postcode="6811AL", house_number=14)
+        assert claimed.status_code == 201, claimed.text
+        assert await _owner(ean) == owner.subject
+
+    async def test_the_connection_thaws_as_its_oldest_failure_leaves_the_window(
+        self, clocked: AsyncClient, make: Factory, settings: Settings, clock: Clock
+    ) -> None:
+        """A refusal adds nothing, so the wait it announces is the real one."""
+        ean = await make.connection(house_number=14)
+        limit, window = settings.claim_failures_per_connection, settings.claim_failure_window_s
+        for i in range(limit):
+            who = make.party(Role.CUSTOMER)
+            _problem(await _claim(clocked, who, ean, house_number=300 + i), 422, "connection/claim-mismatch")
+            clock.now += timedelta(seconds=10)
+        refused = await _claim(clocked, make.party(Role.CUSTOMER), ean)
+        _problem(refused, 429, "connection/claim-rate-limited")
+        wait = int(refused.headers["Retry-After"])
+        assert wait == window - 10 * limit
+        clock.now += timedelta(seconds=wait)
+        r = await _claim(clocked, make.party(Role.CUSTOMER), ean)
+        assert r.status_code == 201, r.text
+
+
+class TestConcurrentClaims:
+    async def test_fifty_customers_claiming_at_once_all_succeed(self, clocked: AsyncClient, make: Factory) -> None:
+        """Fifty write transactions at once in one worker: none fails or waits out a lock timeout."""
+        customers = [make.party(Role.CUSTOMER) for _ in range(50)]
+        eans = [await make.connection(house_number=14) for _ in customers]
+        claims = await asyncio.gather(*(_claim(clocked, who, ean) for who, ean in zip(customers, eans, strict=True)))
+        assert _statuses(claims) == {201: 50}, [r.text for r in claims if r.status_code != 201]
+        assert [await _owner(ean) for ean in eans] == [who.subject for who in customers]

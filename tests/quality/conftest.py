@@ -29,6 +29,7 @@ async def _app_with_shares(
     app = create_app(replace(settings, policy_path=path))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         yield c
+    await app.state.ctx.store.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import math
 
 from httpx import AsyncClient
 
-from backend.metrics import metric_line
+from backend.metrics import gauge, ratio
 from backend.principal import Role
 from backend.validation.results import Reason
 from tests.factories import Factory
@@ -84,4 +84,6 @@ class TestCalibrationMetrics:
             assert math.isnan(ratio) or 0 <= ratio <= 1
 
     def test_nothing_to_divide_is_nan(self) -> None:
-        assert metric_line("selfinstall_x_ratio", float("nan")) == "selfinstall_x_ratio NaN"
+        """NaN is Prometheus' "no data"; a 0 would read as a precision of nothing."""
+        (sample,) = gauge("selfinstall_x_ratio", "x", ratio(3, 0)).samples
+        assert math.isnan(sample.value)

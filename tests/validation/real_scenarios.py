@@ -21,12 +21,11 @@ from PIL import Image
 
 from backend.principal import Role
 from fixtures.degrade import FAILURES, TRICKS, encode, label_on_photo, open_upright
-from tests.conftest import CORPUS
+from tests.conftest import corpus_dir
 from tests.factories import ARNHEM, Factory
 from tests.mobile_api.helpers import ask_help, locate, slots_of, upload
 from tests.validation.scenarios import FRAUD, Result, Scenario, approve, finish, gather, ok, result_of_view
 
-PHONE_PHOTOS = CORPUS / "phone-photos"
 SLOTS = slots_of("smart_meter_1p")  # meter_label, meter_display, cabinet_overview
 # Reuse premises take the halves of these photos; the camera failures the halves of the rest.
 PREMISE_PHOTOS = 9
@@ -47,11 +46,8 @@ SOURCED_FAILURES = ("gaussian_blur", "motion_blur", "dark", "blown_out")
 
 @cache
 def phone_photos() -> tuple[Path, ...]:
-    assert PHONE_PHOTOS.is_dir(), (
-        f"the real phone photos are missing at {PHONE_PHOTOS}: lay the shared corpus at ../shared/corpus "
-        "(CI does) or point SHARED_DIR at the folder that holds corpus/"
-    )
-    return tuple(sorted(p for p in PHONE_PHOTOS.iterdir() if p.suffix.lower() in (".jpg", ".heic")))
+    folder = corpus_dir("phone-photos")
+    return tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".heic")))
 
 
 @lru_cache(maxsize=2)  # a 12 MP photo is 36 MB decoded: keep only the one being used
@@ -186,7 +182,8 @@ def fix_dated(when: datetime, expect: str, reason: str | None, n: int) -> Scenar
             client, await gather(client, make, seed=seed, fix_options={"captured_at": when.isoformat()})
         )
 
-    return Scenario(f"GPS fix dated {when:%Y-%m-%d} #{n}", "bad", build, expect, "location_time", reason)
+    flag = None if expect.startswith("refused:") else "location_time"  # refused before any check ran
+    return Scenario(f"GPS fix dated {when:%Y-%m-%d} #{n}", "bad", build, expect, flag, reason)
 
 
 def photo_taken_elsewhere(n: int) -> Scenario:
@@ -288,9 +285,14 @@ def real_scenarios() -> tuple[list[Scenario], list[Scenario]]:
     bad += [same_photo_two_slots(n) for n in range(4)]
     bad += [fix_from("manual", n) for n in range(3)] + [fix_from("network", n) for n in range(2)]
     bad += [fix_from("manual", 9, persist=True)]
+    # Out of any sane range: refused at the API's boundary; in range but outside the install window:
+    # judged by location_time (before the install: retake; ahead of the server's clock: fraud).
     epoch, far_future = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
-    bad += [fix_dated(epoch, "needs_retake", None, n) for n in range(2)]
-    bad += [fix_dated(far_future, "in_review", FRAUD, n) for n in range(2)]
+    out_of_range = "refused:request/timestamp-out-of-range"
+    bad += [fix_dated(epoch, out_of_range, None, 0), fix_dated(far_future, out_of_range, None, 0)]
+    today = datetime.now(UTC).replace(microsecond=0)
+    bad += [fix_dated(today - timedelta(days=3), "needs_retake", None, 0)]
+    bad += [fix_dated(today + timedelta(days=30), "in_review", FRAUD, 0)]
     bad += [offline(10, "bad"), no_exif_through_every_retake(1)]
     bad += [photo_taken_elsewhere(n) for n in range(3)]
     bad += [device_at_another_connection(n) for n in range(3)]

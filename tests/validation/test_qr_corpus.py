@@ -21,7 +21,7 @@ from httpx import AsyncClient
 
 from backend.installs.context import load_policy
 from backend.validation.photo import inspect_photo
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, corpus_dir
 from tests.factories import Factory
 from tests.mobile_api.helpers import new_install, scan, submit, upload
 
@@ -53,7 +53,8 @@ class Read:
 
 
 def corpus_images() -> list[Path]:
-    return sorted(p for folder in FOLDERS for p in (QR_PHOTOS / folder).glob("*") if p.suffix in (".png", ".jpg"))
+    root = corpus_dir("qr-photos")
+    return sorted(p for folder in FOLDERS for p in (root / folder).glob("*") if p.suffix in (".png", ".jpg"))
 
 
 def expected_text(image: Path) -> str:

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from backend.validation.photo import PhotoFacts, inspect_photo
 from fixtures.photos import render_meter_photo
-from tests.conftest import CORPUS
+from tests.conftest import corpus_dir
 
 PAYLOAD = "SI1:K1:MTR1-T00000001:ABCDEFGHIJKLMNOPQRST"
 MODULE_PX = 8
@@ -92,6 +92,6 @@ class TestNoSymbol:
         assert not facts.qr_symbol_seen
 
     async def test_a_real_camera_photo_without_a_label_sees_no_symbol(self) -> None:
-        facts = inspect((CORPUS / "phone-photos" / "Nexus_4.jpg").read_bytes())
+        facts = inspect((corpus_dir("phone-photos") / "Nexus_4.jpg").read_bytes())
         assert facts.qr_texts == ()
         assert not facts.qr_symbol_seen

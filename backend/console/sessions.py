@@ -1,0 +1,40 @@
+"""Console sign-in sessions, ended on the server at sign-out.
+
+The cookie carries 256 random bits, not the sign-in token: a copied cookie dies with the session,
+and the database keeps only the value's SHA-256. A session lasts as long as its sign-in token did."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from backend.console import repository
+
+SESSION_BYTES = 32
+_MAX_COOKIE_LENGTH = 64  # token_urlsafe(32) is 43 characters: anything longer is not ours, skip the query
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+async def open_session(subject: str, now: datetime, expires_at: datetime) -> str:
+    """A new session for `subject`; returns the cookie value."""
+    await repository.delete_expired_sessions(now)
+    value = secrets.token_urlsafe(SESSION_BYTES)
+    await repository.insert_session(_digest(value), subject, now, expires_at)
+    return value
+
+
+async def session_subject(value: str | None, now: datetime) -> str | None:
+    """Who holds this cookie value, if its session is still open."""
+    if not value or len(value) > _MAX_COOKIE_LENGTH:
+        return None
+    return await repository.live_session_subject(_digest(value), now)
+
+
+async def end_session(value: str | None) -> None:
+    """Sign-out: the cookie value opens nothing from now on, in any worker."""
+    if value and len(value) <= _MAX_COOKIE_LENGTH:
+        await repository.delete_session(_digest(value))

@@ -1,0 +1,66 @@
+"""Times on the console as a Dutch specialist reads them: Europe/Amsterdam, with the zone named
+(CET in winter, CEST in summer), weekday and month in the reader's language (Dutch unless the
+browser prefers English). The database holds UTC; a bare UTC time reads one or two hours wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from backend.problems import preferred_language
+
+CONSOLE_ZONE = ZoneInfo("Europe/Amsterdam")  # the grid operator's, whatever zone the server runs in
+_WEEKDAYS = {
+    "nl": ("ma", "di", "wo", "do", "vr", "za", "zo"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+_MONTHS = {
+    "nl": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+
+def local(moment: datetime | str) -> datetime:
+    """`moment` in the console's zone; ISO text is read (the case view's events are JSON-ready dicts),
+    a naive value is UTC (what the database stores)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CONSOLE_ZONE)
+
+
+def format_moment(moment: datetime | str, lang: str) -> str:
+    """'di 1 dec 2026 14:05 CET' (nl) or 'Tue 1 Dec 2026 14:05 CET' (en)."""
+    t = local(moment)
+    weekday, month = _WEEKDAYS[lang][t.weekday()], _MONTHS[lang][t.month - 1]
+    return f"{weekday} {t.day} {month} {t.year} {t:%H:%M} {t:%Z}"
+
+
+def format_clock(moment: datetime | str) -> str:
+    """'14:05 CET': a time on the same day, such as the end of a lease."""
+    return f"{local(moment):%H:%M %Z}"
+
+
+def _reader_language(context: Context) -> str:
+    request: Any = context.get("request")
+    return preferred_language(request.headers.get("accept-language") if request is not None else None)
+
+
+@pass_context
+def _moment_filter(context: Context, moment: datetime | str | None) -> str:
+    return "—" if moment is None else format_moment(moment, _reader_language(context))
+
+
+def _clock_filter(moment: datetime | str | None) -> str:
+    return "—" if moment is None else format_clock(moment)
+
+
+def add_time_filters(engine: JinjaTemplateEngine) -> None:
+    """TemplateConfig's engine_callback: `{{ t | moment }}` and `{{ t | clock }}` in the templates."""
+    engine.engine.filters["moment"] = _moment_filter
+    engine.engine.filters["clock"] = _clock_filter

@@ -1,0 +1,191 @@
+"""Every route of the app, how the hostile-input suite attacks it, and the rows it aims at.
+
+A new route fails tests/reliability/test_hostile_input.py until it is listed in ROUTES, with its JSON
+body schema and query parameters (read from the app itself), so it is attacked like the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from backend.admin.known_answers import KnownAnswerIn
+from backend.integrations.http import DeviceReportIn
+from backend.principal import Role
+from backend.quality.http import AnswerIn
+from backend.review.http import DecisionIn, VerdictIn
+from backend.settings import Settings
+from mobile_api.v1 import schemas as s
+from tests.factories import Factory
+from tests.reliability.hostile import console_session
+
+INSTALL = "/mobile/v1/installs/{install_id:uuid}"
+CASE = "/review/v1/cases/{case_id:int}"
+CALIBRATION = "/review/v1/calibration/{known_answer_id:int}"
+CONSOLE_CASE = "/console/cases/{case_id:int}"
+
+
+@dataclass(frozen=True)
+class Route:
+    role: Role | None  # None: no token (public, or the console's own cookie)
+    schema: type[msgspec.Struct] | None = None  # the JSON body
+    query: tuple[str, ...] = ()  # query parameters, attacked by TestQueryStrings
+    elsewhere: str = ""  # covered by another file of this suite
+
+
+# Every route of the app (HEAD and OPTIONS aside) and how this suite attacks it.
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/health"): Route(None),
+    ("GET", "/health/live"): Route(None),
+    ("GET", "/health/ready"): Route(None),
+    ("GET", "/metrics"): Route(None),
+    ("GET", "/mobile/v1/installs"): Route(Role.CUSTOMER, query=("limit", "cursor", "state")),
+    ("POST", "/mobile/v1/installs"): Route(Role.CUSTOMER, s.CreateInstall),
+    ("GET", INSTALL): Route(Role.CUSTOMER),
+    ("POST", INSTALL + "/scan"): Route(Role.CUSTOMER, s.ScanLabel),
+    ("POST", INSTALL + "/location"): Route(Role.CUSTOMER, s.ReportLocation),
+    ("POST", INSTALL + "/reading"): Route(Role.CUSTOMER, s.EnterReading),
+    ("POST", INSTALL + "/help"): Route(Role.CUSTOMER, s.AskForHelp),
+    ("POST", INSTALL + "/cancel"): Route(Role.CUSTOMER, s.CancelInstall),
+    ("POST", INSTALL + "/submit"): Route(Role.CUSTOMER),
+    ("PUT", INSTALL + "/photos/{slot:str}"): Route(Role.CUSTOMER, elsewhere="test_hostile_bodies.py"),
+    ("GET", INSTALL + "/photos/{photo_id:int}"): Route(Role.CUSTOMER),
+    ("POST", "/mobile/v1/connections/claim"): Route(Role.CUSTOMER, s.ClaimConnection),
+    ("POST", "/admin/v1/assets"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
+    ("GET", "/admin/v1/assets/{serial:str}/label"): Route(Role.ADMIN, query=("format",)),
+    ("GET", "/admin/v1/known-answers"): Route(Role.ADMIN, query=("limit", "cursor")),
+    ("POST", "/admin/v1/known-answers"): Route(Role.ADMIN, KnownAnswerIn),
+    ("DELETE", "/admin/v1/known-answers/{known_answer_id:int}"): Route(Role.ADMIN),
+    ("GET", "/admin/v1/known-answers/agreement"): Route(Role.ADMIN),
+    ("GET", "/review/v1/queue"): Route(
+        Role.SPECIALIST, query=("limit", "cursor", "reason", "asset_type", "region", "kind")
+    ),
+    ("GET", CASE): Route(Role.SPECIALIST),
+    ("POST", CASE + "/claim"): Route(Role.SPECIALIST),
+    ("POST", CASE + "/release"): Route(Role.SPECIALIST),
+    ("POST", CASE + "/decision"): Route(Role.SPECIALIST, DecisionIn),
+    ("POST", CASE + "/verdict"): Route(Role.SPECIALIST, VerdictIn),
+    ("GET", CASE + "/photos/{photo_id:int}/original"): Route(Role.SPECIALIST),
+    ("GET", CALIBRATION): Route(Role.SPECIALIST),
+    ("POST", CALIBRATION + "/answer"): Route(Role.SPECIALIST, AnswerIn),
+    ("GET", CALIBRATION + "/photos/{photo_id:int}/original"): Route(Role.SPECIALIST),
+    ("POST", "/integrations/v1/device-reports"): Route(Role.SYSTEM, DeviceReportIn),
+    ("GET", "/integrations/v1/device-reports/{report_id:str}"): Route(Role.SYSTEM),
+    ("GET", "/console"): Route(None),
+    ("GET", "/console/login"): Route(None),
+    ("POST", "/console/login"): Route(None, elsewhere="test_hostile_bodies.py"),
+    ("POST", "/console/logout"): Route(None),
+    ("GET", "/console/queue"): Route(None, query=("reason", "asset_type", "kind", "cursor")),
+    ("GET", CONSOLE_CASE): Route(None, query=("msg",)),
+    ("GET", CONSOLE_CASE + "/photos/{photo_id:int}/annotated.jpg"): Route(None),
+    ("GET", CONSOLE_CASE + "/photos/{photo_id:int}/original"): Route(None),
+    ("POST", CONSOLE_CASE + "/claim"): Route(None),
+    ("POST", CONSOLE_CASE + "/release"): Route(None),
+    ("POST", CONSOLE_CASE + "/decision"): Route(None, elsewhere="test_hostile_bodies.py"),
+    ("POST", CONSOLE_CASE + "/verdict"): Route(None, elsewhere="test_hostile_bodies.py"),
+    ("GET", "/console/static/{file_path:path}"): Route(None),
+    ("GET", "/schema"): Route(None),
+    ("GET", "/schema/swagger"): Route(None),
+    ("GET", "/schema/openapi.json"): Route(None),
+    ("GET", "/schema/oauth2-redirect.html"): Route(None),
+    ("GET", "/schema/{path:str}"): Route(None),
+}
+
+
+@dataclass
+class World:
+    """Real rows every hostile request aims at, so a request that got through would store something."""
+
+    parties: dict[Role | None, dict[str, str]]
+    install_id: str
+    ean: str  # the customer's own connection
+    free_ean: str  # a connection nobody has claimed
+    serial: str
+    payload: str
+
+    def url(self, path: str, **ids: object) -> str:
+        values = {"install_id": self.install_id, "slot": "meter_label", "serial": self.serial, **ids}
+        for name, value in values.items():
+            for kind in ("uuid", "int", "str"):
+                path = path.replace(f"{{{name}:{kind}}}", str(value))
+        return path
+
+
+def samples(w: World) -> dict[type[msgspec.Struct], dict[str, Any]]:
+    """A valid body of every JSON schema, aimed at the world's rows."""
+    now = datetime.now(UTC).isoformat()
+    return {
+        s.CreateInstall: {
+            "id": str(uuid.uuid4()),
+            "connection_ean": w.ean,
+            "asset_type": "smart_meter_1p",
+            "started_at": now,
+        },
+        s.ScanLabel: {"payload": w.payload},
+        s.ReportLocation: {
+            "lat": 51.9837,
+            "lon": 5.9056,
+            "accuracy_m": 6,
+            "captured_at": now,
+            "provider": "gps",
+            "mocked": False,
+        },
+        s.EnterReading: {"value": 4512.7},
+        s.AskForHelp: {"message": "Waar komt de meter?"},
+        s.CancelInstall: {"reason": "verkeerd type"},
+        s.ClaimConnection: {"ean": w.free_ean, "postcode": "6811AL", "house_number": 14},
+        KnownAnswerIn: {"case_id": 1},
+        DecisionIn: {
+            "outcome": "approve",
+            "reason_code": "evidence_ok",
+            "version": 1,
+            "note": "n",
+            "message_to_customer": "m",
+        },
+        VerdictIn: {"verdict": "agree", "version": 1, "note": "n"},
+        AnswerIn: {"answer": "approve"},
+        DeviceReportIn: {
+            "report_id": f"r-{uuid.uuid4().hex}",
+            "device_serial": w.serial,
+            "ean": w.ean,
+            "reported_at": now,
+            "source": "head-end",
+            "readings": {"import_kwh": 4513.2, "export_kwh": 0.0},
+        },
+    }
+
+
+PLACEHOLDER = World({}, str(uuid.uuid4()), "0" * 18, "0" * 18, "MTR1-X", "SI1:K1:X")
+
+
+async def make_world(client: httpx.AsyncClient, settings: Settings) -> World:
+    """A customer's draft install, an unclaimed connection, a signed label and a party of every role."""
+    make = Factory(settings)
+    customer = make.party(Role.CUSTOMER)
+    ean = await make.connection(owner=customer.subject)
+    install_id = str(uuid.uuid4())
+    r = await client.post(
+        "/mobile/v1/installs",
+        json={"id": install_id, "connection_ean": ean, "asset_type": "smart_meter_1p"},
+        headers=customer.headers,
+    )
+    assert r.status_code == 201, r.text
+    serial, payload = await make.asset()
+    parties: dict[Role | None, dict[str, str]] = {
+        Role.CUSTOMER: customer.headers,
+        **{role: make.party(role).headers for role in (Role.SPECIALIST, Role.ADMIN, Role.SYSTEM)},
+        None: await console_session(client, make),
+    }
+    return World(parties, install_id, ean, await make.connection(), serial, payload)
+
+
+async def send(
+    client: httpx.AsyncClient, w: World, method: str, path: str, role: Role | None, **kw: Any
+) -> httpx.Response:
+    headers = {**w.parties[role], **kw.pop("headers", {})}
+    return await client.request(method, path, headers=headers, **kw)
