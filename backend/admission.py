@@ -1,9 +1,9 @@
 """A bound on the requests one worker serves at once: beyond it, 503 + Retry-After at once.
 
 An event loop shares its core among every request in progress, so under a burst each of them got
-slower together (50 phones: uploads took 10 s). Refusing the excess right away keeps the admitted
-requests as fast as on a quiet day, and the mobile app retries after Retry-After (every write of
-the contract is idempotent). Liveness, readiness and metrics are never refused.
+slower together (50 phones: uploads p50 8 s, p99 16 s). Refusing the excess right away means an
+admitted request shares the core with only a few others; a refused one did nothing, so the mobile
+app simply sends it again after Retry-After. Liveness, readiness and metrics are never refused.
 """
 
 from __future__ import annotations

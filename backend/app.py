@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     in_flight = InFlight(settings.max_requests_in_flight, settings.busy_retry_after_s)
     # First: what the HTTP server lets through (backend/http_guard.py), before any other work.
     middleware = [
-        DefineMiddleware(AdmissionLimit, in_flight=in_flight),  # before even that: refusing costs nothing
+        DefineMiddleware(AdmissionLimit, in_flight=in_flight),  # before even that: a refusal costs little
         DefineMiddleware(RequestGuard, body_read_timeout_s=settings.body_read_timeout_s),
     ]
     if settings.rate_limit_per_minute:
