@@ -14,7 +14,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.errors import Unavailable
 
-EXEMPT_PREFIXES = ("/health", "/metrics")
+# Probes, and static files a browser fetches beside a page (cheap, and never retried by a browser).
+EXEMPT_PREFIXES = ("/health", "/metrics", "/console/static")
 
 
 @dataclass

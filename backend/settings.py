@@ -90,9 +90,9 @@ class Settings:
     cpu_queue: int = 1  # default: as many as run
     busy_retry_after_s: int = 3  # refusing costs too: at 1 s, 50 phones were refused 3x as often, p99 twice as long
     # Requests one worker serves at once; beyond that 503 + Retry-After at once (backend/admission.py).
-    # Default: two per CPU thread (a request spends about half its time off the loop, in the pool or
-    # waiting on the database); 0: no bound.
-    max_requests_in_flight: int = 2
+    # Default: one per CPU thread (measured with bench/load.py, 50 clients on SQLite: two per thread
+    # gave upload p99 6.3x the unloaded p50, one per thread 2.7x at the same throughput); 0: no bound.
+    max_requests_in_flight: int = 1
     # Orphaned upload files are swept this often, once older than the grace (backend/installs/orphans.py).
     file_sweep_interval_s: float = 600.0
     orphan_grace_s: float = 3600.0
@@ -311,7 +311,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cpu_threads=cpu_threads,
         cpu_queue=int(env.get("CPU_QUEUE") or cpu_threads),
         busy_retry_after_s=int(env.get("BUSY_RETRY_AFTER_S", "3")),
-        max_requests_in_flight=int(env.get("MAX_REQUESTS_IN_FLIGHT") or 2 * cpu_threads),
+        max_requests_in_flight=int(env.get("MAX_REQUESTS_IN_FLIGHT") or cpu_threads),
         file_sweep_interval_s=float(env.get("FILE_SWEEP_INTERVAL_S", "600")),
         orphan_grace_s=float(env.get("ORPHAN_GRACE_S", "3600")),
         webhook_urls=tuple(u.strip() for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),

@@ -103,7 +103,7 @@ class TestSettings:
         for workers in (1, 2, cores * 2):
             s = load_settings({"WORKERS": str(workers)})
             assert s.cpu_threads == max(1, cores // workers) and s.cpu_queue == s.cpu_threads
-            assert s.max_requests_in_flight == 2 * s.cpu_threads
+            assert s.max_requests_in_flight == s.cpu_threads
 
     def test_each_bound_can_be_set(self) -> None:
         env = {"CPU_THREADS": "3", "CPU_QUEUE": "0", "MAX_REQUESTS_IN_FLIGHT": "0", "BUSY_RETRY_AFTER_S": "7"}
