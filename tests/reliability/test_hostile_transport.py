@@ -7,15 +7,9 @@ every read below waits at most READ_BOUND_S, a bound on failure, not a measured 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import httpx
 import msgspec
@@ -24,6 +18,7 @@ import pytest
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory
+from tests.helpers.server import serving_sync
 from tests.mobile_api.helpers import new_install
 from tests.reliability.hostile import orphans
 
@@ -42,35 +37,10 @@ class Answer:
         return msgspec.json.decode(self.body)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[int]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "selfinstall"), "serve", "--port", str(port)],
-        env={**os.environ, "BODY_READ_TIMEOUT_S": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:  # wait for readiness: the test fails only if the server never comes up
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.1)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving_sync({"BODY_READ_TIMEOUT_S": "1"}) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 async def exchange(port: int, raw: bytes, *, keep_sending: bool = False) -> list[Answer]:
