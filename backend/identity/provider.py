@@ -153,7 +153,9 @@ class JwksKeys:
             return self._stale(client, kid)
         try:
             return await asyncio.to_thread(client.get_signing_key, kid)
-        except (PyJWKClientConnectionError, PyJWKSetError, ValueError) as exc:  # ValueError: not JSON
+        # OSError: a connection reset while reading the answer escapes PyJWT's own wrapping (a provider
+        # going down mid-request); ValueError: not JSON.
+        except (PyJWKClientConnectionError, PyJWKSetError, OSError, ValueError) as exc:
             log.warning("identity provider keys at %s could not be fetched: %s", client.uri, exc)
             self._gate.failed()
             return self._stale(client, kid)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import struct
+import threading
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -199,7 +202,44 @@ class TestKeyRotation:
                 assert len(provider.served("/jwks")) == 1
 
 
+@contextmanager
+def _resetting_endpoint() -> Iterator[str]:
+    """A URL whose server takes each request, then resets the connection (RST) instead of answering:
+    a provider going down mid-request, which PyJWT lets through as a bare ConnectionResetError."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # the listener was closed: the test is over
+                return
+            conn.recv(4096)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/jwks"
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone would not
+        listener.close()
+        thread.join(timeout=5)
+
+
 class TestProviderOutage:
+    async def test_a_connection_reset_by_the_provider_is_503(
+        self, client: httpx.AsyncClient, oidc_provider: LocalProvider
+    ) -> None:
+        token = _token_for(oidc_provider, {"role": "customer"})
+        with _resetting_endpoint() as jwks_url:
+            async with _app("", OIDC_ISSUER="", JWKS_URL=jwks_url) as app:
+                r = await app.get(INSTALLS, headers=_bearer(token))
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "service/identity-provider-unavailable"
+        assert int(r.headers["retry-after"]) >= 1
+
     async def test_an_unreachable_provider_is_503_with_retry_after(
         self, client: httpx.AsyncClient, oidc_provider: LocalProvider
     ) -> None:
