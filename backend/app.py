@@ -194,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "ctx": ctx,
                 "metrics": DomainSnapshot(METRIC_PRODUCERS, settings.metrics_refresh_s, ctx.clock),
                 "verifier": verifier,
+                "in_flight": in_flight,
             }
         ),
         on_app_init=[auth.on_app_init],

@@ -1,15 +1,22 @@
-"""The in-flight bound: past MAX_REQUESTS_IN_FLIGHT a worker answers 503 + Retry-After at once."""
+"""The in-flight bound: past MAX_REQUESTS_IN_FLIGHT a worker answers 503 + Retry-After at once.
+
+A request holds a place while it works (at once without a body, from its last body byte otherwise):
+a body still arriving holds none, so clients trickling bodies cannot lock everyone else out."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 
+from backend.admission import InFlight
 from backend.app import create_app
 from backend.installs import repository as repo
 from backend.settings import Settings
@@ -17,78 +24,150 @@ from tests.factories import Factory
 from tests.mobile_api.helpers import BASE, Draft, new_install, problem
 
 
+@dataclass
+class Bounded:
+    """The app serving one request at a time, with one CPU thread and a queue of one."""
+
+    client: httpx.AsyncClient
+    app: Litestar
+
+    @property
+    def in_flight(self) -> InFlight:
+        return self.app.state.in_flight
+
+    async def until_in_flight(self, count: int) -> None:
+        """Poll (with a deadline, not a fixed wait) until `count` requests hold a place."""
+        async with asyncio.timeout(20):
+            while self.in_flight.count != count:
+                await asyncio.sleep(0.005)
+
+
 @pytest.fixture
-async def bounded(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app serving one request at a time (`client` keeps the PostgreSQL pool open)."""
-    app = create_app(replace(settings, max_requests_in_flight=1, busy_retry_after_s=2))
+async def bounded(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[Bounded]:
+    """`client` keeps the PostgreSQL pool open."""
+    app = create_app(replace(settings, max_requests_in_flight=1, busy_retry_after_s=2, cpu_threads=1, cpu_queue=1))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-        yield c
+        yield Bounded(c, app)
     app.state.ctx.cpu.shutdown()
 
 
-class HeldUpload:
-    """A photo upload whose body stops halfway until released: a request in flight for the test."""
+def _upload(c: httpx.AsyncClient, d: Draft, slot: str, content: object) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        c.put(f"{d.url}/photos/{slot}", content=content, headers={**d.who.headers, "Content-Type": "image/jpeg"})
+    )
 
-    def __init__(self, c: httpx.AsyncClient, d: Draft, data: bytes) -> None:
+
+class WorkingUpload:
+    """A complete photo upload whose validation waits for the one CPU thread, held by the test:
+    a request at work, holding its place until released."""
+
+    def __init__(self, b: Bounded, d: Draft, data: bytes) -> None:
+        self.release = threading.Event()
+        self._core = b.app.state.ctx.cpu.run(self.release.wait, 30)
+        self.task = _upload(b.client, d, "cabinet_overview", data)
+
+    async def done(self) -> httpx.Response:
+        self.release.set()
+        await self._core
+        return await self.task
+
+
+class TricklingUpload:
+    """A photo upload whose body stops halfway until released: a client on a bad line."""
+
+    def __init__(self, c: httpx.AsyncClient, d: Draft, data: bytes, slot: str = "cabinet_overview") -> None:
         self.halfway, self.release = asyncio.Event(), asyncio.Event()
-        self.task = asyncio.create_task(
-            c.put(
-                f"{d.url}/photos/cabinet_overview",
-                content=self._body(data),
-                headers={**d.who.headers, "Content-Type": "image/jpeg"},
-            )
-        )
+        self.task = _upload(c, d, slot, self._body(data))
 
-    async def in_flight(self) -> None:
+    async def sending(self) -> None:
         """Wait until the handler is reading the body (failing if the request ended before)."""
         halfway = asyncio.ensure_future(self.halfway.wait())
         await asyncio.wait([halfway, self.task], return_when=asyncio.FIRST_COMPLETED)
         assert halfway.done(), (await self.task).text
 
+    async def finish(self) -> httpx.Response:
+        self.release.set()
+        return await self.task
+
     async def _body(self, data: bytes) -> AsyncIterator[bytes]:
         yield data[: len(data) // 2]
-        self.halfway.set()  # the handler is reading the body: the request holds its place
+        self.halfway.set()
         await self.release.wait()
         yield data[len(data) // 2 :]
 
 
+def _parts(settings: Settings) -> set[Path]:
+    return set((settings.photo_dir / "incoming").glob("*.part"))
+
+
 class TestInFlightBound:
     async def test_past_the_bound_a_request_is_refused_untouched_and_the_place_comes_back(
-        self, bounded: httpx.AsyncClient, make: Factory
+        self, bounded: Bounded, make: Factory
     ) -> None:
-        d = await new_install(bounded, make)
-        held = HeldUpload(bounded, d, make.photo("cabinet_overview"))
-        await held.in_flight()
+        c = bounded.client
+        d = await new_install(c, make)
+        working = WorkingUpload(bounded, d, make.photo("cabinet_overview"))
+        await bounded.until_in_flight(1)
         install_id = str(uuid.uuid4())
         body = {"id": install_id, "connection_ean": d.ean, "asset_type": d.asset_type}
-        r = await bounded.post(BASE, json=body, headers={**d.who.headers, "Accept-Language": "en"})
+        r = await c.post(BASE, json=body, headers={**d.who.headers, "Accept-Language": "en"})
         problem(r, 503, "service/busy")
         assert r.headers["retry-after"] == "2"
         assert await repo.install_by_id(uuid.UUID(install_id)) is None  # refused before any work
-        held.release.set()
-        assert (await held.task).status_code == 201
-        r = await bounded.post(BASE, json=body, headers=d.who.headers)  # the app's retry
+        problem(await c.get(d.url, headers=d.who.headers), 503, "service/busy")  # no body: refused at once
+        assert (await working.done()).status_code == 201
+        assert bounded.in_flight.count == 0
+        r = await c.post(BASE, json=body, headers=d.who.headers)  # the app's retry
         assert r.status_code == 201, r.text
 
-    async def test_health_and_metrics_are_never_refused(self, bounded: httpx.AsyncClient, make: Factory) -> None:
-        d = await new_install(bounded, make)
-        held = HeldUpload(bounded, d, make.photo("cabinet_overview"))
-        await held.in_flight()
+    async def test_health_and_metrics_are_never_refused(self, bounded: Bounded, make: Factory) -> None:
+        d = await new_install(bounded.client, make)
+        working = WorkingUpload(bounded, d, make.photo("cabinet_overview"))
         try:
-            problem(await bounded.get(d.url, headers=d.who.headers), 503, "service/busy")
+            await bounded.until_in_flight(1)
             for path in ("/health", "/health/live", "/health/ready", "/metrics"):
-                assert (await bounded.get(path)).status_code == 200, path
+                assert (await bounded.client.get(path)).status_code == 200, path
         finally:
-            held.release.set()
-        assert (await held.task).status_code == 201
+            assert (await working.done()).status_code == 201
+
+    async def test_bodies_still_arriving_hold_no_place(self, bounded: Bounded, make: Factory) -> None:
+        """Two clients trickling bodies (the bound is one) do not lock anyone out."""
+        c = bounded.client
+        d = await new_install(c, make)
+        trickling = [
+            TricklingUpload(c, d, make.photo(slot), slot) for slot in ("cabinet_overview", "meter_display")
+        ]
+        for t in trickling:
+            await t.sending()
+        assert bounded.in_flight.count == 0
+        assert (await c.get(d.url, headers=d.who.headers)).status_code == 200
+        other = {"id": str(uuid.uuid4()), "connection_ean": d.ean, "asset_type": d.asset_type}
+        assert (await c.post(BASE, json=other, headers=d.who.headers)).status_code == 201
+        for t in trickling:
+            assert (await t.finish()).status_code == 201
+        assert bounded.in_flight.count == 0
+
+    async def test_a_body_completed_while_full_is_refused_and_nothing_is_kept(
+        self, bounded: Bounded, make: Factory, settings: Settings
+    ) -> None:
+        c = bounded.client
+        d = await new_install(c, make)
+        before = _parts(settings)
+        trickling = TricklingUpload(c, d, make.photo("meter_display"), "meter_display")
+        await trickling.sending()
+        working = WorkingUpload(bounded, d, make.photo("cabinet_overview"))
+        await bounded.until_in_flight(1)
+        problem(await trickling.finish(), 503, "service/busy")  # its last byte came while the worker was full
+        assert (await working.done()).status_code == 201
+        assert _parts(settings) == before  # the staged body is gone
+        assert [p.slot for p in await repo.photos_of(uuid.UUID(d.id))] == ["cabinet_overview"]
 
     async def test_zero_means_no_bound(self, client: httpx.AsyncClient, make: Factory) -> None:
-        """The suite's own app (MAX_REQUESTS_IN_FLIGHT=0): a held request does not refuse others."""
+        """The suite's own app (MAX_REQUESTS_IN_FLIGHT=0): a request at work does not refuse others."""
         d = await new_install(client, make)
-        held = HeldUpload(client, d, make.photo("cabinet_overview"))
-        await held.in_flight()
+        trickling = TricklingUpload(client, d, make.photo("cabinet_overview"))
+        await trickling.sending()
         try:
             assert (await client.get(d.url, headers=d.who.headers)).status_code == 200
         finally:
-            held.release.set()
-        assert (await held.task).status_code == 201
+            assert (await trickling.finish()).status_code == 201
