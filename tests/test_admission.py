@@ -134,9 +134,7 @@ class TestInFlightBound:
         """Two clients trickling bodies (the bound is one) do not lock anyone out."""
         c = bounded.client
         d = await new_install(c, make)
-        trickling = [
-            TricklingUpload(c, d, make.photo(slot), slot) for slot in ("cabinet_overview", "meter_display")
-        ]
+        trickling = [TricklingUpload(c, d, make.photo(slot), slot) for slot in ("cabinet_overview", "meter_display")]
         for t in trickling:
             await t.sending()
         assert bounded.in_flight.count == 0
