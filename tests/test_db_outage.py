@@ -216,6 +216,24 @@ class TestDatabaseGone:
             await bad_day.come_back()
             await _assert_all_served(server)
 
+    async def test_requests_in_flight_when_it_goes_are_answered_and_nothing_is_half_done(
+        self, server: Server, bad_day: BadDay
+    ) -> None:
+        """The database goes away in the middle of a burst of writes: each one is either done (422, the
+        guess recorded) or a well-formed 503, never a 500 or a hang, and the service comes back."""
+        await _assert_all_served(server)
+        burst = [asyncio.ensure_future(_timed(server.claim())) for _ in range(3 * BURST)]
+        await asyncio.wait(burst, return_when=asyncio.FIRST_COMPLETED)  # the burst is under way
+        await bad_day.go_away()
+        results = await asyncio.gather(*burst)
+        for response, elapsed in results:
+            if response.status_code == 422:
+                assert response.json()["code"] == "connection/claim-mismatch"
+            else:
+                _assert_unavailable(response, elapsed, STALL_BOUND_S)
+        await bad_day.come_back()
+        await _assert_all_served(server)
+
 
 class TestDatabaseStalled:
     async def test_requests_are_503s_within_the_timeouts_and_the_service_recovers(
