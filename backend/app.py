@@ -14,7 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -51,6 +50,7 @@ from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.quality import metrics as quality_metrics
 from backend.quality.flows import qa_sample_hook
 from backend.quality.http import CalibrationController
+from backend.ratelimit import Limiter, RateLimit
 from backend.review import flows as review_flows
 from backend.review.http import ReviewController
 from backend.settings import Settings, check_production_ready, get_settings
@@ -111,6 +111,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, qa_sample_hook(ctx.policy.quality.qa_sample_share)))
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, decision_latency_hook))  # last: see the hook
 
+    # Per principal, in Redis with REDIS_URL (across workers), else in this worker (backend/ratelimit.py).
+    limiter = (
+        Limiter(settings.rate_limit_per_minute, settings.redis_url, settings.redis_key_prefix)
+        if settings.rate_limit_per_minute
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = Install._meta.db
@@ -136,6 +143,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if pooled:
                 await engine.close_connection_pool()
             await ctx.store.aclose()
+            if limiter is not None:
+                await limiter.aclose()
             ctx.cpu.shutdown()
 
     # One verifier (and one cache of the provider's keys) for the bearer middleware and the console.
@@ -147,12 +156,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         DefineMiddleware(AdmissionLimit, in_flight=in_flight),  # before even that: a refusal costs little
         DefineMiddleware(RequestGuard, body_read_timeout_s=settings.body_read_timeout_s),
     ]
-    if settings.rate_limit_per_minute:
-        # Litestar's limiter (in-process store: per worker); 429s become problem+json like any error.
-        limiter = RateLimitConfig(
-            rate_limit=("minute", settings.rate_limit_per_minute), exclude=["^/health", "^/metrics", "^/console/static"]
-        )
-        middleware.append(limiter.middleware)
+    if limiter is not None:
+        # After the bearer middleware (Litestar puts it first): the verified principal is known here.
+        middleware.append(DefineMiddleware(RateLimit, limiter=limiter))
     console_dir = Path(__file__).parent / "console"
     app = Litestar(
         route_handlers=[
@@ -195,6 +201,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "metrics": DomainSnapshot(METRIC_PRODUCERS, settings.metrics_refresh_s, ctx.clock),
                 "verifier": verifier,
                 "in_flight": in_flight,
+                "limiter": limiter,  # closed in the lifespan; None with the limit off
             }
         ),
         on_app_init=[auth.on_app_init],

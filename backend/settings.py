@@ -97,7 +97,11 @@ class Settings:
     file_sweep_interval_s: float = 600.0
     orphan_grace_s: float = 3600.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    rate_limit_per_minute: int = 600  # per client address and worker; 0 switches it off
+    rate_limit_per_minute: int = 600  # per principal (address without a token); 0 switches it off
+    # Where the rate limit counts (backend/ratelimit.py): unset, each worker in its own memory; a
+    # redis:// URL, one count across workers, hosts and restarts. Keys start with the prefix.
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    redis_key_prefix: str = "selfinstall:"
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = DEV_WEBHOOK_SECRET
     webhook_interval_s: float = 2.0
@@ -261,6 +265,13 @@ def _photo_store(url: str) -> str:
     raise ValueError(f"PHOTO_STORE {url!r} must look like file:// , file:///srv/photos or s3://bucket/prefix")
 
 
+def _redis_url(url: str | None) -> str | None:
+    """REDIS_URL must be redis://, rediss:// (TLS) or unix:// (a socket)."""
+    if url is None or urlsplit(url).scheme in ("redis", "rediss", "unix"):
+        return url
+    raise ValueError(f"REDIS_URL {url!r} must look like redis://host:6379/0, rediss://… or unix:///path")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build Settings from an environment mapping (os.environ by default)."""
     env = dict(os.environ if env is None else env)
@@ -304,6 +315,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         body_read_timeout_s=float(env.get("BODY_READ_TIMEOUT_S", "30")),
         cors_origins=origins,
         rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE", "600")),
+        redis_url=_redis_url(env.get("REDIS_URL") or None),
+        redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "selfinstall:",
         claim_failures_per_connection=int(env.get("CLAIM_FAILURES_PER_CONNECTION", "10")),
         db_connect_timeout_s=float(env.get("DB_CONNECT_TIMEOUT_S", "2")),
         db_lock_timeout_s=float(env.get("DB_LOCK_TIMEOUT_S", "3")),
