@@ -20,6 +20,7 @@ from backend.installs.orphans import sweep_files
 from backend.settings import Settings
 from backend.storage import LocalPhotoStore, StagedUpload
 from tests.factories import Factory
+from tests.helpers.server import serving
 from tests.mobile_api.helpers import new_install, upload
 
 HOUR = 3600.0
@@ -157,3 +158,27 @@ class TestSweepRaces:
         assert store.original_path(used).read_bytes() == photo  # a row refers to it: put back
         assert not store.original_path(unused).exists()
         assert held_files(store) == []
+
+
+class TestEveryWorkerSweeps:
+    async def test_a_served_app_sweeps_on_its_own_round_after_round(self, tmp_path: Path) -> None:
+        """The lifespan's loop (backend/installs/orphans.run_forever) in a real server process: what
+        is planted in its folder is swept without anyone asking, and again on a later round."""
+        store = LocalPhotoStore(tmp_path / "photos")
+        env = {"PHOTO_STORE": f"file://{store.root}", "FILE_SWEEP_INTERVAL_S": "0.1", "ORPHAN_GRACE_S": "1"}
+
+        async def planted(label: bytes) -> tuple[Path, Path]:
+            orphan = await committed(store, b"no row refers to " + label)
+            partial = (await staged(store, b"left by a crash " + label)).path
+            old = time.time() - 60
+            os.utime(partial, (old, old))
+            return store.original_path(orphan), partial
+
+        async def swept(paths: tuple[Path, Path]) -> None:
+            async with asyncio.timeout(30):  # a deadline for a server that never sweeps, not a measure
+                while any(p.exists() for p in paths):
+                    await asyncio.sleep(0.05)
+
+        async with serving(env, tmp_path / "server.log"):
+            await swept(await planted(b"first"))
+            await swept(await planted(b"second"))
