@@ -14,8 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -46,6 +44,7 @@ from backend.integrations.sweep import run_forever as run_device_sweeps
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
+from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.quality import metrics as quality_metrics
 from backend.quality.flows import qa_sample_hook
@@ -71,7 +70,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", operation_id="Readiness", exclude_from_auth=True)
+@get(
+    "/health/ready",
+    operation_id="Readiness",
+    exclude_from_auth=True,
+    responses={503: problem_response(503, "The database or the photo store does not answer (with Retry-After).")},
+)
 async def ready(state: State) -> dict[str, str]:
     """Readiness: the database and the photo store answer (503 with Retry-After while one does not)."""
     await ping(Install, state.ctx.settings.db_connect_timeout_s)
@@ -79,7 +83,13 @@ async def ready(state: State) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@get("/metrics", operation_id="Metrics", exclude_from_auth=True, media_type="text/plain; version=0.0.4")
+@get(
+    "/metrics",
+    operation_id="Metrics",
+    exclude_from_auth=True,
+    media_type="text/plain; version=0.0.4",
+    responses={401: problem_response(401, "No or a wrong METRICS_TOKEN.")},
+)
 async def metrics(state: State, request: Request[Any, Any, Any]) -> bytes:
     """Prometheus metrics (aggregates only: no personal data); `Authorization: Bearer <METRICS_TOKEN>`."""
     settings = state.ctx.settings
@@ -207,7 +217,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[auth.on_app_init],
         guards=[confine_systems, bounded_path_ids],
         request_class=GuardedRequest,
-        plugins=[problem_details_plugin()],
+        plugins=[problem_details_plugin(), *contract_plugins()],
         exception_handlers=UNEXPECTED_HANDLERS,
         before_send=[console_security_headers],
         lifespan=[lifespan],
@@ -218,12 +228,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponseHeader(name="Vary", value="Accept-Language")
         ],  # JSON routes; the photo route streams under its own limit
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
-        openapi_config=OpenAPIConfig(
-            title="selfinstall",
-            version="1.0.0",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-            use_handler_docstrings=True,  # each handler's one-line docstring is its OpenAPI text
-        ),
+        openapi_config=openapi_config(),  # with contract_plugins: backend/openapi.py
     )
     return observe_requests(app, settings.forwarded_allow_ips)

@@ -21,6 +21,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.authentication import AuthenticationResult
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from backend.identity.provider import IdentityProvider, UnknownKey, identity_provider
@@ -109,6 +110,17 @@ class _VerifyingJWTAuth(JWTAuth[Principal, Token]):
     def middleware(self) -> DefineMiddleware:
         base = super().middleware
         return DefineMiddleware(_VerifyingMiddleware, *base.args, verifier=self.verifier, **base.kwargs)
+
+    @property
+    def openapi_components(self) -> Components:
+        # An http scheme has no `name` (only apiKey schemes do): Litestar's carries one, which fails validation.
+        return Components(
+            security_schemes={
+                self.openapi_security_scheme_name: SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT", description="A JWT from the identity provider."
+                )
+            }
+        )
 
 
 def jwt_auth(settings: Settings, verifier: TokenVerifier | None = None) -> JWTAuth[Principal, Token]:

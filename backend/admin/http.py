@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -17,27 +18,41 @@ from backend.errors import BadRequest, Invalid, Unsupported
 from backend.installs import qr
 from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
 from backend.installs.context import InstallContext
+from backend.openapi import json_schema, raw_body
 from backend.principal import Principal, Role
 
 Serial = Annotated[str, Parameter(pattern=r"^[A-Z0-9][A-Z0-9-]{2,38}$")]
 
 
 class AssetIn(WireRequest, kw_only=False):
-    serial: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE)]
-    asset_type: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE)]
+    serial: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE, examples=["MTR1-900001"])]
+    asset_type: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE, examples=["smart_meter_1p"])]
 
 
-class ImportedAssetView(msgspec.Struct, kw_only=True):
-    serial: str
-    asset_type: str
-    status: str
-    payload: str
-    created: bool
+# Read by the handler itself (a CSV is no JSON): documented here, as both media types.
+IMPORT_BODY = RequestBody(
+    description="A batch of at most 5 MB: a JSON list of assets, or UTF-8 CSV with the header `serial,asset_type`.",
+    required=True,
+    content={
+        "application/json": OpenAPIMediaType(schema=json_schema(list[AssetIn])),
+        "text/csv": OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, examples=["serial,asset_type\nMTR1-900001,smart_meter_1p\n"])
+        ),
+    },
+)
+
+
+class ImportedAssetView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi.py)
+    serial: Annotated[str, msgspec.Meta(examples=["MTR1-900001"])]
+    asset_type: Annotated[str, msgspec.Meta(examples=["smart_meter_1p"])]
+    status: Annotated[str, msgspec.Meta(examples=["in_stock"])]
+    payload: Annotated[str, msgspec.Meta(examples=["SI1:K1:MTR1-900001:J4N7QK2MXHD3WZP5RTB6"])]
+    created: Annotated[bool, msgspec.Meta(examples=[True])]
 
 
 class ImportResult(msgspec.Struct, kw_only=True):
-    created: int
-    unchanged: int
+    created: Annotated[int, msgspec.Meta(examples=[1])]
+    unchanged: Annotated[int, msgspec.Meta(examples=[0])]
     assets: list[ImportedAssetView]
 
 
@@ -67,7 +82,13 @@ class AdminController(Controller):
     tags = ["admin"]
     guards = [requires_role(Role.ADMIN)]
 
-    @post("/assets", operation_id="ImportAssets", status_code=HTTP_201_CREATED, request_max_body_size=5 * 1024 * 1024)
+    @post(
+        "/assets",
+        operation_id="ImportAssets",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=5 * 1024 * 1024,
+        operation_class=raw_body(IMPORT_BODY),
+    )
     async def import_assets(
         self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]
     ) -> Response[ImportResult]:

@@ -27,11 +27,17 @@ ReportId = Annotated[
         max_length=64,
         pattern=r"^[A-Za-z0-9._:-]+$",
         description="the sender's unique id of this report: a retry sends the same id and body",
+        examples=["hes-20260512-000123"],
     ),
 ]
-Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
-Ean = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection")]
-Kwh = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$", examples=["MTR1-000001"])]
+Ean = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection", examples=["871687000000000009"]
+    ),
+]
+Kwh = Annotated[float, msgspec.Meta(ge=0, le=1e9, examples=[4513.2])]
 Source = Literal["head-end", "charger-back-office"]
 
 
@@ -49,12 +55,12 @@ class DeviceReportIn(WireRequest):
     readings: Readings | None = None
 
 
-class DeviceReportView(msgspec.Struct, kw_only=True):
-    report_id: str
-    device_serial: str
-    ean: str
+class DeviceReportView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi.py)
+    report_id: Annotated[str, msgspec.Meta(examples=["hes-20260512-000123"])]
+    device_serial: Annotated[str, msgspec.Meta(examples=["MTR1-000001"])]
+    ean: Annotated[str, msgspec.Meta(examples=["871687000000000009"])]
     reported_at: datetime
-    source: str
+    source: Annotated[str, msgspec.Meta(examples=["head-end"])]
     readings: Readings | None
     received_at: datetime
     # confirmed, auto_approved, already_confirmed, noted, device_mismatch, reading_mismatch, unmatched

@@ -21,12 +21,18 @@ from backend.installs import evidence, service
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import load_snapshot
+from backend.openapi import binary_body, raw_body
 from backend.principal import Principal, Role
 from backend.storage import UploadInterrupted, UploadTooLarge
 from backend.storage.serve import photo_response
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import actions_for, check_view, install_summary, install_view, photo_view
 
+PHOTO_BODY = binary_body(
+    evidence.ACCEPTED_CONTENT_TYPES,
+    "The photo as the camera wrote it, EXIF included, at most MAX_PHOTO_BYTES (25 MB by default); "
+    "its Content-Type names the format.",
+)
 StateName = Literal["draft", "needs_retake", "in_review", "approved", "rejected", "cancelled"]
 Slot = Annotated[str, Parameter(pattern=r"^[a-z_]{1,40}$")]
 
@@ -140,6 +146,7 @@ class InstallController(Controller):
         operation_id="UploadPhoto",
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
+        operation_class=raw_body(PHOTO_BODY),
     )  # the photo store enforces MAX_PHOTO_BYTES while streaming
     async def upload_photo(
         self,

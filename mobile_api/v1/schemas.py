@@ -11,12 +11,21 @@ from msgspec import Meta
 
 from backend.bounds import LINE, PROSE, WireRequest
 
-Ean = Annotated[str, Meta(pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection")]
-AssetType = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
-Latitude = Annotated[float, Meta(ge=-90, le=90)]
-Longitude = Annotated[float, Meta(ge=-180, le=180)]
-Meters = Annotated[float, Meta(ge=0, le=100_000)]
-AwareDatetime = Annotated[datetime, Meta(tz=True)]  # and 2000..2100: WireRequest bounds every timestamp
+# `examples` only document (the OpenAPI document composes each Struct's example from them: backend/openapi.py).
+Ean = Annotated[
+    str,
+    Meta(pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection", examples=["871687000000000009"]),
+]
+AssetType = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$", examples=["smart_meter_1p"])]
+Latitude = Annotated[float, Meta(ge=-90, le=90, examples=[51.9837])]
+Longitude = Annotated[float, Meta(ge=-180, le=180, examples=[5.9056])]
+Meters = Annotated[float, Meta(ge=0, le=100_000, examples=[6.0])]
+# and 2000..2100: WireRequest bounds every timestamp
+AwareDatetime = Annotated[datetime, Meta(tz=True, examples=["2026-05-12T09:41:00+02:00"])]
+Serial = Annotated[str, Meta(examples=["MTR1-000001"])]
+Slot = Annotated[str, Meta(examples=["meter_label"])]
+Text = Annotated[str, Meta(examples=["Goedgekeurd: de installatie is afgerond."])]
+Count = Annotated[int, Meta(examples=[0])]
 
 
 class Request(WireRequest):
@@ -38,7 +47,9 @@ class CreateInstall(Request):
 
 class ScanLabel(Request):
     # Stored only once verified (39 characters, in installs.scanned_payload varchar(80)).
-    payload: Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
+    payload: Annotated[
+        str, Meta(min_length=1, max_length=200, pattern=LINE, examples=["SI1:K1:MTR1-000001:7QK2MXHD3WZP5RTB6AEJ"])
+    ]
 
 
 class ReportLocation(Request):
@@ -51,81 +62,85 @@ class ReportLocation(Request):
 
 
 class EnterReading(Request):
-    value: Annotated[float, Meta(ge=-1e9, le=1e9, description="kWh as shown on the display")]
+    value: Annotated[float, Meta(ge=-1e9, le=1e9, description="kWh as shown on the display", examples=[4512.7])]
 
 
 class AskForHelp(Request):
-    message: Annotated[str, Meta(max_length=2000, pattern=PROSE)] = ""
+    message: Annotated[
+        str, Meta(max_length=2000, pattern=PROSE, examples=["Ik weet niet waar de batterij moet komen."])
+    ] = ""
 
 
 class ClaimConnection(Request):
     ean: Ean
-    postcode: Annotated[str, Meta(min_length=6, max_length=7, pattern=LINE)]
-    house_number: Annotated[int, Meta(ge=1, le=99_999)]
+    postcode: Annotated[str, Meta(min_length=6, max_length=7, pattern=LINE, examples=["6811AL"])]
+    house_number: Annotated[int, Meta(ge=1, le=99_999, examples=[14])]
 
 
 class CheckView(Response):
-    check: str
-    subject: str
-    status: Literal["pass", "fail", "uncertain"]
-    confidence: float
-    evidence: dict[str, Any]
+    check: Annotated[str, Meta(examples=["label_qr"])]
+    subject: Slot
+    status: Annotated[Literal["pass", "fail", "uncertain"], Meta(examples=["pass"])]
+    confidence: Annotated[float, Meta(examples=[0.98])]
+    evidence: Annotated[dict[str, Any], Meta(examples=[{"decoded": ["SI1:K1:MTR1-000001:7QK2MXHD3WZP5RTB6AEJ"]}])]
     user_fixable: bool
-    fix: str
+    fix: Annotated[str, Meta(examples=[""])]
 
 
 class ActionView(Response):
-    code: str
-    subject: str | None
-    text: str
+    code: Annotated[str, Meta(examples=["upload_photo"])]
+    subject: Annotated[str | None, Meta(examples=["meter_display"])]
+    text: Annotated[str, Meta(examples=["Maak een foto van het display van de meter."])]
 
 
 class PhotoView(Response):
-    id: int
-    slot: str
-    content_type: str
-    width: int
-    height: int
-    size_bytes: int
-    sha256: str
+    id: Annotated[int, Meta(examples=[1])]
+    slot: Slot
+    content_type: Annotated[str, Meta(examples=["image/jpeg"])]
+    width: Annotated[int, Meta(examples=[4032])]
+    height: Annotated[int, Meta(examples=[3024])]
+    size_bytes: Annotated[int, Meta(examples=[2811904])]
+    sha256: Annotated[str, Meta(examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])]
     taken_at: datetime | None
-    has_exif_location: bool
-    url: str
+    has_exif_location: Annotated[bool, Meta(examples=[True])]
+    url: Annotated[str, Meta(examples=["/mobile/v1/installs/0b9f7c62-3c1e-4b8e-9a51-6f2d8e4c7a10/photos/1"])]
     created_at: datetime
     checks: list[CheckView]
 
 
 class LocationView(Response):
-    lat: float
-    lon: float
-    accuracy_m: float
+    lat: Annotated[float, Meta(examples=[51.9837])]
+    lon: Annotated[float, Meta(examples=[5.9056])]
+    accuracy_m: Annotated[float, Meta(examples=[6.0])]
     captured_at: datetime
-    provider: str
+    provider: Annotated[str, Meta(examples=["gps"])]
     mocked: bool
 
 
 class ConnectionView(Response):
-    ean: str
-    street: str
-    house_number: int
-    house_number_suffix: str
-    postcode: str
-    city: str
-    capacity: str
+    ean: Annotated[str, Meta(examples=["871687000000000009"])]
+    street: Annotated[str, Meta(examples=["Jansbinnensingel"])]
+    house_number: Annotated[int, Meta(examples=[14])]
+    house_number_suffix: Annotated[str, Meta(examples=[""])]
+    postcode: Annotated[str, Meta(examples=["6811AL"])]
+    city: Annotated[str, Meta(examples=["Arnhem"])]
+    capacity: Annotated[str, Meta(examples=["1x35A"])]
 
 
 class AssetView(Response):
-    serial: str
-    asset_type: str
-    status: str
+    serial: Serial
+    asset_type: Annotated[str, Meta(examples=["smart_meter_1p"])]
+    status: Annotated[str, Meta(examples=["installed"])]
 
 
 class DecisionView(Response):
-    attempt: int
-    outcome: str
+    attempt: Annotated[int, Meta(examples=[1])]
+    outcome: Annotated[str, Meta(examples=["approved"])]
     reasons: list[str]
-    policy_version: str
-    decided_by: str  # "automation", "specialist" or "device" (its own report); never an identity
+    policy_version: Annotated[str, Meta(examples=["2026.12.1"])]
+    decided_by: Annotated[
+        str, Meta(examples=["automation"])
+    ]  # "automation", "specialist" or "device" (its own report); never an identity
     created_at: datetime
     message: str | None = None  # a specialist's words to the customer
     reason_text: str | None = None  # what a specialist's reason code means, in the caller's language
@@ -133,18 +148,18 @@ class DecisionView(Response):
 
 class TimelineEntry(Response):
     at: datetime
-    text: str
+    text: Annotated[str, Meta(examples=["Uw installatie is goedgekeurd."])]
 
 
 class CancelInstall(Request):
-    reason: Annotated[str, Meta(max_length=500, pattern=PROSE)] = ""
+    reason: Annotated[str, Meta(max_length=500, pattern=PROSE, examples=["De verkeerde meter is geleverd."])] = ""
 
 
 class InstallView(Response):
     id: uuid.UUID
-    state: str
-    status_text: str
-    asset_type: str
+    state: Annotated[str, Meta(examples=["approved"])]
+    status_text: Text
+    asset_type: Annotated[str, Meta(examples=["smart_meter_1p"])]
     connection: ConnectionView
     asset: AssetView | None
     photos: list[PhotoView]
@@ -155,10 +170,10 @@ class InstallView(Response):
     next_actions: list[ActionView]
     decisions: list[DecisionView]
     timeline: list[TimelineEntry]
-    customer_message: str | None
-    reading: float | None
-    retake_count: int
-    version: int
+    customer_message: Annotated[str | None, Meta(examples=["Uw meter is goedgekeurd na controle door een specialist."])]
+    reading: Annotated[float | None, Meta(examples=[4512.7])]
+    retake_count: Count
+    version: Annotated[int, Meta(examples=[7])]
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None  # the phone's own start time, as bounded by the server
@@ -166,8 +181,8 @@ class InstallView(Response):
 
 class InstallSummary(Response):
     id: uuid.UUID
-    state: str
-    asset_type: str
+    state: Annotated[str, Meta(examples=["approved"])]
+    asset_type: Annotated[str, Meta(examples=["smart_meter_1p"])]
     reasons: list[str]
     created_at: datetime
     updated_at: datetime
@@ -175,15 +190,15 @@ class InstallSummary(Response):
 
 class InstallPage(Response):
     items: list[InstallSummary]
-    next_cursor: str | None
+    next_cursor: Annotated[str | None, Meta(examples=["WyIyMDI2LTA1LTEyVDA3OjQxOjAwWiIsIjBiOWY3YzYyIl0"])]
 
 
 class PhotoUploaded(Response):
     photo: PhotoView
     next_actions: list[ActionView]
-    state: str
+    state: Annotated[str, Meta(examples=["draft"])]
 
 
 class ClaimedConnection(Response):
     connection: ConnectionView
-    newly_claimed: bool
+    newly_claimed: Annotated[bool, Meta(examples=[True])]
