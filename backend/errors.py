@@ -1,240 +1,508 @@
 """The one error tree of the domain. Each error has an HTTP status, a stable code and a message.
 
 Services raise only these; `backend.problems` turns them into RFC 9457 problem+json once.
-Messages live in `MESSAGES` (Dutch first, English second) and may use `{param}` placeholders.
+Every code has a `title` (what kind of problem: the same for every occurrence) and a `detail` (this
+occurrence, with `{param}` placeholders), each a pair: Dutch first, English second. `VALIDATOR_TEXT`
+words what msgspec and Litestar refuse in a request (backend/problems.py reads their messages).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
-MESSAGES: dict[str, tuple[str, str]] = {
+
+class Message(NamedTuple):
+    """A problem code's words: its stable title and its detail template, each (Dutch, English)."""
+
+    title: tuple[str, str]
+    detail: tuple[str, str]
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang` ('nl' or 'en')."""
+        return self.title[lang == "en"]
+
+    def detail_in(self, lang: str, params: dict[str, Any]) -> str:
+        """The detail of one occurrence in `lang` ('nl' or 'en')."""
+        return self.detail[lang == "en"].format(**params)
+
+
+MESSAGES: dict[str, Message] = {
     # request / transport
-    "request/invalid": ("Het verzoek is ongeldig: {detail}", "The request is invalid: {detail}"),
-    "request/server-owned-field": (
-        "Het veld '{field}' wordt door de server bepaald en mag niet worden meegestuurd.",
-        "The field '{field}' is owned by the server and may not be sent.",
+    "request/invalid": Message(
+        title=("Ongeldig verzoek", "Invalid request"),
+        detail=("Het verzoek is ongeldig: {detail}.", "The request is invalid: {detail}."),
     ),
-    "request/not-found": ("Deze pagina of route bestaat niet.", "This route does not exist."),
-    "request/method-not-allowed": ("Deze methode is hier niet toegestaan.", "This method is not allowed here."),
-    "request/unsupported-media-type": (
-        "Dit inhoudstype wordt niet ondersteund; gebruik {accepted}.",
-        "This content type is not supported; use {accepted}.",
+    "request/server-owned-field": Message(
+        title=("Veld van de server meegestuurd", "Server-owned field sent"),
+        detail=(
+            "Het veld '{field}' wordt door de server bepaald en mag niet worden meegestuurd.",
+            "The field '{field}' is owned by the server and may not be sent.",
+        ),
     ),
-    "request/too-large": ("Het verzoek is te groot.", "The request body is too large."),
-    "request/rate-limited": ("Te veel verzoeken; probeer het later opnieuw.", "Too many requests; try again later."),
-    "request/error": ("Het verzoek kon niet worden verwerkt.", "The request could not be processed."),
+    "request/not-found": Message(
+        title=("Niet gevonden", "Not found"),
+        detail=("Deze pagina of route bestaat niet.", "This route does not exist."),
+    ),
+    "request/method-not-allowed": Message(
+        title=("Methode niet toegestaan", "Method not allowed"),
+        detail=("Deze methode is hier niet toegestaan.", "This method is not allowed here."),
+    ),
+    "request/unsupported-media-type": Message(
+        title=("Inhoudstype niet ondersteund", "Unsupported content type"),
+        detail=(
+            "Dit inhoudstype wordt niet ondersteund; gebruik {accepted}.",
+            "This content type is not supported; use {accepted}.",
+        ),
+    ),
+    "request/too-large": Message(
+        title=("Verzoek te groot", "Request too large"),
+        detail=("Het verzoek is te groot.", "The request body is too large."),
+    ),
+    "request/rate-limited": Message(
+        title=("Te veel verzoeken", "Too many requests"),
+        detail=("Te veel verzoeken; probeer het later opnieuw.", "Too many requests; try again later."),
+    ),
+    "request/error": Message(
+        title=("Verzoek niet verwerkt", "Request not processed"),
+        detail=("Het verzoek kon niet worden verwerkt.", "The request could not be processed."),
+    ),
     # hostile or broken input (backend/bounds.py, backend/http_guard.py)
-    "request/id-out-of-range": (
-        "Dit nummer bestaat niet: nummers lopen van 1 tot en met {max}.",
-        "This number does not exist: numbers run from 1 to {max}.",
+    "request/id-out-of-range": Message(
+        title=("Nummer buiten bereik", "Number out of range"),
+        detail=(
+            "Dit nummer bestaat niet: nummers lopen van 1 tot en met {max}.",
+            "This number does not exist: numbers run from 1 to {max}.",
+        ),
     ),
-    "request/timestamp-out-of-range": (
-        "Het tijdstip '{field}' ligt buiten het bereik {earliest} tot {latest}.",
-        "The time '{field}' lies outside the range {earliest} to {latest}.",
+    "request/timestamp-out-of-range": Message(
+        title=("Tijdstip buiten bereik", "Time out of range"),
+        detail=(
+            "Het tijdstip '{field}' ligt buiten het bereik {earliest} tot {latest}.",
+            "The time '{field}' lies outside the range {earliest} to {latest}.",
+        ),
     ),
-    "request/too-deeply-nested": (
-        "De JSON in het verzoek is te diep genest.",
-        "The request's JSON is nested too deeply.",
+    "request/too-deeply-nested": Message(
+        title=("JSON te diep genest", "JSON nested too deeply"),
+        detail=("De JSON in het verzoek is te diep genest.", "The request's JSON is nested too deeply."),
     ),
-    "request/invalid-encoding": (
-        "Het adres van het verzoek bevat ongeldige tekens (geen UTF-8, of een NUL-teken).",
-        "The request's address contains invalid characters (not UTF-8, or a NUL character).",
+    "request/invalid-encoding": Message(
+        title=("Ongeldige tekens in het adres", "Invalid characters in the address"),
+        detail=(
+            "Het adres van het verzoek bevat ongeldige tekens (geen UTF-8, of een NUL-teken).",
+            "The request's address contains invalid characters (not UTF-8, or a NUL character).",
+        ),
     ),
-    "request/body-timeout": (
-        "De inhoud van het verzoek kwam niet binnen {timeout_s} seconden binnen; stuur het opnieuw.",
-        "The request body did not arrive within {timeout_s} seconds; please send it again.",
+    "request/body-timeout": Message(
+        title=("Inhoud niet op tijd ontvangen", "Request body timed out"),
+        detail=(
+            "De inhoud van het verzoek kwam niet binnen {timeout_s} seconden binnen; stuur het opnieuw.",
+            "The request body did not arrive within {timeout_s} seconds; please send it again.",
+        ),
     ),
-    "service/busy": (
-        "De dienst is even te druk. Probeer het over {retry_after_s} seconden opnieuw; er is niets verloren.",
-        "The service is busy. Try again in {retry_after_s} seconds; nothing was lost.",
+    "service/busy": Message(
+        title=("Dienst tijdelijk te druk", "Service busy"),
+        detail=(
+            "De dienst is even te druk. Probeer het over {retry_after_s} seconden opnieuw; er is niets verloren.",
+            "The service is busy. Try again in {retry_after_s} seconds; nothing was lost.",
+        ),
     ),
-    "service/database-unavailable": (
-        "De dienst kan de gegevens nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
-        "The service cannot reach its data right now. Try again in {retry_after_s} seconds.",
+    "service/database-unavailable": Message(
+        title=("Gegevens tijdelijk onbereikbaar", "Data temporarily unavailable"),
+        detail=(
+            "De dienst kan de gegevens nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
+            "The service cannot reach its data right now. Try again in {retry_after_s} seconds.",
+        ),
     ),
-    "service/photo-store-unavailable": (
-        "De dienst kan de foto-opslag nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
-        "The service cannot reach its photo storage right now. Try again in {retry_after_s} seconds.",
+    "service/photo-store-unavailable": Message(
+        title=("Foto-opslag tijdelijk onbereikbaar", "Photo storage temporarily unavailable"),
+        detail=(
+            "De dienst kan de foto-opslag nu niet bereiken. Probeer het over {retry_after_s} seconden opnieuw.",
+            "The service cannot reach its photo storage right now. Try again in {retry_after_s} seconds.",
+        ),
     ),
-    "service/identity-provider-unavailable": (
-        "De aanmelddienst is nu niet bereikbaar. Probeer het over {retry_after_s} seconden opnieuw.",
-        "The sign-in service cannot be reached right now. Try again in {retry_after_s} seconds.",
+    "service/identity-provider-unavailable": Message(
+        title=("Aanmelddienst tijdelijk onbereikbaar", "Sign-in service temporarily unavailable"),
+        detail=(
+            "De aanmelddienst is nu niet bereikbaar. Probeer het over {retry_after_s} seconden opnieuw.",
+            "The sign-in service cannot be reached right now. Try again in {retry_after_s} seconds.",
+        ),
     ),
-    "auth/unauthenticated": (
-        "U bent niet aangemeld of uw sessie is verlopen.",
-        "You are not signed in or your session has expired.",
+    "auth/unauthenticated": Message(
+        title=("Niet aangemeld", "Not signed in"),
+        detail=(
+            "U bent niet aangemeld of uw sessie is verlopen.",
+            "You are not signed in or your session has expired.",
+        ),
     ),
-    "auth/forbidden": ("U heeft geen toegang tot deze functie.", "You do not have access to this function."),
+    "auth/forbidden": Message(
+        title=("Geen toegang", "Access denied"),
+        detail=("U heeft geen toegang tot deze functie.", "You do not have access to this function."),
+    ),
     # connections
-    "connection/not-found": ("Deze aansluiting is niet gevonden.", "This connection was not found."),
-    "connection/invalid-ean": (
-        "De EAN-code '{ean}' is ongeldig: een EAN bestaat uit 18 cijfers met een geldig controlecijfer.",
-        "The EAN code '{ean}' is invalid: an EAN has 18 digits with a valid check digit.",
+    "connection/not-found": Message(
+        title=("Aansluiting niet gevonden", "Connection not found"),
+        detail=("Deze aansluiting is niet gevonden.", "This connection was not found."),
     ),
-    "connection/claim-mismatch": (
-        "De gegevens komen niet overeen met een aansluiting. Controleer EAN, postcode en huisnummer.",
-        "The details do not match a connection. Check the EAN, postcode and house number.",
+    "connection/invalid-ean": Message(
+        title=("Ongeldige EAN-code", "Invalid EAN code"),
+        detail=(
+            "De EAN-code '{ean}' is ongeldig: een EAN bestaat uit 18 cijfers met een geldig controlecijfer.",
+            "The EAN code '{ean}' is invalid: an EAN has 18 digits with a valid check digit.",
+        ),
     ),
-    "connection/claim-rate-limited": (
-        "Te veel mislukte pogingen. Probeer het over {retry_after_s} seconden opnieuw.",
-        "Too many failed attempts. Try again in {retry_after_s} seconds.",
+    "connection/claim-mismatch": Message(
+        title=("Gegevens passen bij geen aansluiting", "Details match no connection"),
+        detail=(
+            "De gegevens komen niet overeen met een aansluiting. Controleer EAN, postcode en huisnummer.",
+            "The details do not match a connection. Check the EAN, postcode and house number.",
+        ),
     ),
-    "connection/already-claimed": (
-        "Deze aansluiting is al gekoppeld aan een andere klant. Neem contact met ons op.",
-        "This connection is already linked to another customer. Please contact us.",
+    "connection/claim-rate-limited": Message(
+        title=("Te veel mislukte pogingen", "Too many failed attempts"),
+        detail=(
+            "Te veel mislukte pogingen. Probeer het over {retry_after_s} seconden opnieuw.",
+            "Too many failed attempts. Try again in {retry_after_s} seconds.",
+        ),
+    ),
+    "connection/already-claimed": Message(
+        title=("Aansluiting al gekoppeld", "Connection already linked"),
+        detail=(
+            "Deze aansluiting is al gekoppeld aan een andere klant. Neem contact met ons op.",
+            "This connection is already linked to another customer. Please contact us.",
+        ),
     ),
     # installs
-    "install/not-found": ("Deze installatie is niet gevonden.", "This install was not found."),
-    "install/id-conflict": (
-        "Er bestaat al een installatie met dit id, met andere gegevens.",
-        "An install with this id already exists with different data.",
+    "install/not-found": Message(
+        title=("Installatie niet gevonden", "Install not found"),
+        detail=("Deze installatie is niet gevonden.", "This install was not found."),
     ),
-    "install/state-conflict": (
-        "Dit kan niet in de huidige status ({state}) van de installatie.",
-        "This is not possible in the install's current state ({state}).",
+    "install/id-conflict": Message(
+        title=("Installatie-id al in gebruik", "Install id already in use"),
+        detail=(
+            "Er bestaat al een installatie met dit id, met andere gegevens.",
+            "An install with this id already exists with different data.",
+        ),
     ),
-    "install/self-install-not-allowed": (
-        "Een {role} mag een {asset_type} niet zelf installeren.",
-        "A {role} may not self-install a {asset_type}.",
+    "install/state-conflict": Message(
+        title=("Niet mogelijk in deze status", "Not possible in this state"),
+        detail=(
+            "Dit kan niet in de huidige status ({state}) van de installatie.",
+            "This is not possible in the install's current state ({state}).",
+        ),
     ),
-    "install/capacity-mismatch": (
-        "Een {asset_type} past niet bij een aansluiting van {capacity}.",
-        "A {asset_type} does not fit a connection of {capacity}.",
+    "install/self-install-not-allowed": Message(
+        title=("Zelf installeren niet toegestaan", "Self-install not allowed"),
+        detail=(
+            "Een {role} mag een {asset_type} niet zelf installeren.",
+            "A {role} may not self-install a {asset_type}.",
+        ),
     ),
-    "install/asset-type-unknown": ("Onbekend type installatie: '{asset_type}'.", "Unknown asset type: '{asset_type}'."),
+    "install/capacity-mismatch": Message(
+        title=("Past niet bij de aansluiting", "Does not fit the connection"),
+        detail=(
+            "Een {asset_type} past niet bij een aansluiting van {capacity}.",
+            "A {asset_type} does not fit a connection of {capacity}.",
+        ),
+    ),
+    "install/asset-type-unknown": Message(
+        title=("Onbekend type installatie", "Unknown asset type"),
+        detail=("Onbekend type installatie: '{asset_type}'.", "Unknown asset type: '{asset_type}'."),
+    ),
     # QR labels
-    "qr/malformed": (
-        "Dit is geen geldig label van ons: de code is onleesbaar of verkeerd overgetypt.",
-        "This is not one of our labels: the code is unreadable or mistyped.",
+    "qr/malformed": Message(
+        title=("Ongeldig label", "Invalid label"),
+        detail=(
+            "Dit is geen geldig label van ons: de code is onleesbaar of verkeerd overgetypt.",
+            "This is not one of our labels: the code is unreadable or mistyped.",
+        ),
     ),
-    "qr/unknown-key": (
-        "Dit label is ondertekend met een onbekende sleutel.",
-        "This label is signed with an unknown key.",
+    "qr/unknown-key": Message(
+        title=("Label met onbekende sleutel", "Label signed with an unknown key"),
+        detail=("Dit label is ondertekend met een onbekende sleutel.", "This label is signed with an unknown key."),
     ),
-    "qr/forged": (
-        "De handtekening van dit label klopt niet: het label is vervalst of beschadigd.",
-        "The label's signature does not match: the label is forged or damaged.",
+    "qr/forged": Message(
+        title=("Vervalst of beschadigd label", "Forged or damaged label"),
+        detail=(
+            "De handtekening van dit label klopt niet: het label is vervalst of beschadigd.",
+            "The label's signature does not match: the label is forged or damaged.",
+        ),
     ),
-    "qr/unknown-asset": ("Dit label hoort bij geen bekend apparaat.", "This label belongs to no known asset."),
-    "qr/asset-installed-elsewhere": (
-        "Dit apparaat ({serial}) is al op een andere aansluiting geïnstalleerd.",
-        "This asset ({serial}) is already installed on another connection.",
+    "qr/unknown-asset": Message(
+        title=("Onbekend apparaat", "Unknown asset"),
+        detail=("Dit label hoort bij geen bekend apparaat.", "This label belongs to no known asset."),
     ),
-    "qr/asset-unavailable": (
-        "Dit apparaat ({serial}) is niet beschikbaar (status: {status}).",
-        "This asset ({serial}) is not available (status: {status}).",
+    "qr/asset-installed-elsewhere": Message(
+        title=("Apparaat elders geïnstalleerd", "Asset installed elsewhere"),
+        detail=(
+            "Dit apparaat ({serial}) is al op een andere aansluiting geïnstalleerd.",
+            "This asset ({serial}) is already installed on another connection.",
+        ),
     ),
-    "qr/type-mismatch": (
-        "Dit label hoort bij een {scanned_type}, maar deze installatie is voor een {asset_type}.",
-        "This label belongs to a {scanned_type}, but this install is for a {asset_type}.",
+    "qr/asset-unavailable": Message(
+        title=("Apparaat niet beschikbaar", "Asset not available"),
+        detail=(
+            "Dit apparaat ({serial}) is niet beschikbaar (status: {status}).",
+            "This asset ({serial}) is not available (status: {status}).",
+        ),
+    ),
+    "qr/type-mismatch": Message(
+        title=("Label van een ander soort apparaat", "Label of another asset type"),
+        detail=(
+            "Dit label hoort bij een {scanned_type}, maar deze installatie is voor een {asset_type}.",
+            "This label belongs to a {scanned_type}, but this install is for a {asset_type}.",
+        ),
     ),
     # photos
-    "photo/slot-unknown": (
-        "Onbekende fotoplek '{slot}' voor dit type installatie.",
-        "Unknown photo slot '{slot}' for this asset type.",
+    "photo/slot-unknown": Message(
+        title=("Onbekende fotoplek", "Unknown photo slot"),
+        detail=(
+            "Onbekende fotoplek '{slot}' voor dit type installatie.",
+            "Unknown photo slot '{slot}' for this asset type.",
+        ),
     ),
-    "photo/too-large": (
-        "De foto is te groot (maximaal {limit_mb} MB).",
-        "The photo is too large (at most {limit_mb} MB).",
+    "photo/too-large": Message(
+        title=("Foto te groot", "Photo too large"),
+        detail=("De foto is te groot (maximaal {limit_mb} MB).", "The photo is too large (at most {limit_mb} MB)."),
     ),
-    "photo/too-many-pixels": (
-        "De foto heeft te veel pixels ({pixels}; maximaal {limit}).",
-        "The photo has too many pixels ({pixels}; at most {limit}).",
+    "photo/too-many-pixels": Message(
+        title=("Foto heeft te veel pixels", "Photo has too many pixels"),
+        detail=(
+            "De foto heeft te veel pixels ({pixels}; maximaal {limit}).",
+            "The photo has too many pixels ({pixels}; at most {limit}).",
+        ),
     ),
-    "photo/unsupported-type": (
-        "Dit bestandstype wordt niet ondersteund; stuur een JPEG-, PNG- of HEIC-foto.",
-        "This file type is not supported; send a JPEG, PNG or HEIC photo.",
+    "photo/unsupported-type": Message(
+        title=("Bestandstype niet ondersteund", "File type not supported"),
+        detail=(
+            "Dit bestandstype wordt niet ondersteund; stuur een JPEG-, PNG- of HEIC-foto.",
+            "This file type is not supported; send a JPEG, PNG or HEIC photo.",
+        ),
     ),
-    "photo/undecodable": (
-        "De foto kan niet worden gelezen; het bestand is beschadigd. Maak de foto opnieuw.",
-        "The photo cannot be read; the file is damaged. Please take the photo again.",
+    "photo/undecodable": Message(
+        title=("Foto onleesbaar", "Photo unreadable"),
+        detail=(
+            "De foto kan niet worden gelezen; het bestand is beschadigd. Maak de foto opnieuw.",
+            "The photo cannot be read; the file is damaged. Please take the photo again.",
+        ),
     ),
-    "photo/empty": ("De foto is leeg.", "The photo is empty."),
-    "photo/incomplete-upload": (
-        "De upload is onderbroken; stuur de foto opnieuw.",
-        "The upload was interrupted; please send the photo again.",
+    "photo/empty": Message(
+        title=("Lege foto", "Empty photo"),
+        detail=("De foto is leeg.", "The photo is empty."),
+    ),
+    "photo/incomplete-upload": Message(
+        title=("Upload onderbroken", "Upload interrupted"),
+        detail=(
+            "De upload is onderbroken; stuur de foto opnieuw.",
+            "The upload was interrupted; please send the photo again.",
+        ),
     ),
     # review
-    "review/case-not-found": ("Deze zaak is niet gevonden.", "This case was not found."),
-    "review/claimed-by-other": (
-        "Deze zaak is al geclaimd door {holder} (tot {until}).",
-        "This case is already claimed by {holder} (until {until}).",
+    "review/case-not-found": Message(
+        title=("Zaak niet gevonden", "Case not found"),
+        detail=("Deze zaak is niet gevonden.", "This case was not found."),
     ),
-    "review/not-lease-holder": (
-        "U heeft deze zaak niet (meer) geclaimd; claim hem eerst.",
-        "You do not hold the claim on this case (any more); claim it first.",
+    "review/claimed-by-other": Message(
+        title=("Zaak door een ander geclaimd", "Case claimed by someone else"),
+        detail=(
+            "Deze zaak is al geclaimd door {holder} (tot {until}).",
+            "This case is already claimed by {holder} (until {until}).",
+        ),
     ),
-    "review/stale-version": (
-        "Deze zaak is intussen gewijzigd (versie {current}); laad hem opnieuw.",
-        "This case changed meanwhile (version {current}); reload it.",
+    "review/not-lease-holder": Message(
+        title=("Zaak niet door u geclaimd", "Case not claimed by you"),
+        detail=(
+            "U heeft deze zaak niet (meer) geclaimd; claim hem eerst.",
+            "You do not hold the claim on this case (any more); claim it first.",
+        ),
     ),
-    "review/case-not-open": (
-        "Deze zaak staat niet open voor beoordeling (status: {state}).",
-        "This case is not open for review (state: {state}).",
+    "review/stale-version": Message(
+        title=("Zaak intussen gewijzigd", "Case changed meanwhile"),
+        detail=(
+            "Deze zaak is intussen gewijzigd (versie {current}); laad hem opnieuw.",
+            "This case changed meanwhile (version {current}); reload it.",
+        ),
     ),
-    "review/unknown-reason-code": (
-        "Onbekende redencode '{reason_code}' voor '{outcome}'; kies uit: {allowed}.",
-        "Unknown reason code '{reason_code}' for '{outcome}'; choose from: {allowed}.",
+    "review/case-not-open": Message(
+        title=("Zaak staat niet open", "Case not open"),
+        detail=(
+            "Deze zaak staat niet open voor beoordeling (status: {state}).",
+            "This case is not open for review (state: {state}).",
+        ),
     ),
-    "review/second-approver-required": (
-        "Deze installatie vraagt goedkeuring door twee verschillende specialisten; u keurde al goed.",
-        "This install needs approval by two different specialists; you approved already.",
+    "review/unknown-reason-code": Message(
+        title=("Onbekende redencode", "Unknown reason code"),
+        detail=(
+            "Onbekende redencode '{reason_code}' voor '{outcome}'; kies uit: {allowed}.",
+            "Unknown reason code '{reason_code}' for '{outcome}'; choose from: {allowed}.",
+        ),
     ),
-    "review/no-asset": (
-        "Goedkeuren kan pas als er een apparaat is gescand.",
-        "Approval needs a scanned asset.",
+    "review/second-approver-required": Message(
+        title=("Tweede specialist nodig", "Second specialist required"),
+        detail=(
+            "Deze installatie vraagt goedkeuring door twee verschillende specialisten; u keurde al goed.",
+            "This install needs approval by two different specialists; you approved already.",
+        ),
     ),
-    "review/unknown-case-kind": (
-        "Onbekend soort zaak '{kind}'; kies uit: {allowed}.",
-        "Unknown kind of case '{kind}'; choose from: {allowed}.",
+    "review/no-asset": Message(
+        title=("Geen apparaat gescand", "No asset scanned"),
+        detail=("Goedkeuren kan pas als er een apparaat is gescand.", "Approval needs a scanned asset."),
     ),
-    "review/decision-not-for-followup": (
-        "Een vervolgzaak ({kind}) krijgt een oordeel, geen besluit; gebruik /verdict.",
-        "A follow-up case ({kind}) takes a verdict, not a decision; use /verdict.",
+    "review/unknown-case-kind": Message(
+        title=("Onbekend soort zaak", "Unknown kind of case"),
+        detail=(
+            "Onbekend soort zaak '{kind}'; kies uit: {allowed}.",
+            "Unknown kind of case '{kind}'; choose from: {allowed}.",
+        ),
     ),
-    "review/verdict-not-for-escalation": (
-        "Een escalatie krijgt een besluit, geen oordeel; gebruik /decision.",
-        "An escalation takes a decision, not a verdict; use /decision.",
+    "review/decision-not-for-followup": Message(
+        title=("Vervolgzaak krijgt een oordeel", "Follow-up takes a verdict"),
+        detail=(
+            "Een vervolgzaak ({kind}) krijgt een oordeel, geen besluit; gebruik /verdict.",
+            "A follow-up case ({kind}) takes a verdict, not a decision; use /verdict.",
+        ),
     ),
-    "review/unknown-verdict": (
-        "Onbekend oordeel '{verdict}' voor een zaak van soort {kind}; kies uit: {allowed}.",
-        "Unknown verdict '{verdict}' for a case of kind {kind}; choose from: {allowed}.",
+    "review/verdict-not-for-escalation": Message(
+        title=("Escalatie krijgt een besluit", "Escalation takes a decision"),
+        detail=(
+            "Een escalatie krijgt een besluit, geen oordeel; gebruik /decision.",
+            "An escalation takes a decision, not a verdict; use /decision.",
+        ),
+    ),
+    "review/unknown-verdict": Message(
+        title=("Onbekend oordeel", "Unknown verdict"),
+        detail=(
+            "Onbekend oordeel '{verdict}' voor een zaak van soort {kind}; kies uit: {allowed}.",
+            "Unknown verdict '{verdict}' for a case of kind {kind}; choose from: {allowed}.",
+        ),
     ),
     # quality: known answers and calibration
-    "quality/known-answer-not-found": ("Dit ijkgeval is niet gevonden.", "This known answer was not found."),
-    "quality/not-a-known-answer": (
-        "Alleen een afgesloten escalatie met een besluit van een specialist kan een ijkgeval worden ({why}).",
-        "Only a closed escalation decided by a specialist can be a known answer ({why}).",
+    "quality/known-answer-not-found": Message(
+        title=("IJkgeval niet gevonden", "Known answer not found"),
+        detail=("Dit ijkgeval is niet gevonden.", "This known answer was not found."),
     ),
-    "quality/known-answer-exists": (
-        "Deze zaak is al een ijkgeval (nummer {known_answer_id}).",
-        "This case is already a known answer (number {known_answer_id}).",
+    "quality/not-a-known-answer": Message(
+        title=("Kan geen ijkgeval worden", "Cannot be a known answer"),
+        detail=(
+            "Alleen een afgesloten escalatie met een besluit van een specialist kan een ijkgeval worden ({why}).",
+            "Only a closed escalation decided by a specialist can be a known answer ({why}).",
+        ),
     ),
-    "quality/own-known-answer": (
-        "U heeft deze zaak zelf beoordeeld en kunt hem niet als ijkgeval beantwoorden.",
-        "You decided this case yourself and cannot answer it as a known answer.",
+    "quality/known-answer-exists": Message(
+        title=("Al een ijkgeval", "Already a known answer"),
+        detail=(
+            "Deze zaak is al een ijkgeval (nummer {known_answer_id}).",
+            "This case is already a known answer (number {known_answer_id}).",
+        ),
     ),
-    "quality/already-answered": (
-        "U heeft dit ijkgeval al beantwoord.",
-        "You have already answered this known answer.",
+    "quality/own-known-answer": Message(
+        title=("Eigen zaak als ijkgeval", "Own case as known answer"),
+        detail=(
+            "U heeft deze zaak zelf beoordeeld en kunt hem niet als ijkgeval beantwoorden.",
+            "You decided this case yourself and cannot answer it as a known answer.",
+        ),
+    ),
+    "quality/already-answered": Message(
+        title=("IJkgeval al beantwoord", "Known answer already answered"),
+        detail=("U heeft dit ijkgeval al beantwoord.", "You have already answered this known answer."),
     ),
     # integrations: device reports
-    "device-report/id-conflict": (
-        "Er bestaat al een apparaatmelding met dit report_id, met andere gegevens.",
-        "A device report with this report_id already exists with different data.",
+    "device-report/id-conflict": Message(
+        title=("Meldings-id al in gebruik", "Report id already in use"),
+        detail=(
+            "Er bestaat al een apparaatmelding met dit report_id, met andere gegevens.",
+            "A device report with this report_id already exists with different data.",
+        ),
     ),
-    "device-report/not-found": ("Deze apparaatmelding is niet gevonden.", "This device report was not found."),
-    "device-report/reported-at-out-of-range": (
-        "Het tijdstip van de melding ligt buiten het toegestane venster ({earliest} tot {latest}).",
-        "The report's time is outside the accepted window ({earliest} to {latest}).",
+    "device-report/not-found": Message(
+        title=("Apparaatmelding niet gevonden", "Device report not found"),
+        detail=("Deze apparaatmelding is niet gevonden.", "This device report was not found."),
+    ),
+    "device-report/reported-at-out-of-range": Message(
+        title=("Meldingstijd buiten het venster", "Report time outside the window"),
+        detail=(
+            "Het tijdstip van de melding ligt buiten het toegestane venster ({earliest} tot {latest}).",
+            "The report's time is outside the accepted window ({earliest} to {latest}).",
+        ),
     ),
     # admin
-    "assets/invalid-batch": (
-        "De batch is geweigerd; er is niets opgeslagen. Fouten: {errors}",
-        "The batch was rejected; nothing was stored. Errors: {errors}",
+    "assets/invalid-batch": Message(
+        title=("Batch geweigerd", "Batch rejected"),
+        detail=(
+            "De batch is geweigerd; er is niets opgeslagen. Fouten: {errors}",
+            "The batch was rejected; nothing was stored. Errors: {errors}",
+        ),
     ),
-    "assets/not-found": ("Apparaat '{serial}' is niet gevonden.", "Asset '{serial}' was not found."),
+    "assets/not-found": Message(
+        title=("Apparaat niet gevonden", "Asset not found"),
+        detail=("Apparaat '{serial}' is niet gevonden.", "Asset '{serial}' was not found."),
+    ),
+}
+
+# What a request's body or parameters got wrong, one sentence per refusal (backend/problems.py maps
+# msgspec's and Litestar's English messages onto these kinds). `{subject}` names the field.
+VALIDATOR_TEXT: dict[str, tuple[str, str]] = {
+    # the sentences, by kind (the `kind` of each item in a problem's `errors`)
+    "wrong-type": ("{subject} moet {expected} zijn, niet {got}", "{subject} must be {expected}, not {got}"),
+    "missing": ("{subject} is verplicht maar ontbreekt", "{subject} is required but missing"),
+    "unknown-field": (
+        "{subject} is onbekend en mag niet worden meegestuurd",
+        "{subject} is unknown and may not be sent",
+    ),
+    "too-long": ("{subject} is te lang: hoogstens {limit} {unit}", "{subject} is too long: at most {limit} {unit}"),
+    "too-short": ("{subject} is te kort: minstens {limit} {unit}", "{subject} is too short: at least {limit} {unit}"),
+    "wrong-length": ("{subject} heeft het verkeerde aantal elementen", "{subject} has the wrong number of items"),
+    "out-of-range": ("{subject} moet {comparison} {limit} zijn", "{subject} must be {comparison} {limit}"),
+    "out-of-range/unbounded": ("{subject} ligt buiten het toegestane bereik", "{subject} is out of range"),
+    "pattern": ("{subject} heeft niet de vereiste vorm", "{subject} does not have the required form"),
+    "not-allowed": ("{subject} heeft een waarde die niet is toegestaan", "{subject} has a value that is not allowed"),
+    "datetime": (
+        "{subject} is geen geldig tijdstip (RFC 3339, bijvoorbeeld 2026-12-01T13:05:00+01:00)",
+        "{subject} is not a valid time (RFC 3339, for example 2026-12-01T13:05:00+01:00)",
+    ),
+    "timezone": (
+        "{subject} mist een tijdzone (bijvoorbeeld +01:00 of Z)",
+        "{subject} lacks a time zone (for example +01:00 or Z)",
+    ),
+    "uuid": ("{subject} is geen geldige UUID", "{subject} is not a valid UUID"),
+    "malformed-json": ("{subject} is geen geldige JSON", "{subject} is not valid JSON"),
+    "malformed-json/at": (
+        "{subject} is geen geldige JSON (fout bij byte {byte})",
+        "{subject} is not valid JSON (error at byte {byte})",
+    ),
+    "invalid": ("{subject} is ongeldig", "{subject} is invalid"),
+    # what is refused: the request's body itself, or a named field or parameter
+    "subject/whole-body": ("de inhoud van het verzoek", "the request body"),
+    "subject/body": ("het veld '{field}'", "the field '{field}'"),
+    "subject/query": ("de parameter '{field}'", "the parameter '{field}'"),
+    "subject/path": ("het deel '{field}' van het adres", "the part '{field}' of the address"),
+    "subject/header": ("de header '{field}'", "the header '{field}'"),
+    "subject/cookie": ("de cookie '{field}'", "the cookie '{field}'"),
+    # msgspec's type names
+    "type/int": ("een geheel getal", "an integer"),
+    "type/float": ("een getal", "a number"),
+    "type/str": ("tekst", "text"),
+    "type/bool": ("true of false", "true or false"),
+    "type/null": ("null", "null"),
+    "type/array": ("een lijst", "a list"),
+    "type/object": ("een object", "an object"),
+    "type/bytes": ("base64-tekst", "base64 text"),
+    "type/uuid": ("een UUID", "a UUID"),
+    "type/datetime": ("een tijdstip", "a time"),
+    "type/date": ("een datum", "a date"),
+    "type/time": ("een tijd van de dag", "a time of day"),
+    "type/duration": ("een tijdsduur", "a duration"),
+    "type/decimal": ("een decimaal getal", "a decimal number"),
+    "type/other": ("een waarde van het juiste soort", "a value of the right kind"),
+    "type/or": (" of ", " or "),
+    # bounds: `Expected int >= 1`, `of length <= 64`
+    "comparison/>=": ("minstens", "at least"),
+    "comparison/>": ("groter dan", "greater than"),
+    "comparison/<=": ("hoogstens", "at most"),
+    "comparison/<": ("kleiner dan", "less than"),
+    "unit/str": ("tekens", "characters"),
+    "unit/bytes": ("bytes", "bytes"),
+    "unit/array": ("elementen", "items"),
+    "unit/object": ("velden", "fields"),
 }
 
 
@@ -253,9 +521,8 @@ class DomainError(Exception):
         self.extra = extra or {}
 
     def message(self, lang: str) -> str:
-        """The human message in `lang` ('nl' or 'en')."""
-        nl, en = MESSAGES[self.code]
-        return (en if lang == "en" else nl).format(**self.params)
+        """What went wrong this time, in `lang` ('nl' or 'en'): the problem's detail."""
+        return MESSAGES[self.code].detail_in(lang, self.params)
 
 
 class Invalid(DomainError):

@@ -79,7 +79,7 @@ def _flash(code: str | None) -> dict[str, str] | None:
     if code in FLASH:
         kind, text = FLASH[code]
     elif code in MESSAGES:
-        kind, text = "error", MESSAGES[code][0].format_map(_Blank())
+        kind, text = "error", MESSAGES[code].detail[0].format_map(_Blank())
     else:
         return None
     return {"kind": kind, "text": text}

@@ -267,7 +267,7 @@ class TestLabel:
     async def test_unknown_serial_is_404(self, client: AsyncClient, admin: Party) -> None:
         serial = _serial()
         body = _problem(await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers), 404, "assets/not-found")
-        assert serial in body["title"]
+        assert serial in body["detail"]
 
     async def test_imported_asset_label_matches_import_payload(self, client: AsyncClient, admin: Party) -> None:
         serial = _serial()

@@ -252,8 +252,8 @@ class TestProviderOutage:
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["code"] == "service/identity-provider-unavailable"
         assert int(r.headers["retry-after"]) >= 1
-        assert "aanmelddienst" in r.json()["title"]
-        assert "sign-in service" in english.json()["title"]
+        assert "aanmelddienst" in r.json()["detail"]
+        assert "sign-in service" in english.json()["detail"]
 
     async def test_keys_already_fetched_still_verify_while_the_provider_is_down(
         self, client: httpx.AsyncClient

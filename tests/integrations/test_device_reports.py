@@ -150,7 +150,7 @@ class TestValidation:
         at = {"far-future": now + timedelta(hours=2), "long-ago": now - timedelta(days=31)}.get(reported_at)
         b = body("MTR1-WINDOW", new_ean(), reported_at=at.isoformat() if at else reported_at)
         body_ = problem(await post(client, system(make), b, **{"Accept-Language": "en"}), 422, code)
-        assert "outside the" in body_["title"] and ("window" in body_["title"] or "reported_at" in body_["title"])
+        assert "outside the" in body_["detail"] and ("window" in body_["detail"] or "reported_at" in body_["detail"])
         problem(
             await client.get(f"{REPORTS}/{b['report_id']}", headers=system(make).headers),
             404,

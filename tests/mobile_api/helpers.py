@@ -8,6 +8,7 @@ from typing import Any
 
 from httpx import AsyncClient, Response
 
+from backend.errors import MESSAGES
 from backend.installs.catalog import load_catalog
 from backend.principal import Role
 from tests.factories import Factory, Party
@@ -27,7 +28,8 @@ def problem(r: Response, status: int, code: str) -> dict[str, Any]:
     assert body["code"] == code, body
     assert body["status"] == status
     assert body["type"].endswith(f"/problems/{code}")
-    assert body["title"] and body["title"] == body["detail"]
+    assert body["title"] in MESSAGES[code].title, body  # the code's stable title; the occurrence is in detail
+    assert body["detail"] and body["detail"] != body["title"]
     return body
 
 

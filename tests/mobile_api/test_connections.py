@@ -145,7 +145,7 @@ class TestClaimRefused:
     async def test_message_is_english_on_request(self, client: AsyncClient, make: Factory) -> None:
         r = await _claim(client, make.party(Role.CUSTOMER), new_ean(), **{"Accept-Language": "en"})
         body = _problem(r, 422, "connection/claim-mismatch")
-        assert "do not match" in body["title"] and r.headers["content-language"] == "en"
+        assert "do not match" in body["detail"] and r.headers["content-language"] == "en"
 
 
 class TestClaimRateLimit:
@@ -164,7 +164,7 @@ class TestClaimRateLimit:
         body = _problem(r, 429, "connection/claim-rate-limited")
         retry_after = int(r.headers["Retry-After"])
         assert 800 <= retry_after <= 900
-        assert str(retry_after) in body["title"]
+        assert str(retry_after) in body["detail"]
         assert await _owner(ean) is None
 
     async def test_four_failures_still_allow_the_right_answer(self, client: AsyncClient, make: Factory) -> None:

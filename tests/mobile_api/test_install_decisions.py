@@ -40,7 +40,7 @@ class TestSubmitApproves:
         d = await ready_install(client, make)
         approved = await _submitted(client, d, "approved")
         body = problem(await submit(client, d), 409, "install/state-conflict")
-        assert "approved" in body["title"]
+        assert "approved" in body["detail"]
         after = (await client.get(d.url, headers=d.who.headers)).json()
         assert (after["version"], len(after["decisions"])) == (approved["version"], 1)
 

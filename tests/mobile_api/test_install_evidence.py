@@ -171,7 +171,7 @@ class TestUploadPhotoRefusals:
         d = await new_install(client, make)
         for slot in ("device_label", "selfie"):
             body = problem(await upload(client, d, slot, make.photo("cabinet_overview")), 422, "photo/slot-unknown")
-            assert slot in body["title"]
+            assert slot in body["detail"]
 
     async def test_unsupported_content_type_header(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
@@ -220,7 +220,7 @@ class TestUploadPhotoRefusals:
         body = problem(
             await upload(client, d, "cabinet_overview", out.getvalue(), "image/png"), 413, "photo/too-many-pixels"
         )
-        assert "56000000" in body["title"]
+        assert "56000000" in body["detail"]
 
     async def test_install_of_another_party_is_not_found(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)

@@ -76,7 +76,7 @@ class TestCreateInstall:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject)
         body = problem(await create(client, customer, ean, "toaster"), 422, "install/asset-type-unknown")
-        assert "toaster" in body["title"]
+        assert "toaster" in body["detail"]
 
     async def test_connection_of_someone_else_or_unknown_is_not_found(self, client: AsyncClient, make: Factory) -> None:
         customer, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
@@ -96,14 +96,14 @@ class TestCreateInstall:
         ean = await make.connection(owner=customer.subject, capacity="3x25A")
         for asset_type in ("smart_meter_3p", "home_battery_large", "ev_charger"):
             body = problem(await create(client, customer, ean, asset_type), 403, "install/self-install-not-allowed")
-            assert asset_type in body["title"]
+            assert asset_type in body["detail"]
         assert (await create(client, customer, ean, "home_battery")).status_code == 201
 
     async def test_type_that_does_not_fit_the_capacity(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject, capacity="3x25A")
         body = problem(await create(client, customer, ean, "smart_meter_1p"), 422, "install/capacity-mismatch")
-        assert "3x25A" in body["title"]
+        assert "3x25A" in body["detail"]
 
 
 class TestCreateInstallBody:
@@ -117,7 +117,7 @@ class TestCreateInstallBody:
             ("decision", "approved"),
         ):
             body = problem(await create(client, customer, ean, **{field: value}), 422, "request/server-owned-field")
-            assert f"'{field}'" in body["title"]
+            assert f"'{field}'" in body["detail"]
         listed = await client.get(BASE, headers=customer.headers)
         assert listed.json()["items"] == []
 
@@ -273,7 +273,7 @@ class TestScanLabel:
         d = await new_install(client, make)
         assert (await client.post(f"{d.url}/help", json={}, headers=d.who.headers)).json()["state"] == "in_review"
         body = problem(await scan(client, d, (await make.asset())[1]), 409, "install/state-conflict")
-        assert "in_review" in body["title"]
+        assert "in_review" in body["detail"]
 
 
 class TestLanguage:
@@ -281,18 +281,18 @@ class TestLanguage:
         customer = make.party(Role.CUSTOMER)
         ean = await make.connection(owner=customer.subject)
         dutch = problem(await create(client, customer, ean, "toaster"), 422, "install/asset-type-unknown")
-        assert dutch["title"] == "Onbekend type installatie: 'toaster'."
+        assert dutch["detail"] == "Onbekend type installatie: 'toaster'."
         en = {**customer.headers, "Accept-Language": "en-GB,en;q=0.9"}
         r = await client.post(
             BASE, json={"id": str(uuid.uuid4()), "connection_ean": ean, "asset_type": "toaster"}, headers=en
         )
-        assert problem(r, 422, "install/asset-type-unknown")["title"] == "Unknown asset type: 'toaster'."
+        assert problem(r, 422, "install/asset-type-unknown")["detail"] == "Unknown asset type: 'toaster'."
         assert r.headers["content-language"] == "en"
 
     async def test_problem_header_names_the_language(self, client: AsyncClient, make: Factory) -> None:
         customer = make.party(Role.CUSTOMER)
         r = await client.get(f"{BASE}/{uuid.uuid4()}", headers=customer.headers)
-        assert problem(r, 404, "install/not-found")["title"] == "Deze installatie is niet gevonden."
+        assert problem(r, 404, "install/not-found")["detail"] == "Deze installatie is niet gevonden."
         assert r.headers["content-language"] == "nl"
 
     async def test_next_actions_and_status_follow_the_language(self, client: AsyncClient, make: Factory) -> None:

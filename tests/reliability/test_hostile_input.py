@@ -82,7 +82,7 @@ class TestIntegerPathIds:
         ids = {name: value for name in ("case_id", "photo_id", "known_answer_id")}
         r = await send(client, world, method, world.url(path, **ids), ROUTES[method, path].role, json={})
         body = refused(r, "request/id-out-of-range")
-        assert r.status_code == 404 and str(MAX_INT4) in body["title"]
+        assert r.status_code == 404 and str(MAX_INT4) in body["detail"]
         assert await stored(settings.photo_dir) == before
 
     async def test_an_id_in_range_still_reaches_the_domain(self, client: httpx.AsyncClient, world: World) -> None:
@@ -114,8 +114,8 @@ class TestJsonBodies:
         )
         body = refused(r, *INPUT_CODES)
         if case.field is not None:  # refused for the poisoned field, not for something else
-            named = [e.get("key") for e in body.get("errors", [])] + [body.get("field")]
-            assert case.field in named or f"'{case.field}'" in body["title"], body
+            named = [e.get(k) for e in body.get("errors", []) for k in ("key", "field")] + [body.get("field")]
+            assert case.field in named or f"'{case.field}'" in body["detail"], body
         assert await stored(settings.photo_dir) == before
 
     @pytest.mark.parametrize(

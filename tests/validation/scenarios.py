@@ -63,15 +63,15 @@ class Scenario:
 
 
 class Refused(Exception):
-    def __init__(self, code: str, title: str) -> None:
+    def __init__(self, code: str, detail: str) -> None:
         super().__init__(code)
-        self.code, self.title = code, title
+        self.code, self.detail = code, detail
 
 
 def ok(r: Response) -> dict[str, Any]:
     """The body of a successful step; a problem answer ends the scenario as refused."""
     if 400 <= r.status_code < 500 and r.headers.get("content-type", "").startswith("application/problem+json"):
-        raise Refused(r.json()["code"], r.json()["title"])
+        raise Refused(r.json()["code"], r.json()["detail"])
     assert r.status_code in (200, 201), r.text
     return r.json()
 
@@ -156,7 +156,7 @@ async def play(s: Scenario, client: AsyncClient, make: Factory) -> Result:
     try:
         return await s.build(client, make, s.seed)
     except Refused as refused:
-        return Result(f"refused:{refused.code}", (refused.title,))
+        return Result(f"refused:{refused.code}", (refused.detail,))
 
 
 def forged(payload: str) -> str:
