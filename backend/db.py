@@ -7,23 +7,31 @@ of the project runs through these two engine classes, so this is the one place w
 database's "unavailable" errors (unreachable, locked, too slow) become
 `Unavailable("service/database-unavailable")`; every other database error is a bug and propagates
 unchanged (a logged 500).
+
+SQLite connections are kept and reused (a small pool per event loop), as PostgreSQL's are: Piccolo's
+own SQLite engine opens a connection, and a thread, for every query outside a transaction (4.8x the
+cost of a reused one). `recorded_statements()` lets tests count what a request really sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import aiosqlite
 import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -48,6 +56,35 @@ _PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
 # A closed connection, or a pooled one asyncpg already gave back because it was lost mid-transaction.
 _PG_LOST_CONNECTION = ("connection is closed", "connection has been released back to the pool")
 _SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One thing sent to the database: `connect`, `begin`, `commit`, `rollback` or `query`."""
+
+    kind: str
+    sql: str = ""
+    in_transaction: bool = False
+
+
+_recorded: ContextVar[list[Statement] | None] = ContextVar("selfinstall_db_statements", default=None)
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[Statement]]:
+    """Collect every statement the code run inside sends (and every connection it opens), in order."""
+    statements: list[Statement] = []
+    token = _recorded.set(statements)
+    try:
+        yield statements
+    finally:
+        _recorded.reset(token)
+
+
+def _record(kind: str, sql: str = "", in_transaction: bool = False) -> None:
+    statements = _recorded.get()
+    if statements is not None:
+        statements.append(Statement(kind, sql, in_transaction))
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -102,6 +139,8 @@ class BoundedPostgresEngine(PostgresEngine):
                 # that cannot even answer (a network partition).
                 "command_timeout": limits.statement_s + CLIENT_TIMEOUT_SLACK_S,
                 "server_settings": {
+                    # JSON built by the server (the install snapshot) spells times in UTC, as asyncpg does.
+                    "TimeZone": "UTC",
                     "statement_timeout": _ms(limits.statement_s),
                     "lock_timeout": _ms(limits.lock_s),
                     "idle_in_transaction_session_timeout": _ms(IDLE_IN_TRANSACTION_S),
@@ -112,7 +151,7 @@ class BoundedPostgresEngine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
         # No connection up front: a worker started while the database is down still starts, says so
         # on /health/ready and connects once the database is back.
-        await super().start_connection_pool(**{"min_size": 0, **kwargs})
+        await super().start_connection_pool(**{"min_size": 0, "init": _pg_connected, **kwargs})
 
     async def _run_in_pool(self, query: str, args: Any = None) -> Any:
         # Piccolo waits for a pooled connection without a timeout: under a lock every one is taken.
@@ -126,10 +165,13 @@ class BoundedPostgresEngine(PostgresEngine):
                 raise
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        if _recorded.get() is not None:
+            _record("query", str(querystring), self.current_transaction.get() is not None)
         with _unavailable_on_bad_days():
             return await super().run_querystring(querystring, in_pool)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        _record("query", ddl, self.current_transaction.get() is not None)
         with _unavailable_on_bad_days():
             return await super().run_ddl(ddl, in_pool)
 
@@ -151,8 +193,20 @@ class BoundedPostgresEngine(PostgresEngine):
             self.config = bounded
 
 
+async def _pg_connected(connection: Any) -> None:
+    _record("connect")
+
+
 class _PostgresTransaction(PostgresTransaction):
     engine: BoundedPostgresEngine
+
+    async def begin(self) -> None:
+        _record("begin", "BEGIN")
+        await super().begin()
+
+    async def commit(self) -> None:
+        _record("commit", "COMMIT")
+        await super().commit()
 
     async def get_connection(self) -> Any:
         if self.engine.pool:
@@ -173,6 +227,7 @@ class _PostgresTransaction(PostgresTransaction):
         if _is_lost(self.connection):  # the server rolled back what the lost connection began
             self._rolled_back = True
             return
+        _record("rollback", "ROLLBACK")
         await super().rollback()
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
@@ -205,8 +260,74 @@ def _is_lost(connection: Any) -> bool:
         return True
 
 
+# Connections each event loop keeps open (a worker process has one loop). Reads run in parallel on
+# them (WAL; sqlite3 lets go of the GIL while SQLite works); writers take turns on the write lock.
+SQLITE_CONNECTIONS = 8
+# An open connection keeps other processes from locking the file exclusively (a backup tool, an
+# operator's VACUUM): one left unused this long is closed. Under load the busy ones stay open.
+SQLITE_IDLE_CLOSE_S = 1.0
+
+FileIdentity = tuple[int, int] | None
+
+
+def _file_identity(path: str) -> FileIdentity:
+    """(device, inode) of the database file, None while there is none at `path`."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+@dataclass(slots=True)
+class _Connections:
+    """The open connections of one event loop: most recently used last, at most `lent` out at once."""
+
+    lent: asyncio.Semaphore
+    idle: list[tuple[aiosqlite.Connection, FileIdentity, float]]  # and when it was given back
+    files: dict[int, FileIdentity]  # id(connection) of those lent out -> the file it has open
+    reaper: asyncio.TimerHandle | None = None
+
+    def close_unused(self) -> None:
+        """Close what was idle SQLITE_IDLE_CLOSE_S; come back for the rest when it will have been."""
+        self.reaper = None
+        loop = asyncio.get_running_loop()
+        cutoff = loop.time() - SQLITE_IDLE_CLOSE_S
+        while self.idle and self.idle[0][2] <= cutoff:  # the least recently used first
+            self.idle.pop(0)[0].stop()
+        if self.idle:
+            self.reaper = loop.call_at(self.idle[0][2] + SQLITE_IDLE_CLOSE_S, self.close_unused)
+
+
+async def _in_thread(connection: aiosqlite.Connection, work: Callable[[sqlite3.Connection], Any]) -> Any:
+    """Run `work` on the connection's own thread: several statements for one hop there and back."""
+    return await connection._execute(work, connection._conn)  # aiosqlite's queue, as its own methods use it
+
+
+def _begin(busy_timeout_ms: int, kind: str, db: sqlite3.Connection) -> None:
+    db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    db.execute(f"BEGIN {kind}")
+
+
+def _finish(statement: str, busy_timeout_ms: int, db: sqlite3.Connection) -> None:
+    db.execute(statement)
+    db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")  # back to what a single statement waits
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA foreign_keys = 1")  # per connection; Piccolo sets it before every query instead
+    db.execute("PRAGMA synchronous = FULL")  # SQLite's default, stated: a commit is fsynced before it returns
+
+
 class BoundedSQLiteEngine(SQLiteEngine):
-    """SQLite where a writer waits a bounded time for the write lock, and bad days are 503s.
+    """SQLite on reused connections, where a writer waits a bounded time for the write lock, and bad
+    days are 503s.
+
+    Piccolo's engine opens a connection (and its thread) for every query outside a transaction; here
+    each event loop keeps up to SQLITE_CONNECTIONS open and lends them out, for one query or one
+    transaction. A connection is lent only while the file at `path` is still the one it opened (a file
+    moved away or replaced is not written to behind the operator's back), and one whose state is in
+    doubt (an error, a cancellation mid-statement) is closed, never lent again.
 
     Write transactions of one process take an asyncio lock first, so they queue here in order
     instead of polling SQLite's busy handler against each other: only another process holding the
@@ -214,11 +335,15 @@ class BoundedSQLiteEngine(SQLiteEngine):
     """
 
     def __init__(self, path: str, lock_timeout_s: float) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):  # RETURNING, which every insert here relies on
+            raise RuntimeError(f"SQLite 3.35 or newer is required, found {sqlite3.sqlite_version}")
         super().__init__(path=path, timeout=lock_timeout_s)  # the busy timeout of single statements
         self.lock_timeout_s = lock_timeout_s
+        self.busy_timeout_ms = max(1, int(lock_timeout_s * 1000))
         self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connections] = weakref.WeakKeyDictionary()
 
     def write_lock(self) -> asyncio.Lock:
         """The write lock of the running event loop (asyncio locks belong to one loop)."""
@@ -228,11 +353,96 @@ class BoundedSQLiteEngine(SQLiteEngine):
             lock = self._write_locks[loop] = asyncio.Lock()
         return lock
 
+    def _connections(self) -> _Connections:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = _Connections(asyncio.Semaphore(SQLITE_CONNECTIONS), [], {})
+        return pool
+
+    async def lend(self, timeout_s: float) -> aiosqlite.Connection:
+        """An open connection of this loop, waiting at most `timeout_s` for one to be free."""
+        pool = self._connections()
+        async with asyncio.timeout(timeout_s):  # TimeoutError (an OSError): unavailable
+            await pool.lent.acquire()
+        try:
+            file = _file_identity(self.path)
+            while pool.idle:
+                connection, opened, _ = pool.idle.pop()
+                if file is not None and opened == file:
+                    pool.files[id(connection)] = file
+                    return connection
+                connection.stop()  # its file was moved away or replaced
+            connection = await self._open()
+            pool.files[id(connection)] = _file_identity(self.path)
+            return connection
+        except BaseException:
+            pool.lent.release()
+            raise
+
+    def give_back(self, connection: aiosqlite.Connection, reusable: bool) -> None:
+        """Return a lent connection; one in doubt is closed (after whatever it still has queued)."""
+        pool = self._connections()
+        file = pool.files.pop(id(connection), None)
+        if reusable and file is not None:
+            loop = asyncio.get_running_loop()
+            pool.idle.append((connection, file, loop.time()))
+            if pool.reaper is None:
+                pool.reaper = loop.call_later(SQLITE_IDLE_CLOSE_S, pool.close_unused)
+        else:
+            connection.stop()
+        pool.lent.release()
+
+    async def close_connections(self) -> None:
+        """Close this loop's idle connections (a worker shutting down)."""
+        pool = self._connections()
+        idle, pool.idle = pool.idle, []
+        for connection, _, _ in idle:
+            await connection.close()
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        connection._thread.daemon = True  # an idle connection must not keep a finished process alive
+        await connection
+        try:
+            connection.row_factory = dict_factory
+            await _in_thread(connection, _prepare)
+        except BaseException:
+            connection.stop()
+            raise
+        _record("connect")
+        return connection
+
+    async def _run_in_new_connection(
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
+        """Outside a transaction: one statement on a lent connection (autocommit)."""
+        connection = await self.lend(self.lock_timeout_s)
+        reusable = False
+        try:
+            rows = await connection.execute_fetchall(query, args or [])
+            reusable = True
+            return rows
+        except sqlite3.IntegrityError:  # a constraint refused the statement; the connection is fine
+            reusable = True
+            raise
+        finally:
+            self.give_back(connection, reusable)
+
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
+        """Inside a transaction: one hop to the connection's thread (foreign keys are on already)."""
+        return await connection.execute_fetchall(query, args or [])
+
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
+        if _recorded.get() is not None:
+            _record("query", str(querystring), self.current_transaction.get() is not None)
         with _unavailable_on_bad_days():
             return await super().run_querystring(querystring, in_pool)
 
     async def run_ddl(self, ddl: str, in_pool: bool = False) -> Any:
+        _record("query", ddl, self.current_transaction.get() is not None)
         with _unavailable_on_bad_days():
             return await super().run_ddl(ddl, in_pool)
 
@@ -243,13 +453,17 @@ class BoundedSQLiteEngine(SQLiteEngine):
 
 
 class _SQLiteTransaction(SQLiteTransaction):
+    """A transaction on one lent connection; IMMEDIATE ones queue on the process's write lock first."""
+
     engine: BoundedSQLiteEngine
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
         self._locked: asyncio.Lock | None = None
-        self._deadline = asyncio.get_running_loop().time() + self.engine.lock_timeout_s
+        self._lent: aiosqlite.Connection | None = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.engine.lock_timeout_s
         try:
             with _unavailable_on_bad_days():
                 if self.transaction_type is TransactionType.immediate:
@@ -257,38 +471,49 @@ class _SQLiteTransaction(SQLiteTransaction):
                     async with asyncio.timeout(self.engine.lock_timeout_s):  # TimeoutError: unavailable
                         await lock.acquire()
                     self._locked = lock
-                return await super().__aenter__()
+                self._lent = self.connection = await self.engine.lend(max(0.001, deadline - loop.time()))
+                # What is left of the wait after queueing in this process goes to waiting on other processes.
+                remaining_ms = max(1, int((deadline - loop.time()) * 1000))
+                _record("begin", f"BEGIN {self.transaction_type.value}")
+                await _in_thread(self.connection, partial(_begin, remaining_ms, self.transaction_type.value))
         except BaseException:
-            await self._close_and_unlock()
+            self._end(reusable=False)
             raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
-    async def get_connection(self) -> Any:
-        connection = await super().get_connection()
-        # What is left of the wait after queueing in this process goes to waiting on other processes.
-        remaining_ms = max(1, int((self._deadline - asyncio.get_running_loop().time()) * 1000))
-        await connection.execute(f"PRAGMA busy_timeout = {remaining_ms}")
-        return connection
+    async def commit(self) -> None:
+        _record("commit", "COMMIT", True)
+        await _in_thread(self.connection, partial(_finish, "COMMIT", self.engine.busy_timeout_ms))
+        self._committed = True
+
+    async def rollback(self) -> None:
+        _record("rollback", "ROLLBACK", True)
+        await _in_thread(self.connection, partial(_finish, "ROLLBACK", self.engine.busy_timeout_ms))
+        self._rolled_back = True
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent is not None:
             return exception is None
+        ended = False
         try:
             with _unavailable_on_bad_days():
-                return await super().__aexit__(exception_type, exception, traceback)
-        except BaseException:
-            await self._close_and_unlock()  # piccolo closes the connection only after a clean end
-            self.engine.current_transaction.reset(self.context)
-            raise
+                if exception is not None:
+                    if not self._rolled_back:
+                        await self.rollback()
+                elif not self._committed and not self._rolled_back:
+                    await self.commit()
+            ended = True
         finally:
-            if self._locked is not None:
-                self._locked.release()
-                self._locked = None
+            self.engine.current_transaction.reset(self.context)
+            self._end(reusable=ended)
+        return exception is None
 
-    async def _close_and_unlock(self) -> None:
-        connection = getattr(self, "connection", None)
-        if connection is not None:
-            with suppress(Exception):  # an aiosqlite connection left open keeps its thread forever
-                await connection.close()
+    def _end(self, reusable: bool) -> None:
+        """Give the connection back (closed unless the transaction ended cleanly) and the write lock."""
+        if self._lent is not None:
+            self.engine.give_back(self._lent, reusable)
+            self._lent = None
         if self._locked is not None:
             self._locked.release()
             self._locked = None

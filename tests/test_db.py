@@ -9,13 +9,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from backend.db import IDLE_IN_TRANSACTION_S, BoundedSQLiteEngine, unbounded_statements, write_transaction
+from backend.db import (
+    IDLE_IN_TRANSACTION_S,
+    SQLITE_IDLE_CLOSE_S,
+    BoundedSQLiteEngine,
+    recorded_statements,
+    unbounded_statements,
+    write_transaction,
+)
 from backend.errors import Unavailable
 from backend.installs import repository as repo
 from backend.installs.tables import Install
@@ -45,7 +53,7 @@ class TestBounds:
     async def test_every_connection_waits_a_bounded_time(self, settings: Settings) -> None:
         engine = Install._meta.db
         if isinstance(engine, SQLiteEngine):
-            # Piccolo opens a connection per query; each carries the lock timeout as its busy timeout.
+            # Every connection carries the lock timeout as its busy timeout (transactions restore it).
             rows = await engine.run_ddl("PRAGMA busy_timeout")
             assert rows[0]["timeout"] == int(settings.db_lock_timeout_s * 1000)
         else:
@@ -200,3 +208,88 @@ class TestLocked:
             r = await client.post(CLAIM, json={**body, "ean": new_ean()}, headers=other.headers)
             assert r.status_code == 422, r.text
         assert (await client.post(CLAIM, json=body, headers=who.headers)).status_code == 201
+
+
+class TestReusedConnections:
+    """Connections are opened once and lent out again (Piccolo's SQLite engine opened one per query)."""
+
+    async def test_queries_and_transactions_open_no_new_connection(self, client: httpx.AsyncClient) -> None:
+        await Install.select(Install.id).limit(1)  # one connection open (the pool starts empty)
+        with recorded_statements() as sent:
+            for _ in range(5):
+                await Install.select(Install.id).limit(1)
+            async with write_transaction(Install._meta.db):
+                await Install.select(Install.id).limit(1)
+        assert [s.kind for s in sent] == ["query"] * 5 + ["begin", "query", "commit"]
+
+    async def test_a_transaction_gives_its_connection_back_with_the_full_busy_timeout(self, tmp_path: Path) -> None:
+        engine = BoundedSQLiteEngine(str(tmp_path / "reuse.sqlite3"), lock_timeout_s=2.0)
+        await engine.run_ddl("CREATE TABLE t (x INTEGER)")
+        with recorded_statements() as sent:
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                # Inside: what is left of the lock timeout after queueing for the write lock.
+                inside = (await engine.run_ddl("PRAGMA busy_timeout"))[0]["timeout"]
+                await engine.run_ddl("INSERT INTO t VALUES (1)")
+            after = (await engine.run_ddl("PRAGMA busy_timeout"))[0]["timeout"]
+        assert 0 < inside <= 2000
+        assert after == 2000  # the same connection, its single statements wait the whole lock timeout again
+        assert "connect" not in [s.kind for s in sent]
+        assert (await engine.run_ddl("SELECT count(*) AS n FROM t"))[0]["n"] == 1
+        await engine.close_connections()
+
+    async def test_a_failed_transaction_is_rolled_back_and_its_connection_still_serves(self, tmp_path: Path) -> None:
+        engine = BoundedSQLiteEngine(str(tmp_path / "rollback.sqlite3"), lock_timeout_s=2.0)
+        await engine.run_ddl("CREATE TABLE t (x INTEGER UNIQUE)")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                await engine.run_ddl("INSERT INTO t VALUES (1)")
+                await engine.run_ddl("INSERT INTO t VALUES (1)")
+        assert not engine.write_lock().locked()
+        assert (await engine.run_ddl("SELECT count(*) AS n FROM t"))[0]["n"] == 0  # nothing of it stayed
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            await engine.run_ddl("INSERT INTO t VALUES (1)")
+        assert (await engine.run_ddl("SELECT count(*) AS n FROM t"))[0]["n"] == 1
+        await engine.close_connections()
+
+    async def test_a_replaced_database_file_is_never_read_through_an_old_connection(self, tmp_path: Path) -> None:
+        """An operator restores a copy at the path: the next query reads the copy, not the old file."""
+        path = tmp_path / "db.sqlite3"
+        engine = BoundedSQLiteEngine(str(path), lock_timeout_s=1.0)
+        await engine.run_ddl("CREATE TABLE t (x INTEGER)")
+        await engine.run_ddl("INSERT INTO t VALUES (1)")
+        restored = sqlite3.connect(tmp_path / "restored.sqlite3")
+        restored.execute("CREATE TABLE t (x INTEGER)")
+        restored.execute("INSERT INTO t VALUES (2)")
+        restored.commit()
+        restored.close()
+        path.rename(tmp_path / "old.sqlite3")
+        (tmp_path / "restored.sqlite3").rename(path)
+        assert (await engine.run_ddl("SELECT x FROM t"))[0]["x"] == 2
+        await engine.close_connections()
+
+    async def test_a_database_moved_away_is_unavailable_not_served_from_an_open_handle(self, tmp_path: Path) -> None:
+        folder = tmp_path / "db"
+        folder.mkdir()
+        engine = BoundedSQLiteEngine(str(folder / "db.sqlite3"), lock_timeout_s=1.0)
+        await engine.run_ddl("CREATE TABLE t (x INTEGER)")
+        folder.rename(tmp_path / "away")
+        with pytest.raises(Unavailable):
+            await engine.run_ddl("SELECT x FROM t")
+        (tmp_path / "away").rename(folder)
+        assert await engine.run_ddl("SELECT x FROM t") == []
+        await engine.close_connections()
+
+    async def test_idle_connections_are_closed_so_another_process_can_lock_the_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "idle.sqlite3"
+        engine = BoundedSQLiteEngine(str(path), lock_timeout_s=1.0)
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
+        await engine.run_ddl("CREATE TABLE t (x INTEGER)")
+        await asyncio.sleep(SQLITE_IDLE_CLOSE_S + 0.5)
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("PRAGMA locking_mode=EXCLUSIVE")
+            other.execute("BEGIN EXCLUSIVE")  # "database is locked" while any connection of ours is open
+            other.execute("SELECT count(*) FROM t").fetchall()
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
