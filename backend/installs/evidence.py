@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterable
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
+import msgspec
+
+from backend.errors import BadRequest, Invalid, NotFound, TooLarge, Unsupported
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.records import PhotoRec
 from backend.installs.service import (
+    compare_and_set,
     record_event,
     require_editable,
     save_checks,
@@ -19,11 +23,12 @@ from backend.installs.service import (
     scoped_install,
     transaction,
 )
+from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
 from backend.installs.verdict import find_reuse, hash_columns, photo_context, same_install_matches
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
 from backend.validation.photo import PhotoFacts, PhotoRejected, inspect_photo
-from backend.validation.photo_checks import PhotoEvidence, run_photo_checks
+from backend.validation.photo_checks import PhotoEvidence, ReuseMatch, run_photo_checks
 from backend.validation.results import CheckResult
 
 ACCEPTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
@@ -40,8 +45,15 @@ async def upload_photo(
     declared_size: int | None,
     chunks: AsyncIterable[bytes],
 ) -> tuple[PhotoRec, list[CheckResult], bool]:
-    """Store one slot's photo; the same bytes again return the stored photo (created=False)."""
-    install = await scoped_install(who, install_id)
+    """Store one slot's photo; the same bytes again return the stored photo (created=False).
+
+    The install and its evidence are read once, before the body; the photo is checked against them,
+    and one short write transaction records it if the install's version is still the one read (else
+    it reads again under the lock and checks again: the decoded facts are kept)."""
+    snap = await load_scoped_snapshot(install_id, who.subject, who.role)
+    if snap is None:
+        raise NotFound("install/not-found")
+    install = snap.install
     require_editable(install)
     spec = ctx.catalog.types[install.asset_type]
     if slot not in spec.slots:
@@ -53,26 +65,41 @@ async def upload_photo(
         raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024))
     staged = await _receive(ctx, chunks)
     try:
-        existing = await repo.photo_of_slot(install.id, slot, staged.sha256)
+        existing = _same_bytes(snap, slot, staged.sha256)
         if existing is not None:
             return existing, [], False
         facts = await ctx.run_cpu(_inspect, ctx, staged, ctx.catalog.slots[slot].requires_qr)
         reuse = await find_reuse(install.id, staged.sha256, facts.lookup)
-        twins = same_install_matches(slot, staged.sha256, facts.lookup, await repo.photos_of(install.id))
-        fixes = await repo.fixes_of(install.id)
-        context = photo_context(install, fixes[-1] if fixes else None, ctx.clock(), reuse, twins)
-        results = run_photo_checks(PhotoEvidence.from_facts(slot, facts), context, ctx.policy)
+        results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
         wrote = await ctx.store.commit(staged)
     finally:
         ctx.store.discard(staged)  # a no-op once committed (the file has moved)
     try:
-        return await _record(ctx, who, install_id, slot, staged, facts, results)
+        return await _record(ctx, who, snap, slot, staged, facts, reuse, results)
     except Exception:
         # Refused or failed after the file was made durable (the install was cancelled meanwhile, the
         # database went away): take back the file this request wrote, unless a row already uses it.
         if wrote:
             await _take_back(ctx, staged.sha256)
         raise
+
+
+def _same_bytes(snap: InstallSnapshot, slot: str, sha256: str) -> PhotoRec | None:
+    return next((p for p in snap.photos if p.slot == slot and p.sha256 == sha256), None)
+
+
+def _photo_checks(
+    ctx: InstallContext,
+    snap: InstallSnapshot,
+    slot: str,
+    staged: StagedUpload,
+    facts: PhotoFacts,
+    reuse: tuple[ReuseMatch, ...],
+) -> list[CheckResult]:
+    """The photo's checks against the install's evidence (the other slots' photos, the latest fix)."""
+    twins = same_install_matches(slot, staged.sha256, facts.lookup, snap.photos)
+    context = photo_context(snap.install, snap.fix, ctx.clock(), reuse, twins)
+    return run_photo_checks(PhotoEvidence.from_facts(slot, facts), context, ctx.policy)
 
 
 async def _take_back(ctx: InstallContext, sha256: str) -> None:
@@ -89,48 +116,54 @@ async def _take_back(ctx: InstallContext, sha256: str) -> None:
 async def _record(
     ctx: InstallContext,
     who: Principal,
-    install_id: uuid.UUID,
+    snap: InstallSnapshot,
     slot: str,
     staged: StagedUpload,
     facts: PhotoFacts,
+    reuse: tuple[ReuseMatch, ...],
     results: list[CheckResult],
 ) -> tuple[PhotoRec, list[CheckResult], bool]:
-    """One short transaction: the photo row, its checks, the install and an audit event."""
+    """One short transaction: the install's version, the photo row, its checks and an audit event."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
-        require_editable(install)
-        existing = await repo.photo_of_slot(install.id, slot, staged.sha256)
-        if existing is not None:  # the same bytes arrived concurrently and won the race
-            return existing, [], False
-        now = ctx.clock()
-        photo_id = await repo.replace_slot_photo(
-            {
-                "install": install.id,
-                "slot": slot,
-                "sha256": staged.sha256,
-                "content_type": facts.content_type,
-                "size_bytes": staged.size,
-                "width": facts.width,
-                "height": facts.height,
-                "exif_taken_at": facts.taken_at,
-                "exif_lat": facts.gps[0] if facts.gps else None,
-                "exif_lon": facts.gps[1] if facts.gps else None,
-                "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
-                "qr_symbol_seen": facts.qr_symbol_seen,
-                "sharpness": facts.sharpness,
-                "edge_density": facts.edge_density,
-                "contrast": facts.contrast,
-                "brightness": facts.brightness,
-                "dark_fraction": facts.dark_fraction,
-                "bright_fraction": facts.bright_fraction,
-                **hash_columns(facts.hashes),
-                "is_current": True,
-                "uploaded_by": who.subject,
-                "created_at": now,
-            }
-        )
+        now = ctx.clock().astimezone(UTC)  # as the database gives times back: the returned row is the stored one
+        install = snap.install
+        if not await compare_and_set(install, now, {}):
+            # The install changed since it was read (another slot, a fix, these very bytes): read it
+            # again under the lock and check the photo against what it is now.
+            install = await scoped_install(who, install.id, for_update=True)
+            require_editable(install)
+            snap = await load_snapshot(install)
+            existing = _same_bytes(snap, slot, staged.sha256)
+            if existing is not None:  # the same bytes arrived concurrently and won the race
+                return existing, [], False
+            results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
+            await save_install(ctx, who, install, now)
+        row = {
+            "install": install.id,
+            "slot": slot,
+            "sha256": staged.sha256,
+            "content_type": facts.content_type,
+            "size_bytes": staged.size,
+            "width": facts.width,
+            "height": facts.height,
+            "exif_taken_at": facts.taken_at.astimezone(UTC) if facts.taken_at else None,
+            "exif_lat": facts.gps[0] if facts.gps else None,
+            "exif_lon": facts.gps[1] if facts.gps else None,
+            "qr_texts": list(facts.qr_texts) if facts.qr_texts is not None else None,
+            "qr_symbol_seen": facts.qr_symbol_seen,
+            "sharpness": facts.sharpness,
+            "edge_density": facts.edge_density,
+            "contrast": facts.contrast,
+            "brightness": facts.brightness,
+            "dark_fraction": facts.dark_fraction,
+            "bright_fraction": facts.bright_fraction,
+            **hash_columns(facts.hashes),
+            "is_current": True,
+            "uploaded_by": who.subject,
+            "created_at": now,
+        }
+        photo_id = await repo.replace_slot_photo(row)
         await save_checks(install.id, 0, results, now, {slot: photo_id})
-        await save_install(ctx, who, install, now)
         await record_event(
             who,
             "photo.uploaded",
@@ -140,9 +173,7 @@ async def _record(
             sha256=staged.sha256,
             checks={r.check: r.status.value for r in results},
         )
-        photo = await repo.photo_by_id(install.id, photo_id)
-    assert photo is not None
-    return photo, results, True
+    return msgspec.convert({**row, "id": photo_id}, PhotoRec), results, True  # the row as inserted
 
 
 async def _receive(ctx: InstallContext, chunks: AsyncIterable[bytes]) -> StagedUpload:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
+from piccolo.columns import JSON
 from piccolo.query.functions.aggregate import Count
+from piccolo.table import Table
 
 from backend.installs.enums import AssetStatus
 from backend.installs.records import (
@@ -357,6 +360,97 @@ async def decisions_of(install_id: uuid.UUID) -> list[DecisionRec]:
 
 async def insert_decision(row: dict[str, Any]) -> None:
     await Decision.insert(Decision(**row))
+
+
+# --- one install with all its evidence, in one query --------------------------------------------
+
+
+class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
+    """An install and every row about it, as one query returns them (child lists ordered by id)."""
+
+    install: InstallRec
+    connection: ConnectionRec
+    asset: AssetRec | None
+    photos: list[PhotoRec]  # the current ones
+    checks: list[CheckRec]
+    fixes: list[FixRec]
+    decisions: list[DecisionRec]
+    events: list[EventRec]
+
+
+_SNAPSHOT_DECODER = msgspec.json.Decoder(SnapshotRows, strict=False)  # SQLite's booleans are 0 and 1
+
+
+async def install_snapshot(
+    install_id: uuid.UUID, subject: str | None = None, role: str | None = None
+) -> SnapshotRows | None:
+    """The install (scoped to the caller when `subject` is given, as `install_scoped`) with its
+    connection, asset, current photos, checks, fixes, decisions and events: one statement, the
+    database building one JSON document (a view used to take eight queries)."""
+    scope = "" if subject is None else _SNAPSHOT_SCOPES.get(role or "", "")
+    engine_type = Install._meta.db.engine_type
+    args: list[Any] = [install_id] if not scope else [install_id, subject]
+    rows = await Install.raw(_snapshot_sql(engine_type, scope), *args)
+    if not rows:
+        return None
+    snap = _SNAPSHOT_DECODER.decode(rows[0]["snapshot"])
+    for rows_of_kind in (snap.photos, snap.checks, snap.fixes, snap.decisions, snap.events):
+        rows_of_kind.sort(key=_by_id)
+    return snap
+
+
+def _by_id(row: Any) -> int:
+    return int(row.id)
+
+
+# The caller's scope, as `_scope` says it for Piccolo queries.
+_SNAPSHOT_SCOPES = {
+    "customer": " AND c.owner_subject = {}",
+    "installer": " AND c.installer_subject = {}",
+}
+
+
+@functools.cache
+def _snapshot_sql(engine_type: str, scope: str) -> str:
+    sqlite = engine_type == "sqlite"
+
+    def obj(alias: str, table: type[Table], rec: type[Record]) -> str:
+        pairs = []
+        for name in rec.__struct_fields__:
+            column = table._meta.get_column_by_name(name)
+            ref = f'{alias}."{column._meta.db_column_name}"'
+            if sqlite and isinstance(column, JSON):  # stored as text: embed it as JSON, not as a string
+                ref = f"json({ref})"
+            pairs.append(f"'{name}', {ref}")
+        return f"{'json_object' if sqlite else 'json_build_object'}({', '.join(pairs)})"
+
+    def children(table: type[Table], rec: type[Record], extra: str = "") -> str:
+        rows = f"FROM {table._meta.tablename} t WHERE t.install = i.id{extra}"
+        if sqlite:  # a subquery's value loses its JSON type in SQLite: json() gives it back
+            return f"json((SELECT json_group_array({obj('t', table, rec)}) {rows}))"
+        return f"(SELECT coalesce(json_agg({obj('t', table, rec)}), '[]'::json) {rows})"
+
+    current = " AND t.is_current = 1" if sqlite else " AND t.is_current"
+    asset = f"CASE WHEN a.id IS NULL THEN NULL ELSE {obj('a', Asset, AssetRec)} END"
+    document = ", ".join(
+        [
+            f"'install', {obj('i', Install, InstallRec)}",
+            f"'connection', {obj('c', Connection, ConnectionRec)}",
+            f"'asset', {f'json({asset})' if sqlite else asset}",
+            f"'photos', {children(Photo, PhotoRec, current)}",
+            f"'checks', {children(CheckResult, CheckRec)}",
+            f"'fixes', {children(LocationFix, FixRec)}",
+            f"'decisions', {children(Decision, DecisionRec)}",
+            f"'events', {children(Event, EventRec)}",
+        ]
+    )
+    build = "json_object" if sqlite else "json_build_object"
+    cast = "" if sqlite else "::text"
+    return (
+        f"SELECT {build}({document}){cast} AS snapshot FROM installs i"
+        " JOIN connections c ON c.id = i.connection LEFT JOIN assets a ON a.id = i.asset"
+        f" WHERE i.id = {{}}{scope}"
+    )
 
 
 # --- audit -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from backend.installs.context import InstallContext
 from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
 from backend.installs.flows import StateChange, run_hooks
 from backend.installs.records import InstallRec
-from backend.installs.snapshot import InstallSnapshot, load_snapshot
+from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
 from backend.installs.tables import Install
 from backend.installs.verdict import label_checks, submit_checks
 from backend.principal import Principal
@@ -68,11 +68,24 @@ async def record_event(
 async def save_install(ctx: InstallContext, who: Principal, install: InstallRec, at: datetime, **values: Any) -> None:
     """Update the install through the state machine, compare-and-set on its version; a state
     change runs the registered flows (review case, outbox) in the same transaction."""
+    if not await compare_and_set(install, at, values):
+        raise Conflict("install/state-conflict", state=install.state)
+    await _run_flows(ctx, who, install, at, values)
+
+
+async def compare_and_set(install: InstallRec, at: datetime, values: dict[str, Any]) -> bool:
+    """The update (flows not run), through the state machine; False if the install changed since
+    `install` was read."""
+    if "state" in values and values["state"] != install.state:
+        if InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
+            raise Conflict("install/state-conflict", state=install.state)
+    return await repo.update_install(install.id, install.version, {**values, "updated_at": at})
+
+
+async def _run_flows(
+    ctx: InstallContext, who: Principal, install: InstallRec, at: datetime, values: dict[str, Any]
+) -> None:
     changes_state = "state" in values and values["state"] != install.state
-    if changes_state and InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
-        raise Conflict("install/state-conflict", state=install.state)
-    if not await repo.update_install(install.id, install.version, {**values, "updated_at": at}):
-        raise Conflict("install/state-conflict", state=install.state)
     if changes_state or ("reasons" in values and values["reasons"] != install.reasons):
         await run_hooks(
             ctx.state_hooks,
@@ -158,7 +171,11 @@ async def _replayed(existing: InstallRec, who: Principal, request_hash: str) -> 
 
 
 async def get_install(who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
-    return await load_snapshot(await scoped_install(who, install_id))
+    """The caller's install with all its evidence, or 404 (one query)."""
+    snap = await load_scoped_snapshot(install_id, who.subject, who.role)
+    if snap is None:
+        raise NotFound("install/not-found")
+    return snap
 
 
 async def list_installs(
@@ -193,7 +210,7 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
         # Photos taken before the scan are now compared with the label.
         photos = [p for p in await repo.photos_of(install.id) if p.qr_texts is not None]
         await save_checks(install.id, 0, label_checks(photos, normalized), now, {p.slot: p.id for p in photos})
-        return await load_snapshot(await scoped_install(who, install_id))
+    return await get_install(who, install_id)
 
 
 async def add_location(
@@ -228,7 +245,7 @@ async def add_location(
             )
             await save_install(ctx, who, install, now)
             await record_event(who, "location.reported", now, install, accuracy_m=accuracy_m, provider=provider)
-        return await load_snapshot(await scoped_install(who, install_id))
+    return await get_install(who, install_id)
 
 
 async def enter_reading(ctx: InstallContext, who: Principal, install_id: uuid.UUID, value: float) -> InstallSnapshot:
@@ -239,7 +256,7 @@ async def enter_reading(ctx: InstallContext, who: Principal, install_id: uuid.UU
         now = ctx.clock()
         await save_install(ctx, who, install, now, reading=value)
         await record_event(who, "reading.entered", now, install, reading=value)
-        return await load_snapshot(await scoped_install(who, install_id))
+    return await get_install(who, install_id)
 
 
 async def save_checks(
@@ -267,58 +284,86 @@ async def save_checks(
     )
 
 
+# A submit whose evidence changed while it was being checked is checked again, this many times in all.
+SUBMIT_TRIES = 3
+
+
+class _EvidenceChanged(Exception):
+    """The install's version moved between reading its evidence and recording the verdict."""
+
+
 async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
-    """Check all evidence together and decide: approve, ask for a retake, or escalate."""
-    async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
-        require_editable(install)
-        snap = await load_snapshot(install)
+    """Check all evidence together and decide: approve, ask for a retake, or escalate.
+
+    The evidence is read and checked first (the reuse lookups included), outside any transaction;
+    one short write transaction then records the verdict, on the condition that the install's
+    version is still the one checked (every change of evidence moves it), else it starts again."""
+    for _ in range(SUBMIT_TRIES):
+        snap = await get_install(who, install_id)
+        require_editable(snap.install)
         results = await submit_checks(ctx, snap)
-        standing = {Reason(r) for r in install.reasons}
-        if ctx.catalog.needs_approval(install.asset_type, snap.connection.capacity):
-            standing.add(Reason.APPROVAL_REQUIRED)
-        if ctx.catalog.types[install.asset_type].specialist_knowledge:
-            standing.add(Reason.SPECIALIST_KNOWLEDGE)
-        verdict = decide(ctx.policy, results, retakes_so_far=install.retake_count, standing_reasons=standing)
-        now = ctx.clock()
-        attempt = len(snap.decisions) + 1
-        await save_checks(install.id, attempt, results, now, {p.slot: p.id for p in snap.photos})
-        await repo.insert_decision(
-            {
-                "install": install.id,
-                "attempt": attempt,
-                "outcome": verdict.outcome.value,
-                "reasons": [r.value for r in verdict.reasons],
-                "policy_version": verdict.policy_version,
-                "decided_by": "automation",
-                "created_at": now,
-            }
-        )
-        values: dict[str, Any] = {
-            "state": verdict.outcome.value,
-            "reasons": [r.value for r in verdict.reasons],
-            "submitted_at": now,
-            "awaiting_info": False,
-            "customer_message": None,
+        try:
+            async with transaction():
+                await _record_verdict(ctx, who, snap, results)
+        except _EvidenceChanged:
+            continue
+        return await get_install(who, install_id)
+    raise Conflict("install/state-conflict", state=snap.install.state)
+
+
+async def _record_verdict(
+    ctx: InstallContext, who: Principal, snap: InstallSnapshot, results: list[CheckResult]
+) -> None:
+    """Decide on the checked evidence and record it; the version check comes first, so a stale
+    verdict writes nothing."""
+    install = snap.install
+    standing = {Reason(r) for r in install.reasons}
+    if ctx.catalog.needs_approval(install.asset_type, snap.connection.capacity):
+        standing.add(Reason.APPROVAL_REQUIRED)
+    if ctx.catalog.types[install.asset_type].specialist_knowledge:
+        standing.add(Reason.SPECIALIST_KNOWLEDGE)
+    verdict = decide(ctx.policy, results, retakes_so_far=install.retake_count, standing_reasons=standing)
+    now = ctx.clock()
+    attempt = len(snap.decisions) + 1
+    values: dict[str, Any] = {
+        "state": verdict.outcome.value,
+        "reasons": [r.value for r in verdict.reasons],
+        "submitted_at": now,
+        "awaiting_info": False,
+        "customer_message": None,
+    }
+    if verdict.outcome is Outcome.NEEDS_RETAKE:
+        values["retake_count"] = install.retake_count + 1
+    if verdict.outcome is Outcome.APPROVED:
+        values["decided_at"] = now
+    if not await compare_and_set(install, now, values):
+        raise _EvidenceChanged
+    await save_checks(install.id, attempt, results, now, {p.slot: p.id for p in snap.photos})
+    await repo.insert_decision(
+        {
+            "install": install.id,
+            "attempt": attempt,
+            "outcome": verdict.outcome.value,
+            "reasons": values["reasons"],
+            "policy_version": verdict.policy_version,
+            "decided_by": "automation",
+            "created_at": now,
         }
-        if verdict.outcome is Outcome.NEEDS_RETAKE:
-            values["retake_count"] = install.retake_count + 1
-        if verdict.outcome is Outcome.APPROVED:
-            values["decided_at"] = now
-            assert snap.asset is not None  # the asset check passed
-            await repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
-        await save_install(ctx, who, install, now, **values)
-        await record_event(
-            who,
-            "install.submitted",
-            now,
-            install,
-            to_state=verdict.outcome.value,
-            reasons=values["reasons"],
-            policy_version=verdict.policy_version,
-            attempt=attempt,
-        )
-        return await load_snapshot(await scoped_install(who, install_id))
+    )
+    if verdict.outcome is Outcome.APPROVED:
+        assert snap.asset is not None  # the asset check passed
+        await repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
+    await _run_flows(ctx, who, install, now, values)
+    await record_event(
+        who,
+        "install.submitted",
+        now,
+        install,
+        to_state=verdict.outcome.value,
+        reasons=values["reasons"],
+        policy_version=verdict.policy_version,
+        attempt=attempt,
+    )
 
 
 async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str) -> InstallSnapshot:
@@ -343,7 +388,7 @@ async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUI
             await record_event(
                 who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value, message=message
             )
-        return await load_snapshot(await scoped_install(who, install_id))
+    return await get_install(who, install_id)
 
 
 async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, reason: str) -> InstallSnapshot:
@@ -355,4 +400,4 @@ async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, rea
         now = ctx.clock()
         await save_install(ctx, who, install, now, state=InstallState.CANCELLED.value, decided_at=now)
         await record_event(who, "install.cancelled", now, install, to_state=InstallState.CANCELLED.value, reason=reason)
-        return await load_snapshot(await scoped_install(who, install_id))
+    return await get_install(who, install_id)

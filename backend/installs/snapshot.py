@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import msgspec
@@ -62,29 +63,37 @@ class InstallSnapshot:
 
 
 async def load_snapshot(install: InstallRec) -> InstallSnapshot:
-    """Read everything about one install (a fixed number of queries, no N+1)."""
-    connection = await repo.connection_by_id(install.connection)
-    assert connection is not None  # a foreign key guarantees it
-    photos = await repo.photos_of(install.id)
-    current_photo_ids = {p.id for p in photos}
-    all_checks = await repo.checks_of(install.id)
-    latest_attempt = max((c.attempt for c in all_checks if c.photo is None), default=None)
+    """Everything about one install the caller already holds (one query)."""
+    rows = await repo.install_snapshot(install.id)
+    assert rows is not None  # the caller read the install; installs are never deleted
+    return _snapshot(rows, install)
+
+
+async def load_scoped_snapshot(install_id: uuid.UUID, subject: str, role: str) -> InstallSnapshot | None:
+    """Everything about one install, if the caller may see it (one query; None: not theirs or none)."""
+    rows = await repo.install_snapshot(install_id, subject, role)
+    return None if rows is None else _snapshot(rows, rows.install)
+
+
+def _snapshot(rows: repo.SnapshotRows, install: InstallRec) -> InstallSnapshot:
+    current_photo_ids = {p.id for p in rows.photos}
+    latest_attempt = max((c.attempt for c in rows.checks if c.photo is None), default=None)
     # A photo's check may be re-run (e.g. the label check once the asset is scanned): the newest counts.
-    latest_photo_checks = {(c.photo, c.check_name): c for c in all_checks if c.photo in current_photo_ids}
+    latest_photo_checks = {(c.photo, c.check_name): c for c in rows.checks if c.photo in current_photo_ids}
     checks = [
         c
-        for c in all_checks
+        for c in rows.checks
         if latest_photo_checks.get((c.photo, c.check_name)) is c or (c.photo is None and c.attempt == latest_attempt)
     ]
     return InstallSnapshot(
         install=install,
-        connection=connection,
-        asset=await repo.asset_by_id(install.asset) if install.asset is not None else None,
-        photos=photos,
-        fixes=await repo.fixes_of(install.id),
+        connection=rows.connection,
+        asset=rows.asset,
+        photos=rows.photos,
+        fixes=rows.fixes,
         checks=checks,
-        decisions=await repo.decisions_of(install.id),
-        events=await repo.events_of(install.id),
+        decisions=rows.decisions,
+        events=rows.events,
     )
 
 
