@@ -102,6 +102,9 @@ class PhotoFacts:
     bright_fraction: float  # share of pixels above 239
     hashes: PhotoHashes  # what is stored to find this picture again (reuse_hash)
     lookup: QueryHashes  # what this picture is looked up with
+    # Pixels decoded beyond the one decode: a JPEG's rows decoded again, down to a small label the
+    # working image could not read (qr_read, step 3); 0 when nothing label-like was seen.
+    second_look_px: int = 0
 
 
 def inspect_photo(
@@ -121,7 +124,11 @@ def inspect_photo(
                 raise PhotoRejected("too_many_pixels", f"{width}x{height}", pixels)
             taken_at, gps, orientation = _exif_facts(img, local_tz)
             work, full_grey = _decode_working(img)
+            # The decoded photo (a HEIC's full-size RGB) is let go at once; of the grey images the
+            # full-size one (HEIC, PNG) lives only until the QR search is done.
+            del img
             qr = qr_read.find_qr(fp, work, (width, height), qr_upscale_below_px, full_grey) if find_qr else None
+            del full_grey
     except PhotoRejected:
         raise
     except UnidentifiedImageError as exc:
@@ -154,6 +161,7 @@ def inspect_photo(
         bright_fraction=sum(hist[240:]) / total,
         hashes=hashes,
         lookup=lookup,
+        second_look_px=qr.second_look_px if qr is not None else 0,
     )
 
 

@@ -3,13 +3,17 @@ only worked on when one was located at all."""
 
 from __future__ import annotations
 
+import gc
 import io
+from dataclasses import fields
+from functools import cache
 
 import qrcode
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
 from backend.validation.photo import PhotoFacts, inspect_photo
+from fixtures.degrade import label_on_photo, open_upright
 from fixtures.photos import render_meter_photo
 from tests.conftest import corpus_dir
 
@@ -95,3 +99,61 @@ class TestNoSymbol:
         facts = inspect((corpus_dir("phone-photos") / "Nexus_4.jpg").read_bytes())
         assert facts.qr_texts == ()
         assert not facts.qr_symbol_seen
+
+
+LABEL_PAYLOAD = "SI1:K1:MTR1-000001:JVHVHWKTJMJN7N365FDI"  # as long as a real label's payload
+BIG_PHONE_JPEGS = ("Issue_525.jpg", "Samsung_SM-G935L_Galaxy_S7_Edge.jpg", "Oppo_R7_Plus.jpg")  # 12-13 MP
+
+
+@cache
+def labelled(name: str, share: float, fmt: str = "JPEG", size: tuple[int, int] | None = None) -> bytes:
+    """A real phone photo (cropped to `size`) with a printed label pasted at `share` of its width, as
+    JPEG or PNG bytes."""
+    photo = open_upright(corpus_dir("phone-photos") / name)
+    if size is not None:
+        photo = photo.crop((0, 0, *size))
+    jpeg = label_on_photo(photo, LABEL_PAYLOAD, captured_at=None, gps=None, width_share=share)
+    if fmt == "JPEG":
+        return jpeg
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(out, format=fmt, compress_level=1)
+    return out.getvalue()
+
+
+class TestSecondLook:
+    async def test_a_label_at_4_percent_of_a_real_12mp_photo_is_read_from_rows_decoded_down_to_it(self) -> None:
+        # ~150 px wide: about a pixel a module at working size, unreadable there.
+        for name in BIG_PHONE_JPEGS[::2]:
+            facts = inspect(labelled(name, 0.04))
+            assert facts.qr_texts == (LABEL_PAYLOAD,), name
+            assert 0 < facts.second_look_px < facts.width * facts.height, name
+
+    async def test_a_label_at_15_percent_is_read_at_working_size_alone(self) -> None:
+        facts = inspect(labelled("Issue_525.jpg", 0.15))
+        assert facts.qr_texts == (LABEL_PAYLOAD,)
+        assert facts.second_look_px == 0
+
+    async def test_real_12mp_photos_without_a_label_are_decoded_once(self) -> None:
+        for name in BIG_PHONE_JPEGS:
+            facts = inspect((corpus_dir("phone-photos") / name).read_bytes())
+            assert facts.qr_texts == (), name
+            assert facts.second_look_px == 0, name
+
+    async def test_a_small_label_in_a_png_is_read_from_its_single_decode(self) -> None:
+        facts = inspect(labelled("Issue_525.jpg", 0.04, "PNG"))
+        assert facts.qr_texts == (LABEL_PAYLOAD,)
+        assert facts.second_look_px == 0
+
+
+class TestMemory:
+    async def test_no_full_size_image_outlives_the_inspection(self) -> None:
+        # A PNG decodes in full (no reduced decode): its full-size grey image serves the second look,
+        # then must be let go with the decoded photo before the facts are returned. (A size of its
+        # own: no other test's cache holds an image of it.)
+        data = labelled("Issue_525.jpg", 0.04, "PNG", (4001, 3001))
+        facts = inspect(data)
+        assert facts.qr_texts == (LABEL_PAYLOAD,)
+        gc.collect()
+        alive = [o.size for o in gc.get_objects() if isinstance(o, Image.Image)]
+        assert (facts.width, facts.height) not in alive
+        assert not [f for f in fields(facts) if isinstance(getattr(facts, f.name), Image.Image)]
