@@ -267,8 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         args.fn(args)
     except DomainError as exc:
         print(f"error: {exc.code}: {exc.message('en')}", file=sys.stderr)
-        for line in exc.extra.get("errors", []):
-            print(f"  {line}", file=sys.stderr)
+        for row in exc.rows:
+            print(f"  {row.text('en')}", file=sys.stderr)
         raise SystemExit(2) from None
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)

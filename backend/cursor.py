@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.bounds import storable
-from backend.errors import BadRequest
+from backend.errors import BadRequest, Said
 
 
 def encode_cursor(*parts: object) -> str:
@@ -34,7 +34,7 @@ def decode_cursor(cursor: str, *parsers: Callable[[str], Any]) -> tuple[Any, ...
             raise ValueError("out of range")
         return values
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("request/invalid", detail="cursor") from None
+        raise BadRequest("request/invalid", detail=Said("invalid-cursor")) from None
 
 
 def aware_datetime(text: str) -> datetime:

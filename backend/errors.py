@@ -8,6 +8,9 @@ words what msgspec and Litestar refuse in a request (backend/problems.py reads t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, ClassVar, NamedTuple
 
 
@@ -22,8 +25,18 @@ class Message(NamedTuple):
         return self.title[lang == "en"]
 
     def detail_in(self, lang: str, params: dict[str, Any]) -> str:
-        """The detail of one occurrence in `lang` ('nl' or 'en')."""
-        return self.detail[lang == "en"].format(**params)
+        """The detail of one occurrence in `lang` ('nl' or 'en'); a `Said` parameter is worded in it too."""
+        worded = {k: v.text(lang) if isinstance(v, Said) else v for k, v in params.items()}
+        return self.detail[lang == "en"].format(**worded)
+
+
+class Said(NamedTuple):
+    """A parameter of a detail that is itself words: a VALIDATOR_TEXT key, worded in the answer's language."""
+
+    key: str
+
+    def text(self, lang: str) -> str:
+        return VALIDATOR_TEXT[self.key][lang == "en"]
 
 
 MESSAGES: dict[str, Message] = {
@@ -441,6 +454,13 @@ MESSAGES: dict[str, Message] = {
 # What a request's body or parameters got wrong, one sentence per refusal (backend/problems.py maps
 # msgspec's and Litestar's English messages onto these kinds). `{subject}` names the field.
 VALIDATOR_TEXT: dict[str, tuple[str, str]] = {
+    # what the project's own code refuses in a request as `request/invalid` (a `Said` detail)
+    "invalid-cursor": (
+        "de cursor is ongeldig of verlopen; vraag de eerste pagina opnieuw op",
+        "the cursor is invalid or expired; ask for the first page again",
+    ),
+    "not-a-batch": ("de inhoud moet een JSON-lijst van apparaten zijn", "the body must be a JSON list of assets"),
+    "csv-not-utf8": ("een CSV-bestand moet UTF-8 zijn", "a CSV file must be UTF-8"),
     # the sentences, by kind (the `kind` of each item in a problem's `errors`)
     "wrong-type": ("{subject} moet {expected} zijn, niet {got}", "{subject} must be {expected}, not {got}"),
     "missing": ("{subject} is verplicht maar ontbreekt", "{subject} is required but missing"),
@@ -506,23 +526,80 @@ VALIDATOR_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# What can be wrong with one line of a batch (a RowError's `kind`), and the line itself.
+ROW_TEXT: dict[str, tuple[str, str]] = {
+    "line": ("regel {line}: {text}", "line {line}: {text}"),
+    "broken-file": ("het bestand is geen leesbare CSV ({reason})", "the file is not readable CSV ({reason})"),
+    "header": ("de kopregel moet 'serial,asset_type' zijn", "the header must be 'serial,asset_type'"),
+    "field-count": ("2 velden verwacht, {count} gevonden", "expected 2 fields, got {count}"),
+    "serial-form": (
+        "serienummer '{serial}' moet 3 tot 39 hoofdletters, cijfers of '-' zijn",
+        "serial '{serial}' must be 3-39 upper-case letters, digits or '-'",
+    ),
+    "unknown-asset-type": ("onbekend asset_type '{asset_type}'", "unknown asset_type '{asset_type}'"),
+    "repeated-serial": (
+        "serienummer {serial} staat ook op regel {first}",
+        "serial {serial} repeats line {first}",
+    ),
+    "known-as-other-type": (
+        "serienummer {serial} is al bekend als {known}",
+        "serial {serial} is already known as a {known}",
+    ),
+    "batch-too-large": (
+        "een batch bevat hoogstens {limit} apparaten, deze {count}",
+        "a batch holds at most {limit} assets, this one {count}",
+    ),
+}
+MAX_ROWS_IN_DETAIL = 5  # the detail names the first few; `errors` lists every one
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad line of a batch (1-based; a CSV counts its header): a ROW_TEXT kind and its words, or
+    the message of a validator (`validator`), worded where the problem is answered."""
+
+    line: int
+    kind: str
+    field: str | None = None
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+    validator: str | None = None
+
+    def text(self, lang: str) -> str:
+        """The line's fault in `lang`; a validator's message as it came (backend/problems.py words it)."""
+        said = self.validator if self.validator is not None else ROW_TEXT[self.kind][lang == "en"].format(**self.params)
+        return ROW_TEXT["line"][lang == "en"].format(line=self.line, text=said)
+
+
 class DomainError(Exception):
-    """An expected failure with a stable code; a 4xx, or a 503 for a bad day (`Unavailable`)."""
+    """An expected failure with a stable code; a 4xx, or a 503 for a bad day (`Unavailable`).
+    `rows`: the bad lines of a batch, worded per language into the detail's `{errors}`."""
 
     status: ClassVar[int] = 422
     headers: ClassVar[dict[str, str]] = {}  # sent with the problem, whatever the request
 
-    def __init__(self, code: str, /, *, extra: dict[str, Any] | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        code: str,
+        /,
+        *,
+        extra: dict[str, Any] | None = None,
+        rows: Sequence[RowError] = (),
+        **params: Any,
+    ) -> None:
         if code not in MESSAGES:
             raise KeyError(f"no message for error code {code!r}")
         super().__init__(code)
         self.code = code
         self.params = params
         self.extra = extra or {}
+        self.rows = tuple(rows)
 
     def message(self, lang: str) -> str:
         """What went wrong this time, in `lang` ('nl' or 'en'): the problem's detail."""
-        return MESSAGES[self.code].detail_in(lang, self.params)
+        params = self.params
+        if self.rows:
+            params = {**params, "errors": "; ".join(r.text(lang) for r in self.rows[:MAX_ROWS_IN_DETAIL])}
+        return MESSAGES[self.code].detail_in(lang, params)
 
 
 class Invalid(DomainError):

@@ -16,7 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
-from backend.errors import MESSAGES, VALIDATOR_TEXT, DomainError
+from backend.errors import MAX_ROWS_IN_DETAIL, MESSAGES, ROW_TEXT, VALIDATOR_TEXT, DomainError, RowError
 from backend.logs import current_request_id
 
 log = logging.getLogger("selfinstall")
@@ -174,11 +174,13 @@ class LocalizedProblem(ProblemDetailsException):
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         violations: list[Violation] | None = None,
+        rows: tuple[RowError, ...] = (),
     ) -> None:
         super().__init__(status_code=status, type_=PROBLEM_BASE + code, headers=headers, extra=extra)
         self.code = code
         self.params = params
         self.violations = violations or []
+        self.rows = rows
 
     def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         lang = preferred_language(request.headers.get("accept-language"))
@@ -186,6 +188,10 @@ class LocalizedProblem(ProblemDetailsException):
         if self.violations:
             params = {**params, "detail": "; ".join(v.sentence_in(lang) for v in self.violations)}
             self.extra = {**(self.extra or {}), "errors": [v.wire(lang) for v in self.violations]}
+        if self.rows:
+            worded = [_row_wire(row, lang) for row in self.rows]
+            params = {**params, "errors": "; ".join(w["message"] for w in worded[:MAX_ROWS_IN_DETAIL])}
+            self.extra = {**(self.extra or {}), "errors": worded}
         self.title = MESSAGES[self.code].title_in(lang)
         self.detail = MESSAGES[self.code].detail_in(lang, params)
         response = super().to_response(request)
@@ -195,6 +201,15 @@ class LocalizedProblem(ProblemDetailsException):
         if self.status_code == 401 and not any(h.lower() == "www-authenticate" for h in response.headers):
             response.headers["WWW-Authenticate"] = bearer_challenge(request.headers.get("authorization"))
         return response
+
+
+def _row_wire(row: RowError, lang: str) -> dict[str, Any]:
+    """A bad line of a batch as an item of the problem's `errors`: its line, field and kind, and words."""
+    if row.validator is None:
+        return {"line": row.line, "field": row.field, "kind": row.kind, "message": row.text(lang)}
+    said = violation(row.validator)
+    text = ROW_TEXT["line"][lang == "en"].format(line=row.line, text=said.sentence_in(lang))
+    return {"line": row.line, "field": said.field, "kind": said.kind, "message": text}
 
 
 def bearer_challenge(authorization: str | None) -> str:
@@ -209,7 +224,7 @@ def _from_domain(exc: DomainError) -> LocalizedProblem:
     headers = dict(exc.headers)
     if "retry_after_s" in exc.params:
         headers["Retry-After"] = str(exc.params["retry_after_s"])
-    return LocalizedProblem(exc.code, exc.status, exc.params, exc.extra or None, headers or None)
+    return LocalizedProblem(exc.code, exc.status, exc.params, exc.extra or None, headers or None, rows=exc.rows)
 
 
 def _from_http(exc: HTTPException) -> LocalizedProblem:

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
 from backend.bounds import LINE, WireRequest
-from backend.errors import BadRequest, Invalid, Unsupported
+from backend.errors import BadRequest, Invalid, RowError, Said, Unsupported
 from backend.installs import qr
 from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
 from backend.installs.context import InstallContext
@@ -60,20 +60,21 @@ def _rows_from_json(body: bytes) -> list[AssetRow]:
     """Each list item is checked on its own, so every bad row is reported by its position (from 1)."""
     try:
         items = msgspec.json.decode(body, type=list[msgspec.Raw])
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise BadRequest("request/invalid", detail=f"expected a JSON list of assets: {exc}") from None
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise BadRequest("request/invalid", detail=Said("not-a-batch")) from None
     except RecursionError:  # msgspec follows nesting only as deep as the interpreter's recursion limit
         raise BadRequest("request/too-deeply-nested") from None
-    rows, errors = [], []
+    rows: list[AssetRow] = []
+    errors: list[RowError] = []
     for line, raw in enumerate(items, start=1):
         try:
             item = msgspec.json.decode(raw, type=AssetIn)
         except msgspec.ValidationError as exc:
-            errors.append(f"line {line}: {exc}")
+            errors.append(RowError(line, "invalid", validator=str(exc)))  # worded by backend/problems.py
             continue
         rows.append(AssetRow(line=line, serial=item.serial, asset_type=item.asset_type))
     if errors:
-        raise Invalid("assets/invalid-batch", extra={"errors": errors}, errors="; ".join(errors[:5]))
+        raise Invalid("assets/invalid-batch", rows=errors)
     return rows
 
 
@@ -101,7 +102,7 @@ class AdminController(Controller):
             try:
                 rows = parse_csv(body.decode("utf-8-sig"))
             except UnicodeDecodeError:
-                raise BadRequest("request/invalid", detail="CSV must be UTF-8") from None
+                raise BadRequest("request/invalid", detail=Said("csv-not-utf8")) from None
         else:
             raise Unsupported("request/unsupported-media-type", accepted="application/json, text/csv")
         imported = await import_assets(ctx, request.user, rows)

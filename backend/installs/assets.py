@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.errors import Invalid, NotFound
+from backend.errors import Invalid, NotFound, RowError
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
@@ -41,39 +41,39 @@ def parse_csv(text: str) -> list[AssetRow]:
     try:
         return _parse_rows(reader)
     except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): the file is broken, not us
-        error = f"line {reader.line_num}: {exc}"
-        raise Invalid("assets/invalid-batch", extra={"errors": [error]}, errors=error) from None
+        raise Invalid(
+            "assets/invalid-batch", rows=[RowError(reader.line_num, "broken-file", params={"reason": str(exc)})]
+        ) from None
 
 
 def _parse_rows(reader: Iterator[list[str]]) -> list[AssetRow]:
     header = [h.strip().lower() for h in next(reader, [])]
     if header[:2] != ["serial", "asset_type"]:
-        raise Invalid(
-            "assets/invalid-batch",
-            extra={"errors": ["line 1: header must be 'serial,asset_type'"]},
-            errors="line 1: header must be 'serial,asset_type'",
-        )
-    rows, errors = [], []
+        raise Invalid("assets/invalid-batch", rows=[RowError(1, "header")])
+    rows: list[AssetRow] = []
+    errors: list[RowError] = []
     for line, fields in enumerate(reader, start=2):
         if not any(f.strip() for f in fields):
             continue
         if len(fields) < 2:
-            errors.append(f"line {line}: expected 2 fields, got {len(fields)}")
+            errors.append(RowError(line, "field-count", params={"count": len(fields)}))
             continue
         rows.append(AssetRow(line=line, serial=fields[0].strip(), asset_type=fields[1].strip()))
     if errors:
-        raise Invalid("assets/invalid-batch", extra={"errors": errors}, errors="; ".join(errors[:5]))
+        raise Invalid("assets/invalid-batch", rows=errors)
     return rows
 
 
-def _row_errors(ctx: InstallContext, row: AssetRow, seen: dict[str, int]) -> list[str]:
+def _row_errors(ctx: InstallContext, row: AssetRow, seen: dict[str, int]) -> list[RowError]:
     errors = []
     if not qr.SERIAL_PATTERN.fullmatch(row.serial):
-        errors.append(f"line {row.line}: serial {row.serial!r} must be 3-39 upper-case letters, digits or '-'")
+        errors.append(RowError(row.line, "serial-form", "serial", {"serial": row.serial}))
     if row.asset_type not in ctx.catalog.types:
-        errors.append(f"line {row.line}: unknown asset_type {row.asset_type!r}")
+        errors.append(RowError(row.line, "unknown-asset-type", "asset_type", {"asset_type": row.asset_type}))
     if row.serial in seen:
-        errors.append(f"line {row.line}: serial {row.serial} repeats line {seen[row.serial]}")
+        errors.append(
+            RowError(row.line, "repeated-serial", "serial", {"serial": row.serial, "first": seen[row.serial]})
+        )
     return errors
 
 
@@ -81,9 +81,11 @@ async def import_assets(
     ctx: InstallContext, who: Principal, rows: list[AssetRow], on_progress: Callable[[int], None] | None = None
 ) -> list[ImportedAsset]:
     """Validate the whole batch, then store the new serials in one transaction."""
-    errors: list[str] = []
+    errors: list[RowError] = []
     if len(rows) > MAX_BATCH:
-        errors.append(f"a batch holds at most {MAX_BATCH} assets, this one {len(rows)}")
+        errors.append(
+            RowError(rows[MAX_BATCH].line, "batch-too-large", params={"limit": MAX_BATCH, "count": len(rows)})
+        )
     seen: dict[str, int] = {}
     for row in rows:
         errors.extend(_row_errors(ctx, row, seen))
@@ -95,9 +97,10 @@ async def import_assets(
         for row in rows:
             known = existing.get(row.serial)
             if known is not None and known.asset_type != row.asset_type:
-                errors.append(f"line {row.line}: serial {row.serial} is already known as a {known.asset_type}")
+                known_as = {"serial": row.serial, "known": known.asset_type}
+                errors.append(RowError(row.line, "known-as-other-type", "asset_type", known_as))
         if errors:
-            raise Invalid("assets/invalid-batch", extra={"errors": errors}, errors="; ".join(errors[:5]))
+            raise Invalid("assets/invalid-batch", rows=errors)
         now = ctx.clock()
         new = [r for r in rows if r.serial not in existing]
         for start in range(0, len(new), _INSERT_CHUNK):

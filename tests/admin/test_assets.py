@@ -50,8 +50,13 @@ def _problem(r: httpx.Response, status: int, code: str | None) -> dict[str, Any]
     return r.json()
 
 
-def _batch_errors(r: httpx.Response) -> list[str]:
-    return _problem(r, 422, "assets/invalid-batch")["errors"]
+def _batch_errors(r: httpx.Response) -> list[dict[str, Any]]:
+    """The bad lines of a refused batch; each has its line, field, kind and a Dutch sentence."""
+    body = _problem(r, 422, "assets/invalid-batch")
+    for error in body["errors"]:
+        assert error["message"].startswith(f"regel {error['line']}: "), error
+        assert error["message"] in body["detail"] or len(body["errors"]) > 5
+    return body["errors"]
 
 
 async def _assert_nothing_stored(client: AsyncClient, admin: Party, serials: list[str]) -> None:
@@ -140,13 +145,13 @@ class TestCsvImport:
         good = [_serial(), _serial()]
         text = f"serial,asset_type\n{good[0]},smart_meter_1p\nnot a serial,smart_meter_1p\n{good[1]},smart_meter_1p\n"
         errors = _batch_errors(await _post_csv(client, admin, text))
-        assert len(errors) == 1 and errors[0].startswith("line 3")
+        assert [(e["line"], e["field"], e["kind"]) for e in errors] == [(3, "serial", "serial-form")]
         await _assert_nothing_stored(client, admin, good)
 
     async def test_missing_header_is_line_1(self, client: AsyncClient, admin: Party) -> None:
         serial = _serial()
         errors = _batch_errors(await _post_csv(client, admin, f"{serial},smart_meter_1p\n"))
-        assert errors[0].startswith("line 1")
+        assert [(e["line"], e["kind"]) for e in errors] == [(1, "header")]
         await _assert_nothing_stored(client, admin, [serial])
 
 
@@ -159,14 +164,16 @@ class TestInvalidBatch:
             {"serial": serial, "asset_type": "smart_meter_1p"},
         ]
         errors = _batch_errors(await _post_json(client, admin, rows))
-        assert len(errors) == 1 and errors[0].startswith("line 3") and "line 1" in errors[0]
+        assert [(e["line"], e["kind"]) for e in errors] == [(3, "repeated-serial")]
+        assert "staat ook op regel 1" in errors[0]["message"]
         await _assert_nothing_stored(client, admin, [serial, other])
 
     async def test_unknown_asset_type(self, client: AsyncClient, admin: Party) -> None:
         good, bad = _serial(), _serial()
         rows = [{"serial": good, "asset_type": "smart_meter_1p"}, {"serial": bad, "asset_type": "toaster"}]
         errors = _batch_errors(await _post_json(client, admin, rows))
-        assert len(errors) == 1 and errors[0].startswith("line 2") and "toaster" in errors[0]
+        assert [(e["line"], e["field"], e["kind"]) for e in errors] == [(2, "asset_type", "unknown-asset-type")]
+        assert "toaster" in errors[0]["message"]
         await _assert_nothing_stored(client, admin, [good, bad])
 
     async def test_known_serial_with_another_type(self, client: AsyncClient, admin: Party, make: Factory) -> None:
@@ -174,7 +181,7 @@ class TestInvalidBatch:
         new = _serial()
         rows = [{"serial": new, "asset_type": "smart_meter_1p"}, {"serial": known, "asset_type": "home_battery"}]
         errors = _batch_errors(await _post_json(client, admin, rows))
-        assert len(errors) == 1 and errors[0].startswith("line 2")
+        assert [(e["line"], e["kind"]) for e in errors] == [(2, "known-as-other-type")]
         await _assert_nothing_stored(client, admin, [new])
         assert (await _stored([known]))[known].asset_type == "smart_meter_1p"
 
@@ -199,7 +206,9 @@ class TestInvalidBatch:
     ) -> None:
         good = _serial()
         errors = _batch_errors(await _post_json(client, admin, [{"serial": good, "asset_type": "smart_meter_1p"}, row]))
-        assert len(errors) == 1 and errors[0].startswith("line 2"), errors
+        assert [e["line"] for e in errors] == [2], errors
+        assert errors[0]["kind"] in ("missing", "too-long", "unknown-field")
+        assert "Expected" not in errors[0]["message"] and "Object" not in errors[0]["message"]  # no msgspec English
         await _assert_nothing_stored(client, admin, [good])
 
     @pytest.mark.parametrize(
@@ -215,7 +224,12 @@ class TestInvalidBatch:
     ) -> None:
         """request/invalid is 400 everywhere else in the API; one code, one status."""
         r = await client.post(ASSETS, content=body, headers={**admin.headers, "Content-Type": content_type})
-        _problem(r, 400, "request/invalid")
+        detail = _problem(r, 400, "request/invalid")["detail"]
+        assert ("JSON-lijst" if content_type == "application/json" else "UTF-8") in detail  # said in Dutch
+        english = await client.post(
+            ASSETS, content=body, headers={**admin.headers, "Content-Type": content_type, "Accept-Language": "en"}
+        )
+        assert ("JSON list" if content_type == "application/json" else "must be UTF-8") in english.json()["detail"]
 
 
 class TestAccess:

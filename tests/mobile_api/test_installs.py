@@ -226,6 +226,8 @@ class TestListInstalls:
             {"limit": 101},
         ):
             problem(await client.get(BASE, params=params, headers=customer.headers), 400, "request/invalid")
+        r = await client.get(BASE, params={"cursor": "not a cursor!"}, headers=customer.headers)
+        assert "de cursor is ongeldig" in problem(r, 400, "request/invalid")["detail"]  # in words, in Dutch
 
 
 class TestScanLabel:
