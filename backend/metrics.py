@@ -102,9 +102,9 @@ async def core_families(now: datetime) -> list[Metric]:
     """Installs by state, automatic decisions, escalations by reason, the review queue."""
     states = await installs_repo.install_counts_by_state()
     outcomes = await installs_repo.automation_outcomes()
-    open_cases = await review_repo.open_case_reasons()
+    open_by_kind = {kind: n for (kind, reason), n in (await review_repo.queue_counts()).items() if not reason}
     escalations = {(r.value,): await review_repo.cases_with_reason(r.value) for r in Reason}
-    oldest = min((opened for _, _, opened in open_cases), default=None)
+    oldest = await review_repo.oldest_open()
     approved = outcomes.get("approved", 0)
     return [
         labelled(GaugeMetricFamily, "selfinstall_installs", "Installs by state.", ["state"], _keyed(states)),
@@ -127,7 +127,7 @@ async def core_families(now: datetime) -> list[Metric]:
             ["reason"],
             escalations,
         ),
-        gauge("selfinstall_review_queue_depth", "Open review cases.", len(open_cases)),
+        gauge("selfinstall_review_queue_depth", "Open review cases.", sum(open_by_kind.values())),
         gauge(
             "selfinstall_review_oldest_case_age_seconds",
             "Age of the oldest open review case.",
@@ -138,7 +138,7 @@ async def core_families(now: datetime) -> list[Metric]:
             "selfinstall_review_open_cases",
             "Open review cases by kind (escalations and follow-ups).",
             ["kind"],
-            {(kind.value,): sum(k == kind for k, _, _ in open_cases) for kind in CaseKind},
+            {(kind.value,): open_by_kind.get(kind.value, 0) for kind in CaseKind},
         ),
     ]
 

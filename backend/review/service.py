@@ -56,13 +56,13 @@ async def queue(
     page = rows[:limit]
     nxt = (page[-1].due_at, page[-1].risk, page[-1].id) if len(rows) > limit else None
     counts = {r.value: 0 for r in Reason}
-    open_cases = await repo.open_case_reasons()
-    for case_kind, reasons, _ in open_cases:
-        if case_kind == "escalation":  # follow-ups carry their own reasons; the counts are the escalations'
-            for r in reasons:
-                counts[r] = counts.get(r, 0) + 1
-    oldest = min((opened for _, _, opened in open_cases), default=None)
-    return QueuePage(cases=page, next_after=nxt, counts=counts, depth=len(open_cases), oldest_opened_at=oldest)
+    depth = 0
+    for (case_kind, case_reason), n in (await repo.queue_counts()).items():
+        if not case_reason:
+            depth += n
+        elif case_kind == "escalation":  # follow-ups carry their own reasons; the counts are the escalations'
+            counts[case_reason] = counts.get(case_reason, 0) + n
+    return QueuePage(cases=page, next_after=nxt, counts=counts, depth=depth, oldest_opened_at=await repo.oldest_open())
 
 
 async def get_case(case_id: int) -> CaseRec:

@@ -41,3 +41,12 @@ class CaseVerdict(Table, tablename="case_verdicts"):
     note = Text(default="")
     decided_by = Varchar(length=128)
     created_at = Timestamptz()
+
+
+class QueueCount(Table, tablename="review_queue_counts"):
+    """Open cases by kind ('' reason: all of them) and by reason: kept by triggers on review_cases in the
+    same transaction as the change (UNIQUE (kind, reason): a raw index in the migrations)."""
+
+    kind = Varchar(length=30)
+    reason = Varchar(length=40)  # '' counts every open case of the kind
+    n = Integer(default=0)
