@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import msgspec
 from piccolo.columns import JSON
+from piccolo.columns.combination import WhereRaw
+from piccolo.query import Select
 from piccolo.query.functions.aggregate import Count
 from piccolo.table import Table
 
@@ -168,20 +170,28 @@ async def installs_scoped(
     subject: str, role: str, limit: int, after: tuple[datetime, uuid.UUID] | None, state: str | None
 ) -> list[InstallRec]:
     """Newest first; keyset pagination on (created_at, id)."""
+    return _many(await installs_query(subject, role, limit, after, state), InstallRec)
+
+
+def installs_query(
+    subject: str, role: str, limit: int, after: tuple[datetime, uuid.UUID] | None, state: str | None
+) -> Select:
+    """The list's query (the plan tests EXPLAIN it): keyset as one row comparison. A customer's or an
+    installer's list walks their connections (installs_connection); everyone's walks installs_created,
+    or installs_state_created with a state: a page never reads the rest of the table."""
     where = _scope(subject, role)
     if state is not None:
         where &= Install.state == state
     if after is not None:
         created, last_id = after
-        where &= (Install.created_at < created) | ((Install.created_at == created) & (Install.id < last_id))
-    rows = (
-        await Install.select(*Install.all_columns())
+        where &= WhereRaw('("installs"."created_at", "installs"."id") < ({}, {})', created, last_id)
+    return (
+        Install.select(*Install.all_columns())
         .where(where)
         .order_by(Install.created_at, Install.id, ascending=False)
         .limit(limit)
         .output(load_json=True)
     )
-    return _many(rows, InstallRec)
 
 
 async def insert_install(row: dict[str, Any]) -> bool:
@@ -251,9 +261,14 @@ _BAND_COLUMNS = (
     Photo.core_b2,
     Photo.core_b3,
 )
-# Band hits are read as three integers a row; this many at most, newest first (a bound on memory,
-# far above what a lookup meets: about 1,400 hits at 100k photos).
+# Band hits are read as three integers a row; this many at most (a bound on memory, far above what a
+# lookup meets: about 1,400 hits at 100k photos). Which rows a cut would drop is not chosen: an ORDER BY
+# here let PostgreSQL walk the primary key backwards when one band value was common (issue 11).
 MAX_BAND_HITS = 50_000
+# The band indexes hold informative photos only (`WHERE hash_informative`): the many uniform pictures,
+# whose bands are all alike, never enter them. Each OR arm repeats the predicate, so SQLite's
+# MULTI-INDEX OR can prove every partial index usable (PostgreSQL's BitmapOr is happy either way).
+_INFORMATIVE = WhereRaw('"photos"."hash_informative"')
 
 
 async def sha256_stored(sha256: str) -> bool:
@@ -278,16 +293,25 @@ async def band_hits(install_id: uuid.UUID, bands: list[set[int]]) -> list[dict[s
     """(id, phash, core_hash) of the informative photos of OTHER installs sharing a band value:
     `bands[0..3]` are values of the whole-frame bands, `bands[4..7]` of the core bands. Indexed
     equalities only; the caller keeps the rows whose hashes are really close."""
-    shared = [column.is_in(sorted(values)) for column, values in zip(_BAND_COLUMNS, bands, strict=True) if values]
+    query = band_hits_query(install_id, bands)
+    return [] if query is None else await query
+
+
+def band_hits_query(install_id: uuid.UUID, bands: list[set[int]]) -> Select | None:
+    """band_hits' query, None when there is no band to look up (the plan tests EXPLAIN it)."""
+    shared = [
+        column.is_in(sorted(values)) & _INFORMATIVE
+        for column, values in zip(_BAND_COLUMNS, bands, strict=True)
+        if values
+    ]
     if not shared:
-        return []
+        return None
     any_band = shared[0]
     for condition in shared[1:]:
         any_band |= condition
     return (
-        await Photo.select(Photo.id, Photo.phash, Photo.core_hash)
-        .where((Photo.install != install_id) & Photo.hash_informative.eq(True) & any_band)
-        .order_by(Photo.id, ascending=False)
+        Photo.select(Photo.id, Photo.phash, Photo.core_hash)
+        .where((Photo.install != install_id) & any_band)
         .limit(MAX_BAND_HITS)
     )
 

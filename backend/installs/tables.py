@@ -95,7 +95,8 @@ class Photo(Table, tablename="photos"):
     dark_fraction = DoublePrecision(null=True, default=None)
     bright_fraction = DoublePrecision(null=True, default=None)
     # 64-bit difference hash (stored signed) and its four 16-bit bands: a near-duplicate within
-    # Hamming distance 3 shares at least one band exactly, so an indexed equality finds it.
+    # Hamming distance 3 shares at least one band exactly, so an indexed equality finds it. The band
+    # indexes are partial (WHERE hash_informative; raw SQL in the migrations, same names).
     phash = BigInt(null=True, default=None)
     phash_b0 = Integer(null=True, default=None, index=True)
     phash_b1 = Integer(null=True, default=None, index=True)
