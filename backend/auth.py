@@ -160,9 +160,10 @@ def issue_token(settings: Settings, subject: str, role: Role, ttl: timedelta) ->
     )
 
 
-def confine_systems(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def confine_systems(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """App-wide guard: a system token reaches /integrations only, whatever a controller admits (a
-    route added without guards must not become a back door for another system)."""
+    route added without guards must not become a back door for another system). Guards and hooks are
+    async: Litestar runs a sync one in a worker thread, a thread hop on every request."""
     user = connection.scope.get("user")
     if (
         isinstance(user, Principal)
@@ -176,7 +177,7 @@ def requires_role(*roles: Role):  # noqa: ANN201 - a Litestar guard factory
     """A guard that admits only the given roles (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")  # absent on a route excluded from authentication
         if not isinstance(user, Principal):
             raise NotAuthorizedException("no credentials")

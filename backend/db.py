@@ -151,7 +151,7 @@ class BoundedPostgresEngine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
         # No connection up front: a worker started while the database is down still starts, says so
         # on /health/ready and connects once the database is back.
-        await super().start_connection_pool(**{"min_size": 0, "init": _pg_connected, **kwargs})
+        await super().start_connection_pool(**{"min_size": 0, "init": _pg_connected, "reset": _keep_session, **kwargs})
 
     async def _run_in_pool(self, query: str, args: Any = None) -> Any:
         # Piccolo waits for a pooled connection without a timeout: under a lock every one is taken.
@@ -195,6 +195,15 @@ class BoundedPostgresEngine(PostgresEngine):
 
 async def _pg_connected(connection: Any) -> None:
     _record("connect")
+
+
+async def _keep_session(connection: Any) -> None:
+    """What a connection given back to the pool needs reset: nothing beyond the rollback of an open
+    transaction asyncpg always does. asyncpg's default also sends `SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL` — a round trip after every query — for session state this
+    project never makes: its advisory locks are transaction-scoped, it holds no cursors outside a
+    transaction, listens to nothing and sets nothing for a session (the timeouts are the connection's
+    startup settings, which RESET ALL would return to anyway)."""
 
 
 class _PostgresTransaction(PostgresTransaction):

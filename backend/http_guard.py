@@ -70,9 +70,10 @@ def _body_deadline(receive: Receive, timeout_s: float) -> Receive:
     return bounded
 
 
-def bounded_path_ids(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def bounded_path_ids(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """App-wide guard: an `{x:int}` path id outside 1..2**31-1 names no row (404), and must not
-    reach a query (PostgreSQL `integer` overflows at 2**31, SQLite at 2**63)."""
+    reach a query (PostgreSQL `integer` overflows at 2**31, SQLite at 2**63). Async: Litestar runs a
+    sync guard in a worker thread."""
     for value in connection.path_params.values():
         if isinstance(value, int) and not 1 <= value <= MAX_INT4:
             raise NotFound("request/id-out-of-range", max=MAX_INT4)

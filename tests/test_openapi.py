@@ -1,47 +1,29 @@
-"""The OpenAPI document is a contract: valid, every problem documented by rule, typed bodies, examples."""
+"""The OpenAPI document is a contract: valid, summaries and security, typed request bodies, and success
+bodies in the media types the server really answers. Problems: test_openapi_problems.py; Struct
+examples: test_openapi_schemas.py."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import msgspec
 import pytest
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from openapi_spec_validator import validate
 
 from backend.admin.http import AssetIn
-from backend.errors import MESSAGES
 from backend.installs.evidence import ACCEPTED_CONTENT_TYPES
-from backend.integrations.http import DeviceReportIn
-from backend.openapi import PROBLEM_MEDIA_TYPE, RouteFacts, problem_statuses
 from backend.principal import Role
-from mobile_api.v1 import schemas as s
+from backend.settings import Settings
 from tests.factories import Factory
-
-METHODS = ("get", "put", "post", "delete", "patch")
+from tests.helpers.openapi import built_app, fetch, handlers, operations, returns_bytes
+from tests.quality.helpers import mark, specialist_decided
 
 
 @pytest.fixture(scope="module")
 async def spec(client: AsyncClient) -> dict[str, Any]:
-    r = await client.get("/schema/openapi.json")
-    assert r.status_code == 200
-    return r.json()
-
-
-def operations(spec: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """operationId -> (method, path, operation)."""
-    return {
-        op["operationId"]: (method, path, op)
-        for path, item in spec["paths"].items()
-        for method, op in item.items()
-        if method in METHODS
-    }
-
-
-def component(spec: dict[str, Any], ref: str) -> dict[str, Any]:
-    return spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    return await fetch(client)
 
 
 class TestDocument:
@@ -70,93 +52,6 @@ class TestDocument:
         assert "security" not in ops["CreateInstall"][2]  # inherits the document's bearer token
 
 
-class TestProblems:
-    def test_every_error_answer_is_a_problem_with_an_example(self, spec: dict[str, Any]) -> None:
-        problem = spec["components"]["schemas"]["Problem"]
-        assert set(problem["required"]) == {"type", "title", "status", "detail", "code", "request_id"}
-        errors = 0
-        for op_id, (_, _, op) in operations(spec).items():
-            for status, response in op["responses"].items():
-                if int(status) < 400:
-                    continue
-                errors += 1
-                assert list(response["content"]) == [PROBLEM_MEDIA_TYPE], (op_id, status)
-                media = response["content"][PROBLEM_MEDIA_TYPE]
-                assert media["schema"] == {"$ref": "#/components/schemas/Problem"}, (op_id, status)
-                (example,) = [e["value"] for e in media["examples"].values()]
-                assert example["status"] == int(status) and example["code"] in MESSAGES, (op_id, status)
-                assert example["type"].endswith(example["code"])
-        assert errors > 200
-
-    def test_litestars_default_400_shape_is_gone(self, spec: dict[str, Any]) -> None:
-        text = json.dumps(spec)
-        assert '"status_code"' not in text and "Validation Exception" not in text
-
-    def test_statuses_follow_the_rule(self, spec: dict[str, Any]) -> None:
-        def statuses(op_id: str) -> set[int]:
-            return {int(s) for s in operations(spec)[op_id][2]["responses"] if int(s) >= 400}
-
-        guarded = {401, 403, 429, 503}
-        body = {400, 408, 413, 422}
-        assert statuses("UploadPhoto") == guarded | body | {404, 409, 415}
-        assert statuses("ImportAssets") == guarded | body | {409, 415}
-        assert statuses("CreateInstall") == guarded | body | {409}
-        assert statuses("ClaimConnection") == guarded | body | {409}  # 429 also for guessing: the README
-        assert statuses("GetInstall") == guarded | {400, 404}
-        assert statuses("ListSpecialistAgreement") == guarded
-        assert statuses("SubmitInstall") == guarded | {400, 404, 409}
-        assert statuses("Live") == statuses("Health") == set()
-        assert statuses("Readiness") == {503}
-        assert statuses("Metrics") == {401}
-
-    def test_a_route_may_word_a_problem_itself(self, spec: dict[str, Any]) -> None:
-        responses = operations(spec)["SubmitDeviceReport"][2]["responses"]
-        assert responses["409"]["description"].startswith("This report_id was sent before")
-        assert responses["409"]["content"][PROBLEM_MEDIA_TYPE]["schema"]["$ref"].endswith("/Problem")
-        assert "200" in responses and "application/json" in responses["200"]["content"]
-
-    def test_rule(self) -> None:
-        def facts(**given: bool) -> RouteFacts:
-            names = ("public", "admitted", "has_body", "raw_body", "has_parameters", "has_path_id", "state_changing")
-            return RouteFacts(**{name: given.get(name, False) for name in names})
-
-        assert problem_statuses(facts(public=True)) == set()
-        assert problem_statuses(facts()) == {401, 403, 429}
-        assert problem_statuses(facts(admitted=True, has_parameters=True, has_path_id=True)) == {
-            400, 401, 403, 404, 429, 503,
-        }  # fmt: skip
-        upload = facts(admitted=True, has_body=True, raw_body=True, has_path_id=True, state_changing=True)
-        assert problem_statuses(upload) == {400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 503}
-
-    @pytest.mark.parametrize("case", ["no-token", "not-found", "wrong-media-type", "bad-body"])
-    async def test_real_answers_have_the_documented_shape(
-        self, client: AsyncClient, make: Factory, spec: dict[str, Any], case: str
-    ) -> None:
-        customer = make.party(Role.CUSTOMER)
-        install = f"/mobile/v1/installs/{uuid.uuid4()}"
-        if case == "no-token":
-            r, status, op_id = await client.get(install), 401, "GetInstall"
-        elif case == "not-found":
-            r, status, op_id = await client.get(install, headers=customer.headers), 404, "GetInstall"
-        elif case == "wrong-media-type":
-            ean = await make.connection(owner=customer.subject)
-            created = {"id": install.rsplit("/", 1)[-1], "connection_ean": ean, "asset_type": "smart_meter_1p"}
-            assert (await client.post("/mobile/v1/installs", json=created, headers=customer.headers)).status_code == 201
-            headers = {**customer.headers, "Content-Type": "application/pdf"}
-            r = await client.put(f"{install}/photos/meter_label", content=b"%PDF", headers=headers)
-            status, op_id = 415, "UploadPhoto"
-        else:
-            r = await client.post("/mobile/v1/installs", json={"id": "x"}, headers=customer.headers)
-            status, op_id = 400, "CreateInstall"
-        assert r.status_code == status, r.text
-        assert r.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
-        assert str(status) in operations(spec)[op_id][2]["responses"]
-        problem = spec["components"]["schemas"]["Problem"]
-        body = r.json()
-        assert set(problem["required"]) <= set(body) <= set(problem["properties"]), body
-        assert body["status"] == status and body["code"] in MESSAGES
-
-
 class TestRequestBodies:
     def test_the_photo_is_binary_in_every_accepted_media_type(self, spec: dict[str, Any]) -> None:
         body = operations(spec)["UploadPhoto"][2]["requestBody"]
@@ -180,34 +75,97 @@ class TestRequestBodies:
                 assert op["requestBody"]["content"], op_id
 
 
-# The wire Structs whose documented example must be a real value of them.
-EXAMPLED = [
-    s.CreateInstall,
-    s.ScanLabel,
-    s.ReportLocation,
-    s.EnterReading,
-    s.AskForHelp,
-    s.CancelInstall,
-    s.ClaimConnection,
-    s.InstallView,
-    s.InstallPage,
-    s.PhotoUploaded,
-    s.ClaimedConnection,
-    DeviceReportIn,
-]
+def success_media_types(op: dict[str, Any]) -> list[str]:
+    """The media types of the operation's (first) success answer; none for a 204."""
+    first = min(status for status in op["responses"] if status.startswith("2"))
+    return list(op["responses"][first].get("content") or {})
 
 
-class TestExamples:
-    @pytest.mark.parametrize("struct", EXAMPLED, ids=lambda t: t.__name__)
-    def test_each_component_example_decodes_as_its_struct(
-        self, spec: dict[str, Any], struct: type[msgspec.Struct]
+def not_json(spec: dict[str, Any]) -> set[str]:
+    """The operations whose success answer has a body that is not JSON."""
+    return {
+        op_id
+        for op_id, (_, _, op) in operations(spec).items()
+        if (types := success_media_types(op)) and "application/json" not in types
+    }
+
+
+def media_type(value: str) -> tuple[str, frozenset[str]]:
+    """'text/plain; version=0.0.4; charset=utf-8' -> ('text/plain', {'version=0.0.4', 'charset=utf-8'})."""
+    kind, *params = (p.strip().lower() for p in value.split(";"))
+    return kind, frozenset(p.replace(" ", "") for p in params if p)
+
+
+def documented(answer: str, listed: list[str]) -> bool:
+    """The answer's Content-Type is a listed one (with at least the listed parameters)."""
+    kind, params = media_type(answer)
+    return any(kind == k and p <= params for k, p in map(media_type, listed))
+
+
+# The first bytes of each body type the server answers, so the Content-Type is also the truth.
+SIGNATURES = {
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/svg+xml": b"<",
+    "text/plain": b"#",
+}
+
+
+class TestSuccessMediaTypes:
+    async def test_every_bytes_answer_is_documented_in_its_own_media_types(
+        self, client: AsyncClient, settings: Settings, spec: dict[str, Any]
     ) -> None:
-        (example,) = spec["components"]["schemas"][struct.__name__]["examples"]
-        msgspec.json.decode(json.dumps(example), type=struct)  # raises if the example is not a real value
+        async with built_app(settings) as app:
+            answering_bytes = {h.operation_id for h in handlers(app) if returns_bytes(h)}
+        assert not_json(spec) == answering_bytes == {
+            "GetAssetLabel", "GetPhoto", "GetOriginalPhoto", "GetCalibrationPhoto", "Metrics",
+        }  # fmt: skip
+        ops = operations(spec)
+        assert success_media_types(ops["GetAssetLabel"][2]) == ["image/png", "image/svg+xml"]
+        assert success_media_types(ops["GetPhoto"][2]) == ["image/jpeg"]  # re-encoded, whatever was uploaded
+        assert set(success_media_types(ops["GetOriginalPhoto"][2])) == {"image/heic", "image/jpeg", "image/png"}
+        for op_id in not_json(spec) - {"Metrics"}:
+            for media in ops[op_id][2]["responses"]["200"]["content"].values():
+                assert media["schema"] == {"type": "string", "format": "binary"}, op_id
 
-    def test_examples_show_realistic_values(self, spec: dict[str, Any]) -> None:
-        schemas = spec["components"]["schemas"]
-        assert schemas["CreateInstall"]["examples"][0]["connection_ean"] == "871687000000000009"
-        assert schemas["InstallView"]["examples"][0]["asset"]["serial"] == "MTR1-000001"
-        assert schemas["ScanLabel"]["examples"][0]["payload"].startswith("SI1:K1:MTR1-000001:")
-        assert schemas["Problem"]["examples"][0]["code"] == "install/not-found"
+    async def test_real_answers_carry_a_documented_content_type(
+        self, client: AsyncClient, make: Factory, spec: dict[str, Any]
+    ) -> None:
+        answers: dict[str, list[Response]] = {}
+
+        async def call(op_id: str, url: str, headers: dict[str, str], **params: str) -> None:
+            answers.setdefault(op_id, []).append(await client.get(url, headers=headers, params=params))
+
+        admin = make.party(Role.ADMIN)
+        serial, _ = await make.asset()
+        label = f"/admin/v1/assets/{serial}/label"
+        await call("GetAssetLabel", label, admin.headers)
+        await call("GetAssetLabel", label, admin.headers, format="svg")
+
+        # A decided case with photos: the customer's rendition, the specialist's original, and (once
+        # marked as a known answer) the same original served blind to another specialist.
+        d, case_id, _ = await specialist_decided(client, make)
+        photo = (await client.get(d.url, headers=d.who.headers)).json()["photos"][0]
+        await call("GetPhoto", photo["url"], d.who.headers)
+        other = make.party(Role.SPECIALIST)
+        case = (await client.get(f"/review/v1/cases/{case_id}", headers=other.headers)).json()
+        await call("GetOriginalPhoto", case["photos"][0]["original_url"], other.headers)
+        known = await mark(client, admin, case_id)
+        assert known.status_code == 201, known.text
+        item = await client.get(f"/review/v1/calibration/{known.json()['id']}", headers=other.headers)
+        await call("GetCalibrationPhoto", item.json()["photos"][0]["original_url"], other.headers)
+        await call("Metrics", "/metrics", {})
+
+        ops = operations(spec)
+        assert set(answers) == not_json(spec)  # each one called for real
+        for op_id, responses in answers.items():
+            for r in responses:
+                assert r.status_code == 200, (op_id, r.text)
+                listed = list(ops[op_id][2]["responses"]["200"]["content"])
+                content_type = r.headers["content-type"]
+                assert documented(content_type, listed), (op_id, content_type, listed)
+                assert r.content.startswith(SIGNATURES[media_type(content_type)[0]]), (op_id, r.content[:16])
+        assert [media_type(r.headers["content-type"])[0] for r in answers["GetAssetLabel"]] == [
+            "image/png",
+            "image/svg+xml",
+        ]

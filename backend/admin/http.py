@@ -18,7 +18,8 @@ from backend.errors import BadRequest, Invalid, RowError, Said, Unsupported
 from backend.installs import qr
 from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
 from backend.installs.context import InstallContext
-from backend.openapi import json_schema, raw_body
+from backend.openapi import answers, raw_body
+from backend.openapi_schemas import json_schema
 from backend.principal import Principal, Role
 
 Serial = Annotated[str, Parameter(pattern=r"^[A-Z0-9][A-Z0-9-]{2,38}$")]
@@ -42,7 +43,7 @@ IMPORT_BODY = RequestBody(
 )
 
 
-class ImportedAssetView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi.py)
+class ImportedAssetView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi_schemas.py)
     serial: Annotated[str, msgspec.Meta(examples=["MTR1-900001"])]
     asset_type: Annotated[str, msgspec.Meta(examples=["smart_meter_1p"])]
     status: Annotated[str, msgspec.Meta(examples=["in_stock"])]
@@ -114,7 +115,7 @@ class AdminController(Controller):
         )
         return Response(result, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/assets/{serial:str}/label", operation_id="GetAssetLabel")
+    @get("/assets/{serial:str}/label", operation_id="GetAssetLabel", opt=answers("image/png", "image/svg+xml"))
     async def label(
         self,
         ctx: NamedDependency[InstallContext],

@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import Meta
 
 from backend.auth import requires_role
 from backend.bounds import RowId, WireRequest
@@ -19,7 +20,7 @@ from backend.quality.views import AgreementView, KnownAnswerList, KnownAnswerVie
 
 
 class KnownAnswerIn(WireRequest):
-    case_id: RowId
+    case_id: Annotated[RowId, Meta(examples=[42])]  # a closed escalation decided by a specialist
 
 
 class KnownAnswerController(Controller):

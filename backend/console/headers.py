@@ -22,8 +22,9 @@ SECURITY_HEADERS = {
 }
 
 
-def console_security_headers(message: Message, scope: Scope) -> None:
-    """Litestar before_send hook: adds SECURITY_HEADERS to every response under /console."""
+async def console_security_headers(message: Message, scope: Scope) -> None:
+    """Litestar before_send hook: adds SECURITY_HEADERS to every response under /console (async:
+    Litestar runs a sync hook in a worker thread, twice for every response of every route)."""
     if message["type"] != "http.response.start":
         return
     path = scope.get("path", "")

@@ -55,19 +55,21 @@ class DeviceReportIn(WireRequest):
     readings: Readings | None = None
 
 
-class DeviceReportView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi.py)
+class DeviceReportView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi_schemas.py)
     report_id: Annotated[str, msgspec.Meta(examples=["hes-20260512-000123"])]
     device_serial: Annotated[str, msgspec.Meta(examples=["MTR1-000001"])]
     ean: Annotated[str, msgspec.Meta(examples=["871687000000000009"])]
-    reported_at: datetime
+    reported_at: Annotated[datetime, msgspec.Meta(examples=["2026-05-12T10:15:00+02:00"])]
     source: Annotated[str, msgspec.Meta(examples=["head-end"])]
     readings: Readings | None
-    received_at: datetime
+    received_at: Annotated[datetime, msgspec.Meta(examples=["2026-05-12T10:15:02+02:00"])]
     # confirmed, auto_approved, already_confirmed, noted, device_mismatch, reading_mismatch, unmatched
-    outcomes: list[str]
-    install_id: uuid.UUID | None  # the install the report was matched to
+    outcomes: Annotated[list[str], msgspec.Meta(examples=[["confirmed"]])]
+    # the install the report was matched to
+    install_id: Annotated[uuid.UUID, msgspec.Meta(examples=["0b9f7c62-3c1e-4b8e-9a51-6f2d8e4c7a10"])] | None
     flagged_install_ids: list[uuid.UUID]  # installs it cast doubt on (suspected fraud)
-    reading_difference_kwh: float | None  # reported minus typed import reading
+    # reported minus typed import reading
+    reading_difference_kwh: Annotated[float, msgspec.Meta(examples=[0.5])] | None
 
 
 def report_view(r: ReportRec) -> DeviceReportView:

@@ -13,10 +13,12 @@ from litestar.status_codes import HTTP_201_CREATED
 from backend.auth import requires_role
 from backend.bounds import WireRequest
 from backend.installs.context import InstallContext
+from backend.openapi import answers
 from backend.principal import Principal, Role
 from backend.quality import service
 from backend.quality.views import CalibrationResultView, CalibrationView, calibration_view, result_view
 from backend.storage.serve import photo_response
+from backend.validation.photo import CONTENT_TYPES
 
 
 class AnswerIn(WireRequest):
@@ -51,7 +53,11 @@ class CalibrationController(Controller):
         known, recorded = await service.answer(ctx, request.user, known_answer_id, data.answer)
         return result_view(known, recorded)
 
-    @get("/{known_answer_id:int}/photos/{photo_id:int}/original", operation_id="GetCalibrationPhoto")
+    @get(
+        "/{known_answer_id:int}/photos/{photo_id:int}/original",
+        operation_id="GetCalibrationPhoto",
+        opt=answers(*CONTENT_TYPES.values()),
+    )
     async def original(
         self,
         request: Request[Principal, Any, Any],

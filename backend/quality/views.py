@@ -4,9 +4,10 @@ no state, no decisions, no history, no customer messages; only the evidence the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from backend.installs.context import InstallContext
 from backend.quality.repository import CalibrationAnswerRec, KnownAnswerRec
@@ -14,10 +15,12 @@ from backend.quality.service import KnownAnswerPage
 from backend.review.repository import CaseRec
 from backend.review.service import CaseDetail
 from backend.review.views import (
+    AssetType,
     CalibrationItem,
     CheckDetail,
     FixDetail,
     PhotoDetail,
+    Reasons,
     check_details,
     fix_details,
     photo_details,
@@ -28,52 +31,59 @@ def calibration_url(known_answer_id: int) -> str:
     return f"/review/v1/calibration/{known_answer_id}"
 
 
+# `examples` only document (backend/openapi_schemas.py composes each Struct's example from them).
+KnownAnswerId = Annotated[int, Meta(examples=[7])]
+Outcome = Annotated[str, Meta(examples=["reject"])]
+Time = Annotated[datetime, Meta(examples=["2026-05-13T10:05:00+02:00"])]
+
+
 class CalibrationView(msgspec.Struct, kw_only=True):
     kind: Literal["known_answer"] = "known_answer"
-    known_answer_id: int
-    asset_type: str
-    reasons: list[str]  # why the automation escalated it
-    capacity: str
-    municipality: str
-    asset_serial: str | None
-    reading: float | None
-    help_message: str | None
+    known_answer_id: KnownAnswerId
+    asset_type: AssetType
+    reasons: Reasons  # why the automation escalated it
+    capacity: Annotated[str, Meta(examples=["1x35A"])]
+    municipality: Annotated[str, Meta(examples=["Arnhem"])]
+    asset_serial: Annotated[str, Meta(examples=["MTR1-000001"])] | None
+    reading: Annotated[float, Meta(examples=[4512.7])] | None
+    help_message: Annotated[str, Meta(examples=["Ik weet niet of dit de goede meter is."])] | None
     photos: list[PhotoDetail]
     fixes: list[FixDetail]
     checks: list[CheckDetail]
-    answer_url: str  # POST {"answer": "approve" | "reject" | "request_info"}
+    # POST {"answer": "approve" | "reject" | "request_info"}
+    answer_url: Annotated[str, Meta(examples=["/review/v1/calibration/7/answer"])]
 
 
 class CalibrationResultView(msgspec.Struct, kw_only=True):
-    known_answer_id: int
-    answer: str
-    expected: str  # shown only once answered
-    agreed: bool
-    answered_at: datetime
+    known_answer_id: KnownAnswerId
+    answer: Outcome
+    expected: Outcome  # shown only once answered
+    agreed: Annotated[bool, Meta(examples=[True])]
+    answered_at: Time
 
 
 class KnownAnswerView(msgspec.Struct, kw_only=True):
-    id: int
-    case_id: int
-    install_id: str
-    expected: str
-    deciders: list[str]
-    marked_by: str
-    marked_at: datetime
-    answers: int
-    agreed: int
+    id: KnownAnswerId
+    case_id: Annotated[int, Meta(examples=[42])]
+    install_id: Annotated[str, Meta(examples=["0b9f7c62-3c1e-4b8e-9a51-6f2d8e4c7a10"])]
+    expected: Outcome
+    deciders: Annotated[list[str], Meta(examples=[["specialist-7"]])]
+    marked_by: Annotated[str, Meta(examples=["admin-2"])]
+    marked_at: Time
+    answers: Annotated[int, Meta(examples=[12])]
+    agreed: Annotated[int, Meta(examples=[11])]
 
 
 class KnownAnswerList(msgspec.Struct, kw_only=True):
     items: list[KnownAnswerView]
-    next_cursor: str | None
+    next_cursor: Annotated[str, Meta(examples=["Nw"])] | None
 
 
 class AgreementView(msgspec.Struct, kw_only=True):
-    specialist: str
-    answers: int
-    agreed: int
-    agreement: float
+    specialist: Annotated[str, Meta(examples=["specialist-12"])]
+    answers: Annotated[int, Meta(examples=[40])]
+    agreed: Annotated[int, Meta(examples=[37])]
+    agreement: Annotated[float, Meta(examples=[0.925])]
 
 
 def calibration_item(known: KnownAnswerRec, case: CaseRec) -> CalibrationItem:

@@ -15,12 +15,14 @@ from backend.auth import requires_role
 from backend.bounds import LINE, PROSE, Version, WireRequest
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.installs.context import InstallContext
+from backend.openapi import answers
 from backend.principal import Principal, Role
 from backend.quality import service as quality
 from backend.quality.views import calibration_item
 from backend.review import followups, service
 from backend.review.views import CaseView, QueueView, case_view, queue_view
 from backend.storage.serve import photo_response
+from backend.validation.photo import CONTENT_TYPES
 
 ReasonName = Literal[
     "suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity", "uncertain"
@@ -30,17 +32,29 @@ KindName = Literal["escalation", "qa_sample", "device_silent", "device_mismatch"
 
 
 class DecisionIn(WireRequest):
-    outcome: Literal["approve", "reject", "request_info"]
-    reason_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=LINE)]
-    version: Version
-    note: Annotated[str, msgspec.Meta(max_length=4000, pattern=PROSE)] = ""
-    message_to_customer: Annotated[str, msgspec.Meta(max_length=2000, pattern=PROSE)] = ""
+    outcome: Annotated[Literal["approve", "reject", "request_info"], msgspec.Meta(examples=["request_info"])]
+    reason_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=LINE, examples=["label_not_visible"])]
+    version: Annotated[Version, msgspec.Meta(examples=[2])]  # the case's version as last read
+    note: Annotated[
+        str, msgspec.Meta(max_length=4000, pattern=PROSE, examples=["GPS-fix gemockt; label niet leesbaar."])
+    ] = ""
+    message_to_customer: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=2000,
+            pattern=PROSE,
+            examples=["Maak de foto van het label opnieuw, van dichtbij en zonder schittering."],
+        ),
+    ] = ""
 
 
 class VerdictIn(WireRequest):
-    verdict: Literal["agree", "disagree", "resolved", "escalate"]  # which ones a case takes depends on its kind
-    version: Version
-    note: Annotated[str, msgspec.Meta(max_length=4000, pattern=PROSE)] = ""
+    # which verdicts a case takes depends on its kind
+    verdict: Annotated[Literal["agree", "disagree", "resolved", "escalate"], msgspec.Meta(examples=["agree"])]
+    version: Annotated[Version, msgspec.Meta(examples=[2])]
+    note: Annotated[
+        str, msgspec.Meta(max_length=4000, pattern=PROSE, examples=["Foto's en meterstand kloppen met de melding."])
+    ] = ""
 
 
 class ReviewController(Controller):
@@ -127,7 +141,11 @@ class ReviewController(Controller):
         await followups.give_verdict(ctx, request.user, case_id, data.verdict, data.note, data.version)
         return case_view(ctx, await service.case_detail(request.user, case_id))
 
-    @get("/cases/{case_id:int}/photos/{photo_id:int}/original", operation_id="GetOriginalPhoto")
+    @get(
+        "/cases/{case_id:int}/photos/{photo_id:int}/original",
+        operation_id="GetOriginalPhoto",
+        opt=answers(*CONTENT_TYPES.values()),  # as stored: the format the upload was read as
+    )
     async def original(
         self, ctx: NamedDependency[InstallContext], case_id: FromPath[int], photo_id: FromPath[int]
     ) -> Stream:

@@ -4,30 +4,45 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from backend.installs.context import InstallContext
 from backend.installs.records import CheckRec, FixRec, PhotoRec
+from backend.review import examples as ex
 from backend.review.kinds import VERDICTS
 from backend.review.repository import CaseRec
 from backend.review.service import CaseDetail, QueuePage
 from backend.validation.geo import distance_m
 
+# `examples` only document (the OpenAPI document composes each Struct's example from them:
+# backend/openapi_schemas.py); they describe one case, a suspected fraud claimed by a specialist.
+CaseId = Annotated[int, Meta(examples=[42])]
+InstallId = Annotated[uuid.UUID, Meta(examples=["0b9f7c62-3c1e-4b8e-9a51-6f2d8e4c7a10"])]
+Reasons = Annotated[list[str], Meta(examples=[["suspected_fraud"]])]
+AssetType = Annotated[str, Meta(examples=["smart_meter_1p"])]
+Specialist = Annotated[str, Meta(examples=["specialist-7"])]
+Risk = Annotated[int, Meta(examples=[100])]
+Opened = Annotated[datetime, Meta(examples=["2026-05-12T09:41:00+02:00"])]
+Due = Annotated[datetime, Meta(examples=["2026-05-12T13:41:00+02:00"])]
+LeaseUntil = Annotated[datetime, Meta(examples=["2026-05-12T10:12:00+02:00"])]
+Sha256 = Annotated[str, Meta(examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])]
+
 
 class QueueItem(msgspec.Struct, kw_only=True):
-    case_id: int
-    install_id: uuid.UUID
-    reasons: list[str]
-    due_at: datetime
+    case_id: CaseId
+    install_id: InstallId
+    reasons: Reasons
+    due_at: Due
     overdue: bool
-    risk: int
-    asset_type: str
-    municipality: str
-    opened_at: datetime
-    claimed_by: str | None
-    lease_expires_at: datetime | None
+    risk: Risk
+    asset_type: AssetType
+    municipality: Annotated[str, Meta(examples=["Arnhem"])]
+    opened_at: Opened
+    claimed_by: Specialist | None
+    lease_expires_at: LeaseUntil | None
     awaiting_second_approval: bool
     kind: str = "escalation"  # or a follow-up kind: qa_sample, device_silent, device_mismatch, reading_mismatch
 
@@ -36,84 +51,99 @@ class CalibrationItem(msgspec.Struct, kw_only=True):
     """A known answer served blind for calibration: no case or install id, no decision, no history."""
 
     kind: Literal["known_answer"] = "known_answer"
-    known_answer_id: int
-    asset_type: str
-    reasons: list[str]  # why the automation escalated it
-    url: str  # GET the evidence here; POST {url}/answer with {"answer": approve | reject | request_info}
+    known_answer_id: Annotated[int, Meta(examples=[7])]
+    asset_type: AssetType
+    reasons: Reasons  # why the automation escalated it
+    # GET the evidence here; POST {url}/answer with {"answer": approve | reject | request_info}
+    url: Annotated[str, Meta(examples=["/review/v1/calibration/7"])]
 
 
 class QueueView(msgspec.Struct, kw_only=True):
     items: list[QueueItem]
-    next_cursor: str | None
-    counts: dict[str, int]
-    depth: int
-    oldest_case_age_s: float | None
+    next_cursor: Annotated[str, Meta(examples=["MjAyNi0wNS0xMlQxMTo0MTowMCswMDowMHwxMDB8NDI"])] | None
+    counts: Annotated[
+        dict[str, int],
+        Meta(
+            examples=[
+                {
+                    "suspected_fraud": 1,
+                    "human_requested": 3,
+                    "approval_required": 0,
+                    "specialist_knowledge": 0,
+                    "complexity": 2,
+                    "uncertain": 5,
+                }
+            ]
+        ),
+    ]
+    depth: Annotated[int, Meta(examples=[11])]
+    oldest_case_age_s: Annotated[float, Meta(examples=[5400.0])] | None
     calibration: CalibrationItem | None = None  # now and then, on the first page only
 
 
 class PhotoDetail(msgspec.Struct, kw_only=True):
-    id: int
-    slot: str
-    current: bool
-    original_url: str
-    content_type: str
-    width: int
-    height: int
-    sha256: str
-    exif_taken_at: datetime | None
-    exif_lat: float | None
-    exif_lon: float | None
-    qr_texts: list[str] | None
-    sharpness: float | None
-    brightness: float | None
-    uploaded_by: str
-    created_at: datetime
+    id: Annotated[int, Meta(examples=[1])]
+    slot: Annotated[str, Meta(examples=["meter_label"])]
+    current: Annotated[bool, Meta(examples=[True])]
+    original_url: Annotated[str, Meta(examples=["/review/v1/cases/42/photos/1/original"])]
+    content_type: Annotated[str, Meta(examples=["image/jpeg"])]
+    width: Annotated[int, Meta(examples=[4032])]
+    height: Annotated[int, Meta(examples=[3024])]
+    sha256: Sha256
+    exif_taken_at: Annotated[datetime, Meta(examples=["2026-05-12T09:38:12+02:00"])] | None
+    exif_lat: Annotated[float, Meta(examples=[51.98371])] | None
+    exif_lon: Annotated[float, Meta(examples=[5.90558])] | None
+    qr_texts: Annotated[list[str], Meta(examples=[[ex.PAYLOAD]])] | None
+    sharpness: Annotated[float, Meta(examples=[1.82])] | None
+    brightness: Annotated[float, Meta(examples=[149.3])] | None
+    uploaded_by: Annotated[str, Meta(examples=[ex.CUSTOMER])]
+    created_at: Annotated[datetime, Meta(examples=["2026-05-12T09:38:40+02:00"])]
 
 
 class CheckDetail(msgspec.Struct, kw_only=True):
-    attempt: int
-    photo_id: int | None
-    check: str
-    subject: str
-    status: str
-    confidence: float
-    evidence: dict[str, Any]
+    attempt: Annotated[int, Meta(examples=[1])]
+    photo_id: Annotated[int, Meta(examples=[1])] | None
+    check: Annotated[str, Meta(examples=["label_qr"])]
+    subject: Annotated[str, Meta(examples=["meter_label"])]
+    status: Annotated[str, Meta(examples=["pass"])]
+    confidence: Annotated[float, Meta(examples=[0.98])]
+    evidence: Annotated[dict[str, Any], Meta(examples=[{"decoded": [ex.PAYLOAD]}])]
     user_fixable: bool
-    fix_en: str
-    created_at: datetime
+    fix_en: Annotated[str, Meta(examples=[""])]
+    created_at: Annotated[datetime, Meta(examples=["2026-05-12T09:38:40+02:00"])]
 
 
 class FixDetail(msgspec.Struct, kw_only=True):
-    lat: float
-    lon: float
-    accuracy_m: float
-    captured_at: datetime
-    provider: str
-    mocked: bool
-    distance_to_connection_m: float
-    in_territory: bool
+    lat: Annotated[float, Meta(examples=[51.9837])]
+    lon: Annotated[float, Meta(examples=[5.9056])]
+    accuracy_m: Annotated[float, Meta(examples=[6.0])]
+    captured_at: Annotated[datetime, Meta(examples=["2026-05-12T09:36:00+02:00"])]
+    provider: Annotated[str, Meta(examples=["gps"])]
+    mocked: Annotated[bool, Meta(examples=[True])]  # what made this example a suspected fraud
+    distance_to_connection_m: Annotated[float, Meta(examples=[3.2])]
+    in_territory: Annotated[bool, Meta(examples=[True])]
 
 
 class CaseView(msgspec.Struct, kw_only=True):
-    case_id: int
-    state: str
-    version: int
-    reasons: list[str]
-    due_at: datetime
-    risk: int
-    claimed_by: str | None
-    lease_expires_at: datetime | None
-    lease_remaining_s: float | None
-    first_claimed_by: str | None
+    case_id: CaseId
+    state: Annotated[str, Meta(examples=["open"])]
+    version: Annotated[int, Meta(examples=[2])]
+    reasons: Reasons
+    due_at: Due
+    risk: Risk
+    claimed_by: Specialist | None
+    lease_expires_at: LeaseUntil | None
+    lease_remaining_s: Annotated[float, Meta(examples=[840.0])] | None
+    first_claimed_by: Specialist | None
     approvals: list[str]
-    install: dict[str, Any]
-    connection: dict[str, Any]
-    asset: dict[str, Any] | None
+    install: Annotated[dict[str, Any], Meta(examples=[ex.INSTALL])]
+    connection: Annotated[dict[str, Any], Meta(examples=[ex.CONNECTION])]
+    asset: Annotated[dict[str, Any], Meta(examples=[ex.ASSET])] | None
     photos: list[PhotoDetail]
     fixes: list[FixDetail]
     checks: list[CheckDetail]
-    decisions: list[dict[str, Any]]
-    events: list[dict[str, Any]]
+    decisions: Annotated[list[dict[str, Any]], Meta(examples=[[ex.DECISION]])]
+    events: Annotated[list[dict[str, Any]], Meta(examples=[[ex.EVENT]])]
     kind: str = "escalation"
     detail: dict[str, Any] = msgspec.field(default_factory=dict)  # what opened a follow-up
     allowed_verdicts: list[str] = msgspec.field(default_factory=list)  # empty for an escalation: it takes a decision

@@ -21,7 +21,7 @@ from backend.installs import evidence, service
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import load_snapshot
-from backend.openapi import binary_body, raw_body
+from backend.openapi import answers, binary_body, raw_body
 from backend.principal import Principal, Role
 from backend.storage import UploadInterrupted, UploadTooLarge
 from backend.storage.serve import photo_response
@@ -175,7 +175,12 @@ class InstallController(Controller):
         )
         return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/{install_id:uuid}/photos/{photo_id:int}", operation_id="GetPhoto", media_type="image/jpeg")
+    @get(
+        "/{install_id:uuid}/photos/{photo_id:int}",
+        operation_id="GetPhoto",
+        media_type="image/jpeg",
+        opt=answers("image/jpeg"),
+    )
     async def get_photo(
         self,
         request: Request[Principal, Any, Any],

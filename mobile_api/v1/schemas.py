@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from backend.bounds import LINE, PROSE, WireRequest
 
-# `examples` only document (the OpenAPI document composes each Struct's example from them: backend/openapi.py).
+# `examples` only document (the OpenAPI document composes each Struct's example from them: backend/openapi_schemas.py).
 Ean = Annotated[
     str,
     Meta(pattern=r"^[0-9]{18}$", description="18-digit EAN code of the connection", examples=["871687000000000009"]),
