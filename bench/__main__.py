@@ -11,7 +11,16 @@ import time
 # imported: the database engine is bound then); DATABASE_URL may point them at PostgreSQL instead.
 os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="selfinstall-bench-")
 
-from bench import decision_suite, http_json, load, photo_validation, qr_reading, reuse_lookup, reuse_tricks  # noqa: E402
+from bench import (  # noqa: E402
+    decision_suite,
+    http_json,
+    load,
+    photo_validation,
+    qr_reading,
+    reuse_lookup,
+    reuse_tricks,
+    scale,
+)
 from bench.common import require_corpus  # noqa: E402
 
 
@@ -24,6 +33,7 @@ def main() -> None:
     reuse_lookup.run()
     reuse_tricks.run()
     decision_suite.run()
+    scale.run()  # fills and drops scratch databases of its own (10k and 1M rows)
     http_json.run()  # starts servers of its own, as load does
     load.run()  # last: it starts servers of its own (SQLite, then PostgreSQL)
     print(f"bench: done in {time.perf_counter() - started:.0f} s", flush=True)

@@ -1,0 +1,142 @@
+"""Every page reads an index that matches its filter and order, never the whole table (issue 11).
+
+The real queries of the repositories (their `*_query` builders) are EXPLAINed against 20,000 rows
+inserted and ANALYZEd inside a transaction that is rolled back: PostgreSQL's JSON plan must hold no
+sequential scan of the big table and must use the named index; SQLite's EXPLAIN QUERY PLAN must SEARCH
+(or SCAN) using that index and never scan the table itself.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from piccolo.query import Select
+
+from backend.installs import repository as installs_repo
+from backend.installs.tables import Install
+from backend.review import repository as review_repo
+
+ROWS = 20_000
+_STATES = "CASE WHEN i % 100 = 0 THEN 'in_review' ELSE 'approved' END"  # a rare state: only its index bounds it
+_SERIES = f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS}) "
+
+
+def _sql(engine_type: str) -> list[str]:
+    pg = engine_type == "postgres"
+    uid = (
+        "(lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid"
+        if pg
+        else "printf('%08x-0000-4000-8000-%012x', i, i)"
+    )
+    at = (
+        "(timestamptz '2020-01-01' + i * interval '1 minute')"
+        if pg
+        else "datetime('2020-01-01', '+' || i || ' minutes')"
+    )
+    return [
+        f"INSERT INTO connections (id, ean, owner_subject, installer_subject, created_at) {_SERIES}"
+        f"SELECT 900000 + i, 'plan' || i, 'plan-c' || i, 'plan-i' || (i % 50), {at} FROM s WHERE i <= {ROWS // 2}",
+        f"INSERT INTO installs (id, connection, state, created_at, updated_at) {_SERIES}"
+        f"SELECT {uid}, 900000 + (i + 1) / 2, {_STATES}, {at}, {at} FROM s",
+        "INSERT INTO review_cases (install, kind, state, reasons, reason_tags, risk, due_at, opened_at) "
+        f"{_SERIES}SELECT {uid}, 'escalation', CASE WHEN i % 50 = 0 THEN 'open' ELSE 'closed' END, "
+        f"'[\"uncertain\"]', ',uncertain,', i % 100, {at}, {at} FROM s",
+        "INSERT INTO photos (install, slot, sha256, phash_b0, phash_b1, phash_b2, phash_b3, core_b0, core_b1, "
+        f"core_b2, core_b3, hash_informative) {_SERIES}SELECT {uid}, 'meter_label', 'plan' || i, "
+        "i % 4093, i % 4091, i % 4079, i % 4073, i % 4057, i % 4051, i % 4049, i % 4027, "
+        f"{'i % 100 <> 0' if pg else '(i % 100 <> 0)'} FROM s",
+        "ANALYZE",
+    ]
+
+
+@pytest.fixture
+async def filled(client: httpx.AsyncClient) -> AsyncIterator[str]:
+    """20,000 rows in each big table for the test's duration; the engine type."""
+    engine = Install._meta.db
+    async with engine.transaction() as transaction:
+        for statement in _sql(engine.engine_type):
+            await Install.raw(statement)
+        yield engine.engine_type
+        await transaction.rollback()
+
+
+async def _plan(query: Select, engine_type: str) -> tuple[list[str], list[str]]:
+    """(scan lines naming a table, index names used) of the query's plan."""
+    querystring = query.querystrings[0]
+    if engine_type == "postgres":
+        rows = await Install.raw("EXPLAIN (FORMAT JSON) {}", querystring)
+        plan = rows[0]["QUERY PLAN"]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        nodes: list[dict[str, Any]] = []
+
+        def walk(node: dict[str, Any]) -> None:
+            nodes.append(node)
+            for child in node.get("Plans", []):
+                walk(child)
+
+        walk(plan[0]["Plan"])
+        seq = [f"Seq Scan on {n['Relation Name']}" for n in nodes if n["Node Type"] == "Seq Scan"]
+        return seq, [n["Index Name"] for n in nodes if "Index Name" in n]
+    rows = await Install.raw("EXPLAIN QUERY PLAN {}", querystring)
+    details = [r["detail"] for r in rows]
+    scans = [d for d in details if d.startswith("SCAN ") and " USING " not in d]
+    return scans, [d.split(" INDEX ")[1].split(" ")[0] for d in details if " INDEX " in d]
+
+
+def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
+    """Each list query, the index it must use, and the tables it must not scan."""
+    due = datetime(2020, 1, 10, tzinfo=UTC)
+    bands = [{1, 2, 3}, {4}, set(), {5, 6}, {7}, {8, 9}, {10}, {11}]
+    return {
+        "queue first page": (lambda: review_repo.queue_query(26, None), "review_cases_queue", {"review_cases"}),
+        "queue deep page": (
+            lambda: review_repo.queue_query(26, (due, 40, 5000)),
+            "review_cases_queue",
+            {"review_cases"},
+        ),
+        "queue by kind": (
+            lambda: review_repo.queue_query(26, (due, 40, 5000), kind="escalation"),
+            "review_cases_queue",
+            {"review_cases"},
+        ),
+        "oldest open case": (review_repo.oldest_open_query, "review_cases_open_since", {"review_cases"}),
+        "customer installs": (
+            lambda: installs_repo.installs_query("plan-c77", "customer", 21, None, None),
+            "installs_connection",
+            {"installs", "connections"},
+        ),
+        "customer installs, next page": (
+            lambda: installs_repo.installs_query("plan-c77", "customer", 21, (due, uuid.UUID(int=5)), None),
+            "installs_connection",
+            {"installs", "connections"},
+        ),
+        "everyone's installs": (
+            lambda: installs_repo.installs_query("s", "specialist", 21, (due, uuid.UUID(int=5)), None),
+            "installs_created",
+            {"installs"},
+        ),
+        "everyone's installs by state": (
+            lambda: installs_repo.installs_query("s", "specialist", 21, None, "in_review"),
+            "installs_state_created",
+            {"installs"},
+        ),
+        "reuse band hits": (
+            lambda: installs_repo.band_hits_query(uuid.uuid4(), bands),  # type: ignore[arg-type,return-value]
+            "photos_core_b3",
+            {"photos"},
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_queries()))
+async def test_list_query_uses_its_index(filled: str, name: str) -> None:
+    build, index, tables = _queries()[name]
+    scans, indexes = await _plan(build(), filled)
+    assert index in indexes, (name, indexes, scans)
+    assert not [s for s in scans if any(s.split(" ")[-1] == t or s == f"SCAN {t}" for t in tables)], (name, scans)
