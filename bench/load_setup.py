@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -83,30 +84,45 @@ def prepare(env: dict[str, str], clients: int) -> list[Customer]:
 
 
 class Server:
-    """`selfinstall serve` as a subprocess; its output goes to `log_path` (tracebacks of any 500)."""
+    """`selfinstall serve --workers N` as a subprocess; its output goes to `log_path` (tracebacks of any 500).
+
+    Ready once every worker has started, not just the first that answers /health: a run must not
+    measure fewer workers than it names. The server runs in a process group of its own, so a worker
+    left behind by a stuck shutdown is stopped with it."""
+
+    START_WITHIN_S = 120  # four workers importing on a busy 2-core machine took 20-40 s
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{env['PORT']}"
+        self.workers = int(env["WORKERS"])
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         log = self.log_path.open("wb")
         self._proc = subprocess.Popen(
-            [str(VENV_BIN / "selfinstall"), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [str(VENV_BIN / "selfinstall"), "serve", "--workers", str(self.workers)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        deadline = time.monotonic() + 60
-        while True:  # readiness, not a measurement
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
+        deadline = time.monotonic() + self.START_WITHIN_S
+        while not self._ready():  # readiness, not a measurement
             if time.monotonic() > deadline or self._proc.poll() is not None:
                 self.__exit__()
                 raise RuntimeError(f"the service did not start; see {self.log_path}")
             time.sleep(0.2)
+        return self
+
+    def _ready(self) -> bool:
+        if self.log_path.read_bytes().count(b"Started worker-") < self.workers:
+            return False
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def __exit__(self, *_: object) -> None:
         if self._proc is not None:
@@ -116,6 +132,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            try:  # any worker the server did not stop (granian can miss one that started late)
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @dataclass(frozen=True, slots=True)
