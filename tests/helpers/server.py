@@ -4,11 +4,14 @@ and watched from the test's event loop, so an in-process TCP proxy keeps running
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -16,6 +19,7 @@ from pathlib import Path
 import httpx
 
 START_WITHIN_S = 60  # a loaded 2-core machine imports slowly; this only fails a server that never starts
+STOP_WITHIN_S = 20  # SIGTERM: granian drains and stops its workers well within this
 
 
 def free_port() -> int:
@@ -33,6 +37,7 @@ def serving_sync(env: dict[str, str]) -> Iterator[str]:
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_WITHIN_S
@@ -50,9 +55,10 @@ def serving_sync(env: dict[str, str]) -> Iterator[str]:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=STOP_WITHIN_S)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _kill_group(proc.pid)
+            proc.wait()
 
 
 async def run_cli(env: dict[str, str], *args: str) -> None:
@@ -76,6 +82,7 @@ async def serving(env: dict[str, str], log_path: Path) -> AsyncIterator[str]:
             env={**os.environ, **env},
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a stuck worker can be killed with it
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -84,7 +91,19 @@ async def serving(env: dict[str, str], log_path: Path) -> AsyncIterator[str]:
         finally:
             if proc.returncode is None:
                 proc.terminate()
-                await proc.wait()
+                try:
+                    await asyncio.wait_for(proc.wait(), STOP_WITHIN_S)
+                except TimeoutError:
+                    _kill_group(proc.pid)
+                    await proc.wait()
+
+
+def _kill_group(pid: int) -> None:
+    """A server that did not stop when asked (granian can miss a worker that was still starting):
+    kill it and its workers, and say so instead of hanging the suite."""
+    warnings.warn(f"the server (pid {pid}) did not stop within {STOP_WITHIN_S:g} s; killed", stacklevel=2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 async def _until_alive(url: str, proc: asyncio.subprocess.Process, log_path: Path) -> None:
