@@ -14,6 +14,7 @@ os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="selfinstall-bench-")
 from bench import (  # noqa: E402
     decision_suite,
     http_json,
+    http_photos,
     load,
     photo_validation,
     qr_reading,
@@ -35,6 +36,7 @@ def main() -> None:
     decision_suite.run()
     scale.run()  # fills and drops scratch databases of its own (10k and 1M rows)
     http_json.run()  # starts servers of its own, as load does
+    http_photos.run()  # photos/s through a served app against the bare validation rate
     load.run()  # last: it starts servers of its own (SQLite, then PostgreSQL)
     print(f"bench: done in {time.perf_counter() - started:.0f} s", flush=True)
 

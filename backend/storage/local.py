@@ -18,6 +18,7 @@ from backend.errors import Unavailable
 from backend.storage.base import (
     STORE_RETRY_AFTER_S,
     InUse,
+    OncePerKey,
     PhotoBody,
     PhotoNotStored,
     StagedUpload,
@@ -43,6 +44,7 @@ class LocalPhotoStore:
         self._renditions = root / "renditions"
         for folder in (self._incoming, self._originals, self._renditions):
             folder.mkdir(parents=True, exist_ok=True)
+        self._rendering = OncePerKey()
 
     async def receive(self, chunks: AsyncIterable[bytes], max_bytes: int) -> StagedUpload:
         """Stream to `incoming/*.part`, hashing as it arrives; refuse past `max_bytes`."""
@@ -63,7 +65,9 @@ class LocalPhotoStore:
         except FileNotFoundError:
             pass
         verify_staged(staged)  # the bytes about to become durable are the bytes that were checked
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():
+            target.parent.mkdir(exist_ok=True)
+            _fsync_dir(self._originals)  # the new prefix folder's own entry must survive a crash too
         with open(staged.path, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(staged.path, target)
@@ -95,15 +99,21 @@ class LocalPhotoStore:
         yield self._existing(sha256)
 
     async def rendition(self, sha256: str) -> PhotoBody:
-        """The clean JPEG (backend.storage.base.render_clean); made on first request, then cached on disk."""
+        """The clean JPEG (backend.storage.base.render_clean): made on the first request (never at upload),
+        once however many ask at the same moment, then cached on disk."""
         cached = self._rendition_path(sha256)
         if not cached.exists():
-            data = await asyncio.to_thread(render_clean, self._existing(sha256))
-            fd, tmp = tempfile.mkstemp(dir=self._renditions, suffix=".part")
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, cached)  # a cache: losing it in a crash costs only a re-render
+            await self._rendering.run(sha256, lambda: asyncio.to_thread(self._render, sha256, cached))
         return PhotoBody(size=cached.stat().st_size, chunks=file_chunks(cached))
+
+    def _render(self, sha256: str, cached: Path) -> None:
+        if cached.exists():  # made by the run that just ended
+            return
+        data = render_clean(self._existing(sha256))
+        fd, tmp = tempfile.mkstemp(dir=self._renditions, suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, cached)  # a cache: losing it in a crash costs only a re-render (no fsync)
 
     async def originals(self) -> AsyncIterator[StoredPhoto]:
         """Every committed original, with its size and modification time."""

@@ -34,6 +34,7 @@ from backend.storage.base import (
     STORE_RETRY_AFTER_S,
     ChecksumMismatch,
     InUse,
+    OncePerKey,
     PhotoBody,
     PhotoNotStored,
     StagedUpload,
@@ -42,6 +43,7 @@ from backend.storage.base import (
     batches,
     bytes_chunks,
     render_clean,
+    require_size,
     stage,
     sweep_partials,
     verify_staged,
@@ -98,17 +100,24 @@ class S3PhotoStore:
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._opening = asyncio.Lock()
+        self._rendering: OncePerKey = OncePerKey()
 
     async def receive(self, chunks: AsyncIterable[bytes], max_bytes: int) -> StagedUpload:
         """Stream to a local temporary file, hashing as it arrives; refuse past `max_bytes`."""
-        return await stage(chunks, max_bytes, self._staging)
+        return await stage(chunks, max_bytes, self._staging, md5=True)
 
     async def commit(self, staged: StagedUpload) -> bool:
         """Upload the staged file to its content address and have the store confirm its checksum.
 
-        Always a PUT, also when the bytes are stored already: it renews the object's time, so the
-        orphan sweep's grace covers this upload's row (an overwrite with the same bytes is atomic)."""
-        md5 = await asyncio.to_thread(verify_staged, staged)
+        The file is not read twice: its SHA-256 and MD5 were taken while it streamed in, and the
+        server checks the bytes it receives against both (a byte changed since is refused, a shorter
+        file is refused here). Always a PUT, also when the bytes are stored already: it renews the
+        object's time, so the orphan sweep's grace covers this upload's row (an overwrite with the
+        same bytes is atomic)."""
+        md5 = staged.md5
+        if md5 is None:  # staged without it: hash the file once more
+            md5 = await asyncio.to_thread(_file_md5, staged)
+        require_size(staged)
         with open(staged.path, "rb") as body:
             await self._put(
                 self._key("originals", staged.sha256),
@@ -150,17 +159,22 @@ class S3PhotoStore:
             path.unlink(missing_ok=True)
 
     async def rendition(self, sha256: str) -> PhotoBody:
-        """The clean JPEG (backend.storage.base.render_clean); made on first request, then cached in the bucket."""
+        """The clean JPEG (backend.storage.base.render_clean): made on the first request (never at upload),
+        once however many ask at the same moment in this process, then cached in the bucket."""
         key = self._rendition_key(sha256)
         try:
             return await self._get(key)
         except PhotoNotStored:
             pass
+        data = await self._rendering.run(sha256, lambda: self._render(sha256, key))
+        return PhotoBody(size=len(data), chunks=bytes_chunks(data))
+
+    async def _render(self, sha256: str, key: str) -> bytes:
         async with self.original_file(sha256) as path:
             data = await asyncio.to_thread(render_clean, path)
         digest = hashlib.sha256(data).digest()
         await self._put(key, data, len(data), _b64(digest), hashlib.md5(data).digest(), "image/jpeg")
-        return PhotoBody(size=len(data), chunks=bytes_chunks(data))
+        return data
 
     async def originals(self) -> AsyncIterator[StoredPhoto]:
         """Every committed original under the prefix, with its size and modification time."""
@@ -302,6 +316,12 @@ async def _chunks(body: Any) -> AsyncIterator[bytes]:
 def _confirms(answer: dict[str, Any], sha: str, md5: bytes) -> bool:
     """The store's own word on the bytes: the SHA-256 it checked, or an ETag that is the plain MD5."""
     return answer.get("ChecksumSHA256") == sha or answer.get("ETag", "").strip('"') == md5.hex()
+
+
+def _file_md5(staged: StagedUpload) -> bytes:
+    verify_staged(staged)
+    with open(staged.path, "rb") as f:
+        return hashlib.file_digest(f, "md5").digest()
 
 
 def _b64(digest: bytes) -> str:

@@ -20,7 +20,6 @@ from backend.errors import NotFound
 from backend.installs import evidence, service
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
-from backend.installs.snapshot import load_snapshot
 from backend.openapi import answers, binary_body, raw_body
 from backend.principal import Principal, Role
 from backend.storage import UploadInterrupted, UploadTooLarge
@@ -166,7 +165,7 @@ class InstallController(Controller):
             request.content_length,
             _chunks(request),
         )
-        snap = await load_snapshot(await service.scoped_install(request.user, install_id))
+        snap = await service.get_install(request.user, install_id)  # the install as it is now: one query
         checks = [check_view(r, lang) for r in results] or [
             check_view(c, lang) for c in snap.checks if c.photo == photo.id
         ]

@@ -83,8 +83,8 @@ class TestUpload:
         # BEGIN, the install locked, the slot's photo retired and the new one inserted, its checks,
         # the install's version, the audit event, COMMIT.
         assert len(write) <= 8, _describe(write)
-        # The install before the body is read, its evidence after, the reuse lookup, the answer's view.
-        assert len(_reads_outside(sent)) <= 3 + REUSE_LOOKUP, _describe(sent)
+        # The install with its evidence before the body is read, the reuse lookup, the answer's view.
+        assert len(_reads_outside(sent)) <= 2 + REUSE_LOOKUP, _describe(sent)
         assert not [s for s in sent if s.kind == "connect"], _describe(sent)
 
     async def test_the_same_bytes_again_write_nothing(self, client: AsyncClient, make: Factory, ready: Draft) -> None:
@@ -93,7 +93,7 @@ class TestUpload:
         r, sent = await _sent(lambda: upload(client, ready, "cabinet_overview", photo))
         assert r.status_code == 200, r.text
         assert _transactions(sent) == [], _describe(sent)
-        assert len(_reads_outside(sent)) <= 3, _describe(sent)
+        assert len(_reads_outside(sent)) <= 2, _describe(sent)  # the install before the body, the answer's view
 
 
 class TestSubmit:
