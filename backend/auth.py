@@ -12,9 +12,11 @@ most `JWT_MAX_LIFETIME_S`, and its subject must fit the subject columns.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -31,6 +33,7 @@ from backend.settings import Settings
 
 MAX_SUBJECT_LENGTH = 128  # the subject columns (owner_subject, claimed_by, actor, ...) are Varchar(128)
 REQUIRED_CLAIMS = ("sub", "iss", "aud", "iat", "exp")
+VERIFIED_TOKENS_KEPT = 4096  # per worker: a phone sends the same token until it expires
 
 
 def check_claims(settings: Settings, token: Token) -> None:
@@ -47,12 +50,32 @@ def subject_fits(subject: str) -> bool:
     return 0 < len(subject) <= MAX_SUBJECT_LENGTH and subject.isprintable()
 
 
-class TokenVerifier:
-    """Checks a token one way for the bearer middleware and the console's sign-in alike."""
+class _Verified(NamedTuple):
+    token: Token
+    key: Any  # the key that verified it
+    expires: float  # its `exp`, POSIX seconds
 
-    def __init__(self, settings: Settings, provider: IdentityProvider) -> None:
+
+class TokenVerifier:
+    """Checks a token one way for the bearer middleware and the console's sign-in alike.
+
+    A token once verified is remembered (by its SHA-256 and the audience asked for) until its `exp`:
+    a phone sends the same token with every request, and verifying it again cost a fifth of a
+    request's time. What can change meanwhile is still checked every time: the clock against `exp`
+    (PyJWT's rule: valid while now < exp), and the key, which must still be the one the provider
+    publishes (a rotated-out key refuses its tokens at once; a refetched key set verifies each
+    token once more). Bounded: expired entries go first, then the oldest."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        provider: IdentityProvider,
+        kept: int = VERIFIED_TOKENS_KEPT,
+    ) -> None:
         self.settings = settings
         self.provider = provider
+        self._kept = kept
+        self._verified: dict[tuple[bytes, str | None], _Verified] = {}
 
     async def verify(self, encoded: str, audience: str | None = None) -> Token:
         """The token if its signature, issuer, audience (ours unless given), times and subject hold;
@@ -61,6 +84,12 @@ class TokenVerifier:
             key = await self.provider.keys.key_for(encoded)
         except UnknownKey:
             raise NotAuthorizedException("no key verifies this token") from None
+        cache_key = (hashlib.sha256(encoded.encode()).digest(), audience)
+        seen = self._verified.get(cache_key)
+        if seen is not None:
+            if seen.key is key and time.time() < seen.expires:
+                return seen.token
+            del self._verified[cache_key]
         token = Token.decode(
             encoded,
             key,  # a str, or the PyJWK of a provider's key (PyJWT takes either)
@@ -70,7 +99,17 @@ class TokenVerifier:
             require_claims=REQUIRED_CLAIMS,
         )
         check_claims(self.settings, token)
+        self._remember(cache_key, _Verified(token, key, token.exp.timestamp()))
         return token
+
+    def _remember(self, cache_key: tuple[bytes, str | None], verified: _Verified) -> None:
+        if len(self._verified) >= self._kept:
+            now = time.time()
+            for k in [k for k, v in self._verified.items() if v.expires <= now]:
+                del self._verified[k]
+            while len(self._verified) >= self._kept:
+                del self._verified[next(iter(self._verified))]
+        self._verified[cache_key] = verified
 
     def role(self, token: Token) -> Role | None:
         """The token's one role of ours (ROLE_CLAIM, ROLE_MAP), or None."""

@@ -3,8 +3,10 @@ and HEAD on every route, with or without a token, are answered without a server 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,10 +16,12 @@ import httpx
 import jwt
 import pytest
 from litestar import Litestar
+from litestar.exceptions import NotAuthorizedException
 from litestar.routes import HTTPRoute
 
 from backend.app import create_app
-from backend.auth import issue_token
+from backend.auth import TokenVerifier, issue_token
+from backend.identity.provider import identity_provider
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory
@@ -192,3 +196,56 @@ class TestPublicPrefixesAreAnchored:
     @pytest.mark.parametrize("path", ["/integrations/v1/device-reports/health", "/admin/v1/assets/metrics/label"])
     async def test_a_public_word_inside_a_path_still_needs_a_token(self, client: httpx.AsyncClient, path: str) -> None:
         _assert_401(await client.get(path))
+
+
+class TestVerifiedTokens:
+    """A verified token is remembered until its exp (backend/auth.py TokenVerifier); nothing it
+    skips may change meanwhile: the clock and the key are checked on every request."""
+
+    @staticmethod
+    def _verifier(settings: Settings, kept: int = 16) -> TokenVerifier:
+        return TokenVerifier(settings, identity_provider(settings), kept=kept)
+
+    async def test_a_remembered_token_is_refused_once_it_expires(self, settings: Settings) -> None:
+        verifier = self._verifier(settings)
+        exp = int(time.time()) + 2
+        token = _token(settings, iat=exp - 60, exp=exp)
+        first = await verifier.verify(token)
+        assert await verifier.verify(token) is first  # remembered, not decoded again
+        await asyncio.sleep(exp - time.time() + 0.05)
+        with pytest.raises(NotAuthorizedException):
+            await verifier.verify(token)
+        with pytest.raises(NotAuthorizedException):  # and it stays refused
+            await verifier.verify(token)
+
+    async def test_an_expired_token_is_refused_by_the_app_after_being_accepted(
+        self, client: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        exp = int(time.time()) + 2
+        token = _token(settings, iat=exp - 60, exp=exp)
+        assert (await client.get(LIST, headers=_bearer(token))).status_code == 200
+        assert (await client.get(LIST, headers=_bearer(token))).status_code == 200
+        await asyncio.sleep(exp - time.time() + 0.05)
+        _assert_401(await client.get(LIST, headers=_bearer(token)))
+
+    async def test_remembered_for_one_audience_is_not_accepted_for_another(self, settings: Settings) -> None:
+        verifier = self._verifier(settings)
+        token = _token(settings)
+        await verifier.verify(token)
+        with pytest.raises(NotAuthorizedException):
+            await verifier.verify(token, audience="the-console-client")
+
+    async def test_a_token_signed_with_another_secret_is_refused_even_after_its_twin(self, settings: Settings) -> None:
+        verifier = self._verifier(settings)
+        good = _token(settings, sub="customer-twin")
+        forged = jwt.encode(jwt.decode(good, options={"verify_signature": False}), "another-secret-" + "x" * 32)
+        await verifier.verify(good)
+        with pytest.raises(NotAuthorizedException):
+            await verifier.verify(forged)
+
+    async def test_bounded_the_oldest_goes_first(self, settings: Settings) -> None:
+        verifier = self._verifier(settings, kept=3)
+        tokens = [_token(settings) for _ in range(5)]
+        seen = [await verifier.verify(t) for t in tokens]
+        assert await verifier.verify(tokens[-1]) is seen[-1]  # the newest are still remembered
+        assert await verifier.verify(tokens[0]) is not seen[0]  # the oldest was let go: verified again

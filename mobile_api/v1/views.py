@@ -37,6 +37,8 @@ _PRIVATE_EVIDENCE = frozenset({"matches"})
 
 
 def _public(evidence: dict[str, Any]) -> dict[str, Any]:
+    if _PRIVATE_EVIDENCE.isdisjoint(evidence):  # most checks: the dict as it is (only ever encoded)
+        return evidence
     return {k: len(v) if k in _PRIVATE_EVIDENCE else v for k, v in evidence.items()}
 
 
@@ -117,7 +119,12 @@ def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.Ac
 
 def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.InstallView:
     i = snap.install
-    photo_checks = [c for c in snap.checks if c.photo is not None]
+    # Each check's view is made once: a photo's checks appear under the photo and in `checks`.
+    checks = [check_view(c, lang) for c in snap.checks]
+    by_photo: dict[int, list[s.CheckView]] = {p.id: [] for p in snap.photos}
+    for rec, view in zip(snap.checks, checks, strict=True):
+        if rec.photo is not None and rec.photo in by_photo:
+            by_photo[rec.photo].append(view)
     fix = snap.fix
     return s.InstallView(
         id=i.id,
@@ -128,7 +135,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         asset=s.AssetView(serial=snap.asset.serial, asset_type=snap.asset.asset_type, status=snap.asset.status)
         if snap.asset
         else None,
-        photos=[photo_view(p, [check_view(c, lang) for c in photo_checks if c.photo == p.id]) for p in snap.photos],
+        photos=[photo_view(p, by_photo[p.id]) for p in snap.photos],
         location=s.LocationView(
             lat=fix.lat,
             lon=fix.lon,
@@ -139,7 +146,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         )
         if fix
         else None,
-        checks=[check_view(c, lang) for c in snap.checks],
+        checks=checks,
         reasons=list(i.reasons),
         reasons_text=[_pick(lang, *REASON_TEXT[r]) for r in i.reasons],
         next_actions=actions_for(catalog, snap, lang),
