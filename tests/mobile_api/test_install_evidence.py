@@ -11,6 +11,7 @@ from PIL import Image
 
 from backend.principal import Role
 from tests.factories import ARNHEM, Factory
+from tests.helpers.photo_store import has_rendition
 from tests.mobile_api.helpers import Draft, codes, locate, new_install, problem, upload
 
 MiB = 1024 * 1024
@@ -157,6 +158,18 @@ class TestUploadPhoto:
         assert (img.format, img.size) == ("JPEG", (1600, 1200))
         assert dict(img.getexif()) == {} and "exif" not in img.info
         assert b"Exif\x00\x00" not in served.content
+
+    async def test_rendition_is_made_on_the_first_get_not_at_upload(self, client: AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        r = await upload(client, d, "cabinet_overview", make.photo("cabinet_overview", gps=ARNHEM))
+        assert r.status_code == 201, r.text
+        sha = r.json()["photo"]["sha256"]
+        assert not await has_rendition(sha)  # the upload did not pay for it
+        served = await client.get(r.json()["photo"]["url"], headers=d.who.headers)
+        assert served.status_code == 200 and await has_rendition(sha)
+        assert not Image.open(io.BytesIO(served.content)).getexif().get_ifd(0x8825)  # no GPS
+        again = await client.get(r.json()["photo"]["url"], headers=d.who.headers)
+        assert again.content == served.content
 
     async def test_photo_of_another_install_is_not_served(self, client: AsyncClient, make: Factory) -> None:
         d, other = await new_install(client, make), await new_install(client, make)

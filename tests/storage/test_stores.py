@@ -6,6 +6,7 @@ once per store (`subject` in conftest.py).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -88,6 +89,17 @@ class TestReceiveAndCommit:
             await subject.store.commit(staged)
         subject.store.discard(staged)
         assert await subject.objects() == []
+
+    async def test_a_staged_file_changed_but_as_long_is_refused(self, subject: Subject) -> None:
+        """The same length, other bytes: refused at commit (the local store re-hashes; on S3 the server
+        checks the bytes it receives against the digests taken while they streamed in)."""
+        data = os.urandom(200_000)
+        staged = await subject.store.receive(stream(*split(data)), max_bytes=MB)
+        staged.path.write_bytes(os.urandom(200_000))
+        with pytest.raises(ChecksumMismatch):
+            await subject.store.commit(staged)
+        subject.store.discard(staged)
+        assert [o for o in await subject.objects() if o.startswith("originals/")] == []
 
     async def test_a_truncated_staged_file_is_refused(self, subject: Subject) -> None:
         staged = await subject.store.receive(stream(b"a" * 5000), max_bytes=MB)
@@ -238,6 +250,19 @@ class TestRendition:
         secret = b"TRAILING-SECRET-PAYLOAD"
         staged = await stored(subject, make.photo("cabinet_overview", size=(800, 600)) + secret)
         assert secret not in await read(await subject.store.rendition(staged.sha256))
+
+    async def test_commit_makes_no_rendition_the_first_request_makes_it_once(
+        self, subject: Subject, make: Factory
+    ) -> None:
+        """Renditions are made on the first GET, not at upload; first GETs arriving together share one."""
+        staged = await stored(subject, make.photo("cabinet_overview", gps=ARNHEM, size=(1600, 1200)))
+        sha = staged.sha256
+        assert await subject.objects() == [f"originals/{sha[:2]}/{sha}"]  # the upload made only the original
+        bodies = await asyncio.gather(*(subject.store.rendition(sha) for _ in range(6)))
+        served = [await read(body) for body in bodies]
+        assert len(set(served)) == 1 and not Image.open(io.BytesIO(served[0])).getexif()
+        objects = await subject.objects()
+        assert len(objects) == 2 and not [o for o in objects if o.endswith(".part")], objects
 
     async def test_rendition_is_cached_in_the_store(self, subject: Subject, make: Factory) -> None:
         staged = await stored(subject, make.photo("cabinet_overview", size=(800, 600), fmt="PNG"))
