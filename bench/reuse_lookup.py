@@ -1,15 +1,15 @@
-"""Photo-reuse lookup with many stored photos: the indexed hash-band query against a full scan.
+"""Photo-reuse lookup with many stored photos: the indexed hash-half query against a full scan.
 
 Loads ROWS synthetic photo rows into the real, migrated schema (random whole-frame and core hashes
-with their bands and fingerprints, all informative), plus, at random places among them, two
+with their halves and fingerprints, all informative), plus, at random places among them, two
 near-duplicates per query photo: one whose whole-frame hash is 3 bits off one of the photo's 8
 frame hashes (a mirrored or turned copy) and one whose core hash is 3 bits off one of its crop hashes
 (a crop). Each lookup is that of a real phone photo (its QueryHashes from inspect_photo: the frame
 and crop hashes with their probes). Then times `verdict.find_reuse` (what every upload runs: the
-band query, the prefilter on the hits, the full rows of the close ones) against the obvious
+half query, its hits read in full, the prefilter on them) against the obvious
 alternative, reading every stored hash and comparing them all at once with numpy, interleaved round
 by round (CPU time of the process, SQLite's thread included). "found" counts the planted
-near-duplicates among the matches; "band hits" is how many stored rows share a band with the lookup.
+near-duplicates among the matches; "half hits" is how many stored rows have a half the lookup asks for.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from backend.installs import repository as repo
 from backend.installs import verdict
 from backend.installs.tables import Connection, Install, Photo
-from backend.installs.verdict import hash_bands, hash_columns
+from backend.installs.verdict import half_keys, hash_columns, hash_halves
 from backend.migrate import migrate
 from backend.settings import get_settings
 from backend.validation.photo import inspect_photo
@@ -172,14 +172,9 @@ def _frame_shorts(lookup: QueryHashes) -> np.ndarray:
     return np.array([p.short for p in lookup.frames], dtype=np.uint64)
 
 
-def _bands(lookup: QueryHashes) -> list[set[int]]:
-    """As verdict.find_reuse builds them: 4 whole-frame bands from the frames, 4 core bands from the crops."""
-    bands: list[set[int]] = [set() for _ in range(8)]
-    for shorts, offset in ((_frame_shorts(lookup), 0), (lookup.crops, 4)):
-        for short in shorts.tolist():
-            for i, band in enumerate(hash_bands(short)):
-                bands[offset + i].add(band)
-    return bands
+def _keys(lookup: QueryHashes) -> list[set[int]]:
+    """As verdict.find_reuse builds them: the 2 whole-frame halves' keys, then the 2 core halves' keys."""
+    return [set(keys) for keys in half_keys(_frame_shorts(lookup)) + half_keys(lookup.crops)]
 
 
 def _within(stored: np.ndarray, probe: np.ndarray, max_bits: int = 3) -> np.ndarray:
@@ -197,12 +192,12 @@ async def _full_scan(other: uuid.UUID, lookup: QueryHashes) -> set[str]:
     return {rows[i]["sha256"] for i in np.flatnonzero(hit)}
 
 
-def _band_hits(rows: list[dict[str, object]], bands: list[set[int]]) -> int:
+def _half_hits(rows: list[dict[str, object]], keys: list[set[int]]) -> int:
     names = ("phash", "core_hash")
     hits = 0
     for r in rows:
-        values = [hash_bands(int(r[n]) & _U64) for n in names]  # type: ignore[call-overload]
-        hits += any(v in bands[4 * k + i] for k, vs in enumerate(values) for i, v in enumerate(vs))
+        values = [hash_halves(int(r[n]) & _U64) for n in names]  # type: ignore[call-overload]
+        hits += any(v in keys[2 * k + i] for k, vs in enumerate(values) for i, v in enumerate(vs))
     return hits
 
 
@@ -217,7 +212,7 @@ async def _measure() -> None:
     ratios, banded_ms, scan_ms, hits, returned = [], [], [], [], []
     found: Counter[str] = Counter()
     for r, lookup in enumerate(lookups):
-        bands = _bands(lookup)
+        keys = _keys(lookup)
         times = [0.0, 0.0]
         for k in (0, 1) if r % 2 == 0 else (1, 0):
             start = time.process_time()
@@ -233,17 +228,17 @@ async def _measure() -> None:
         assert len(mine) == 2, mine
         rows = await repo.reuse_rows([m.photo_id for m in matches])
         found.update(planted[sha] for sha in mine & {str(row["sha256"]) for row in rows})
-        hits.append(_band_hits(everything, bands))
+        hits.append(_half_hits(everything, keys))
         returned.append(len(matches))
     frames = statistics.median(len(q.frames) for q in lookups)
     crops = statistics.median(len(q.crops) for q in lookups)
     print(
         f"reuse lookup, {ROWS // 1000}k photos, real lookups ({frames:.0f} frame + {crops:.0f} crop hashes): "
-        f"band index {statistics.median(ratios):.3f}x full scan ({statistics.median(banded_ms):.0f} ms vs "
+        f"half index {statistics.median(ratios):.3f}x full scan ({statistics.median(banded_ms):.0f} ms vs "
         f"{statistics.median(scan_ms):.0f} ms, CPU time, median of {len(lookups)} interleaved rounds); "
         f"found {found.total()}/{2 * len(lookups)} planted near-duplicates, 3 bits off (frame {found['frame']}/"
         f"{len(lookups)}, crop {found['crop']}/{len(lookups)}); "
-        f"band hits a lookup {statistics.median(hits):.0f} rows, {statistics.median(returned):.0f} within the "
+        f"half hits a lookup {statistics.median(hits):.0f} rows, {statistics.median(returned):.0f} within the "
         f"prefilter; loaded in {load_s:.0f} s",
         flush=True,
     )

@@ -47,9 +47,9 @@ def _sql(engine_type: str) -> list[str]:
         "INSERT INTO review_cases (install, kind, state, reasons, reason_tags, risk, due_at, opened_at) "
         f"{_SERIES}SELECT {uid}, 'escalation', CASE WHEN i % 50 = 0 THEN 'open' ELSE 'closed' END, "
         f"'[\"uncertain\"]', ',uncertain,', i % 100, {at}, {at} FROM s",
-        "INSERT INTO photos (install, slot, sha256, phash_b0, phash_b1, phash_b2, phash_b3, core_b0, core_b1, "
-        f"core_b2, core_b3, hash_informative) {_SERIES}SELECT {uid}, 'meter_label', 'plan' || i, "
-        "i % 4093, i % 4091, i % 4079, i % 4073, i % 4057, i % 4051, i % 4049, i % 4027, "
+        "INSERT INTO photos (install, slot, sha256, phash_h0, phash_h1, core_h0, core_h1, hash_informative) "
+        f"{_SERIES}SELECT {uid}, 'meter_label', 'plan' || i, i * 2654435761 % 4294967291, i * 40503 % 4294967279, "
+        "i * 97 + 1000000000, i * 7919 % 4294967231, "
         f"{'i % 100 <> 0' if pg else '(i % 100 <> 0)'} FROM s",
         "ANALYZE",
     ]
@@ -92,7 +92,7 @@ async def _plan(query: Select, engine_type: str) -> tuple[list[str], list[str]]:
 def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
     """Each list query, the index it must use, and the tables it must not scan."""
     due = datetime(2020, 1, 10, tzinfo=UTC)
-    bands = [{1, 2, 3}, {4}, set(), {5, 6}, {7}, {8, 9}, {10}, {11}]
+    keys = [{1, 2, 3}, set(), {5, 6}, {7, 8, 9}]
     return {
         "queue first page": (lambda: review_repo.queue_query(26, None), "review_cases_queue", {"review_cases"}),
         "queue deep page": (
@@ -116,6 +116,16 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             "installs_connection",
             {"installs", "connections"},
         ),
+        "installer installs": (
+            lambda: installs_repo.installs_query("plan-i7", "installer", 21, None, None),
+            "installs_installer",
+            {"installs", "connections"},
+        ),
+        "installer installs, next page, by state": (
+            lambda: installs_repo.installs_query("plan-i7", "installer", 21, (due, uuid.UUID(int=5)), "approved"),
+            "installs_installer",
+            {"installs", "connections"},
+        ),
         "everyone's installs": (
             lambda: installs_repo.installs_query("s", "specialist", 21, (due, uuid.UUID(int=5)), None),
             "installs_created",
@@ -126,9 +136,9 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             "installs_state_created",
             {"installs"},
         ),
-        "reuse band hits": (
-            lambda: installs_repo.band_hits_query(uuid.uuid4(), bands),  # type: ignore[arg-type,return-value]
-            "photos_core_b3",
+        "reuse half hits": (
+            lambda: installs_repo.half_hits_query(uuid.uuid4(), keys),  # type: ignore[arg-type,return-value]
+            "photos_core_h1",
             {"photos"},
         ),
     }

@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
+import numpy as np
 from piccolo.columns import JSON
 from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 from piccolo.query.functions.aggregate import Count
+from piccolo.query.methods.raw import Raw
 from piccolo.table import Table
 
 from backend.installs.enums import AssetStatus
@@ -176,10 +179,13 @@ async def installs_scoped(
 def installs_query(
     subject: str, role: str, limit: int, after: tuple[datetime, uuid.UUID] | None, state: str | None
 ) -> Select:
-    """The list's query (the plan tests EXPLAIN it): keyset as one row comparison. A customer's or an
-    installer's list walks their connections (installs_connection); everyone's walks installs_created,
-    or installs_state_created with a state: a page never reads the rest of the table."""
-    where = _scope(subject, role)
+    """The list's query (the plan tests EXPLAIN it): keyset as one row comparison. A customer's list
+    walks their connections (installs_connection), an installer's installs_installer; everyone's walks
+    installs_created, or installs_state_created with a state: a page never reads the rest of the table."""
+    # An installer's list filters on the copy of the connection's installer on the install itself
+    # (trigger-kept): installs_installer matches filter and order, where the join made PostgreSQL walk
+    # installs_created backwards (or sort all of the installer's installs).
+    where = Install.installer_subject == subject if role == "installer" else _scope(subject, role)
     if state is not None:
         where &= Install.state == state
     if after is not None:
@@ -251,24 +257,13 @@ _REUSE_COLUMNS = (
     Photo.core_hash,
     Photo.core_fingerprint,
 )
-_BAND_COLUMNS = (
-    Photo.phash_b0,
-    Photo.phash_b1,
-    Photo.phash_b2,
-    Photo.phash_b3,
-    Photo.core_b0,
-    Photo.core_b1,
-    Photo.core_b2,
-    Photo.core_b3,
-)
-# Band hits are read as three integers a row; this many at most (a bound on memory, far above what a
-# lookup meets: about 1,400 hits at 100k photos). Which rows a cut would drop is not chosen: an ORDER BY
-# here let PostgreSQL walk the primary key backwards when one band value was common (issue 11).
-MAX_BAND_HITS = 50_000
-# The band indexes hold informative photos only (`WHERE hash_informative`): the many uniform pictures,
-# whose bands are all alike, never enter them. Each OR arm repeats the predicate, so SQLite's
-# MULTI-INDEX OR can prove every partial index usable (PostgreSQL's BitmapOr is happy either way).
-_INFORMATIVE = WhereRaw('"photos"."hash_informative"')
+_HALF_COLUMNS = (Photo.phash_h0, Photo.phash_h1, Photo.core_h0, Photo.core_h1)
+# Half hits are read in full; this many at most (a bound on memory, far above what a lookup meets:
+# a few chance hits at a million photos, besides the real near-duplicates). Which rows a cut would drop
+# is not chosen: an ORDER BY here let PostgreSQL walk the primary key backwards (issue 11).
+MAX_HALF_HITS = 50_000
+# The half indexes hold informative photos only (`WHERE hash_informative`): the many uniform pictures,
+# whose hashes are all alike, never enter them. Each arm of the query repeats the predicate.
 
 
 async def sha256_stored(sha256: str) -> bool:
@@ -289,31 +284,52 @@ async def same_bytes(install_id: uuid.UUID, sha256: str) -> list[dict[str, Any]]
     return await Photo.select(*_REUSE_COLUMNS).where((Photo.install != install_id) & (Photo.sha256 == sha256))
 
 
-async def band_hits(install_id: uuid.UUID, bands: list[set[int]]) -> list[dict[str, Any]]:
-    """(id, phash, core_hash) of the informative photos of OTHER installs sharing a band value:
-    `bands[0..3]` are values of the whole-frame bands, `bands[4..7]` of the core bands. Indexed
-    equalities only; the caller keeps the rows whose hashes are really close."""
-    query = band_hits_query(install_id, bands)
+def _int64s(values: Collection[int]) -> np.ndarray:
+    """The values as int64 (so nothing but integers can get into the SQL)."""
+    array = values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=np.int64)
+    return array.astype(np.int64)
+
+
+def _integers(values: Collection[int]) -> str:
+    """`1,2,3`: the values as SQL integer literals."""
+    return msgspec.json.encode(_int64s(values).tolist())[1:-1].decode()
+
+
+async def half_hits(install_id: uuid.UUID, keys: list[Collection[int]]) -> list[dict[str, Any]]:
+    """The reuse columns of the informative photos of OTHER installs with a hash half among `keys`:
+    `keys[0..1]` are values of the whole frame's high and low half, `keys[2..3]` of the core's.
+    Indexed equalities only; the caller keeps the rows whose hashes are really close."""
+    query = half_hits_query(install_id, keys)
     return [] if query is None else await query
 
 
-def band_hits_query(install_id: uuid.UUID, bands: list[set[int]]) -> Select | None:
-    """band_hits' query, None when there is no band to look up (the plan tests EXPLAIN it)."""
-    shared = [
-        column.is_in(sorted(values)) & _INFORMATIVE
-        for column, values in zip(_BAND_COLUMNS, bands, strict=True)
-        if values
-    ]
-    if not shared:
+def half_hits_query(install_id: uuid.UUID, keys: list[Collection[int]]) -> Raw | None:
+    """half_hits' query, None when there is no key to look up (the plan tests EXPLAIN it): one arm a
+    half column, UNION ALL (a row close in both halves comes twice; the caller keys rows by id).
+
+    There are ~30,000 keys for an upload's crop probes. PostgreSQL gets each column's keys as one
+    bigint[] parameter joined through unnest, probing the index once a key: as an IN list it estimated
+    a row a key and chose a sequential scan of every photo, after ~30-100 ms of planning. SQLite gets
+    them as integer literals in an IN list (one index probe a key; it allows at most 32,766 bound
+    parameters, and Piccolo converted each one on the event loop); msgspec writes the list (~1 ms)."""
+    pg = Photo._meta.db.engine_type == "postgres"
+    columns = ", ".join(f'p."{column._meta.db_column_name}"' for column in _REUSE_COLUMNS)
+    arms, args = [], []
+    for column, values in zip(_HALF_COLUMNS, keys, strict=True):
+        if not len(values):
+            continue
+        name = f'p."{column._meta.db_column_name}"'
+        if pg:
+            source = f"unnest({{}}::bigint[]) AS k(v) JOIN photos p ON {name} = k.v"
+            args.append(_int64s(values).tolist())
+        else:
+            source = f"photos p WHERE {name} IN ({_integers(values)}) AND"
+        where = "" if not pg else " WHERE"
+        arms.append(f"SELECT {columns} FROM {source}{where} p.hash_informative AND p.install <> {{}}")
+        args.append(install_id)
+    if not arms:
         return None
-    any_band = shared[0]
-    for condition in shared[1:]:
-        any_band |= condition
-    return (
-        Photo.select(Photo.id, Photo.phash, Photo.core_hash)
-        .where((Photo.install != install_id) & any_band)
-        .limit(MAX_BAND_HITS)
-    )
+    return Photo.raw(" UNION ALL ".join(arms) + f" LIMIT {MAX_HALF_HITS}", *args)
 
 
 async def reuse_rows(photo_ids: list[int]) -> list[dict[str, Any]]:
