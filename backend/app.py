@@ -29,7 +29,7 @@ from backend.console.http import ConsoleController
 from backend.console.oidc import provider_sign_in
 from backend.console.signin import ConsoleSignInController
 from backend.console.times import add_time_filters
-from backend.db import ping
+from backend.db import BoundedSQLiteEngine, ping
 from backend.events.delivery import run_forever as run_deliveries
 from backend.events.outbox import outbox_hook
 from backend.http_guard import GuardedRequest, RequestGuard, bounded_path_ids
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = Install._meta.db
-        pooled = isinstance(engine, PostgresEngine)  # SQLite opens a connection per query
+        pooled = isinstance(engine, PostgresEngine)  # SQLite keeps its own connections (backend/db.py)
         if pooled:
             await engine.start_connection_pool()
         delivery = None
@@ -152,6 +152,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 delivery.cancel()
             if pooled:
                 await engine.close_connection_pool()
+            elif isinstance(engine, BoundedSQLiteEngine):
+                await engine.close_connections()
             await ctx.store.aclose()
             if limiter is not None:
                 await limiter.aclose()

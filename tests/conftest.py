@@ -32,6 +32,7 @@ import pytest  # noqa: E402
 from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
+from backend.db import BoundedSQLiteEngine  # noqa: E402
 from backend.installs.tables import Install  # noqa: E402
 from backend.migrate import migrate  # noqa: E402
 from backend.piccolo_conf import APP_REGISTRY  # noqa: E402
@@ -101,6 +102,8 @@ async def client(database: None) -> AsyncIterator[httpx.AsyncClient]:
     await close_run_store()
     if pooled:
         await engine.close_connection_pool()
+    elif isinstance(engine, BoundedSQLiteEngine):
+        await engine.close_connections()  # before the loop closes: their threads call back into it
 
 
 @pytest.fixture
