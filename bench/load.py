@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 
 from bench import load_scaleout
-from bench.load_client import Recorder, Tally, alone, ms, p, phone, steps_line
+from bench.load_client import Recorder, Tally, alone, client_for, ms, p, phone, steps_line
 from bench.load_setup import (
     Customer,
     PhotoSet,
@@ -105,14 +105,22 @@ async def _measure(
     phone_sets = {c.subject: itertools.cycle(sets[c.subject]) for c in phones}
     baseline, load = Tally(), Recorder(Tally())
     load_before, cpu, busy_s = os.getloadavg()[0], 0.0, 0.0
-    for n in range(ROUNDS + 1):
-        await alone(url, single, [next(single_sets) for _ in range(BASELINE_FLOWS)], baseline)
-        if n == ROUNDS:
-            break
-        cpu_start, wall_start = time.process_time(), time.perf_counter()
-        until = time.monotonic() + seconds / ROUNDS
-        await asyncio.gather(*(phone(url, load, c, phone_sets[c.subject], until) for c in phones))
-        cpu, busy_s = cpu + time.process_time() - cpu_start, busy_s + time.perf_counter() - wall_start
+    # Each phone's client is made before the rounds (not as its round starts, while the requests of
+    # the phones already going are being timed) and kept, as a phone keeps its connection.
+    clients = {c.subject: client_for(url, c) for c in phones}
+    try:
+        for n in range(ROUNDS + 1):
+            await alone(url, single, [next(single_sets) for _ in range(BASELINE_FLOWS)], baseline)
+            if n == ROUNDS:
+                break
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            until = time.monotonic() + seconds / ROUNDS
+            await asyncio.gather(
+                *(phone(url, load, c, phone_sets[c.subject], until, clients[c.subject]) for c in phones)
+            )
+            cpu, busy_s = cpu + time.process_time() - cpu_start, busy_s + time.perf_counter() - wall_start
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients.values()))
     return Result(engine, len(phones), seconds, load.tally, baseline, cpu / busy_s, (load_before, os.getloadavg()[0]))
 
 
