@@ -25,23 +25,9 @@ from backend.identity.provider import identity_provider
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory
+from tests.helpers.tokens import customer_token
 
 LIST = "/mobile/v1/installs"
-
-
-def _token(settings: Settings, **changes: Any) -> str:
-    """A customer token valid in every respect but the `changes` (a value of None drops the claim)."""
-    now = datetime.now(UTC)
-    claims: dict[str, Any] = {
-        "sub": f"customer-{uuid.uuid4().hex[:8]}",
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": int((now - timedelta(minutes=1)).timestamp()),
-        "exp": int((now + timedelta(hours=1)).timestamp()),
-        "extras": {"role": "customer"},
-    }
-    claims.update(changes)
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, settings.jwt_secret, algorithm="HS256")
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -58,47 +44,47 @@ NOW = int(datetime.now(UTC).timestamp())
 TEN_YEARS = 10 * 365 * 24 * 3600
 # Each token differs from the accepted one in exactly one property.
 REFUSED: dict[str, Any] = {
-    "no_audience": lambda s: _token(s, aud=None),
-    "wrong_audience": lambda s: _token(s, aud="another-service"),
-    "no_issuer": lambda s: _token(s, iss=None),
-    "wrong_issuer": lambda s: _token(s, iss="https://somebody-else.example"),
-    "no_issued_at": lambda s: _token(s, iat=None),
-    "no_expiry": lambda s: _token(s, exp=None),
-    "ten_years": lambda s: _token(s, iat=NOW - 60, exp=NOW + TEN_YEARS),
-    "just_over_max_lifetime": lambda s: _token(s, iat=NOW - 60, exp=NOW - 60 + s.jwt_max_lifetime_s + 1),
-    "issued_in_the_future": lambda s: _token(s, iat=NOW + 3600, exp=NOW + 7200),
-    "not_yet_valid": lambda s: _token(s, nbf=NOW + 3600),
-    "subject_129": lambda s: _token(s, sub="c" * 129),
-    "subject_10k": lambda s: _token(s, sub="c" * 10_000),
-    "subject_empty": lambda s: _token(s, sub=""),
-    "subject_nul": lambda s: _token(s, sub="customer\x00x"),
-    "subject_control": lambda s: _token(s, sub="customer\x07\x1b[31m"),
-    "subject_bidi_override": lambda s: _token(s, sub="customer\u202ex"),
-    "subject_zero_width": lambda s: _token(s, sub="custo\u200bmer"),
-    "subject_number": lambda s: _token(s, sub=12345),
-    "subject_list": lambda s: _token(s, sub=["a", "b"]),
-    "role_list_of_two": lambda s: _token(s, extras={"role": ["customer", "admin"]}),  # one role per principal
-    "role_list_of_numbers": lambda s: _token(s, extras={"role": [1, 2]}),
-    "role_object": lambda s: _token(s, extras={"role": {"name": "customer"}}),
-    "role_unknown": lambda s: _token(s, extras={"role": "superuser"}),
-    "expiry_overflows": lambda s: _token(s, exp=10**20),
+    "no_audience": lambda s: customer_token(s, aud=None),
+    "wrong_audience": lambda s: customer_token(s, aud="another-service"),
+    "no_issuer": lambda s: customer_token(s, iss=None),
+    "wrong_issuer": lambda s: customer_token(s, iss="https://somebody-else.example"),
+    "no_issued_at": lambda s: customer_token(s, iat=None),
+    "no_expiry": lambda s: customer_token(s, exp=None),
+    "ten_years": lambda s: customer_token(s, iat=NOW - 60, exp=NOW + TEN_YEARS),
+    "just_over_max_lifetime": lambda s: customer_token(s, iat=NOW - 60, exp=NOW - 60 + s.jwt_max_lifetime_s + 1),
+    "issued_in_the_future": lambda s: customer_token(s, iat=NOW + 3600, exp=NOW + 7200),
+    "not_yet_valid": lambda s: customer_token(s, nbf=NOW + 3600),
+    "subject_129": lambda s: customer_token(s, sub="c" * 129),
+    "subject_10k": lambda s: customer_token(s, sub="c" * 10_000),
+    "subject_empty": lambda s: customer_token(s, sub=""),
+    "subject_nul": lambda s: customer_token(s, sub="customer\x00x"),
+    "subject_control": lambda s: customer_token(s, sub="customer\x07\x1b[31m"),
+    "subject_bidi_override": lambda s: customer_token(s, sub="customer\u202ex"),
+    "subject_zero_width": lambda s: customer_token(s, sub="custo\u200bmer"),
+    "subject_number": lambda s: customer_token(s, sub=12345),
+    "subject_list": lambda s: customer_token(s, sub=["a", "b"]),
+    "role_list_of_two": lambda s: customer_token(s, extras={"role": ["customer", "admin"]}),  # one role per principal
+    "role_list_of_numbers": lambda s: customer_token(s, extras={"role": [1, 2]}),
+    "role_object": lambda s: customer_token(s, extras={"role": {"name": "customer"}}),
+    "role_unknown": lambda s: customer_token(s, extras={"role": "superuser"}),
+    "expiry_overflows": lambda s: customer_token(s, exp=10**20),
 }
 
 
 class TestTokenClaims:
     async def test_the_control_token_is_accepted(self, client: httpx.AsyncClient, settings: Settings) -> None:
-        r = await client.get(LIST, headers=_bearer(_token(settings)))
+        r = await client.get(LIST, headers=_bearer(customer_token(settings)))
         assert r.status_code == 200, r.text
 
     async def test_exactly_the_maximum_lifetime_is_accepted(
         self, client: httpx.AsyncClient, settings: Settings
     ) -> None:
-        token = _token(settings, iat=NOW - 60, exp=NOW - 60 + settings.jwt_max_lifetime_s)
+        token = customer_token(settings, iat=NOW - 60, exp=NOW - 60 + settings.jwt_max_lifetime_s)
         assert (await client.get(LIST, headers=_bearer(token))).status_code == 200
 
     async def test_an_audience_list_naming_us_is_accepted(self, client: httpx.AsyncClient, settings: Settings) -> None:
         """Identity providers often issue for several audiences at once."""
-        token = _token(settings, aud=["account", settings.jwt_audience])
+        token = customer_token(settings, aud=["account", settings.jwt_audience])
         assert (await client.get(LIST, headers=_bearer(token))).status_code == 200
 
     @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -209,7 +195,7 @@ class TestVerifiedTokens:
     async def test_a_remembered_token_is_refused_once_it_expires(self, settings: Settings) -> None:
         verifier = self._verifier(settings)
         exp = int(time.time()) + 2
-        token = _token(settings, iat=exp - 60, exp=exp)
+        token = customer_token(settings, iat=exp - 60, exp=exp)
         first = await verifier.verify(token)
         assert await verifier.verify(token) is first  # remembered, not decoded again
         await asyncio.sleep(exp - time.time() + 0.05)
@@ -222,7 +208,7 @@ class TestVerifiedTokens:
         self, client: httpx.AsyncClient, settings: Settings
     ) -> None:
         exp = int(time.time()) + 2
-        token = _token(settings, iat=exp - 60, exp=exp)
+        token = customer_token(settings, iat=exp - 60, exp=exp)
         assert (await client.get(LIST, headers=_bearer(token))).status_code == 200
         assert (await client.get(LIST, headers=_bearer(token))).status_code == 200
         await asyncio.sleep(exp - time.time() + 0.05)
@@ -230,14 +216,14 @@ class TestVerifiedTokens:
 
     async def test_remembered_for_one_audience_is_not_accepted_for_another(self, settings: Settings) -> None:
         verifier = self._verifier(settings)
-        token = _token(settings)
+        token = customer_token(settings)
         await verifier.verify(token)
         with pytest.raises(NotAuthorizedException):
             await verifier.verify(token, audience="the-console-client")
 
     async def test_a_token_signed_with_another_secret_is_refused_even_after_its_twin(self, settings: Settings) -> None:
         verifier = self._verifier(settings)
-        good = _token(settings, sub="customer-twin")
+        good = customer_token(settings, sub="customer-twin")
         forged = jwt.encode(jwt.decode(good, options={"verify_signature": False}), "another-secret-" + "x" * 32)
         await verifier.verify(good)
         with pytest.raises(NotAuthorizedException):
@@ -245,7 +231,7 @@ class TestVerifiedTokens:
 
     async def test_bounded_the_oldest_goes_first(self, settings: Settings) -> None:
         verifier = self._verifier(settings, kept=3)
-        tokens = [_token(settings) for _ in range(5)]
+        tokens = [customer_token(settings) for _ in range(5)]
         seen = [await verifier.verify(t) for t in tokens]
         assert await verifier.verify(tokens[-1]) is seen[-1]  # the newest are still remembered
         assert await verifier.verify(tokens[0]) is not seen[0]  # the oldest was let go: verified again

@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 import pytest
 from httpx import AsyncClient, Response
 
@@ -18,6 +17,7 @@ from backend.principal import Role
 from backend.problems import preferred_language, violation
 from backend.settings import Settings
 from tests.factories import Factory
+from tests.helpers.tokens import customer_token
 
 INSTALLS = "/mobile/v1/installs"
 # msgspec's and Litestar's English vocabulary: none of it may reach a Dutch answer's human text.
@@ -312,21 +312,6 @@ class TestViolation:
             assert len(pair) == 2 and all(pair), key
 
 
-def _token(settings: Settings, **changes: Any) -> str:
-    now = datetime.now(UTC)
-    claims: dict[str, Any] = {
-        "sub": f"customer-{uuid.uuid4().hex[:8]}",
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": int((now - timedelta(minutes=1)).timestamp()),
-        "exp": int((now + timedelta(hours=1)).timestamp()),
-        "extras": {"role": "customer"},
-    }
-    claims.update(changes)
-    secret = claims.pop("secret", settings.jwt_secret)
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm="HS256")
-
-
 PLAIN = 'Bearer realm="selfinstall"'
 REFUSED = 'Bearer realm="selfinstall", error="invalid_token"'
 NOW = datetime.now(UTC)
@@ -346,11 +331,11 @@ class TestWwwAuthenticate:
         "token",
         [
             lambda s: "not-a-jwt",
-            lambda s: _token(s, secret="another-secret-of-at-least-32-bytes!!"),
-            lambda s: _token(
+            lambda s: customer_token(s, secret="another-secret-of-at-least-32-bytes!!"),
+            lambda s: customer_token(
                 s, iat=int((NOW - timedelta(hours=3)).timestamp()), exp=int((NOW - timedelta(hours=2)).timestamp())
             ),
-            lambda s: _token(s, extras={"role": "janitor"}),
+            lambda s: customer_token(s, extras={"role": "janitor"}),
         ],
         ids=["garbage", "wrong signature", "expired", "no known role"],
     )
