@@ -26,13 +26,11 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
 
 import httpx
 
 from bench.load import postgres_url
 from bench.load_setup import (
-    ARNHEM,
     ASSET_TYPE,
     SLOTS,
     VENV_BIN,
@@ -40,6 +38,7 @@ from bench.load_setup import (
     PhotoSet,
     Server,
     free_port,
+    gps_fix,
     photo_sets,
     photo_time,
     prepare,
@@ -192,13 +191,7 @@ def _install_with_evidence(url: str, customer: Customer, photos: PhotoSet) -> st
     started = photo_time()
     install_id = str(uuid.uuid4())
     base = f"{url}/mobile/v1/installs/{install_id}"
-    fix = {
-        "lat": ARNHEM[0],
-        "lon": ARNHEM[1],
-        "accuracy_m": 6.0,
-        "captured_at": (started + timedelta(minutes=1)).isoformat(),
-        "provider": "gps",
-    }
+    fix = gps_fix(started)
     create = {
         "id": install_id,
         "connection_ean": customer.ean,

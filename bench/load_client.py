@@ -15,12 +15,11 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import httpx
 
-from bench.load_setup import ARNHEM, ASSET_TYPE, SLOTS, Customer, PhotoSet, photo_time
+from bench.load_setup import ASSET_TYPE, SLOTS, Customer, PhotoSet, gps_fix, photo_time
 
 STEPS = ("create", "scan", "location", "reading", "upload", "submit", "view")
 GIVE_UP_S = 120.0  # a request still refused after this long counts an error (the app would tell its user)
@@ -126,13 +125,7 @@ async def flow(client: httpx.AsyncClient, rec: Recorder, who: Customer, photos: 
     begun, started = time.perf_counter(), photo_time()
     install_id = str(uuid.uuid4())
     url = f"{BASE}/{install_id}"
-    fix = {
-        "lat": ARNHEM[0],
-        "lon": ARNHEM[1],
-        "accuracy_m": 6.0,
-        "captured_at": (started + timedelta(minutes=1)).isoformat(),
-        "provider": "gps",
-    }
+    fix = gps_fix(started)
     body = {"id": install_id, "connection_ean": who.ean, "asset_type": ASSET_TYPE, "started_at": started.isoformat()}
     steps: list[tuple[str, str, str, tuple[int, ...], dict[str, Any]]] = [
         ("create", "POST", BASE, (200, 201), {"json": body}),

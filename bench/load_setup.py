@@ -50,6 +50,12 @@ def photo_time(now: float | None = None) -> datetime:
     return datetime.fromtimestamp(now - now % BUCKET_S, UTC)
 
 
+def gps_fix(started: datetime) -> dict[str, object]:
+    """The phone's GPS fix at the meter cabinet, a minute into the install started at `started`."""
+    captured = (started + timedelta(minutes=1)).isoformat()
+    return {"lat": ARNHEM[0], "lon": ARNHEM[1], "accuracy_m": 6.0, "captured_at": captured, "provider": "gps"}
+
+
 def server_env(data_dir: Path, database_url: str, workers: int, port: int) -> dict[str, str]:
     """The environment of the service and of its seeding step."""
     env = dict(os.environ)
