@@ -206,10 +206,7 @@ class TestExifLocation:
         assert where["status"] == "fail" and not where["user_fixable"]
         assert 4990 < where["evidence"]["distance_m"] < 5010
         body = await submitted(client, d, "in_review")
-        # The reason this test is about; the suite's thousands of generated cabinet photos can add a
-        # chance "uncertain" reuse match against another test's photo (seen once in a full PostgreSQL run).
-        assert "suspected_fraud" in body["reasons"]
-        assert set(body["reasons"]) <= {"suspected_fraud", "uncertain"}
+        assert body["reasons"] == ["suspected_fraud"]
         assert check_of(body["checks"], "exif_location", "cabinet_overview")["status"] == "fail"
 
     async def test_photo_uploaded_before_the_fix_is_judged_at_submit(self, client: AsyncClient, make: Factory) -> None:
