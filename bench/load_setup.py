@@ -157,14 +157,9 @@ class PhotoSet:
 
 
 def _render(slot: str, payload: str, serial: str, seed: int, taken: datetime) -> bytes:
-    from fixtures.photos import render_cabinet_photo, render_display_photo, render_meter_photo
+    from fixtures.demo_photos import photo_for_slot  # what the tests and the walk-through upload
 
-    if slot == "meter_label":
-        return render_meter_photo(payload, serial=serial, captured_at=taken, gps=ARNHEM, seed=seed)
-    if slot == "meter_display":
-        reading = f"{seed % 1_000_000:06d}.{seed // 7 % 10}"
-        return render_display_photo(reading, serial=serial, captured_at=taken, gps=ARNHEM, seed=seed)
-    return render_cabinet_photo(captured_at=taken, gps=ARNHEM, seed=seed)
+    return photo_for_slot(slot, payload=payload, serial=serial, gps=ARNHEM, captured_at=taken, seed=seed)
 
 
 def _cached_photo(key: str, slot: str, payload: str, serial: str, seed: int, taken: datetime) -> bytes:
@@ -173,10 +168,11 @@ def _cached_photo(key: str, slot: str, payload: str, serial: str, seed: int, tak
 
 def photo_sets(customers: list[Customer], per_customer: int) -> dict[str, list[PhotoSet]]:
     """1600x1200 JPEGs of each customer's own meter, made once (two processes) and cached."""
+    import fixtures.demo_photos
     import fixtures.photos
 
     taken = photo_time()
-    code = source_key(fixtures.photos)
+    code = source_key(fixtures.photos, fixtures.demo_photos)
     jobs = []
     for c in customers:
         for k in range(per_customer):
