@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.installs import repository as repo
 from backend.installs import verdict
 from backend.installs.tables import Connection, Install, Photo
 from backend.installs.verdict import half_keys, hash_columns, hash_halves
@@ -226,7 +225,7 @@ async def _measure() -> None:
         scan_ms.append(times[1] * 1000)
         mine = planted.keys() & scanned  # the scan finds exactly the near rows: this lookup's twins
         assert len(mine) == 2, mine
-        rows = await repo.reuse_rows([m.photo_id for m in matches])
+        rows = await Photo.select(Photo.sha256).where(Photo.id.is_in([m.photo_id for m in matches or [0]]))
         found.update(planted[sha] for sha in mine & {str(row["sha256"]) for row in rows})
         hits.append(_half_hits(everything, keys))
         returned.append(len(matches))

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from backend.errors import BadRequest, Invalid, NotFound, TooLarge, Unsupported
+from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.records import PhotoRec
 from backend.installs.service import (
     compare_and_set,
+    get_install,
     record_event,
     require_editable,
     save_checks,
@@ -23,7 +24,7 @@ from backend.installs.service import (
     scoped_install,
     transaction,
 )
-from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
+from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.installs.verdict import find_reuse, hash_columns, photo_context, same_install_matches
 from backend.principal import Principal
 from backend.storage import StagedUpload, UploadInterrupted, UploadTooLarge
@@ -50,9 +51,7 @@ async def upload_photo(
     The install and its evidence are read once, before the body; the photo is checked against them,
     and one short write transaction records it if the install's version is still the one read (else
     it reads again under the lock and checks again: the decoded facts are kept)."""
-    snap = await load_scoped_snapshot(install_id, who.subject, who.role)
-    if snap is None:
-        raise NotFound("install/not-found")
+    snap = await get_install(who, install_id)
     install = snap.install
     require_editable(install)
     spec = ctx.catalog.types[install.asset_type]

@@ -151,8 +151,8 @@ def _scope(subject: str, role: str) -> Any:
     """The WHERE clause that limits installs to what the caller may see."""
     if role == "customer":
         return Install.connection.owner_subject == subject
-    if role == "installer":
-        return Install.connection.installer_subject == subject
+    if role == "installer":  # the connection's installer, copied onto the install by a trigger (indexed)
+        return Install.installer_subject == subject
     return Install.id.is_not_null()  # specialists and admins see every install
 
 
@@ -182,10 +182,9 @@ def installs_query(
     """The list's query (the plan tests EXPLAIN it): keyset as one row comparison. A customer's list
     walks their connections (installs_connection), an installer's installs_installer; everyone's walks
     installs_created, or installs_state_created with a state: a page never reads the rest of the table."""
-    # An installer's list filters on the copy of the connection's installer on the install itself
-    # (trigger-kept): installs_installer matches filter and order, where the join made PostgreSQL walk
-    # installs_created backwards (or sort all of the installer's installs).
-    where = Install.installer_subject == subject if role == "installer" else _scope(subject, role)
+    # An installer's scope is the trigger-kept copy on the install itself: installs_installer matches
+    # filter and order, where the join made PostgreSQL walk installs_created backwards.
+    where = _scope(subject, role)
     if state is not None:
         where &= Install.state == state
     if after is not None:
@@ -229,17 +228,6 @@ async def photos_of(install_id: uuid.UUID, current_only: bool = True) -> list[Ph
         where &= Photo.is_current.eq(True)
     rows = await Photo.select().where(where).order_by(Photo.id).output(load_json=True)
     return _many(rows, PhotoRec)
-
-
-async def photo_of_slot(install_id: uuid.UUID, slot: str, sha256: str) -> PhotoRec | None:
-    rows = (
-        await Photo.select()
-        .where(
-            (Photo.install == install_id) & (Photo.slot == slot) & (Photo.sha256 == sha256) & Photo.is_current.eq(True)
-        )
-        .output(load_json=True)
-    )
-    return _one(rows, PhotoRec)
 
 
 async def photo_by_id(install_id: uuid.UUID, photo_id: int) -> PhotoRec | None:
@@ -330,13 +318,6 @@ def half_hits_query(install_id: uuid.UUID, keys: list[Collection[int]]) -> Raw |
     if not arms:
         return None
     return Photo.raw(" UNION ALL ".join(arms) + f" LIMIT {MAX_HALF_HITS}", *args)
-
-
-async def reuse_rows(photo_ids: list[int]) -> list[dict[str, Any]]:
-    """The hash columns of the given photos."""
-    if not photo_ids:
-        return []
-    return await Photo.select(*_REUSE_COLUMNS).where(Photo.id.is_in(photo_ids))
 
 
 async def replace_slot_photo(row: dict[str, Any]) -> int:
@@ -446,7 +427,7 @@ def _by_id(row: Any) -> int:
 # The caller's scope, as `_scope` says it for Piccolo queries.
 _SNAPSHOT_SCOPES = {
     "customer": " AND c.owner_subject = {}",
-    "installer": " AND c.installer_subject = {}",
+    "installer": " AND i.installer_subject = {}",  # as _scope
 }
 
 

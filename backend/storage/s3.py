@@ -46,7 +46,6 @@ from backend.storage.base import (
     require_size,
     stage,
     sweep_partials,
-    verify_staged,
 )
 
 CONNECT_TIMEOUT_S = 2.0  # like the database: a store that does not answer is a 503 within seconds
@@ -115,8 +114,7 @@ class S3PhotoStore:
         object's time, so the orphan sweep's grace covers this upload's row (an overwrite with the
         same bytes is atomic)."""
         md5 = staged.md5
-        if md5 is None:  # staged without it: hash the file once more
-            md5 = await asyncio.to_thread(_file_md5, staged)
+        assert md5 is not None, "receive() stages with md5=True"
         require_size(staged)
         with open(staged.path, "rb") as body:
             await self._put(
@@ -316,12 +314,6 @@ async def _chunks(body: Any) -> AsyncIterator[bytes]:
 def _confirms(answer: dict[str, Any], sha: str, md5: bytes) -> bool:
     """The store's own word on the bytes: the SHA-256 it checked, or an ETag that is the plain MD5."""
     return answer.get("ChecksumSHA256") == sha or answer.get("ETag", "").strip('"') == md5.hex()
-
-
-def _file_md5(staged: StagedUpload) -> bytes:
-    verify_staged(staged)
-    with open(staged.path, "rb") as f:
-        return hashlib.file_digest(f, "md5").digest()
 
 
 def _b64(digest: bytes) -> str:
