@@ -34,6 +34,7 @@ from backend.settings import Settings
 MAX_SUBJECT_LENGTH = 128  # the subject columns (owner_subject, claimed_by, actor, ...) are Varchar(128)
 REQUIRED_CLAIMS = ("sub", "iss", "aud", "iat", "exp")
 VERIFIED_TOKENS_KEPT = 4096  # per worker: a phone sends the same token until it expires
+PRUNE_INTERVAL_S = 60.0  # a full cache drops its expired tokens at most this often (a sweep walks every entry)
 
 
 def check_claims(settings: Settings, token: Token) -> None:
@@ -76,6 +77,7 @@ class TokenVerifier:
         self.provider = provider
         self._kept = kept
         self._verified: dict[tuple[bytes, str | None], _Verified] = {}
+        self._next_prune = 0.0  # a full cache is swept for expired entries at most this often, not per token
 
     async def verify(self, encoded: str, audience: str | None = None) -> Token:
         """The token if its signature, issuer, audience (ours unless given), times and subject hold;
@@ -105,8 +107,10 @@ class TokenVerifier:
     def _remember(self, cache_key: tuple[bytes, str | None], verified: _Verified) -> None:
         if len(self._verified) >= self._kept:
             now = time.time()
-            for k in [k for k, v in self._verified.items() if v.expires <= now]:
-                del self._verified[k]
+            if now >= self._next_prune:
+                self._next_prune = now + PRUNE_INTERVAL_S
+                for k in [k for k, v in self._verified.items() if v.expires <= now]:
+                    del self._verified[k]
             while len(self._verified) >= self._kept:
                 del self._verified[next(iter(self._verified))]
         self._verified[cache_key] = verified

@@ -565,8 +565,8 @@ class RowError:
     validator: str | None = None
 
     def text(self, lang: str) -> str:
-        """The line's fault in `lang`; a validator's message as it came (backend/problems.py words it)."""
-        said = self.validator if self.validator is not None else ROW_TEXT[self.kind][lang == "en"].format(**self.params)
+        """The line's fault in `lang` (a validator's row is worded by backend/problems.py)."""
+        said = ROW_TEXT[self.kind][lang == "en"].format(**self.params)
         return ROW_TEXT["line"][lang == "en"].format(line=self.line, text=said)
 
 

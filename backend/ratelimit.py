@@ -36,6 +36,7 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from backend.admission import EXEMPT_PREFIXES  # one list: never counted, never refused
 from backend.errors import TooManyRequests
 from backend.principal import Principal
 
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 WINDOW_S = 60
 REDIS_TIMEOUT_S = 0.5  # a round trip is well under a millisecond on a LAN; a stuck Redis must not hold requests
 REDIS_RETRY_S = 5.0  # after a failure, count locally this long before trying Redis again
-EXEMPT_PREFIXES = ("/health", "/metrics", "/console/static")  # probes, and files a page pulls in
 
 STORE_ERRORS = Counter(
     "selfinstall_rate_limit_store_errors",
