@@ -57,6 +57,7 @@ class InstallRec(Record):
     version: int
     created_at: datetime
     started_at: datetime | None
+    client_time: datetime | None
     updated_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
@@ -101,6 +102,7 @@ class FixRec(Record):
     captured_at: datetime
     provider: str
     mocked: bool
+    client_time: datetime | None
     created_at: datetime
 
 

@@ -118,8 +118,10 @@ async def create_install(
     connection_ean: str,
     asset_type: str,
     started_at: datetime | None = None,
+    client_time: datetime | None = None,
 ) -> tuple[InstallSnapshot, bool]:
-    """Create an install; the same id and body again returns the first (offline retries)."""
+    """Create an install; the same id and body again returns the first (offline retries).
+    `client_time` is the phone's clock when it sent this, kept as sent beside the server's."""
     request_hash = _request_hash(connection_ean, asset_type)
     async with transaction():
         existing = await repo.install_by_id(install_id)
@@ -152,6 +154,7 @@ async def create_install(
             "reasons": [],
             "created_at": now,
             "started_at": bounded_start(ctx, started_at, now),
+            "client_time": client_time,
             "updated_at": now,
         }
         inserted = await repo.insert_install(row)
@@ -223,8 +226,9 @@ async def add_location(
     captured_at: datetime,
     provider: str,
     mocked: bool,
+    client_time: datetime | None = None,
 ) -> InstallSnapshot:
-    """Record a GPS fix from the phone."""
+    """Record a GPS fix from the phone (`client_time`: the phone's clock when it sent it)."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
         require_editable(install)
@@ -240,6 +244,7 @@ async def add_location(
                     "captured_at": captured_at,
                     "provider": provider,
                     "mocked": mocked,
+                    "client_time": client_time,
                     "created_at": now,
                 }
             )

@@ -69,6 +69,9 @@ class Install(Table, tablename="installs"):
     created_at = Timestamptz()
     # When the phone says the install began (offline work syncs later); bounded by the server.
     started_at = Timestamptz(null=True, default=None)
+    # The phone's own clock when it sent the create, as sent (bounded like every timestamp): beside
+    # created_at, the server's, it shows how far off the phone's clock was when offline-made.
+    client_time = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
     submitted_at = Timestamptz(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
@@ -128,7 +131,8 @@ class LocationFix(Table, tablename="location_fixes"):
     captured_at = Timestamptz()
     provider = Varchar(length=16)
     mocked = Boolean(default=False)
-    created_at = Timestamptz()
+    client_time = Timestamptz(null=True, default=None)  # the phone's clock when it sent the fix, as sent
+    created_at = Timestamptz()  # when the server received it
 
 
 class CheckResult(Table, tablename="check_results"):

@@ -66,7 +66,7 @@ class InstallController(Controller):
     ) -> Response[s.InstallView]:
         """Create an install (idempotent on the client-made id)."""
         snap, created = await service.create_install(
-            ctx, request.user, data.id, data.connection_ean, data.asset_type, data.started_at
+            ctx, request.user, data.id, data.connection_ean, data.asset_type, data.started_at, data.client_time
         )
         return Response(install_view(ctx.catalog, snap, lang), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
@@ -130,6 +130,7 @@ class InstallController(Controller):
             data.captured_at,
             data.provider,
             data.mocked,
+            data.client_time,
         )
         return install_view(ctx.catalog, snap, lang)
 

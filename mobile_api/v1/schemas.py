@@ -22,6 +22,11 @@ Longitude = Annotated[float, Meta(ge=-180, le=180, examples=[5.9056])]
 Meters = Annotated[float, Meta(ge=0, le=100_000, examples=[6.0])]
 # and 2000..2100: WireRequest bounds every timestamp
 AwareDatetime = Annotated[datetime, Meta(tz=True, examples=["2026-05-12T09:41:00+02:00"])]
+# The phone's own clock when it sent the request: kept as sent beside the server's receive time, so an
+# offline-made request shows how far off the phone's clock was (offline evidence, issue 12).
+ClientTime = Annotated[
+    datetime, Meta(tz=True, description="the phone's clock when it sent this", examples=["2026-05-12T09:43:10+02:00"])
+]
 Serial = Annotated[str, Meta(examples=["MTR1-000001"])]
 Slot = Annotated[str, Meta(examples=["meter_label"])]
 Text = Annotated[str, Meta(examples=["Goedgekeurd: de installatie is afgerond."])]
@@ -43,6 +48,7 @@ class CreateInstall(Request):
     # When the phone began the install (it may work offline and sync later). Bounded by the
     # server to at most the policy's offline days before it hears of it, and never after.
     started_at: AwareDatetime | None = None
+    client_time: ClientTime | None = None
 
 
 class ScanLabel(Request):
@@ -59,6 +65,7 @@ class ReportLocation(Request):
     captured_at: AwareDatetime
     provider: Literal["gps", "network", "fused", "manual"] = "gps"
     mocked: bool = False
+    client_time: ClientTime | None = None
 
 
 class EnterReading(Request):
@@ -115,6 +122,8 @@ class LocationView(Response):
     captured_at: datetime
     provider: Annotated[str, Meta(examples=["gps"])]
     mocked: bool
+    received_at: datetime  # when the server received the fix
+    client_time: datetime | None = None  # the phone's clock when it sent the fix, as sent
 
 
 class ConnectionView(Response):
@@ -177,6 +186,7 @@ class InstallView(Response):
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None  # the phone's own start time, as bounded by the server
+    client_time: datetime | None = None  # the phone's clock when it sent the create, as sent
 
 
 class InstallSummary(Response):

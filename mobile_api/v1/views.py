@@ -143,6 +143,8 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
             captured_at=fix.captured_at,
             provider=fix.provider,
             mocked=fix.mocked,
+            received_at=fix.created_at,
+            client_time=fix.client_time,
         )
         if fix
         else None,
@@ -172,6 +174,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         created_at=i.created_at,
         updated_at=i.updated_at,
         started_at=i.started_at,
+        client_time=i.client_time,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
 
@@ -13,7 +13,7 @@ from backend.installs import repository as repo
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory, new_ean
-from tests.mobile_api.helpers import BASE, codes, create, new_install, problem, scan, submit
+from tests.mobile_api.helpers import BASE, codes, create, locate, new_install, problem, scan, submit
 
 
 class TestCreateInstall:
@@ -104,6 +104,49 @@ class TestCreateInstall:
         ean = await make.connection(owner=customer.subject, capacity="3x25A")
         body = problem(await create(client, customer, ean, "smart_meter_1p"), 422, "install/capacity-mismatch")
         assert "3x25A" in body["detail"]
+
+
+class TestClientTime:
+    """An offline-made request carries the phone's own clock: kept as sent beside the server's time."""
+
+    async def test_create_keeps_the_phones_clock_beside_the_servers(self, client: AsyncClient, make: Factory) -> None:
+        customer = make.party(Role.CUSTOMER)
+        ean = await make.connection(owner=customer.subject)
+        install_id = str(uuid.uuid4())
+        phone_clock = "2026-05-12T09:43:10+02:00"  # far off the server's: kept as sent, not corrected
+        r = await create(client, customer, ean, install_id=install_id, client_time=phone_clock)
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert datetime.fromisoformat(body["client_time"]) == datetime.fromisoformat(phone_clock)
+        assert abs(datetime.fromisoformat(body["created_at"]) - datetime.now(UTC)) < timedelta(minutes=5)
+        # A retry sends its own, later clock: still the same install, with the first request's clock.
+        again = await create(client, customer, ean, install_id=install_id, client_time="2026-05-12T10:00:00+02:00")
+        assert again.status_code == 200 and again.json() == body
+
+    async def test_without_it_there_is_none(self, client: AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        view = (await client.get(d.url, headers=d.who.headers)).json()
+        assert view["client_time"] is None
+
+    async def test_a_fix_shows_when_the_phone_sent_it_and_when_the_server_got_it(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        d = await new_install(client, make)
+        sent = datetime.now(UTC) - timedelta(hours=3)  # synced three hours after it was sent offline
+        r = await locate(client, d, make.fix(client_time=sent.isoformat()))
+        assert r.status_code == 200, r.text
+        location = r.json()["location"]
+        assert datetime.fromisoformat(location["client_time"]) == sent
+        received = datetime.fromisoformat(location["received_at"])
+        assert abs(received - datetime.now(UTC)) < timedelta(minutes=5) and received - sent > timedelta(hours=2)
+
+    async def test_a_clock_outside_the_sane_range_is_refused_and_nothing_is_stored(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        d = await new_install(client, make)
+        r = await locate(client, d, make.fix(client_time="1999-12-31T23:59:59Z"))
+        assert "'client_time'" in problem(r, 422, "request/timestamp-out-of-range")["detail"]
+        assert (await client.get(d.url, headers=d.who.headers)).json()["location"] is None
 
 
 class TestCreateInstallBody:
