@@ -136,6 +136,21 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             "installs_state_created",
             {"installs"},
         ),
+        "customer connections": (
+            lambda: installs_repo.connections_owned_query("plan-c77", 21, None),
+            "connections_owner",
+            {"connections"},
+        ),
+        "customer connections, next page": (
+            lambda: installs_repo.connections_owned_query("plan-c77", 21, "plan77"),
+            "connections_owner",
+            {"connections"},
+        ),
+        "newest install of each connection": (
+            lambda: installs_repo.newest_install_ids_query([900077, 900078]),  # type: ignore[arg-type,return-value]
+            "installs_connection",
+            {"installs"},
+        ),
         "reuse half hits": (
             lambda: installs_repo.half_hits_query(uuid.uuid4(), keys),  # type: ignore[arg-type,return-value]
             "photos_core_h1",

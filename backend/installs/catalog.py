@@ -50,6 +50,13 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             if bad:
                 raise ValueError(f"asset type {name} has malformed capacities {bad}")
 
+    def installable(self, role: str, capacity: str) -> tuple[str, ...]:
+        """The asset types this role may install itself on a connection of this capacity (what
+        create_install accepts), in catalog order."""
+        return tuple(
+            name for name, spec in self.types.items() if role in spec.self_install and capacity in spec.capacities
+        )
+
     def needs_approval(self, asset_type: str, capacity: str) -> bool:
         """A human must approve: the connection's current or the asset's power is above the rule."""
         return capacity_amps(capacity) > self.rules.approval_above_amps or (

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hmac
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backend.errors import Conflict, Forbidden, Invalid, TooManyRequests
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.ean import is_valid_ean18, normalize_postcode
-from backend.installs.records import ConnectionRec
+from backend.installs.records import ConnectionRec, InstallRec
 from backend.installs.service import record_event, transaction
 from backend.principal import Principal, Role
 from backend.settings import Settings
@@ -83,3 +84,23 @@ async def claim_connection(
     claimed = await repo.connection_by_id(connection.id)
     assert claimed is not None
     return claimed, connection.owner_subject is None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedConnection:
+    connection: ConnectionRec
+    installable: tuple[str, ...]  # asset types the customer may install here themselves
+    latest_install: InstallRec | None
+
+
+async def owned_connections(
+    ctx: InstallContext, who: Principal, limit: int, after_ean: str | None
+) -> list[OwnedConnection]:
+    """The customer's connections by EAN, each with what they may install there and its newest install."""
+    if who.role is not Role.CUSTOMER:
+        raise Forbidden("auth/forbidden")
+    connections = await repo.connections_owned(who.subject, limit, after_ean)
+    latest = await repo.latest_installs([c.id for c in connections])
+    return [
+        OwnedConnection(c, ctx.catalog.installable(who.role.value, c.capacity), latest.get(c.id)) for c in connections
+    ]

@@ -64,6 +64,40 @@ async def connection_by_id(connection_id: int) -> ConnectionRec | None:
     return _one(await Connection.select().where(Connection.id == connection_id), ConnectionRec)
 
 
+async def connections_owned(subject: str, limit: int, after_ean: str | None) -> list[ConnectionRec]:
+    return _many(await connections_owned_query(subject, limit, after_ean), ConnectionRec)
+
+
+def connections_owned_query(subject: str, limit: int, after_ean: str | None) -> Select:
+    """A customer's connections by EAN, keyset on the EAN (index connections_owner: owner_subject, ean;
+    the plan tests EXPLAIN it)."""
+    where = Connection.owner_subject == subject
+    if after_ean is not None:
+        where &= Connection.ean > after_ean
+    return Connection.select().where(where).order_by(Connection.ean).limit(limit)
+
+
+async def latest_installs(connection_ids: list[int]) -> dict[int, InstallRec]:
+    """Each of these connections' newest install, if any: its id by one index probe a connection, then
+    the rows by primary key."""
+    if not connection_ids:
+        return {}
+    ids = [row["id"] for row in await newest_install_ids_query(connection_ids) if row["id"] is not None]
+    if not ids:
+        return {}
+    rows = await Install.select(*Install.all_columns()).where(Install.id.is_in(ids)).output(load_json=True)
+    return {rec.connection: rec for rec in _many(rows, InstallRec)}
+
+
+def newest_install_ids_query(connection_ids: list[int]) -> Raw:
+    """latest_installs' id query (the plan tests EXPLAIN it): installs_connection (connection,
+    created_at) walked backwards from each connection's newest."""
+    return Connection.raw(
+        "SELECT (SELECT i.id FROM installs i WHERE i.connection = c.id ORDER BY i.created_at DESC, i.id DESC"
+        f" LIMIT 1) AS id FROM connections c WHERE c.id IN ({_integers(connection_ids)})"
+    )
+
+
 async def insert_connections(rows: list[dict[str, Any]]) -> None:
     if rows:
         await Connection.insert(*[Connection(**r) for r in rows])

@@ -1,26 +1,51 @@
-"""/mobile/v1/connections: a customer links their own connection."""
+"""/mobile/v1/connections: a customer's own connections, and linking one."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
-from backend.installs.connections import claim_connection
+from backend.cursor import decode_cursor, encode_cursor
+from backend.installs.connections import claim_connection, owned_connections
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
 from mobile_api.v1 import schemas as s
-from mobile_api.v1.views import connection_view
+from mobile_api.v1.views import connection_view, install_summary
 
 
 class ConnectionController(Controller):
     path = "/mobile/v1/connections"
     tags = ["connections"]
     guards = [requires_role(Role.CUSTOMER)]
+
+    @get("/", operation_id="ListConnections")
+    async def list_connections(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        cursor: FromQuery[str | None] = None,
+    ) -> s.ConnectionPage:
+        """The caller's connections by EAN, each with what they may install there and its newest install."""
+        after = decode_cursor(cursor, _ean)[0] if cursor else None
+        rows = await owned_connections(ctx, request.user, limit + 1, after)
+        page = rows[:limit]
+        return s.ConnectionPage(
+            items=[
+                s.OwnedConnectionView(
+                    connection=connection_view(o.connection),
+                    installable=list(o.installable),
+                    latest_install=install_summary(o.latest_install) if o.latest_install else None,
+                )
+                for o in page
+            ],
+            next_cursor=encode_cursor(page[-1].connection.ean) if len(rows) > limit else None,
+        )
 
     @post("/claim", operation_id="ClaimConnection", status_code=HTTP_201_CREATED)
     async def claim(
@@ -35,3 +60,10 @@ class ConnectionController(Controller):
             s.ClaimedConnection(connection=connection_view(connection), newly_claimed=new),
             status_code=HTTP_201_CREATED if new else HTTP_200_OK,
         )
+
+
+def _ean(text: str) -> str:
+    """A cursor's EAN: 18 digits (anything else is a forged cursor, 400)."""
+    if len(text) != 18 or not (text.isascii() and text.isdigit()):
+        raise ValueError("not an EAN")
+    return text

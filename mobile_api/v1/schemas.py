@@ -203,6 +203,18 @@ class InstallPage(Response):
     next_cursor: Annotated[str | None, Meta(examples=["WyIyMDI2LTA1LTEyVDA3OjQxOjAwWiIsIjBiOWY3YzYyIl0"])]
 
 
+class OwnedConnectionView(Response):
+    connection: ConnectionView
+    # The asset types the customer may install here themselves (POST /mobile/v1/installs accepts them).
+    installable: list[Annotated[str, Meta(examples=["smart_meter_1p"])]]
+    latest_install: InstallSummary | None  # the newest install on this connection, by anyone
+
+
+class ConnectionPage(Response):
+    items: list[OwnedConnectionView]
+    next_cursor: Annotated[str | None, Meta(examples=["ODcxNjg3MDAwMDAwMDAwMDA5"])]
+
+
 class PhotoUploaded(Response):
     photo: PhotoView
     next_actions: list[ActionView]

@@ -296,3 +296,60 @@ class TestConcurrentClaims:
         claims = await asyncio.gather(*(_claim(clocked, who, ean) for who, ean in zip(customers, eans, strict=True)))
         assert _statuses(claims) == {201: 50}, [r.text for r in claims if r.status_code != 201]
         assert [await _owner(ean) for ean in eans] == [who.subject for who in customers]
+
+
+class TestMyConnections:
+    """GET /mobile/v1/connections: the customer's own connections, what they may install, the newest install."""
+
+    async def test_own_connections_by_ean_with_what_fits_and_the_newest_install(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        customer, stranger = make.party(Role.CUSTOMER), make.party(Role.CUSTOMER)
+        single = await make.connection(owner=customer.subject, capacity="1x35A")
+        three = await make.connection(owner=customer.subject, capacity="3x25A")
+        await make.connection(owner=stranger.subject)
+        first = await _create_install(client, customer, single)
+        newest = await _create_install(client, customer, single)
+        assert (first.status_code, newest.status_code) == (201, 201)
+        r = await client.get("/mobile/v1/connections", headers=customer.headers)
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        assert [i["connection"]["ean"] for i in items] == sorted([single, three])
+        by_ean = {i["connection"]["ean"]: i for i in items}
+        # what the catalog lets a customer install themselves on that capacity (create accepts it)
+        assert by_ean[single]["installable"] == ["smart_meter_1p", "home_battery"]
+        assert by_ean[three]["installable"] == ["home_battery"]
+        assert by_ean[single]["latest_install"]["id"] == newest.json()["id"]
+        assert by_ean[single]["latest_install"]["state"] == "draft"
+        assert by_ean[three]["latest_install"] is None
+        assert r.json()["next_cursor"] is None
+
+    async def test_pages_by_cursor_each_connection_once(self, client: AsyncClient, make: Factory) -> None:
+        customer = make.party(Role.CUSTOMER)
+        eans = sorted([await make.connection(owner=customer.subject) for _ in range(3)])
+        seen, cursor = [], None
+        for _ in range(4):
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/mobile/v1/connections", params=params, headers=customer.headers)).json()
+            seen += [i["connection"]["ean"] for i in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == eans
+
+    async def test_a_customer_without_connections_gets_an_empty_page(self, client: AsyncClient, make: Factory) -> None:
+        r = await client.get("/mobile/v1/connections", headers=make.party(Role.CUSTOMER).headers)
+        assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}
+
+    async def test_bad_cursor_and_limit_are_bad_requests(self, client: AsyncClient, make: Factory) -> None:
+        customer = make.party(Role.CUSTOMER)
+        for params in ({"cursor": "bm90LWFuLWVhbg"}, {"cursor": "%%%"}, {"limit": 0}, {"limit": 101}):
+            r = await client.get("/mobile/v1/connections", params=params, headers=customer.headers)
+            assert r.status_code == 400, (params, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+
+    async def test_only_customers(self, client: AsyncClient, make: Factory) -> None:
+        for role in (Role.INSTALLER, Role.SPECIALIST, Role.ADMIN):
+            r = await client.get("/mobile/v1/connections", headers=make.party(role).headers)
+            _problem(r, 403, "auth/forbidden")
+        assert (await client.get("/mobile/v1/connections")).status_code == 401

@@ -45,6 +45,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/health/ready"): Route(None),
     ("GET", "/metrics"): Route(None),
     ("GET", "/mobile/v1/installs"): Route(Role.CUSTOMER, query=("limit", "cursor", "state")),
+    ("GET", "/mobile/v1/connections"): Route(Role.CUSTOMER, query=("limit", "cursor")),
     ("POST", "/mobile/v1/installs"): Route(Role.CUSTOMER, s.CreateInstall),
     ("GET", INSTALL): Route(Role.CUSTOMER),
     ("POST", INSTALL + "/scan"): Route(Role.CUSTOMER, s.ScanLabel),
