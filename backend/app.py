@@ -33,6 +33,8 @@ from backend.db import BoundedSQLiteEngine, ping
 from backend.events.delivery import run_forever as run_deliveries
 from backend.events.outbox import outbox_hook
 from backend.http_guard import GuardedRequest, RequestGuard, bounded_path_ids
+from backend.idempotency.http import IdempotencyKeys
+from backend.idempotency.sweep import run_forever as run_key_sweeps
 from backend.identity.provider import identity_provider
 from backend.installs.context import build_context
 from backend.installs.orphans import run_forever as run_file_sweeps
@@ -143,11 +145,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         device_sweeps = asyncio.create_task(run_device_sweeps(ctx, DEVICE_SWEEP_INTERVAL_S))
         # And for upload files a crash left behind; overlapping sweeps are safe (backend/installs/orphans.py).
         file_sweeps = asyncio.create_task(run_file_sweeps(ctx, settings.file_sweep_interval_s, settings.orphan_grace_s))
+        # And for expired Idempotency-Keys; overlapping sweeps are safe too (backend/idempotency/sweep.py).
+        key_sweeps = asyncio.create_task(run_key_sweeps(ctx.clock))
         try:
             yield
         finally:
             device_sweeps.cancel()
             file_sweeps.cancel()
+            key_sweeps.cancel()
             if delivery is not None:
                 delivery.cancel()
             if pooled:
@@ -171,6 +176,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if limiter is not None:
         # After the bearer middleware (Litestar puts it first): the verified principal is known here.
         middleware.append(DefineMiddleware(RateLimit, limiter=limiter))
+    # Last: a request refused above never touches its key; a POST without the header passes for free.
+    middleware.append(DefineMiddleware(IdempotencyKeys))
     console_dir = Path(__file__).parent / "console"
     app = Litestar(
         route_handlers=[

@@ -140,6 +140,32 @@ MESSAGES: dict[str, Message] = {
             "The sign-in service cannot be reached right now. Try again in {retry_after_s} seconds.",
         ),
     ),
+    # Idempotency-Key (backend/idempotency)
+    "idempotency/invalid-key": Message(
+        title=("Ongeldige Idempotency-Key", "Invalid Idempotency-Key"),
+        detail=(
+            "De header Idempotency-Key moet één waarde van 1 tot {max_length} zichtbare ASCII-tekens zijn "
+            "(bijvoorbeeld een UUID).",
+            "The Idempotency-Key header must be one value of 1 to {max_length} visible ASCII characters (a UUID, say).",
+        ),
+    ),
+    "idempotency/key-reused": Message(
+        title=("Idempotency-Key al gebruikt", "Idempotency-Key already used"),
+        detail=(
+            "Deze Idempotency-Key hoort bij een ander verzoek (een andere route of inhoud); "
+            "gebruik voor een nieuw verzoek een nieuwe sleutel.",
+            "This Idempotency-Key belongs to another request (another route or body); use a new key for a new request.",
+        ),
+    ),
+    "idempotency/in-flight": Message(
+        title=("Verzoek wordt nog verwerkt", "Request still in progress"),
+        detail=(
+            "Een verzoek met deze Idempotency-Key wordt nog verwerkt. "
+            "Probeer het over {retry_after_s} seconden opnieuw; dan krijgt u zijn antwoord.",
+            "A request with this Idempotency-Key is still being processed. "
+            "Try again in {retry_after_s} seconds to get its answer.",
+        ),
+    ),
     "auth/unauthenticated": Message(
         title=("Niet aangemeld", "Not signed in"),
         detail=(

@@ -8,6 +8,8 @@
 - `raw_body` / `binary_body`: the `operation_class` of a route that reads its body itself (photo, CSV
   batch), so its request body is documented with the media types it accepts.
 - `answers`: the `opt` of a route whose success body is raw bytes (a photo, a label), naming its media types.
+- Every POST that takes an Idempotency-Key (backend/idempotency) documents the header, its problems (400 a
+  bad key, 409 in flight with Retry-After, 422 the key of another request) and `Idempotent-Replayed`.
 
 The problem answers themselves are in backend/openapi_problems.py, Struct schemas and their examples in
 backend/openapi_schemas.py.
@@ -23,11 +25,24 @@ from typing import Any
 from litestar.constants import RESERVED_KWARGS
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 
 from backend.admission import EXEMPT_PREFIXES
+from backend.idempotency import takes_key
 from backend.openapi_problems import (
     RETRY_AFTER,
     RETRY_AFTER_HEADER,
@@ -39,6 +54,34 @@ from backend.openapi_schemas import BINARY, StructExamples
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ANSWERS = "openapi_answers"  # the `opt` key `answers` sets
+
+IDEMPOTENCY_KEY = "IdempotencyKey"  # components/parameters
+IDEMPOTENCY_KEY_PARAMETER = Parameter(
+    name="Idempotency-Key",
+    param_in="header",
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=257),  # 255 characters, or quoted
+    description="Makes a retry safe: the same key with the same request answers the first answer again for "
+    "24 h (`Idempotent-Replayed: true`), never running it twice; per principal. 1-255 visible ASCII "
+    'characters, bare or as a quoted string (`"…"`); a new UUID per operation. With the key of another request '
+    "422 `idempotency/key-reused`; while that request still runs 409 `idempotency/in-flight` with Retry-After.",
+    required=False,
+    examples={"uuid": Example(value="8e03978e-40d5-43e8-bc93-6894a57f9324")},
+)
+IDEMPOTENT_REPLAYED = "IdempotentReplayed"  # components/headers
+IDEMPOTENT_REPLAYED_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+    description="Present when this is the stored answer to an earlier request with the same Idempotency-Key.",
+)
+RETRY_AFTER_IN_FLIGHT = "RetryAfterInFlight"  # components/headers: 409 idempotency/in-flight only
+RETRY_AFTER_IN_FLIGHT_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1, examples=[1]),
+    description="With `idempotency/in-flight`: seconds after which the same request gets its answer.",
+)
+IDEMPOTENT_WORDS = {
+    400: " A malformed Idempotency-Key: `idempotency/invalid-key`.",
+    409: " The same Idempotency-Key is still being answered: `idempotency/in-flight` (Retry-After).",
+    422: " The Idempotency-Key of another request: `idempotency/key-reused`.",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +95,7 @@ class RouteFacts:
     has_parameters: bool
     has_path_id: bool
     state_changing: bool
+    idempotent: bool  # takes an Idempotency-Key (backend/idempotency)
 
 
 def problem_statuses(facts: RouteFacts) -> set[int]:
@@ -59,7 +103,7 @@ def problem_statuses(facts: RouteFacts) -> set[int]:
 
     guarded → 401, 403 and 429 (the rate limiter covers every guarded route); a state change → 409;
     a path id → 404; a body or parameters → 400; a body → 408, 413, 422; a raw body → 415;
-    under the in-flight bound → 503 (busy, or a dependency down)."""
+    under the in-flight bound → 503 (busy, or a dependency down); an Idempotency-Key → 400, 409, 422."""
     statuses: set[int] = set()
     if not facts.public:
         statuses |= {401, 403, 429}
@@ -75,6 +119,8 @@ def problem_statuses(facts: RouteFacts) -> set[int]:
         statuses.add(415)
     if facts.admitted:
         statuses.add(503)
+    if facts.idempotent:
+        statuses |= {400, 409, 422}
     return statuses
 
 
@@ -84,16 +130,26 @@ def route_facts(route: HTTPRoute, handler: Any) -> RouteFacts:
     dependencies = set(handler.resolve_dependencies())
     path_params = set(route.path_parameters)  # names
     query = set(signature) - RESERVED_KWARGS - dependencies - path_params
-    raw = getattr(handler.operation_class, "raw_body", None) is not None
+    raw = _raw_body(handler)
     return RouteFacts(
         public=bool(handler.opt.get("exclude_from_auth")),
         admitted=not route.path.startswith(EXEMPT_PREFIXES),
-        has_body="data" in signature or raw,
+        has_body=reads_body(handler),
         raw_body=raw,
         has_parameters=bool(query or path_params),
         has_path_id=bool(path_params),
         state_changing=bool(STATE_CHANGING & set(handler.http_methods)),
+        idempotent=any(takes_key(method, route.path) for method in handler.http_methods),
     )
+
+
+def _raw_body(handler: Any) -> bool:
+    return getattr(handler.operation_class, "raw_body", None) is not None
+
+
+def reads_body(handler: Any) -> bool:
+    """Whether a route handler reads the request body: a `data` parameter, or a raw body it reads itself."""
+    return "data" in handler.parsed_fn_signature.parameters or _raw_body(handler)
 
 
 def raw_body(body: RequestBody) -> type[Operation]:
@@ -119,9 +175,12 @@ def answers(*media_types: str) -> dict[str, Any]:
     return {ANSWERS: tuple(sorted(set(media_types)))}
 
 
-def _finished(base: type[Operation], success: str, public: bool, media_types: tuple[str, ...]) -> type[Operation]:
+def _finished(
+    base: type[Operation], success: str, public: bool, media_types: tuple[str, ...], idempotent: bool
+) -> type[Operation]:
     """`base` (Litestar's Operation, or a raw_body one) with what ResponseSpec cannot say: no security on
-    a public route, the Retry-After header of 429 and 503, a binary success body in several media types."""
+    a public route, the Retry-After header of 429 and 503, a binary success body in several media types,
+    and the Idempotency-Key with its headers."""
 
     @dataclass
     class ContractOperation(base):  # type: ignore[valid-type, misc]
@@ -137,9 +196,20 @@ def _finished(base: type[Operation], success: str, public: bool, media_types: tu
                     response.headers = {**(response.headers or {}), "Retry-After": RETRY_AFTER_REF}
                 if status == success and media_types:
                     response.content = {m: OpenAPIMediaType(schema=BINARY) for m in media_types}
+                if idempotent and int(status) < 400:
+                    response.headers = {**(response.headers or {}), "Idempotent-Replayed": _ref(IDEMPOTENT_REPLAYED)}
+                if idempotent and int(status) == 409:
+                    response.headers = {**(response.headers or {}), "Retry-After": _ref(RETRY_AFTER_IN_FLIGHT)}
+            if idempotent:
+                key = Reference(ref=f"#/components/parameters/{IDEMPOTENCY_KEY}")
+                self.parameters = [*(self.parameters or []), key]
 
     ContractOperation.contract = True  # type: ignore[attr-defined]
     return ContractOperation
+
+
+def _ref(header: str) -> Reference:
+    return Reference(ref=f"#/components/headers/{header}")
 
 
 def _summary(operation_id: str) -> str:
@@ -164,11 +234,18 @@ class ApiContract(ReceiveRoutePlugin):
                 if status >= 400:  # the route's own words for a problem it answers
                     problems[status] = problem_response(status, spec.description)
                     del declared[status]
+            if facts.idempotent:
+                for status, words in IDEMPOTENT_WORDS.items():
+                    problems[status] = problem_response(status, (problems[status].description or "") + words)
             handler.responses = {**declared, **problems} or None
             if handler.summary is None and isinstance(handler.operation_id, str):
                 handler.summary = _summary(handler.operation_id)
             handler.operation_class = _finished(
-                handler.operation_class, str(handler.status_code), facts.public, handler.opt.get(ANSWERS, ())
+                handler.operation_class,
+                str(handler.status_code),
+                facts.public,
+                handler.opt.get(ANSWERS, ()),
+                facts.idempotent,
             )
 
 
@@ -187,5 +264,12 @@ def openapi_config() -> OpenAPIConfig:
         path="/schema",
         render_plugins=[SwaggerRenderPlugin()],
         use_handler_docstrings=True,  # each handler's one-line docstring is its OpenAPI description
-        components=Components(headers={RETRY_AFTER: RETRY_AFTER_HEADER}),
+        components=Components(
+            headers={
+                RETRY_AFTER: RETRY_AFTER_HEADER,
+                IDEMPOTENT_REPLAYED: IDEMPOTENT_REPLAYED_HEADER,
+                RETRY_AFTER_IN_FLIGHT: RETRY_AFTER_IN_FLIGHT_HEADER,
+            },
+            parameters={IDEMPOTENCY_KEY: IDEMPOTENCY_KEY_PARAMETER},
+        ),
     )

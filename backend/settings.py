@@ -93,6 +93,10 @@ class Settings:
     # Default: one per CPU thread (measured with bench/load.py, 50 clients on SQLite: two per thread
     # gave upload p99 6.3x the unloaded p50, one per thread 2.7x at the same throughput); 0: no bound.
     max_requests_in_flight: int = 1
+    # Idempotency-Key (backend/idempotency): an answer is replayed this long; a request in flight holds
+    # its key this long at most (a worker that died mid-request lets go of it then).
+    idempotency_ttl_s: float = 24 * 3600.0
+    idempotency_lease_s: float = 60.0
     # Orphaned upload files are swept this often, once older than the grace (backend/installs/orphans.py).
     file_sweep_interval_s: float = 600.0
     orphan_grace_s: float = 3600.0
@@ -325,6 +329,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cpu_queue=int(env.get("CPU_QUEUE") or cpu_threads),
         busy_retry_after_s=int(env.get("BUSY_RETRY_AFTER_S", "3")),
         max_requests_in_flight=int(env.get("MAX_REQUESTS_IN_FLIGHT") or cpu_threads),
+        idempotency_ttl_s=float(env.get("IDEMPOTENCY_TTL_S", str(24 * 3600))),
+        idempotency_lease_s=float(env.get("IDEMPOTENCY_LEASE_S", "60")),
         file_sweep_interval_s=float(env.get("FILE_SWEEP_INTERVAL_S", "600")),
         orphan_grace_s=float(env.get("ORPHAN_GRACE_S", "3600")),
         webhook_urls=tuple(u.strip() for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),

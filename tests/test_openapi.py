@@ -13,6 +13,7 @@ from httpx import AsyncClient, Response
 from openapi_spec_validator import validate
 
 from backend.admin.http import AssetIn
+from backend.idempotency import takes_key
 from backend.installs.evidence import ACCEPTED_CONTENT_TYPES
 from backend.principal import Role
 from backend.settings import Settings
@@ -169,3 +170,26 @@ class TestSuccessMediaTypes:
             "image/png",
             "image/svg+xml",
         ]
+
+
+class TestIdempotencyKey:
+    def test_every_post_of_the_apis_takes_the_key_and_says_when_it_replayed(self, spec: dict[str, Any]) -> None:
+        key = {"$ref": "#/components/parameters/IdempotencyKey"}
+        replayed = {"$ref": "#/components/headers/IdempotentReplayed"}
+        posts = 0
+        for op_id, (method, path, op) in operations(spec).items():
+            takes = takes_key(method.upper(), path)
+            assert (key in op.get("parameters", [])) is takes, op_id
+            for status, response in op["responses"].items():
+                if int(status) < 400:
+                    assert ((response.get("headers") or {}).get("Idempotent-Replayed") == replayed) is takes, op_id
+            if takes:
+                posts += 1
+                for status, code in ((400, "invalid-key"), (409, "in-flight"), (422, "key-reused")):
+                    assert f"`idempotency/{code}`" in op["responses"][str(status)]["description"], (op_id, status)
+        assert posts >= 16
+
+    def test_the_key_is_an_optional_header_of_at_most_255_characters(self, spec: dict[str, Any]) -> None:
+        parameter = spec["components"]["parameters"]["IdempotencyKey"]
+        assert (parameter["name"], parameter["in"], parameter["required"]) == ("Idempotency-Key", "header", False)
+        assert parameter["schema"]["maxLength"] == 257  # 255 characters, or those quoted (`"…"`)

@@ -11,6 +11,7 @@ import pytest
 from httpx import AsyncClient
 
 from backend.errors import MESSAGES
+from backend.idempotency import takes_key
 from backend.openapi import RouteFacts, problem_statuses
 from backend.openapi_problems import PROBLEM_MEDIA_TYPE, RETRY_AFTER_STATUSES
 from backend.principal import Role
@@ -57,7 +58,7 @@ class TestProblems:
         assert statuses("ClaimConnection") == guarded | body | {409}  # 429 also for guessing: the README
         assert statuses("GetInstall") == guarded | {400, 404}
         assert statuses("ListSpecialistAgreement") == guarded
-        assert statuses("SubmitInstall") == guarded | {400, 404, 409}
+        assert statuses("SubmitInstall") == guarded | {400, 404, 409, 422}  # 400/409/422: its Idempotency-Key
         assert statuses("Live") == statuses("Health") == set()
         assert statuses("Readiness") == {503}
         assert statuses("Metrics") == {401}
@@ -70,7 +71,10 @@ class TestProblems:
 
     def test_rule(self) -> None:
         def facts(**given: bool) -> RouteFacts:
-            names = ("public", "admitted", "has_body", "raw_body", "has_parameters", "has_path_id", "state_changing")
+            names = (
+                "public", "admitted", "has_body", "raw_body", "has_parameters", "has_path_id", "state_changing",
+                "idempotent",
+            )  # fmt: skip
             return RouteFacts(**{name: given.get(name, False) for name in names})
 
         assert problem_statuses(facts(public=True)) == set()
@@ -80,6 +84,8 @@ class TestProblems:
         }  # fmt: skip
         upload = facts(admitted=True, has_body=True, raw_body=True, has_path_id=True, state_changing=True)
         assert problem_statuses(upload) == {400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 503}
+        claim = facts(admitted=True, has_path_id=True, has_parameters=True, state_changing=True, idempotent=True)
+        assert problem_statuses(claim) == {400, 401, 403, 404, 409, 422, 429, 503}  # a key's 400, 409, 422
 
     @pytest.mark.parametrize("case", ["no-token", "not-found", "wrong-media-type", "bad-body"])
     async def test_real_answers_have_the_documented_shape(
@@ -116,6 +122,7 @@ class TestProblems:
 
 
 RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
+IN_FLIGHT = {"Retry-After": {"$ref": "#/components/headers/RetryAfterInFlight"}}
 
 
 class TestRetryAfter:
@@ -124,14 +131,16 @@ class TestRetryAfter:
         assert header["schema"]["type"] == "integer" and header["schema"]["minimum"] == 1
         assert header["required"] is True and "name" not in header and "in" not in header
 
-    def test_every_429_and_503_declares_it_and_no_other_answer_does(self, spec: dict[str, Any]) -> None:
+    def test_every_429_and_503_declares_it_and_only_an_idempotent_409_too(self, spec: dict[str, Any]) -> None:
         declared = 0
-        for op_id, (_, _, op) in operations(spec).items():
+        for op_id, (method, path, op) in operations(spec).items():
             for status, response in op["responses"].items():
                 headers = response.get("headers") or {}
                 if int(status) in RETRY_AFTER_STATUSES:
                     assert headers == RETRY_AFTER, (op_id, status)
                     declared += 1
+                elif int(status) == 409 and takes_key(method.upper(), path):  # idempotency/in-flight
+                    assert headers == IN_FLIGHT, (op_id, status)
                 else:
                     assert "Retry-After" not in headers, (op_id, status)
         assert declared > 50  # every guarded operation has 429, every admitted one 503
