@@ -188,9 +188,12 @@ async def list_installs(
 
 
 async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID, payload: str) -> InstallSnapshot:
-    """Link the scanned asset; every way a label can be wrong has its own 422 code."""
+    """Link the scanned asset; every way a label can be wrong has its own 422 code. The label already
+    linked, scanned again (an offline retry), changes nothing."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
+        if install.asset is not None and install.scanned_payload == payload.strip():
+            return await load_snapshot(install)
         require_editable(install)
         label = qr.verify(payload, ctx.settings.qr_keys)
         asset = await repo.asset_by_serial(label.serial)
@@ -305,6 +308,8 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
     version is still the one checked (every change of evidence moves it), else it starts again."""
     for _ in range(SUBMIT_TRIES):
         snap = await get_install(who, install_id)
+        if _submitted_unchanged(snap, who):
+            return snap
         require_editable(snap.install)
         results = await submit_checks(ctx, snap)
         try:
@@ -314,6 +319,26 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
             continue
         return await get_install(who, install_id)
     raise Conflict("install/state-conflict", state=snap.install.state)
+
+
+# What a submit judges: evidence recorded after the caller's last submit makes a new submit a new attempt.
+EVIDENCE_ACTIONS = frozenset({"label.scanned", "location.reported", "reading.entered", "photo.uploaded"})
+# Where a submit leads, directly or through a specialist; a later cancel makes a submit a state conflict.
+SUBMITTED_STATES = frozenset(InstallState) - {InstallState.DRAFT, InstallState.CANCELLED}
+
+
+def _submitted_unchanged(snap: InstallSnapshot, who: Principal) -> bool:
+    """Whether the install's last submit was the caller's and no evidence came after it: submitting
+    again (a retry whose answer was lost) would judge the same evidence, so it answers the install as
+    it now is instead of a second attempt (or a 409 once decided)."""
+    if InstallState(snap.install.state) not in SUBMITTED_STATES:
+        return False
+    for event in reversed(snap.events):
+        if event.action == "install.submitted":
+            return event.actor == who.subject and event.actor_role == who.role.value
+        if event.action in EVIDENCE_ACTIONS:
+            return False
+    return False
 
 
 async def _record_verdict(
@@ -397,12 +422,20 @@ async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUI
 
 
 async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, reason: str) -> InstallSnapshot:
-    """The customer withdraws an install that is not yet decided."""
+    """The customer withdraws an install that is not yet decided. Cancelling again, by the one who
+    cancelled it (a retry whose answer was lost), answers the cancelled install."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
+        if install.state == InstallState.CANCELLED and await _cancelled_by(install, who):
+            return await load_snapshot(install)
         if InstallState.CANCELLED not in TRANSITIONS[InstallState(install.state)]:
             raise Conflict("install/state-conflict", state=install.state)
         now = ctx.clock()
         await save_install(ctx, who, install, now, state=InstallState.CANCELLED.value, decided_at=now)
         await record_event(who, "install.cancelled", now, install, to_state=InstallState.CANCELLED.value, reason=reason)
     return await get_install(who, install_id)
+
+
+async def _cancelled_by(install: InstallRec, who: Principal) -> bool:
+    cancels = [e for e in await repo.events_of(install.id) if e.action == "install.cancelled"]
+    return bool(cancels) and (cancels[-1].actor, cancels[-1].actor_role) == (who.subject, who.role.value)

@@ -8,7 +8,7 @@ from httpx import AsyncClient
 
 from backend.principal import Role
 from tests.factories import ARNHEM, Factory
-from tests.mobile_api.helpers import ask_help, codes, new_install, problem, ready_install, submit
+from tests.mobile_api.helpers import ask_help, codes, enter_reading, new_install, problem, ready_install, submit
 
 FIVE_KM_SOUTH = (ARNHEM[0] - 0.045, ARNHEM[1])  # towards Nijmegen, still inside the territory
 UNREADABLE = {"blur_radius": 12}
@@ -36,11 +36,12 @@ class TestSubmitApproves:
         ]
         assert body["decisions"][0]["policy_version"]
 
-    async def test_submit_again_after_approval_conflicts(self, client: AsyncClient, make: Factory) -> None:
+    async def test_submit_again_after_approval_answers_the_approval(self, client: AsyncClient, make: Factory) -> None:
         d = await ready_install(client, make)
         approved = await _submitted(client, d, "approved")
-        body = problem(await submit(client, d), 409, "install/state-conflict")
-        assert "approved" in body["detail"]
+        again = await submit(client, d)  # a retry whose answer was lost: the same evidence, judged once
+        assert again.status_code == 200, again.text
+        assert again.json() == approved
         after = (await client.get(d.url, headers=d.who.headers)).json()
         assert (after["version"], len(after["decisions"])) == (approved["version"], 1)
 
@@ -87,6 +88,8 @@ class TestSubmitAsksForRetake:
         d = await ready_install(client, make, skip=("cabinet_overview",))
         for round_ in (1, 2, 3):
             assert (await _submitted(client, d, "needs_retake"))["retake_count"] == round_
+            # a new attempt follows evidence sent since the last (without any, a submit is its retry)
+            assert (await enter_reading(client, d, 4512.7)).status_code == 200
         body = await _submitted(client, d, "in_review")
         assert body["reasons"] == ["complexity"] and body["retake_count"] == 3
         assert [x["outcome"] for x in body["decisions"]] == ["needs_retake"] * 3 + ["in_review"]
