@@ -55,9 +55,12 @@ from backend.ratelimit import Limiter, RateLimit
 from backend.review import flows as review_flows
 from backend.review.http import ReviewController
 from backend.settings import Settings, check_production_ready, get_settings
+from backend.uploads.sweep import run_forever as run_upload_sweeps
 from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
 from mobile_api.v1.installs import InstallController
+from mobile_api.v1.resumable import UploadController
+from mobile_api.v1.tus import TusController
 
 
 @get("/health/live", operation_id="Live", exclude_from_auth=True)
@@ -145,6 +148,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         device_sweeps = asyncio.create_task(run_device_sweeps(ctx, DEVICE_SWEEP_INTERVAL_S))
         # And for upload files a crash left behind; overlapping sweeps are safe (backend/installs/orphans.py).
         file_sweeps = asyncio.create_task(run_file_sweeps(ctx, settings.file_sweep_interval_s, settings.orphan_grace_s))
+        upload_sweeps = asyncio.create_task(
+            run_upload_sweeps(ctx, settings.file_sweep_interval_s, settings.orphan_grace_s)
+        )
         # And for expired Idempotency-Keys; overlapping sweeps are safe too (backend/idempotency/sweep.py).
         key_sweeps = asyncio.create_task(run_key_sweeps(ctx.clock))
         try:
@@ -152,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             device_sweeps.cancel()
             file_sweeps.cancel()
+            upload_sweeps.cancel()
             key_sweeps.cancel()
             if delivery is not None:
                 delivery.cancel()
@@ -186,6 +193,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             metrics,
             InstallController,
+            UploadController,
+            TusController,
             ConnectionController,
             AdminController,
             ReviewController,

@@ -191,19 +191,21 @@ def _sweep_files(args: argparse.Namespace) -> None:
     from backend.installs.context import build_context
     from backend.installs.orphans import sweep_files
     from backend.storage import SweepReport
+    from backend.uploads.sweep import UploadSweep, sweep_uploads
 
     settings = get_settings()
     grace = settings.orphan_grace_s if args.grace_s is None else args.grace_s
     ctx = build_context(settings)
 
-    async def sweep() -> SweepReport:
+    async def sweep() -> tuple[SweepReport, UploadSweep]:
         try:
-            return await sweep_files(ctx, grace)
+            return await sweep_files(ctx, grace), await sweep_uploads(ctx, grace)
         finally:
             await ctx.store.aclose()  # an S3 client's connections, before the loop ends
 
-    report = asyncio.run(sweep())
+    report, uploads = asyncio.run(sweep())
     print(f"{report.partials} partial uploads and {report.orphans} photos without a row removed")
+    print(f"{uploads.expired} expired resumable uploads and {uploads.parts} parts without a row removed")
 
 
 def parser() -> argparse.ArgumentParser:

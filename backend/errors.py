@@ -335,6 +335,51 @@ MESSAGES: dict[str, Message] = {
             "The upload was interrupted; please send the photo again.",
         ),
     ),
+    # resumable uploads (backend/uploads: the IETF draft and tus)
+    "upload/not-found": Message(
+        title=("Upload niet gevonden", "Upload not found"),
+        detail=(
+            "Deze upload bestaat niet (meer); begin de foto opnieuw te versturen.",
+            "This upload does not exist (any more); start sending the photo again.",
+        ),
+    ),
+    "upload/offset-mismatch": Message(
+        title=("Upload op een andere plek", "Upload offset does not match"),
+        detail=(
+            "De server heeft {expected} bytes van deze upload; dit verzoek begon bij byte {provided}. "
+            "Ga verder vanaf byte {expected}.",
+            "The server holds {expected} bytes of this upload; this request started at byte {provided}. "
+            "Continue from byte {expected}.",
+        ),
+    ),
+    "upload/completed": Message(
+        title=("Upload al voltooid", "Upload already completed"),
+        detail=(
+            "Deze upload is al voltooid; er kan niets meer aan worden toegevoegd.",
+            "This upload is complete already; nothing more can be added to it.",
+        ),
+    ),
+    "upload/inconsistent-length": Message(
+        title=("Lengte van de upload klopt niet", "Inconsistent upload length"),
+        detail=(
+            "De upload is {length} bytes lang volgens een eerder verzoek; dit verzoek past daar niet bij.",
+            "An earlier request said this upload is {length} bytes long; this request does not fit that.",
+        ),
+    ),
+    "upload/invalid-header": Message(
+        title=("Ongeldige uploadkop", "Invalid upload header"),
+        detail=(
+            "De kop '{header}' ontbreekt of heeft een ongeldige waarde.",
+            "The header '{header}' is missing or has an invalid value.",
+        ),
+    ),
+    "upload/tus-version": Message(
+        title=("tus-versie niet ondersteund", "tus version not supported"),
+        detail=(
+            "Stuur 'Tus-Resumable: {version}': dat is de tus-versie die deze server spreekt.",
+            "Send 'Tus-Resumable: {version}': that is the tus version this server speaks.",
+        ),
+    ),
     # review
     "review/case-not-found": Message(
         title=("Zaak niet gevonden", "Case not found"),

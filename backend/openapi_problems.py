@@ -62,6 +62,12 @@ class Problem(msgspec.Struct, kw_only=True):
     lease_expires_at: Annotated[datetime | None, msgspec.Meta(description="review/claimed-by-other: until")] = None
     current_version: Annotated[int | None, msgspec.Meta(description="review/stale-version: reload this version")] = None
     limit: Annotated[str | None, msgspec.Meta(description="connection/claim-rate-limited: which limit")] = None
+    expected_offset: Annotated[
+        int | None, msgspec.Meta(description="upload/offset-mismatch: the offset the upload is at (the draft's)")
+    ] = msgspec.field(default=None, name="expected-offset")
+    provided_offset: Annotated[
+        int | None, msgspec.Meta(description="upload/offset-mismatch: the offset the request gave (the draft's)")
+    ] = msgspec.field(default=None, name="provided-offset")
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,11 @@ STATUSES: dict[int, _Status] = {
         "Conflicts with the current state: reload and retry (`install/state-conflict`, `install/id-conflict`, ...).",
         "install/state-conflict",
         {"state": "approved"},
+    ),
+    412: _Status(
+        "A precondition of the protocol is not met: tus without `Tus-Resumable: 1.0.0` (`upload/tus-version`).",
+        "upload/tus-version",
+        {"version": "1.0.0"},
     ),
     413: _Status(
         "The body is too large (`request/too-large`, `photo/too-large`, `photo/too-many-pixels`).",

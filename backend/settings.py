@@ -100,6 +100,9 @@ class Settings:
     # Orphaned upload files are swept this often, once older than the grace (backend/installs/orphans.py).
     file_sweep_interval_s: float = 600.0
     orphan_grace_s: float = 3600.0
+    # A resumable upload (backend/uploads) and its partial bytes are kept this long after creation
+    # (Upload-Limit max-age, tus Upload-Expires), then swept with the files above.
+    upload_expiry_s: float = 24 * 3600.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     rate_limit_per_minute: int = 600  # per principal (address without a token); 0 switches it off
     # Where the rate limit counts (backend/ratelimit.py): unset, each worker in its own memory; a
@@ -333,6 +336,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         idempotency_lease_s=float(env.get("IDEMPOTENCY_LEASE_S", "60")),
         file_sweep_interval_s=float(env.get("FILE_SWEEP_INTERVAL_S", "600")),
         orphan_grace_s=float(env.get("ORPHAN_GRACE_S", "3600")),
+        upload_expiry_s=float(env.get("UPLOAD_EXPIRY_S", str(24 * 3600))),
         webhook_urls=tuple(u.strip() for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),
         webhook_secret=env.get("WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
         webhook_interval_s=float(env.get("WEBHOOK_INTERVAL_S", "2")),

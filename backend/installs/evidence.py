@@ -51,17 +51,8 @@ async def upload_photo(
     The install and its evidence are read once, before the body; the photo is checked against them,
     and one short write transaction records it if the install's version is still the one read (else
     it reads again under the lock and checks again: the decoded facts are kept)."""
-    snap = await get_install(who, install_id)
+    snap = await admit_photo(ctx, who, install_id, slot, content_type, declared_size)
     install = snap.install
-    require_editable(install)
-    spec = ctx.catalog.types[install.asset_type]
-    if slot not in spec.slots:
-        raise Invalid("photo/slot-unknown", slot=slot)
-    if content_type.split(";")[0].strip().lower() not in ACCEPTED_CONTENT_TYPES:
-        raise Unsupported("photo/unsupported-type")
-    limit = ctx.settings.max_photo_bytes
-    if declared_size is not None and declared_size > limit:  # refuse before a byte is read
-        raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024))
     staged = await _receive(ctx, chunks)
     try:
         existing = _same_bytes(snap, slot, staged.sha256)
@@ -81,6 +72,28 @@ async def upload_photo(
         if wrote:
             await _take_back(ctx, staged.sha256)
         raise
+
+
+async def admit_photo(
+    ctx: InstallContext,
+    who: Principal,
+    install_id: uuid.UUID,
+    slot: str,
+    content_type: str,
+    declared_size: int | None,
+) -> InstallSnapshot:
+    """What is refused before a byte is read (also when a resumable upload is created): the caller's
+    install, editable, a known slot, an accepted type, not declared too large. The install as read."""
+    snap = await get_install(who, install_id)
+    require_editable(snap.install)
+    if slot not in ctx.catalog.types[snap.install.asset_type].slots:
+        raise Invalid("photo/slot-unknown", slot=slot)
+    if content_type.split(";")[0].strip().lower() not in ACCEPTED_CONTENT_TYPES:
+        raise Unsupported("photo/unsupported-type")
+    limit = ctx.settings.max_photo_bytes
+    if declared_size is not None and declared_size > limit:
+        raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024))
+    return snap
 
 
 def _same_bytes(snap: InstallSnapshot, slot: str, sha256: str) -> PhotoRec | None:

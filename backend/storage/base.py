@@ -79,6 +79,23 @@ class StoredPhoto:
     modified: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """A part of a resumable upload as the store lists it (what the upload sweep compares with part rows)."""
+
+    name: str
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PartReceived:
+    """What one request brought of a resumable upload: `size` bytes kept (durable) under the part's name,
+    and why the stream ended early, if it did (raise it once the bytes are kept)."""
+
+    size: int
+    failure: Exception | None
+
+
 class PhotoStore(Protocol):
     """Content-addressed photo bytes; `commit` returns only once the bytes are verified and durable."""
 
@@ -93,6 +110,11 @@ class PhotoStore(Protocol):
     async def sweep(self, in_use: InUse, cutoff: float) -> SweepReport: ...
     async def ping(self) -> None: ...
     async def aclose(self) -> None: ...
+    # Resumable uploads (backend/uploads): their bytes as parts, one per request, named by the caller.
+    async def receive_part(self, name: str, chunks: AsyncIterable[bytes], max_bytes: int) -> PartReceived: ...
+    async def part(self, name: str) -> PhotoBody: ...
+    async def remove_part(self, name: str) -> None: ...
+    def parts(self) -> AsyncIterator[StoredPart]: ...
 
 
 async def stage(chunks: AsyncIterable[bytes], max_bytes: int, folder: Path, *, md5: bool = False) -> StagedUpload:
@@ -119,6 +141,26 @@ async def stage(chunks: AsyncIterable[bytes], max_bytes: int, folder: Path, *, m
     return StagedUpload(
         path=path, sha256=digest.hexdigest(), size=size, md5=md5_digest.digest() if md5_digest else None
     )
+
+
+async def stage_until_failure(
+    chunks: AsyncIterable[bytes], max_bytes: int, folder: Path, *, md5: bool = False
+) -> tuple[StagedUpload, Exception | None]:
+    """`stage`, but a stream that fails (the client went away, the body stalled) keeps what arrived:
+    the staged file and the failure. A resumable upload resumes from those bytes."""
+    failures: list[Exception] = []
+
+    async def until_failure() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except UploadTooLarge:
+            raise
+        except Exception as exc:
+            failures.append(exc)
+
+    staged = await stage(until_failure(), max_bytes, folder, md5=md5)
+    return staged, failures[0] if failures else None
 
 
 def verify_staged(staged: StagedUpload) -> None:

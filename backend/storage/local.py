@@ -19,15 +19,18 @@ from backend.storage.base import (
     STORE_RETRY_AFTER_S,
     InUse,
     OncePerKey,
+    PartReceived,
     PhotoBody,
     PhotoNotStored,
     StagedUpload,
+    StoredPart,
     StoredPhoto,
     SweepReport,
     batches,
     file_chunks,
     render_clean,
     stage,
+    stage_until_failure,
     stale,
     sweep_partials,
     verify_staged,
@@ -42,7 +45,8 @@ class LocalPhotoStore:
         self._incoming = root / "incoming"
         self._originals = root / "originals"
         self._renditions = root / "renditions"
-        for folder in (self._incoming, self._originals, self._renditions):
+        self._uploads = root / "uploads"  # resumable uploads' parts: uploads/<upload id>/<part>
+        for folder in (self._incoming, self._originals, self._renditions, self._uploads):
             folder.mkdir(parents=True, exist_ok=True)
         self._rendering = OncePerKey()
 
@@ -149,6 +153,50 @@ class LocalPhotoStore:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+    async def receive_part(self, name: str, chunks: AsyncIterable[bytes], max_bytes: int) -> PartReceived:
+        """Stream to `incoming/*.part`, keep what arrived even if the stream failed, and make it durable
+        at `uploads/<name>` (fsync, rename, directory fsync): its offset is then acknowledged."""
+        staged, failure = await stage_until_failure(chunks, max_bytes, self._incoming)
+        if staged.size:
+            await asyncio.to_thread(self._keep_part, self._uploads / name, staged)
+        else:
+            self.discard(staged)
+        return PartReceived(staged.size, failure)
+
+    def _keep_part(self, target: Path, staged: StagedUpload) -> None:
+        if not target.parent.is_dir():
+            target.parent.mkdir(exist_ok=True)
+            _fsync_dir(self._uploads)
+        with open(staged.path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(staged.path, target)
+        _fsync_dir(target.parent)
+
+    async def part(self, name: str) -> PhotoBody:
+        """A kept part's bytes, streamed from disk."""
+        path = self._uploads / name
+        if not path.is_file():
+            raise PhotoNotStored(name)
+        return PhotoBody(size=path.stat().st_size, chunks=file_chunks(path))
+
+    async def remove_part(self, name: str) -> None:
+        """Remove a part, and its upload's folder once that is empty."""
+        path = self._uploads / name
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:  # other parts still in it, or removed already
+            pass
+
+    async def parts(self) -> AsyncIterator[StoredPart]:
+        """Every kept part, with its modification time."""
+        for path in self._uploads.glob("*/*"):
+            try:
+                modified = path.stat().st_mtime
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            yield StoredPart(f"{path.parent.name}/{path.name}", datetime.fromtimestamp(modified, UTC))
 
     def _existing(self, sha256: str) -> Path:
         path = self.original_path(sha256)

@@ -35,9 +35,11 @@ from backend.storage.base import (
     ChecksumMismatch,
     InUse,
     OncePerKey,
+    PartReceived,
     PhotoBody,
     PhotoNotStored,
     StagedUpload,
+    StoredPart,
     StoredPhoto,
     SweepReport,
     batches,
@@ -45,6 +47,7 @@ from backend.storage.base import (
     render_clean,
     require_size,
     stage,
+    stage_until_failure,
     sweep_partials,
 )
 
@@ -214,6 +217,51 @@ class S3PhotoStore:
         if self._stack is not None:
             stack, self._stack, self._client = self._stack, None, None
             await stack.aclose()
+
+    async def receive_part(self, name: str, chunks: AsyncIterable[bytes], max_bytes: int) -> PartReceived:
+        """Stage what arrives (kept even if the stream failed), then one checked PUT to `uploads/<name>`.
+
+        One object per request, not an S3 multipart upload: a part must be at least 5 MiB there (but
+        the last), and an interrupted request brings any number of bytes; objects need no minimum and
+        leave no incomplete multipart upload behind to abort."""
+        staged, failure = await stage_until_failure(chunks, max_bytes, self._staging, md5=True)
+        try:
+            if staged.size:
+                assert staged.md5 is not None, "staged with md5=True"
+                with open(staged.path, "rb") as body:
+                    await self._put(
+                        self._part_key(name),
+                        body,
+                        staged.size,
+                        _b64(bytes.fromhex(staged.sha256)),
+                        staged.md5,
+                        "application/octet-stream",
+                    )
+        finally:
+            self.discard(staged)
+        return PartReceived(staged.size, failure)
+
+    async def part(self, name: str) -> PhotoBody:
+        """A kept part's bytes, streamed from the bucket."""
+        return await self._get(self._part_key(name))
+
+    async def remove_part(self, name: str) -> None:
+        s3 = await self._s3()
+        async with self._reachable():
+            await s3.delete_object(Bucket=self.bucket, Key=self._part_key(name))
+
+    async def parts(self) -> AsyncIterator[StoredPart]:
+        """Every kept part under the prefix, with its modification time."""
+        s3 = await self._s3()
+        folder = f"{self.prefix}uploads/"
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder)
+        async with self._reachable():
+            async for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredPart(item["Key"].removeprefix(folder), item["LastModified"])
+
+    def _part_key(self, name: str) -> str:
+        return f"{self.prefix}uploads/{name}"
 
     async def _s3(self) -> Any:
         """The client, made in the running event loop on first use (its connection pool belongs to that loop)."""

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import InternalServerException
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -23,11 +20,12 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.openapi import answers, binary_body, raw_body
 from backend.principal import Principal, Role
-from backend.storage import UploadInterrupted, UploadTooLarge
 from backend.storage.serve import photo_response
+from mobile_api.v1 import resumable
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.deps import provide_lang
-from mobile_api.v1.views import actions_for, check_view, install_summary, install_view, photo_view
+from mobile_api.v1.photo_upload import chunks_of, photo_uploaded
+from mobile_api.v1.views import install_summary, install_view
 
 PHOTO_BODY = binary_body(
     evidence.ACCEPTED_CONTENT_TYPES,
@@ -37,18 +35,6 @@ PHOTO_BODY = binary_body(
 StateName = Literal["draft", "needs_retake", "in_review", "approved", "rejected", "cancelled"]
 Slot = Annotated[str, Parameter(pattern=r"^[a-z_]{1,40}$")]
 _JSON = msgspec.json.Encoder()
-
-
-async def _chunks(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    """The request body as it arrives, with Litestar's transport errors turned into domain ones."""
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                yield chunk
-    except RequestEntityTooLarge:
-        raise UploadTooLarge from None
-    except InternalServerException:  # "client disconnected prematurely"
-        raise UploadInterrupted from None
 
 
 class InstallController(Controller):
@@ -152,6 +138,7 @@ class InstallController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
         operation_class=raw_body(PHOTO_BODY),
+        response_headers=resumable.documented(resumable.RESPONSE_FIELDS, "Location", *resumable.STATE_FIELDS[:4]),
     )  # the photo store enforces MAX_PHOTO_BYTES while streaming
     async def upload_photo(
         self,
@@ -160,8 +147,12 @@ class InstallController(Controller):
         lang: NamedDependency[str],
         install_id: FromPath[uuid.UUID],
         slot: FromPath[Slot],
+        upload_complete: resumable.UploadComplete = None,
+        upload_length: resumable.UploadLength = None,
     ) -> Response[s.PhotoUploaded]:
-        """Upload a slot's photo as the raw body; checked at once (same bytes again: 200)."""
+        """Upload a slot's photo as the raw body, checked at once (same bytes: 200); resumable with Upload-Complete."""
+        if (complete := resumable.upload_complete(upload_complete)) is not None:
+            return await resumable.create(request, ctx, lang, install_id, slot, complete, upload_length)
         photo, results, created = await evidence.upload_photo(
             ctx,
             request.user,
@@ -169,16 +160,9 @@ class InstallController(Controller):
             slot,
             request.headers.get("content-type", ""),
             request.content_length,
-            _chunks(request),
+            chunks_of(request),
         )
-        snap = await service.get_install(request.user, install_id)  # the install as it is now: one query
-        checks = [check_view(r, lang) for r in results] or [
-            check_view(c, lang) for c in snap.checks if c.photo == photo.id
-        ]
-        body = s.PhotoUploaded(
-            photo=photo_view(photo, checks), state=snap.install.state, next_actions=actions_for(ctx.catalog, snap, lang)
-        )
-        return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+        return await photo_uploaded(ctx, request.user, install_id, photo, results, created, lang)
 
     @get(
         "/{install_id:uuid}/photos/{photo_id:int}",

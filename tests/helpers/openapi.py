@@ -18,7 +18,7 @@ from litestar.routes import HTTPRoute
 from backend.app import create_app
 from backend.settings import Settings
 
-METHODS = ("get", "put", "post", "delete", "patch")
+METHODS = ("get", "head", "put", "post", "delete", "patch")
 
 
 async def fetch(client: AsyncClient) -> dict[str, Any]:
