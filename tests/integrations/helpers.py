@@ -12,7 +12,7 @@ from backend.installs.tables import Event, Install
 from backend.principal import Role
 from backend.review.tables import ReviewCase
 from tests.factories import Factory, Party
-from tests.mobile_api.helpers import Draft, ready_install, submit
+from tests.mobile_api.helpers import Draft, enter_reading, ready_install, submit
 
 REPORTS = "/integrations/v1/device-reports"
 READING = 4512.7  # what ready_install types in
@@ -64,6 +64,8 @@ async def in_review_complexity(client: AsyncClient, make: Factory) -> Draft:
     d = await ready_install(client, make, skip=("cabinet_overview",))
     for _ in range(3):
         await submitted(client, d, "needs_retake")
+        # a new attempt follows evidence sent since the last (without any, a submit is its retry)
+        assert (await enter_reading(client, d, READING)).status_code == 200
     assert (await submitted(client, d, "in_review"))["reasons"] == ["complexity"]
     return d
 
