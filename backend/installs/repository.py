@@ -431,6 +431,7 @@ class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     fixes: list[FixRec]
     decisions: list[DecisionRec]
     events: list[EventRec]
+    decision_due: datetime | None = None  # the open escalation case's SLA: when a specialist decides at the latest
 
 
 _SNAPSHOT_DECODER = msgspec.json.Decoder(SnapshotRows, strict=False)  # SQLite's booleans are 0 and 1
@@ -497,6 +498,10 @@ def _snapshot_sql(engine_type: str, scope: str) -> str:
             f"'fixes', {children(LocationFix, FixRec)}",
             f"'decisions', {children(Decision, DecisionRec)}",
             f"'events', {children(Event, EventRec)}",
+            # The review domain's open case (UNIQUE (install, kind): one probe); by name, as the review
+            # app's tables are not imported here.
+            "'decision_due', (SELECT rc.due_at FROM review_cases rc"
+            " WHERE rc.install = i.id AND rc.kind = 'escalation' AND rc.state = 'open')",
         ]
     )
     build = "json_object" if sqlite else "json_build_object"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 
@@ -55,6 +56,7 @@ class InstallSnapshot:
     checks: list[CheckRec]  # the checks that still apply: of current photos and of the latest submit
     decisions: list[DecisionRec]
     events: list[EventRec]
+    decision_due: datetime | None = None  # in review: when a specialist decides at the latest (the case's SLA)
 
     @property
     def fix(self) -> FixRec | None:
@@ -94,6 +96,7 @@ def _snapshot(rows: repo.SnapshotRows, install: InstallRec) -> InstallSnapshot:
         checks=checks,
         decisions=rows.decisions,
         events=rows.events,
+        decision_due=rows.decision_due if install.state == InstallState.IN_REVIEW.value else None,
     )
 
 

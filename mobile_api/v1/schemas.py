@@ -187,6 +187,9 @@ class InstallView(Response):
     updated_at: datetime
     started_at: datetime | None = None  # the phone's own start time, as bounded by the server
     client_time: datetime | None = None  # the phone's clock when it sent the create, as sent
+    # In review: when a specialist decides at the latest (the case's SLA), and that in words.
+    decision_expected_by: datetime | None = None
+    decision_expected: Annotated[str | None, Meta(examples=["uiterlijk morgen 12:00"])] = None
 
 
 class InstallSummary(Response):

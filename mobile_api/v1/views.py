@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, DecisionRec, InstallRec, PhotoRec
@@ -107,14 +109,73 @@ def customer_message(snap: InstallSnapshot, lang: str) -> str | None:
     return _reason_text(by_specialist[-1].reason_code, by_specialist[-1].outcome, lang)
 
 
+_WEEKDAYS = (
+    ("maandag", "Monday"),
+    ("dinsdag", "Tuesday"),
+    ("woensdag", "Wednesday"),
+    ("donderdag", "Thursday"),
+    ("vrijdag", "Friday"),
+    ("zaterdag", "Saturday"),
+    ("zondag", "Sunday"),
+)
+_MONTHS = (
+    ("januari", "January"),
+    ("februari", "February"),
+    ("maart", "March"),
+    ("april", "April"),
+    ("mei", "May"),
+    ("juni", "June"),
+    ("juli", "July"),
+    ("augustus", "August"),
+    ("september", "September"),
+    ("oktober", "October"),
+    ("november", "November"),
+    ("december", "December"),
+)
+
+
+def due_words(due: datetime, now: datetime, tz: ZoneInfo, lang: str) -> str:
+    """When something is due, as a person says it in the operator's time zone: 'uiterlijk morgen 12:00',
+    'by 12:00 tomorrow'; a weekday within the week, else the date; past due: 'as soon as possible'."""
+    if due <= now:
+        return _pick(lang, "zo snel mogelijk", "as soon as possible")
+    local = due.astimezone(tz)
+    days, clock = (local.date() - now.astimezone(tz).date()).days, f"{local:%H:%M}"
+    if days == 0:
+        return _pick(lang, f"uiterlijk vandaag {clock}", f"by {clock} today")
+    if days == 1:
+        return _pick(lang, f"uiterlijk morgen {clock}", f"by {clock} tomorrow")
+    if days < 7:
+        day_nl, day_en = _WEEKDAYS[local.weekday()]
+        return _pick(lang, f"uiterlijk {day_nl} {clock}", f"by {day_en} {clock}")
+    month_nl, month_en = _MONTHS[local.month - 1]
+    return _pick(lang, f"uiterlijk {local.day} {month_nl} {clock}", f"by {local.day} {month_en} {clock}")
+
+
+def decision_expected(snap: InstallSnapshot, lang: str) -> str | None:
+    """In review: when a specialist decides at the latest, in words (the case's SLA)."""
+    if snap.decision_due is None:
+        return None
+    tz = ZoneInfo(load_review_config().working_hours.timezone)
+    return due_words(snap.decision_due, datetime.now(UTC), tz, lang)
+
+
 def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.ActionView]:
-    """next_actions in words; a specialist's request speaks first, in their words or their reason's."""
+    """next_actions in words; a specialist's request speaks first, in their words or their reason's;
+    waiting for a specialist says until when."""
     views = action_views(next_actions(catalog, snap), lang)
     message = customer_message(snap, lang)
-    return [
-        s.ActionView(code=a.code, subject=a.subject, text=message) if a.code == "specialist_request" and message else a
-        for a in views
-    ]
+    expected = decision_expected(snap, lang)
+    out = []
+    for a in views:
+        if a.code == "specialist_request" and message:
+            a = s.ActionView(code=a.code, subject=a.subject, text=message)
+        elif a.code == "wait" and expected:
+            a = s.ActionView(
+                code=a.code, subject=a.subject, text=f"{a.text} {_pick(lang, 'Besluit', 'Decision')}: {expected}."
+            )
+        out.append(a)
+    return out
 
 
 def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.InstallView:
@@ -175,6 +236,8 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         updated_at=i.updated_at,
         started_at=i.started_at,
         client_time=i.client_time,
+        decision_expected_by=snap.decision_due,
+        decision_expected=decision_expected(snap, lang),
     )
 
 

@@ -145,13 +145,14 @@ class TestSubmitEscalates:
         r = await submit(client, d, **{"Accept-Language": "en"})
         body = r.json()
         assert body["reasons_text"] == ["this needs a specialist's approval", "this needs specialist knowledge"]
+        assert body["decision_expected"].startswith("by ")  # the case's SLA in words (test_decision_expected.py)
         assert body["next_actions"] == [
             {
                 "code": "wait",
                 "subject": None,
                 "text": (
                     "A specialist is reviewing your install (this needs a specialist's approval, this needs specialist "
-                    "knowledge). There is nothing you need to do now."
+                    f"knowledge). There is nothing you need to do now. Decision: {body['decision_expected']}."
                 ),
             }
         ]
