@@ -16,7 +16,7 @@ from backend.idempotency import service
 from backend.idempotency.sweep import sweep_keys
 from backend.installs.tables import Event
 from backend.principal import Principal, Role
-from backend.settings import Settings
+from backend.settings import Settings, load_settings
 from tests.factories import Factory, Party
 from tests.helpers.apps import burst_client
 from tests.mobile_api.helpers import Draft, new_install, problem
@@ -146,6 +146,11 @@ class TestWhatIsKept:
 
 
 class TestTime:
+    def test_the_24_hours_and_the_lease_are_settings(self) -> None:
+        assert (load_settings({}).idempotency_ttl_s, load_settings({}).idempotency_lease_s) == (86400, 60)
+        changed = load_settings({"IDEMPOTENCY_TTL_S": "3600", "IDEMPOTENCY_LEASE_S": "5"})
+        assert (changed.idempotency_ttl_s, changed.idempotency_lease_s) == (3600, 5)
+
     async def test_an_answer_is_replayed_for_24_hours(
         self, timed: AsyncClient, make: Factory, clock: Clock, settings: Settings
     ) -> None:
