@@ -17,7 +17,7 @@ An operation that reads no body is fingerprinted without one (a body sent to it 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +25,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from backend.idempotency import service, takes_key
 from backend.openapi import reads_body
 from backend.principal import Principal
+
+if TYPE_CHECKING:
+    from backend.installs.context import InstallContext
 
 log = logging.getLogger("selfinstall")
 
@@ -58,7 +61,7 @@ class _Exchange:
         self.app = app
         self.scope = scope
         self.name = name
-        self.ctx: Any = scope["litestar_app"].state.ctx  # its clock and settings (tests move the clock)
+        self.ctx: InstallContext = scope["litestar_app"].state.ctx  # its clock and settings (tests move the clock)
         handler = scope["route_handler"]
         self.reads_body = reads_body(handler)
         self.max_body = handler.resolve_request_max_body_size()
