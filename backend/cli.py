@@ -21,6 +21,9 @@ def _port_in_use(host: str, port: int) -> bool:
     (and its requests) with the first: check with a plain bind first."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # A listening server still refuses it, but the closed connections of one that just died (kill -9,
+        # TIME_WAIT for a minute) do not: a restart right after a crash must not be mistaken for a second server.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -60,11 +60,14 @@ async def release(upload_id: uuid.UUID, lease: str) -> None:
     await Upload.update({Upload.lease: None}).where((Upload.id == upload_id) & (Upload.lease == lease))
 
 
-async def finished(upload_id: uuid.UUID, photo_id: int) -> None:
-    """The bytes became this photo (idempotent: a concurrent finish of the same bytes made the same one)."""
-    await Upload.update({Upload.complete: True, Upload.photo: photo_id, Upload.lease: None}).where(
-        Upload.id == upload_id
-    )
+async def finished(upload_id: uuid.UUID, photo_id: int) -> list[str]:
+    """The bytes became this photo (idempotent: a concurrent finish of the same bytes made the same one);
+    its parts are forgotten in the same transaction. Their names (the files are the caller's to remove)."""
+    async with write_transaction(Upload._meta.db):
+        await Upload.update({Upload.complete: True, Upload.photo: photo_id, Upload.lease: None}).where(
+            Upload.id == upload_id
+        )
+        return await drop_parts(upload_id)
 
 
 async def parts_of(upload_id: uuid.UUID) -> list[PartRec]:

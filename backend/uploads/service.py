@@ -238,8 +238,7 @@ async def _finish(ctx: InstallContext, who: Principal, upload: UploadRec, size: 
     except Exception:
         await repo.release(upload.id, lease)
         raise
-    await repo.finished(upload.id, photo.id)
-    for name in await repo.drop_parts(upload.id):
+    for name in await repo.finished(upload.id, photo.id):  # a crash before these go leaves them to the sweep
         await _remove(ctx.store, name)
     return Finished(photo, results, created)
 
