@@ -60,7 +60,7 @@ from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
 from mobile_api.v1.installs import InstallController
 from mobile_api.v1.resumable import UploadController
-from mobile_api.v1.tus import TusController
+from mobile_api.v1.tus import tus_router
 
 
 @get("/health/live", operation_id="Live", exclude_from_auth=True)
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics,
             InstallController,
             UploadController,
-            TusController,
+            tus_router,
             ConnectionController,
             AdminController,
             ReviewController,

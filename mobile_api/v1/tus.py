@@ -15,7 +15,7 @@ from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, head, patch, post, route
+from litestar import Controller, Request, Response, Router, delete, head, patch, post, route
 from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
@@ -77,62 +77,62 @@ def metadata(value: str | None) -> dict[str, str]:
     return pairs
 
 
-class TusController(Controller):
-    path = TUS_PATH
-    tags = ["uploads"]
-    response_headers = [ResponseHeader(name="Tus-Resumable", value=TUS_VERSION)]
+# Discovery asks no token and no Tus-Resumable; every other request both.
+@route("/", http_method="OPTIONS", operation_id="DiscoverTus", exclude_from_auth=True, include_in_schema=False)
+async def discover(request: Request[Any, Any, Any]) -> Response[None]:
+    """What this tus server speaks: version, extensions, maximum size."""
+    ctx: InstallContext = request.app.state.ctx
+    headers = {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": "creation,termination",
+        "Tus-Max-Size": str(ctx.settings.max_photo_bytes),
+    }
+    return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
 
-    # Discovery asks no token and no Tus-Resumable; every other request both (guards per handler).
-    @route("/", http_method="OPTIONS", operation_id="DiscoverTus", exclude_from_auth=True, include_in_schema=False)
-    async def discover(self, request: Request[Any, Any, Any]) -> Response[None]:
-        """What this tus server speaks: version, extensions, maximum size."""
-        ctx: InstallContext = request.app.state.ctx
-        headers = {
-            "Tus-Version": TUS_VERSION,
-            "Tus-Extension": "creation,termination",
-            "Tus-Max-Size": str(ctx.settings.max_photo_bytes),
-        }
-        return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
 
-    @post(
-        "/",
-        operation_id="CreateTusUpload",
-        status_code=HTTP_201_CREATED,
-        guards=GUARDS,
-        response_headers=documented(TUS_FIELDS, "Location", "Upload-Expires"),
-        responses={
-            **PROBLEMS,
-            400: ResponseSpec(None, description="Upload-Length or Upload-Metadata missing or not understood."),
-            404: ResponseSpec(None, description="No such install of the caller's (`install/not-found`)."),
-            413: ResponseSpec(None, description="Upload-Length past MAX_PHOTO_BYTES (`photo/too-large`)."),
-            415: ResponseSpec(None, description="A filetype that is no photo (`photo/unsupported-type`)."),
-            422: ResponseSpec(None, description="A slot this install does not have (`photo/slot-unknown`)."),
-        },
-    )
-    async def create(
-        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]
-    ) -> Response[None]:
-        """Create a tus upload: Upload-Length, and Upload-Metadata naming install_id, slot and filetype."""
-        length = required_integer(request.headers.get("upload-length"), "Upload-Length")
-        meta = metadata(request.headers.get("upload-metadata"))
-        try:
-            install_id = uuid.UUID(meta["install_id"])
-            slot = meta["slot"]
-        except (KeyError, ValueError):
-            raise BadRequest("upload/invalid-header", header="Upload-Metadata") from None
-        content_type = meta.get("filetype") or meta.get("content_type") or ""
-        upload = await service.create(ctx, request.user, "tus", install_id, slot, content_type, length)
-        headers = {
-            "Location": f"{TUS_PATH}/{upload.id}",
-            "Upload-Expires": format_datetime(upload.expires_at.astimezone(UTC), usegmt=True),
-        }
-        return Response(None, status_code=HTTP_201_CREATED, headers=headers)
+@post(
+    "/",
+    operation_id="CreateTusUpload",
+    status_code=HTTP_201_CREATED,
+    guards=GUARDS,
+    response_headers=documented(TUS_FIELDS, "Location", "Upload-Expires"),
+    responses={
+        **PROBLEMS,
+        400: ResponseSpec(None, description="Upload-Length or Upload-Metadata missing or not understood."),
+        404: ResponseSpec(None, description="No such install of the caller's (`install/not-found`)."),
+        413: ResponseSpec(None, description="Upload-Length past MAX_PHOTO_BYTES (`photo/too-large`)."),
+        415: ResponseSpec(None, description="A filetype that is no photo (`photo/unsupported-type`)."),
+        422: ResponseSpec(None, description="A slot this install does not have (`photo/slot-unknown`)."),
+    },
+)
+async def create(request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[None]:
+    """Create a tus upload: Upload-Length, and Upload-Metadata naming install_id, slot and filetype."""
+    length = required_integer(request.headers.get("upload-length"), "Upload-Length")
+    meta = metadata(request.headers.get("upload-metadata"))
+    try:
+        install_id = uuid.UUID(meta["install_id"])
+        slot = meta["slot"]
+    except (KeyError, ValueError):
+        raise BadRequest("upload/invalid-header", header="Upload-Metadata") from None
+    content_type = meta.get("filetype") or meta.get("content_type") or ""
+    upload = await service.create(ctx, request.user, "tus", install_id, slot, content_type, length)
+    headers = {
+        "Location": f"{TUS_PATH}/{upload.id}",
+        "Upload-Expires": format_datetime(upload.expires_at.astimezone(UTC), usegmt=True),
+    }
+    return Response(None, status_code=HTTP_201_CREATED, headers=headers)
+
+
+class TusUploadController(Controller):
+    """A tus upload: offset (HEAD), append (PATCH), termination (DELETE)."""
+
+    path = "/{upload_id:uuid}"
+    guards = GUARDS
 
     @head(
-        "/{upload_id:uuid}",
+        "/",
         operation_id="GetTusOffset",
         status_code=HTTP_200_OK,
-        guards=GUARDS,
         response_headers=documented(TUS_FIELDS, "Upload-Offset", "Upload-Length", "Install-Location", "Photo-Id"),
         responses=PROBLEMS,
     )
@@ -150,10 +150,9 @@ class TusController(Controller):
         return Response(None, status_code=HTTP_200_OK, headers=headers)
 
     @patch(
-        "/{upload_id:uuid}",
+        "/",
         operation_id="AppendTusUpload",
         status_code=HTTP_204_NO_CONTENT,
-        guards=GUARDS,
         request_max_body_size=None,
         operation_class=raw_body(TUS_BODY),
         response_headers=documented(TUS_FIELDS, "Upload-Offset", "Install-Location", "Photo-Id"),
@@ -182,10 +181,9 @@ class TusController(Controller):
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
 
     @delete(
-        "/{upload_id:uuid}",
+        "/",
         operation_id="TerminateTusUpload",
         status_code=HTTP_204_NO_CONTENT,
-        guards=GUARDS,
         responses=PROBLEMS,
     )
     async def terminate(
@@ -196,3 +194,13 @@ class TusController(Controller):
     ) -> None:
         """Terminate the upload: its bytes are removed (a photo it already made stays)."""
         await service.cancel(ctx, request.user, upload_id)
+
+
+# A router, not one controller: Litestar adds an OPTIONS handler of its own to a controller's paths, so
+# discovery must be registered on the path before the creation is.
+tus_router = Router(
+    path=TUS_PATH,
+    tags=["uploads"],
+    response_headers=[ResponseHeader(name="Tus-Resumable", value=TUS_VERSION)],
+    route_handlers=[discover, create, TusUploadController],
+)

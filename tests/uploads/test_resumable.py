@@ -18,6 +18,7 @@ from backend.principal import Role
 from backend.settings import Settings
 from backend.uploads.sweep import sweep_uploads
 from tests.factories import Factory
+from tests.helpers.apps import burst_client
 from tests.helpers.photo_store import run_store
 from tests.mobile_api.helpers import Draft, new_install, problem, upload
 from tests.uploads.helpers import append, checks_of, create_ietf
@@ -213,6 +214,24 @@ class TestExpiry:
         assert report.expired >= 1 and report.parts >= 1
         assert (await client.head(url, headers=d.who.headers)).status_code == 404
         assert await parts_of(url) == []
+
+
+class TestStalledBody:
+    async def test_a_body_that_stops_coming_is_408_and_what_came_is_kept(
+        self, client: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
+        d = await new_install(client, make)
+        url = await created(client, d)
+
+        async def stalls() -> AsyncIterator[bytes]:
+            yield b"\xff\xd8\xff" * 1000
+            await asyncio.sleep(3)  # past the body read timeout (backend/http_guard.py)
+            yield b"never read"
+
+        async with burst_client(replace(settings, body_read_timeout_s=0.5)) as patient:
+            r = await append(patient, url, d.who.headers, 0, stalls(), complete=True)
+        problem(r, 408, "request/body-timeout")
+        assert (await client.head(url, headers=d.who.headers)).headers["Upload-Offset"] == "3000"
 
 
 class TestConcurrentAppends:
