@@ -247,6 +247,20 @@ MESSAGES: dict[str, Message] = {
         title=("Onbekend type installatie", "Unknown asset type"),
         detail=("Onbekend type installatie: '{asset_type}'.", "Unknown asset type: '{asset_type}'."),
     ),
+    "install/installer-needs-job": Message(
+        title=("Installatie begint bij een opdracht", "An install starts from a job"),
+        detail=(
+            "Een installateur begint een installatie vanuit een opdracht: POST /mobile/v1/jobs/{{id}}/install.",
+            "An installer starts an install from a job: POST /mobile/v1/jobs/{{id}}/install.",
+        ),
+    ),
+    "install/not-creator": Message(
+        title=("Niet uw installatie", "Not your install"),
+        detail=(
+            "Alleen wie deze installatie begon, kan hem annuleren.",
+            "Only whoever started this install can cancel it.",
+        ),
+    ),
     # QR labels
     "qr/malformed": Message(
         title=("Ongeldig label", "Invalid label"),
@@ -289,6 +303,15 @@ MESSAGES: dict[str, Message] = {
         detail=(
             "Dit label hoort bij een {scanned_type}, maar deze installatie is voor een {asset_type}.",
             "This label belongs to a {scanned_type}, but this install is for a {asset_type}.",
+        ),
+    ),
+    "qr/not-allocated-asset": Message(
+        title=("Niet het gereserveerde apparaat", "Not the allocated asset"),
+        detail=(
+            "Dit label hoort bij een ander apparaat ({scanned_type}) dan het apparaat dat voor deze opdracht is"
+            " gereserveerd ({allocated_type}); scan het label van het gereserveerde apparaat.",
+            "This label belongs to another asset ({scanned_type}) than the one allocated to this job"
+            " ({allocated_type}); scan the label of the allocated asset.",
         ),
     ),
     # photos
@@ -520,6 +543,46 @@ MESSAGES: dict[str, Message] = {
         title=("Apparaat niet gevonden", "Asset not found"),
         detail=("Apparaat '{serial}' is niet gevonden.", "Asset '{serial}' was not found."),
     ),
+    # jobs and dispatch
+    "jobs/invalid": Message(
+        title=("Opdracht geweigerd", "Job rejected"),
+        detail=(
+            "De opdracht is geweigerd; er is niets opgeslagen. Fouten: {errors}",
+            "The job was rejected; nothing was stored. Errors: {errors}",
+        ),
+    ),
+    "jobs/invalid-batch": Message(
+        title=("Batch opdrachten geweigerd", "Batch of jobs rejected"),
+        detail=(
+            "De batch is geweigerd; er is niets opgeslagen. Fouten: {errors}",
+            "The batch was rejected; nothing was stored. Errors: {errors}",
+        ),
+    ),
+    "job/not-found": Message(
+        title=("Opdracht niet gevonden", "Job not found"),
+        detail=("Deze opdracht is niet gevonden.", "This job was not found."),
+    ),
+    "job/state-conflict": Message(
+        title=("Kan niet in deze toestand", "Not possible in this state"),
+        detail=(
+            "De opdracht is '{state}'; dat kan nu niet.",
+            "The job is '{state}'; this is not possible now.",
+        ),
+    ),
+    "job/stale-version": Message(
+        title=("Opdracht intussen gewijzigd", "Job changed meanwhile"),
+        detail=(
+            "De opdracht is intussen gewijzigd (nu versie {version}); lees hem opnieuw en probeer het dan nog eens.",
+            "The job changed meanwhile (now version {version}); read it again, then retry.",
+        ),
+    ),
+    "job/assignee-invalid": Message(
+        title=("Toewijzing onduidelijk", "Assignment unclear"),
+        detail=(
+            "Wijs de opdracht toe aan precies één: een installateur (installer) of de klant zelf (self_install).",
+            "Assign the job to exactly one: an installer (installer) or the customer themselves (self_install).",
+        ),
+    ),
 }
 
 # What a request's body or parameters got wrong, one sentence per refusal (backend/problems.py maps
@@ -530,7 +593,7 @@ VALIDATOR_TEXT: dict[str, tuple[str, str]] = {
         "de cursor is ongeldig of verlopen; vraag de eerste pagina opnieuw op",
         "the cursor is invalid or expired; ask for the first page again",
     ),
-    "not-a-batch": ("de inhoud moet een JSON-lijst van apparaten zijn", "the body must be a JSON list of assets"),
+    "not-a-batch": ("de inhoud moet een JSON-lijst zijn", "the body must be a JSON list"),
     "csv-not-utf8": ("een CSV-bestand moet UTF-8 zijn", "a CSV file must be UTF-8"),
     # the sentences, by kind (the `kind` of each item in a problem's `errors`)
     "wrong-type": ("{subject} moet {expected} zijn, niet {got}", "{subject} must be {expected}, not {got}"),
@@ -601,8 +664,8 @@ VALIDATOR_TEXT: dict[str, tuple[str, str]] = {
 ROW_TEXT: dict[str, tuple[str, str]] = {
     "line": ("regel {line}: {text}", "line {line}: {text}"),
     "broken-file": ("het bestand is geen leesbare CSV ({reason})", "the file is not readable CSV ({reason})"),
-    "header": ("de kopregel moet 'serial,asset_type' zijn", "the header must be 'serial,asset_type'"),
-    "field-count": ("2 velden verwacht, {count} gevonden", "expected 2 fields, got {count}"),
+    "header": ("de kopregel moet '{header}' zijn", "the header must be '{header}'"),
+    "field-count": ("{expected} velden verwacht, {count} gevonden", "expected {expected} fields, got {count}"),
     "serial-form": (
         "serienummer '{serial}' moet 3 tot 39 hoofdletters, cijfers of '-' zijn",
         "serial '{serial}' must be 3-39 upper-case letters, digits or '-'",
@@ -617,8 +680,36 @@ ROW_TEXT: dict[str, tuple[str, str]] = {
         "serial {serial} is already known as a {known}",
     ),
     "batch-too-large": (
-        "een batch bevat hoogstens {limit} apparaten, deze {count}",
-        "a batch holds at most {limit} assets, this one {count}",
+        "een batch bevat hoogstens {limit} regels, deze {count}",
+        "a batch holds at most {limit} lines, this one {count}",
+    ),
+    # a job of a dispatch batch
+    "unknown-ean": ("onbekende aansluiting (EAN) {ean}", "unknown connection (EAN) {ean}"),
+    "capacity": ("{asset_type} past niet op een aansluiting van {capacity}", "{asset_type} does not fit {capacity}"),
+    "role-not-allowed": (
+        "{asset_type} mag niet door een {role} worden geïnstalleerd",
+        "{asset_type} may not be installed by a {role}",
+    ),
+    "window-order": ("window_end moet na window_start liggen", "window_end must be after window_start"),
+    "window-too-long": ("een tijdvak duurt hoogstens {hours} uur", "a time window lasts at most {hours} hours"),
+    "window-past": ("het tijdvak is al voorbij", "the time window is over"),
+    "window-too-far": (
+        "een tijdvak begint hoogstens {days} dagen vooruit",
+        "a time window starts at most {days} days ahead",
+    ),
+    "assignee": (
+        "kies installer of self_install, niet allebei",
+        "choose installer or self_install, not both",
+    ),
+    "unknown-serial": ("onbekend serienummer {serial}", "unknown serial {serial}"),
+    "serial-other-type": ("serienummer {serial} is een {known}", "serial {serial} is a {known}"),
+    "serial-not-in-stock": (
+        "serienummer {serial} is niet op voorraad ({status})",
+        "serial {serial} is not in stock ({status})",
+    ),
+    "serial-allocated": (
+        "serienummer {serial} is al gereserveerd voor opdracht {job}",
+        "serial {serial} is already allocated to job {job}",
     ),
 }
 MAX_ROWS_IN_DETAIL = 5  # the detail names the first few; `errors` lists every one

@@ -15,12 +15,14 @@ KIND_WORDS = {
     "device_silent": "apparaat meldt zich niet",
     "device_mismatch": "apparaat wijkt af",
     "reading_mismatch": "meterstand wijkt af",
+    "customer_help": "klant vraagt om een medewerker",
 }
 VERDICT_WORDS = {
     "agree": "Eens met de automaat",
     "disagree": "Oneens met de automaat",
     "resolved": "Opgelost",
     "escalate": "Doorzetten (buitendienst)",
+    "answered": "Klant geholpen",
 }
 # Someone else acted first: say so plainly; the page below shows the current state, nothing was overwritten.
 _STALE = (

@@ -33,7 +33,7 @@ TRANSITIONS: dict[InstallState, frozenset[InstallState]] = {
         {InstallState.APPROVED, InstallState.REJECTED, InstallState.NEEDS_RETAKE, InstallState.CANCELLED}
     ),
     InstallState.APPROVED: frozenset(),
-    InstallState.REJECTED: frozenset(),
+    InstallState.REJECTED: frozenset({InstallState.IN_REVIEW}),  # only by an objection (service.object_to_decision)
     InstallState.CANCELLED: frozenset(),
 }
 

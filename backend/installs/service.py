@@ -397,27 +397,60 @@ async def _record_verdict(
 
 
 async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str) -> InstallSnapshot:
-    """The customer wants a person: escalate now. Asking again changes nothing."""
+    """The customer wants a person, in any state: never a refusal. Before a decision the install goes
+    to a specialist now (asking again changes nothing); once decided or withdrawn it stays so, and the
+    state hooks open a follow-up for a person (review: a `customer_help` case, reopened if closed)."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
         state = InstallState(install.state)
+        now = ctx.clock()
+        reasons = [r.value for r in ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})]
         if state not in EDITABLE_STATES and state is not InstallState.IN_REVIEW:
-            raise Conflict("install/state-conflict", state=install.state)
-        if Reason.HUMAN_REQUESTED.value not in install.reasons:
-            now = ctx.clock()
-            reasons = ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})
+            await save_install(ctx, who, install, now, help_message=message)
+            await run_hooks(ctx.state_hooks, StateChange(install, install.state, reasons, who, now))
+            await record_event(who, "help.requested", now, install, message=message)
+        elif Reason.HUMAN_REQUESTED.value not in install.reasons:
             await save_install(
                 ctx,
                 who,
                 install,
                 now,
                 state=InstallState.IN_REVIEW.value,
-                reasons=[r.value for r in reasons],
+                reasons=reasons,
                 help_message=message,
             )
             await record_event(
                 who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value, message=message
             )
+    return await get_install(who, install_id)
+
+
+async def object_to_decision(
+    ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str
+) -> InstallSnapshot:
+    """Object to a rejection: back to a specialist with the customer's words (reason human_requested);
+    the escalation case reopens with its history. Objecting again while it is re-reviewed changes nothing."""
+    async with transaction():
+        install = await scoped_install(who, install_id, for_update=True)
+        state = InstallState(install.state)
+        if state is InstallState.IN_REVIEW and Reason.HUMAN_REQUESTED.value in install.reasons:
+            return await load_snapshot(install)
+        if state is not InstallState.REJECTED:
+            raise Conflict("install/state-conflict", state=install.state)
+        now = ctx.clock()
+        reasons = ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})
+        await save_install(
+            ctx,
+            who,
+            install,
+            now,
+            state=InstallState.IN_REVIEW.value,
+            reasons=[r.value for r in reasons],
+            help_message=message,
+        )
+        await record_event(
+            who, "decision.objected", now, install, to_state=InstallState.IN_REVIEW.value, message=message
+        )
     return await get_install(who, install_id)
 
 

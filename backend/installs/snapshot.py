@@ -115,7 +115,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             )
         ]
     if state not in EDITABLE_STATES:
-        return []
+        return _after_decision(state)
     actions: list[NextAction] = []
     if snap.install.awaiting_info:
         # A specialist's own words first: they say what to do; the checks below say where.
@@ -200,12 +200,40 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
                 text_en="Submit the install for checking.",
             )
         )
-    actions.append(
-        NextAction(
-            code="ask_for_help",
-            subject=None,
-            text_nl="Lukt het niet? Vraag hulp van een medewerker.",
-            text_en="Stuck? Ask a person for help.",
-        )
-    )
+    actions.append(_ASK_FOR_HELP)
     return actions
+
+
+_ASK_FOR_HELP = NextAction(
+    code="ask_for_help",
+    subject=None,
+    text_nl="Lukt het niet? Vraag hulp van een medewerker.",
+    text_en="Stuck? Ask a person for help.",
+)
+_START_NEW = NextAction(
+    code="start_new_install",
+    subject=None,
+    text_nl="Begin een nieuwe installatie.",
+    text_en="Start a new install.",
+)
+_OBJECT = NextAction(
+    code="object_to_decision",
+    subject=None,
+    text_nl="Bent u het niet eens met het besluit? Maak bezwaar: een specialist bekijkt het opnieuw.",
+    text_en="Do you disagree with the decision? Object to it: a specialist looks at it again.",
+)
+_AFTER_HELP = NextAction(
+    code="ask_for_help",
+    subject=None,
+    text_nl="Vragen over uw installatie? Vraag een medewerker.",
+    text_en="Questions about your install? Ask a person.",
+)
+
+
+def _after_decision(state: InstallState) -> list[NextAction]:
+    """Decided or withdrawn: there is always a next step, and a person to ask."""
+    if state is InstallState.REJECTED:
+        return [_START_NEW, _OBJECT, _AFTER_HELP]
+    if state is InstallState.CANCELLED:
+        return [_START_NEW, _AFTER_HELP]
+    return [_AFTER_HELP]

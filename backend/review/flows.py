@@ -6,12 +6,22 @@ from backend.installs import repository as installs_repo
 from backend.installs.flows import StateChange
 from backend.review import repository as repo
 from backend.review.config import load_review_config
+from backend.review.followups import open_followup
+from backend.review.kinds import CaseKind
+from backend.validation.results import Reason
 
 _FINAL = frozenset({"approved", "rejected", "cancelled"})
 
 
 async def on_state_change(change: StateChange) -> None:
-    """In the install's transaction: to in_review opens the case; a final state closes it."""
+    """In the install's transaction: to in_review opens the case; a final state closes it; a request
+    for a person after the decision opens (or reopens) a customer_help follow-up."""
+    if change.to_state in _FINAL and not change.state_changed:
+        if Reason.HUMAN_REQUESTED.value in change.reasons:
+            await open_followup(
+                change.install, CaseKind.CUSTOMER_HELP.value, [Reason.HUMAN_REQUESTED.value], change.at, {}
+            )
+        return
     case = await repo.case_of_install(change.install.id)
     if change.to_state == "in_review" and not change.state_changed and case is not None:
         # New reasons while in review (a request for a person): the case takes them on, keeps its

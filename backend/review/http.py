@@ -28,7 +28,7 @@ ReasonName = Literal[
     "suspected_fraud", "human_requested", "approval_required", "specialist_knowledge", "complexity", "uncertain"
 ]
 
-KindName = Literal["escalation", "qa_sample", "device_silent", "device_mismatch", "reading_mismatch"]
+KindName = Literal["escalation", "qa_sample", "device_silent", "device_mismatch", "reading_mismatch", "customer_help"]
 
 
 class DecisionIn(WireRequest):
@@ -50,7 +50,9 @@ class DecisionIn(WireRequest):
 
 class VerdictIn(WireRequest):
     # which verdicts a case takes depends on its kind
-    verdict: Annotated[Literal["agree", "disagree", "resolved", "escalate"], msgspec.Meta(examples=["agree"])]
+    verdict: Annotated[
+        Literal["agree", "disagree", "resolved", "escalate", "answered"], msgspec.Meta(examples=["agree"])
+    ]
     version: Annotated[Version, msgspec.Meta(examples=[2])]
     note: Annotated[
         str, msgspec.Meta(max_length=4000, pattern=PROSE, examples=["Foto's en meterstand kloppen met de melding."])

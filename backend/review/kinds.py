@@ -11,6 +11,7 @@ class CaseKind(StrEnum):
     DEVICE_SILENT = "device_silent"  # an approved install whose device never reported
     DEVICE_MISMATCH = "device_mismatch"  # the device reports a different asset than the one approved
     READING_MISMATCH = "reading_mismatch"  # the device's reading is far from the customer's
+    CUSTOMER_HELP = "customer_help"  # after the decision (or a withdrawal) the customer asked for a person
 
 
 FOLLOWUP_KINDS = frozenset(k.value for k in CaseKind if k is not CaseKind.ESCALATION)
@@ -21,4 +22,5 @@ VERDICTS: dict[str, tuple[str, ...]] = {
     CaseKind.DEVICE_SILENT.value: ("resolved", "escalate"),  # escalate: field service must look
     CaseKind.DEVICE_MISMATCH.value: ("resolved", "escalate"),
     CaseKind.READING_MISMATCH.value: ("resolved", "escalate"),
+    CaseKind.CUSTOMER_HELP.value: ("answered",),  # the specialist contacted the customer
 }

@@ -13,6 +13,7 @@ class ReviewCase(Table, tablename="review_cases"):
 
     install = ForeignKey(references=Install)  # UNIQUE (install, kind): a raw index in the migrations
     # escalation (follows the install's state) | qa_sample | device_silent | device_mismatch | reading_mismatch
+    # | customer_help
     kind = Varchar(length=30, default="escalation", index=True)
     state = Varchar(length=20, index=True)  # open | waiting_customer | closed
     reasons = JSON(default=[])

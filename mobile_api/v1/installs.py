@@ -216,6 +216,20 @@ class InstallController(Controller):
         install_id: FromPath[uuid.UUID],
         data: JSONBody[s.AskForHelp],
     ) -> s.InstallView:
-        """Ask for a person: the install goes to a specialist now."""
+        """Ask for a person, in any state: before a decision the install goes to a specialist now; after
+        one it stays as decided and a person follows it up."""
         snap = await service.request_help(ctx, request.user, install_id, data.message)
+        return install_view(ctx.catalog, snap, lang)
+
+    @post("/{install_id:uuid}/objection", operation_id="ObjectToDecision", status_code=HTTP_200_OK)
+    async def objection(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.ObjectToDecision],
+    ) -> s.InstallView:
+        """Object to a rejection: a specialist looks at it again, with these words (409 if not rejected)."""
+        snap = await service.object_to_decision(ctx, request.user, install_id, data.message)
         return install_view(ctx.catalog, snap, lang)

@@ -78,6 +78,19 @@ class AskForHelp(Request):
     ] = ""
 
 
+class ObjectToDecision(Request):
+    # Why the customer disagrees, in their words: the specialist reads it on the case.
+    message: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=2000,
+            pattern=PROSE,
+            examples=["De meter hangt er echt; ik stuur graag nieuwe foto's."],
+        ),
+    ]
+
+
 class ClaimConnection(Request):
     ean: Ean
     postcode: Annotated[str, Meta(min_length=6, max_length=7, pattern=LINE, examples=["6811AL"])]

@@ -40,6 +40,11 @@ def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
             return f"Verstuurd en automatisch gecontroleerd: {nl}.", f"Submitted and checked automatically: {en}."
         case "help.requested":
             return "U vroeg om hulp van een medewerker.", "You asked for help from a person."
+        case "decision.objected":
+            return (
+                "U maakte bezwaar tegen het besluit: een specialist bekijkt het opnieuw.",
+                "You objected to the decision: a specialist looks at it again.",
+            )
         case "review.claimed":
             return "Een specialist bekijkt uw installatie.", "A specialist is looking at your install."
         case "review.decided":

@@ -146,6 +146,17 @@ async def ask_for_help(client: AsyncClient, make: Factory) -> Scenario:
     )
 
 
+async def object_to_decision(client: AsyncClient, make: Factory) -> Scenario:
+    d, _, _ = await _decided_case(client, make)
+    path = f"{d.url}/objection"
+    return Scenario(
+        d.who,
+        Call(path, {"message": "De meter hangt er echt."}),
+        Call(path, {"message": "Iets anders"}),
+        _events(d.id, "decision.objected"),
+    )
+
+
 async def claim_connection(client: AsyncClient, make: Factory) -> Scenario:
     who = make.party(Role.CUSTOMER)
     ean = await make.connection(postcode="6811AL", house_number=14)
@@ -290,6 +301,7 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "SubmitInstall": submit_install,
     "CancelInstall": cancel_install,
     "AskForHelp": ask_for_help,
+    "ObjectToDecision": object_to_decision,
     "ClaimConnection": claim_connection,
     "ImportAssets": import_assets,
     "MarkKnownAnswer": mark_known_answer,
