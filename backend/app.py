@@ -43,6 +43,8 @@ from backend.integrations import metrics as integrations_metrics
 from backend.integrations.flows import confirmation_hook
 from backend.integrations.http import DeviceReportController
 from backend.integrations.sweep import run_forever as run_device_sweeps
+from backend.jobs.flows import job_hook
+from backend.jobs.http import JobAdminController
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
@@ -59,6 +61,7 @@ from backend.uploads.sweep import run_forever as run_upload_sweeps
 from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
 from mobile_api.v1.installs import InstallController
+from mobile_api.v1.jobs import JobController
 from mobile_api.v1.resumable import UploadController
 from mobile_api.v1.tus import tus_router
 
@@ -120,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             review_flows.on_state_change,
             outbox_hook(settings.webhook_urls),
             confirmation_hook(settings.webhook_urls),
+            job_hook(settings.webhook_urls),
         ),
     )
     # QA sampling reads the policy the context loaded, so its hook is added once the context exists.
@@ -196,7 +200,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UploadController,
             tus_router,
             ConnectionController,
+            JobController,
             AdminController,
+            JobAdminController,
             ReviewController,
             CalibrationController,
             KnownAnswerController,

@@ -15,6 +15,7 @@ APP_REGISTRY = AppRegistry(
         "backend.integrations.piccolo_app",
         "backend.quality.piccolo_app",
         "backend.console.piccolo_app",
+        "backend.jobs.piccolo_app",
         "backend.idempotency.piccolo_app",
         "backend.uploads.piccolo_app",
     ]

@@ -238,7 +238,6 @@ async def _prepare(clients: int) -> list[Customer]:
                 "lon": ARNHEM[1],
                 "capacity": "1x35A",
                 "owner_subject": c.subject,
-                "installer_subject": None,
                 "created_at": now,
             }
             for n, c in enumerate(customers)

@@ -83,15 +83,15 @@ def _rows(n: int, rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
     connections, installs, cases, photos = [], [], [], []
     for c in range(n // 2):
         connections.append(
-            (c + 1, f"{c:018d}", "Straat", c % 200, "", "6811AB", "Arnhem", 51.98, 5.9, "1x35A", f"cust-{c}",
-             f"inst-{c % 200}", _BASE)
+            (c + 1, f"{c:018d}", "Straat", c % 200, "", "6811AB", "Arnhem", 51.98, 5.9, "1x35A", f"cust-{c}", _BASE)
         )  # fmt: skip
     for i in range(n):
         install = uuid.UUID(int=i + 1)
         created = _BASE + timedelta(seconds=i * 7 + rng.randrange(7))
         installs.append(
-            (install, i // 2 + 1, "smart_meter_1p", "in_review", f"cust-{i // 2}", "customer", "x", created, created)
-        )
+            (install, i // 2 + 1, "smart_meter_1p", "in_review", f"cust-{i // 2}", "customer", "x", created, created,
+             f"inst-{(i // 2) % 200}")  # as if from installer inst-N's jobs: the installer's list reads this
+        )  # fmt: skip
         open_ = rng.random() < OPEN_SHARE
         reasons = sorted(rng.sample(_REASONS, rng.choice((1, 1, 2))), key=_REASONS.index)
         kind = "escalation" if rng.random() < 0.95 else "qa_sample"
@@ -117,8 +117,9 @@ def _rows(n: int, rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
 
 _COLUMNS = {
     "connections": "id ean street house_number house_number_suffix postcode city lat lon capacity owner_subject "
-    "installer_subject created_at",
-    "installs": "id connection asset_type state created_by created_by_role request_hash created_at updated_at",
+    "created_at",
+    "installs": "id connection asset_type state created_by created_by_role request_hash created_at updated_at "
+    "installer_subject",
     "review_cases": "id install kind state reasons reason_tags risk due_at asset_type municipality opened_at closed_at",
     "photos": "id install slot sha256 content_type size_bytes width height uploaded_by created_at phash phash_h0 "
     "phash_h1 fingerprint core_hash core_h0 core_h1 core_fingerprint hash_informative",

@@ -199,6 +199,12 @@ class TestSeed:
             assert qr.verify(a["payload"], settings.qr_keys).serial == a["serial"]
         stored_assets = await repo.assets_by_serials([a["serial"] for a in demo["assets"]])
         assert len(stored_assets) == len(demo["assets"])
+        # The demo installers have jobs (dispatched once), each with its allocated meter.
+        assert sorted((j["installer"], j["serial"]) for j in demo["jobs"]) == [
+            ("inst-fatima", "MTR3-000002"),
+            ("inst-joost", "MTR1-000010"),
+            ("inst-joost", "MTR3-000001"),
+        ]
 
 
 class TestServe:

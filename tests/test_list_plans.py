@@ -20,6 +20,7 @@ from piccolo.query import Select
 
 from backend.installs import repository as installs_repo
 from backend.installs.tables import Install
+from backend.jobs import repository as jobs_repo
 from backend.review import repository as review_repo
 
 ROWS = 20_000
@@ -39,11 +40,25 @@ def _sql(engine_type: str) -> list[str]:
         if pg
         else "datetime('2020-01-01', '+' || i || ' minutes')"
     )
+    at_end = (
+        "(timestamptz '2020-01-01' + i * interval '1 minute' + interval '4 hours')"
+        if pg
+        else "datetime('2020-01-01', '+' || (i + 240) || ' minutes')"
+    )
     return [
-        f"INSERT INTO connections (id, ean, owner_subject, installer_subject, created_at) {_SERIES}"
-        f"SELECT 900000 + i, 'plan' || i, 'plan-c' || i, 'plan-i' || (i % 50), {at} FROM s WHERE i <= {ROWS // 2}",
-        f"INSERT INTO installs (id, connection, state, created_at, updated_at) {_SERIES}"
-        f"SELECT {uid}, 900000 + (i + 1) / 2, {_STATES}, {at}, {at} FROM s",
+        f"INSERT INTO connections (id, ean, owner_subject, created_at) {_SERIES}"
+        f"SELECT 900000 + i, 'plan' || i, 'plan-c' || i, {at} FROM s WHERE i <= {ROWS // 2}",
+        # Every other install an installer's (from a job), the rest the customers' own.
+        f"INSERT INTO installs (id, connection, state, created_at, updated_at, installer_subject) {_SERIES}"
+        f"SELECT {uid}, 900000 + (i + 1) / 2, {_STATES}, {at}, {at}, "
+        "CASE WHEN i % 2 = 0 THEN 'plan-i' || ((i / 2) % 50) ELSE NULL END FROM s",
+        # A job a connection, an installer's or (every tenth) still planned; a rare state: only its index bounds it.
+        f"INSERT INTO jobs (id, connection, asset_type, window_start, window_end, assignee, installer_subject, state) "
+        f"{_SERIES}SELECT 900000 + i, 900000 + i, 'smart_meter_1p', {at}, {at_end}, "
+        "CASE WHEN i % 10 = 0 THEN NULL ELSE 'installer' END, "
+        "CASE WHEN i % 10 = 0 THEN NULL ELSE 'plan-i' || (i % 50) END, "
+        "CASE WHEN i % 10 = 0 THEN 'planned' WHEN i % 100 = 1 THEN 'in_progress' "
+        f"WHEN i % 3 = 0 THEN 'assigned' ELSE 'done' END FROM s WHERE i <= {ROWS // 2}",
         "INSERT INTO review_cases (install, kind, state, reasons, reason_tags, risk, due_at, opened_at) "
         f"{_SERIES}SELECT {uid}, 'escalation', CASE WHEN i % 50 = 0 THEN 'open' ELSE 'closed' END, "
         f"'[\"uncertain\"]', ',uncertain,', i % 100, {at}, {at} FROM s",
@@ -92,6 +107,7 @@ async def _plan(query: Select, engine_type: str) -> tuple[list[str], list[str]]:
 def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
     """Each list query, the index it must use, and the tables it must not scan."""
     due = datetime(2020, 1, 10, tzinfo=UTC)
+    early = datetime(2020, 1, 2, tzinfo=UTC)  # within the jobs' windows (a job a minute from 2020-01-01)
     keys = [{1, 2, 3}, set(), {5, 6}, {7, 8, 9}]
     return {
         "queue first page": (lambda: review_repo.queue_query(26, None), "review_cases_queue", {"review_cases"}),
@@ -150,6 +166,27 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             lambda: installs_repo.newest_install_ids_query([900077, 900078]),  # type: ignore[arg-type,return-value]
             "installs_connection",
             {"installs"},
+        ),
+        "dispatcher's jobs": (lambda: jobs_repo.jobs_query(26, None, None, None), "jobs_window", {"jobs"}),
+        "dispatcher's jobs, next page, by state": (
+            lambda: jobs_repo.jobs_query(26, (early, 1440), "in_progress", None),
+            "jobs_state_window",
+            {"jobs"},
+        ),
+        "dispatcher's jobs of one installer": (
+            lambda: jobs_repo.jobs_query(26, (early, 1440), None, "plan-i7"),
+            "jobs_installer",
+            {"jobs"},
+        ),
+        "installer's jobs from today": (
+            lambda: jobs_repo.installer_jobs_query("plan-i7", early, 21, None),
+            "jobs_installer",
+            {"jobs"},
+        ),
+        "installer's jobs, next page": (
+            lambda: jobs_repo.installer_jobs_query("plan-i7", early, 21, (early, 1440)),
+            "jobs_installer",
+            {"jobs"},
         ),
         "reuse half hits": (
             lambda: installs_repo.half_hits_query(uuid.uuid4(), keys),  # type: ignore[arg-type,return-value]

@@ -13,10 +13,9 @@ from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
-from backend.bounds import LINE, WireRequest
-from backend.errors import BadRequest, Invalid, RowError, Said, Unsupported
+from backend.batches import read_batch
 from backend.installs import qr
-from backend.installs.assets import AssetRow, import_assets, label_payload, parse_csv
+from backend.installs.assets import ASSET_COLUMNS, INVALID_BATCH, AssetIn, asset_rows, import_assets, label_payload
 from backend.installs.context import InstallContext
 from backend.openapi import answers, raw_body
 from backend.openapi_schemas import json_schema
@@ -25,22 +24,20 @@ from backend.principal import Principal, Role
 Serial = Annotated[str, Parameter(pattern=r"^[A-Z0-9][A-Z0-9-]{2,38}$")]
 
 
-class AssetIn(WireRequest, kw_only=False):
-    serial: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE, examples=["MTR1-900001"])]
-    asset_type: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE, examples=["smart_meter_1p"])]
+def batch_body(item: type[msgspec.Struct], columns: tuple[str, ...], csv_example: str, what: str) -> RequestBody:
+    """A batch's request body, read by the handler itself (a CSV is no JSON): documented as both media types."""
+    return RequestBody(
+        description=f"A batch of at most 5 MB: a JSON list of {what}, or UTF-8 CSV with the header "
+        f"`{','.join(columns)}` (an empty field is an absent one).",
+        required=True,
+        content={
+            "application/json": OpenAPIMediaType(schema=json_schema(list[item])),  # type: ignore[valid-type]
+            "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, examples=[csv_example])),
+        },
+    )
 
 
-# Read by the handler itself (a CSV is no JSON): documented here, as both media types.
-IMPORT_BODY = RequestBody(
-    description="A batch of at most 5 MB: a JSON list of assets, or UTF-8 CSV with the header `serial,asset_type`.",
-    required=True,
-    content={
-        "application/json": OpenAPIMediaType(schema=json_schema(list[AssetIn])),
-        "text/csv": OpenAPIMediaType(
-            schema=Schema(type=OpenAPIType.STRING, examples=["serial,asset_type\nMTR1-900001,smart_meter_1p\n"])
-        ),
-    },
-)
+IMPORT_BODY = batch_body(AssetIn, ASSET_COLUMNS, "serial,asset_type\nMTR1-900001,smart_meter_1p\n", "assets")
 
 
 class ImportedAssetView(msgspec.Struct, kw_only=True):  # examples: documentation only (backend/openapi_schemas.py)
@@ -55,28 +52,6 @@ class ImportResult(msgspec.Struct, kw_only=True):
     created: Annotated[int, msgspec.Meta(examples=[1])]
     unchanged: Annotated[int, msgspec.Meta(examples=[0])]
     assets: list[ImportedAssetView]
-
-
-def _rows_from_json(body: bytes) -> list[AssetRow]:
-    """Each list item is checked on its own, so every bad row is reported by its position (from 1)."""
-    try:
-        items = msgspec.json.decode(body, type=list[msgspec.Raw])
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        raise BadRequest("request/invalid", detail=Said("not-a-batch")) from None
-    except RecursionError:  # msgspec follows nesting only as deep as the interpreter's recursion limit
-        raise BadRequest("request/too-deeply-nested") from None
-    rows: list[AssetRow] = []
-    errors: list[RowError] = []
-    for line, raw in enumerate(items, start=1):
-        try:
-            item = msgspec.json.decode(raw, type=AssetIn)
-        except msgspec.ValidationError as exc:
-            errors.append(RowError(line, "invalid", validator=str(exc)))  # worded by backend/problems.py
-            continue
-        rows.append(AssetRow(line=line, serial=item.serial, asset_type=item.asset_type))
-    if errors:
-        raise Invalid("assets/invalid-batch", rows=errors)
-    return rows
 
 
 class AdminController(Controller):
@@ -95,17 +70,10 @@ class AdminController(Controller):
         self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]
     ) -> Response[ImportResult]:
         """Load a batch (JSON list or CSV `serial,asset_type`); all rows or none; returns each label payload."""
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = await request.body()
-        if media_type == "application/json":
-            rows = _rows_from_json(body)
-        elif media_type == "text/csv":
-            try:
-                rows = parse_csv(body.decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                raise BadRequest("request/invalid", detail=Said("csv-not-utf8")) from None
-        else:
-            raise Unsupported("request/unsupported-media-type", accepted="application/json, text/csv")
+        items = read_batch(
+            request.headers.get("content-type", ""), await request.body(), AssetIn, ASSET_COLUMNS, INVALID_BATCH
+        )
+        rows = asset_rows(items)
         imported = await import_assets(ctx, request.user, rows)
         created = sum(a.created for a in imported)
         result = ImportResult(

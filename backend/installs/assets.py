@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
+import msgspec
+
+from backend.batches import csv_items
+from backend.bounds import LINE, WireRequest
 from backend.errors import Invalid, NotFound, RowError
 from backend.installs import qr
 from backend.installs import repository as repo
@@ -17,6 +20,15 @@ from backend.principal import Principal
 
 MAX_BATCH = 50_000
 _INSERT_CHUNK = 500
+ASSET_COLUMNS = ("serial", "asset_type")  # a CSV batch's header
+INVALID_BATCH = "assets/invalid-batch"
+
+
+class AssetIn(WireRequest, kw_only=False):
+    """One asset of a batch, as a JSON item or a CSV line."""
+
+    serial: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE, examples=["MTR1-900001"])]
+    asset_type: Annotated[str, msgspec.Meta(max_length=40, pattern=LINE, examples=["smart_meter_1p"])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,33 +47,14 @@ class ImportedAsset:
     created: bool
 
 
+def asset_rows(items: list[tuple[int, AssetIn]]) -> list[AssetRow]:
+    """A read batch's items as rows (backend/batches.py: JSON or CSV, each line checked)."""
+    return [AssetRow(line=line, serial=item.serial, asset_type=item.asset_type) for line, item in items]
+
+
 def parse_csv(text: str) -> list[AssetRow]:
     """Rows of a `serial,asset_type` CSV with a header line; line numbers count the header as 1."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        return _parse_rows(reader)
-    except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): the file is broken, not us
-        raise Invalid(
-            "assets/invalid-batch", rows=[RowError(reader.line_num, "broken-file", params={"reason": str(exc)})]
-        ) from None
-
-
-def _parse_rows(reader: Iterator[list[str]]) -> list[AssetRow]:
-    header = [h.strip().lower() for h in next(reader, [])]
-    if header[:2] != ["serial", "asset_type"]:
-        raise Invalid("assets/invalid-batch", rows=[RowError(1, "header")])
-    rows: list[AssetRow] = []
-    errors: list[RowError] = []
-    for line, fields in enumerate(reader, start=2):
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) < 2:
-            errors.append(RowError(line, "field-count", params={"count": len(fields)}))
-            continue
-        rows.append(AssetRow(line=line, serial=fields[0].strip(), asset_type=fields[1].strip()))
-    if errors:
-        raise Invalid("assets/invalid-batch", rows=errors)
-    return rows
+    return asset_rows(csv_items(text, AssetIn, ASSET_COLUMNS, INVALID_BATCH))
 
 
 def _row_errors(ctx: InstallContext, row: AssetRow, seen: dict[str, int]) -> list[RowError]:
@@ -100,7 +93,7 @@ async def import_assets(
                 known_as = {"serial": row.serial, "known": known.asset_type}
                 errors.append(RowError(row.line, "known-as-other-type", "asset_type", known_as))
         if errors:
-            raise Invalid("assets/invalid-batch", rows=errors)
+            raise Invalid(INVALID_BATCH, rows=errors)
         now = ctx.clock()
         new = [r for r in rows if r.serial not in existing]
         for start in range(0, len(new), _INSERT_CHUNK):

@@ -25,7 +25,6 @@ class ConnectionRec(Record):
     lon: float
     capacity: str
     owner_subject: str | None
-    installer_subject: str | None
 
 
 class AssetRec(Record):
@@ -61,6 +60,7 @@ class InstallRec(Record):
     updated_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
+    allocated_asset: int | None = None  # the asset its job reserved (backend/jobs)
 
 
 class PhotoRec(Record):

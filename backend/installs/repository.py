@@ -185,7 +185,7 @@ def _scope(subject: str, role: str) -> Any:
     """The WHERE clause that limits installs to what the caller may see."""
     if role == "customer":
         return Install.connection.owner_subject == subject
-    if role == "installer":  # the connection's installer, copied onto the install by a trigger (indexed)
+    if role == "installer":  # their jobs' installs: the installer written at insert (indexed), never a customer's
         return Install.installer_subject == subject
     return Install.id.is_not_null()  # specialists and admins see every install
 
@@ -216,8 +216,8 @@ def installs_query(
     """The list's query (the plan tests EXPLAIN it): keyset as one row comparison. A customer's list
     walks their connections (installs_connection), an installer's installs_installer; everyone's walks
     installs_created, or installs_state_created with a state: a page never reads the rest of the table."""
-    # An installer's scope is the trigger-kept copy on the install itself: installs_installer matches
-    # filter and order, where the join made PostgreSQL walk installs_created backwards.
+    # An installer's scope is a column of the install itself: installs_installer matches filter and
+    # order, where a join (through connections, or jobs) made PostgreSQL walk installs_created backwards.
     where = _scope(subject, role)
     if state is not None:
         where &= Install.state == state

@@ -14,11 +14,11 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
 from backend.installs.flows import StateChange, run_hooks
-from backend.installs.records import InstallRec
+from backend.installs.records import ConnectionRec, InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
 from backend.installs.tables import Install
 from backend.installs.verdict import label_checks, submit_checks
-from backend.principal import Principal
+from backend.principal import Principal, Role
 from backend.validation.policy import decide
 from backend.validation.results import CheckResult, Outcome, Reason, ordered
 
@@ -99,8 +99,9 @@ async def _run_flows(
         )
 
 
-def _request_hash(connection_ean: str, asset_type: str) -> str:
-    return hashlib.sha256(f"{connection_ean}\n{asset_type}".encode()).hexdigest()
+def request_hash_of(*parts: str) -> str:
+    """What identifies a create's body, to tell a retry from another request with the same id."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def bounded_start(ctx: InstallContext, started_at: datetime | None, now: datetime) -> datetime:
@@ -120,53 +121,71 @@ async def create_install(
     started_at: datetime | None = None,
     client_time: datetime | None = None,
 ) -> tuple[InstallSnapshot, bool]:
-    """Create an install; the same id and body again returns the first (offline retries).
-    `client_time` is the phone's clock when it sent this, kept as sent beside the server's."""
-    request_hash = _request_hash(connection_ean, asset_type)
+    """A customer's install on their own connection (an installer's starts from their job: backend/jobs);
+    the same id and body again returns the first (offline retries). `client_time` is the phone's clock
+    when it sent this, kept as sent beside the server's."""
+    request_hash = request_hash_of(connection_ean, asset_type)
     async with transaction():
         existing = await repo.install_by_id(install_id)
         if existing is not None:
-            return await _replayed(existing, who, request_hash), False
-        spec = ctx.catalog.types.get(asset_type)
-        if spec is None:
+            return await replayed(existing, who, request_hash), False
+        if who.role is not Role.CUSTOMER:
+            raise Forbidden("install/installer-needs-job")
+        if asset_type not in ctx.catalog.types:
             raise Invalid("install/asset-type-unknown", asset_type=asset_type)
         connection = await repo.connection_by_ean(connection_ean)
-        mine = connection is not None and (
-            connection.owner_subject == who.subject
-            if who.role == "customer"
-            else connection.installer_subject == who.subject
-        )
-        if connection is None or not mine:
+        if connection is None or connection.owner_subject != who.subject:
             raise NotFound("connection/not-found")
-        if who.role.value not in spec.self_install:
-            raise Forbidden("install/self-install-not-allowed", role=who.role.value, asset_type=asset_type)
-        if connection.capacity not in spec.capacities:
-            raise Invalid("install/capacity-mismatch", asset_type=asset_type, capacity=connection.capacity)
-        now = ctx.clock()
-        row = {
-            "id": install_id,
-            "connection": connection.id,
-            "asset_type": asset_type,
-            "state": InstallState.DRAFT.value,
-            "created_by": who.subject,
-            "created_by_role": who.role.value,
-            "request_hash": request_hash,
-            "reasons": [],
-            "created_at": now,
-            "started_at": bounded_start(ctx, started_at, now),
-            "client_time": client_time,
-            "updated_at": now,
-        }
-        inserted = await repo.insert_install(row)
-        install = await repo.install_by_id(install_id)
-        assert install is not None
-        if not inserted:  # a concurrent retry inserted it first (PostgreSQL; SQLite serialises)
-            return await _replayed(install, who, request_hash), False
-        await record_event(who, "install.created", now, install, asset_type=asset_type, ean=connection_ean)
-        return await load_snapshot(install), True
+        return await insert_draft(ctx, who, install_id, connection, asset_type, request_hash, started_at, client_time)
 
 
-async def _replayed(existing: InstallRec, who: Principal, request_hash: str) -> InstallSnapshot:
+async def insert_draft(
+    ctx: InstallContext,
+    who: Principal,
+    install_id: uuid.UUID,
+    connection: ConnectionRec,
+    asset_type: str,
+    request_hash: str,
+    started_at: datetime | None,
+    client_time: datetime | None,
+    allocated_asset: int | None = None,
+) -> tuple[InstallSnapshot, bool]:
+    """Insert a draft install in the caller's transaction, if the catalog lets the caller's role install
+    the type at this capacity. An installer's install carries them as its installer (their scope)."""
+    spec = ctx.catalog.types.get(asset_type)
+    if spec is None:
+        raise Invalid("install/asset-type-unknown", asset_type=asset_type)
+    if who.role.value not in spec.self_install:
+        raise Forbidden("install/self-install-not-allowed", role=who.role.value, asset_type=asset_type)
+    if connection.capacity not in spec.capacities:
+        raise Invalid("install/capacity-mismatch", asset_type=asset_type, capacity=connection.capacity)
+    now = ctx.clock()
+    row = {
+        "id": install_id,
+        "connection": connection.id,
+        "asset_type": asset_type,
+        "state": InstallState.DRAFT.value,
+        "created_by": who.subject,
+        "created_by_role": who.role.value,
+        "request_hash": request_hash,
+        "reasons": [],
+        "created_at": now,
+        "started_at": bounded_start(ctx, started_at, now),
+        "client_time": client_time,
+        "updated_at": now,
+        "installer_subject": who.subject if who.role is Role.INSTALLER else None,
+        "allocated_asset": allocated_asset,
+    }
+    inserted = await repo.insert_install(row)
+    install = await repo.install_by_id(install_id)
+    assert install is not None
+    if not inserted:  # a concurrent retry inserted it first (PostgreSQL; SQLite serialises)
+        return await replayed(install, who, request_hash), False
+    await record_event(who, "install.created", now, install, asset_type=asset_type, ean=connection.ean)
+    return await load_snapshot(install), True
+
+
+async def replayed(existing: InstallRec, who: Principal, request_hash: str) -> InstallSnapshot:
     """The same id again: the same body from the same caller is a retry; anything else a conflict."""
     if existing.request_hash != request_hash or existing.created_by != who.subject:
         raise Conflict("install/id-conflict")
@@ -199,6 +218,8 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
         asset = await repo.asset_by_serial(label.serial)
         if asset is None:
             raise Invalid("qr/unknown-asset")
+        if install.allocated_asset is not None and asset.id != install.allocated_asset:  # its job reserved another
+            raise Invalid("qr/not-allocated-asset", scanned_type=asset.asset_type, allocated_type=install.asset_type)
         if asset.status == AssetStatus.INSTALLED and asset.connection != install.connection:
             raise Invalid("qr/asset-installed-elsewhere", serial=asset.serial)
         if asset.status == AssetStatus.RETIRED:
@@ -455,10 +476,12 @@ async def object_to_decision(
 
 
 async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, reason: str) -> InstallSnapshot:
-    """The customer withdraws an install that is not yet decided. Cancelling again, by the one who
+    """Its creator withdraws an install that is not yet decided. Cancelling again, by the one who
     cancelled it (a retry whose answer was lost), answers the cancelled install."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
+        if install.created_by != who.subject:  # e.g. the customer, of their installer's install
+            raise Forbidden("install/not-creator")
         if install.state == InstallState.CANCELLED and await _cancelled_by(install, who):
             return await load_snapshot(install)
         if InstallState.CANCELLED not in TRANSITIONS[InstallState(install.state)]:

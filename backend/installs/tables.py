@@ -14,6 +14,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.base import OnDelete
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
@@ -31,7 +32,6 @@ class Connection(Table, tablename="connections"):
     lon = DoublePrecision()
     capacity = Varchar(length=8)  # '1x35A', '3x25A'
     owner_subject = Varchar(length=128, null=True, default=None, index=True)
-    installer_subject = Varchar(length=128, null=True, default=None, index=True)
     created_at = Timestamptz()
 
 
@@ -76,9 +76,11 @@ class Install(Table, tablename="installs"):
     submitted_at = Timestamptz(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
     confirmed_at = Timestamptz(null=True, default=None)  # the device itself reported in at this connection
-    # The connection's installer_subject, kept equal to it by triggers (migration 2026-12-07T06:40): the
-    # installer's list reads one index (installs_installer: installer_subject, created_at, id). Never set.
+    # The installer whose job this install is (set once, at insert; NULL for a customer's own install):
+    # an installer's scope, read through one index (installs_installer: installer_subject, created_at, id).
     installer_subject = Varchar(length=128, null=True, default=None)
+    # The asset the install's job reserved (copied at insert): a scan of any other is refused.
+    allocated_asset = ForeignKey(references=Asset, null=True, default=None, on_delete=OnDelete.no_action)
 
 
 class Photo(Table, tablename="photos"):

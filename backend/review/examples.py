@@ -39,7 +39,6 @@ CONNECTION = {
     "lon": 5.9056,
     "capacity": "1x35A",
     "owner_subject": CUSTOMER,
-    "installer_subject": None,
 }
 ASSET = {
     "id": 930,

@@ -240,3 +240,26 @@ class PhotoUploaded(Response):
 class ClaimedConnection(Response):
     connection: ConnectionView
     newly_claimed: Annotated[bool, Meta(examples=[True])]
+
+
+class StartJobInstall(Request):
+    id: uuid.UUID  # made by the app, as for CreateInstall: the same id again is a retry
+    started_at: AwareDatetime | None = None
+    client_time: ClientTime | None = None
+
+
+class JobSummary(Response):
+    id: Annotated[int, Meta(examples=[42])]
+    state: Annotated[str, Meta(examples=["assigned"])]  # assigned | in_progress
+    connection: ConnectionView
+    asset_type: Annotated[str, Meta(examples=["smart_meter_1p"])]
+    asset_label: Annotated[str, Meta(examples=["slimme meter (1-fase)"])]
+    serial: Annotated[str | None, Meta(examples=["MTR1-000010"])]  # the allocated asset: the one to scan
+    window_start: Annotated[datetime, Meta(examples=["2026-05-12T08:00:00+02:00"])]
+    window_end: Annotated[datetime, Meta(examples=["2026-05-12T12:00:00+02:00"])]
+    install_id: uuid.UUID | None  # the install started from it
+
+
+class JobPage(Response):
+    items: list[JobSummary]
+    next_cursor: Annotated[str | None, Meta(examples=["MjAyNi0wNS0xMlQwNjowMDowMCswMDowMHw0Mg"])]

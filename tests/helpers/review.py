@@ -52,7 +52,6 @@ async def install_in(
                 "lon": ARNHEM[1],
                 "capacity": capacity,
                 "owner_subject": who.subject if role is Role.CUSTOMER else None,
-                "installer_subject": who.subject if role is Role.INSTALLER else None,
                 "created_at": datetime.now(UTC),
             }
         ]

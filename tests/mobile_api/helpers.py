@@ -11,7 +11,7 @@ from httpx import AsyncClient, Response
 from backend.errors import MESSAGES
 from backend.installs.catalog import load_catalog
 from backend.principal import Role
-from tests.factories import Factory, Party
+from tests.factories import Factory, Party, dispatch
 
 BASE = "/mobile/v1/installs"
 
@@ -62,8 +62,12 @@ async def create(
     install_id: str | None = None,
     **extra: Any,
 ) -> Response:
-    body = {"id": install_id or str(uuid.uuid4()), "connection_ean": ean, "asset_type": asset_type, **extra}
-    return await client.post(BASE, json=body, headers=who.headers)
+    """A customer creates the install; an installer starts it from a job of theirs made for it."""
+    body = {"id": install_id or str(uuid.uuid4()), **extra}
+    if who.role is Role.INSTALLER:
+        job_id = await dispatch(ean, asset_type, installer=who.subject)
+        return await client.post(f"/mobile/v1/jobs/{job_id}/install", json=body, headers=who.headers)
+    return await client.post(BASE, json={**body, "connection_ean": ean, "asset_type": asset_type}, headers=who.headers)
 
 
 async def new_install(
@@ -75,10 +79,10 @@ async def new_install(
     capacity: str = "1x35A",
     who: Party | None = None,
 ) -> Draft:
-    """A draft install on a fresh connection that belongs to (or is assigned to) the caller."""
+    """A draft install on a fresh connection that belongs to the caller (a customer), or of the caller's
+    job there (an installer)."""
     who = who or make.party(role)
-    link = {"owner": who.subject} if who.role is Role.CUSTOMER else {"installer": who.subject}
-    ean = await make.connection(capacity=capacity, **link)
+    ean = await make.connection(capacity=capacity, owner=who.subject if who.role is Role.CUSTOMER else None)
     r = await create(client, who, ean, asset_type)
     assert r.status_code == 201, r.text
     return Draft(who=who, id=r.json()["id"], ean=ean, asset_type=asset_type, view=r.json())

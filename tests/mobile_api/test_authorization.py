@@ -1,7 +1,8 @@
-"""Who may touch an install through /mobile/v1: owners and assigned installers only; nobody else learns it exists.
+"""Who may touch an install through /mobile/v1: the connection's owner and the installer whose job it is
+only; nobody else learns it exists.
 
-One install (owned by a customer, on a connection assigned to an installer, with an asset scanned and a photo
-uploaded) is the target of every refused request. After each refused request the owner reads it back, and it
+One install (started by an installer from their job at a customer's connection, with an asset scanned and a
+photo uploaded) is the target of every refused request. After each refused request the owner reads it back, and it
 must be exactly as it was: a refusal that still wrote something fails here.
 """
 
@@ -22,6 +23,7 @@ from backend.installs import repository as repo
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory, Party
+from tests.mobile_api.helpers import create
 
 
 @dataclass
@@ -45,29 +47,26 @@ def _fingerprint(view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _create(client: AsyncClient, who: Party, ean: str, asset_type: str = "smart_meter_1p") -> str:
-    install_id = str(uuid.uuid4())
-    r = await client.post(
-        "/mobile/v1/installs",
-        json={"id": install_id, "connection_ean": ean, "asset_type": asset_type},
-        headers=who.headers,
-    )
+    r = await create(client, who, ean, asset_type)  # an installer's: from a job of theirs
     assert r.status_code == 201, r.text
-    return install_id
+    return str(r.json()["id"])
 
 
 @pytest.fixture(scope="module")
 async def target(client: AsyncClient, settings: Settings) -> Target:
     make = Factory(settings)
     owner, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
-    ean = await make.connection(owner=owner.subject, installer=installer.subject)
+    ean = await make.connection(owner=owner.subject)
     serial, payload = await make.asset()
-    install_id = await _create(client, owner, ean)
-    r = await client.post(f"/mobile/v1/installs/{install_id}/scan", json={"payload": payload}, headers=owner.headers)
+    install_id = await _create(client, installer, ean)
+    r = await client.post(
+        f"/mobile/v1/installs/{install_id}/scan", json={"payload": payload}, headers=installer.headers
+    )
     assert r.status_code == 200, r.text
     r = await client.put(
         f"/mobile/v1/installs/{install_id}/photos/cabinet_overview",
         content=make.photo("cabinet_overview", serial=serial),
-        headers={**owner.headers, "Content-Type": "image/jpeg"},
+        headers={**installer.headers, "Content-Type": "image/jpeg"},
     )
     assert r.status_code == 201, r.text
     photo_id = r.json()["photo"]["id"]
@@ -243,14 +242,10 @@ class TestOutsidersGetNotFound:
     async def test_party_of_another_connection_gets_404(
         self, client: AsyncClient, make: Factory, target: Target, role: Role
     ) -> None:
-        """Being assigned to (or owning) some connection is not enough: it must be this install's connection."""
+        """A job at (or owning) some connection is not enough: it must be this install's."""
         outsider = make.party(role)
-        kwargs = (
-            {"owner": outsider.subject}
-            if role is Role.CUSTOMER
-            else {"owner": target.owner.subject, "installer": outsider.subject}
-        )
-        own_install = await _create(client, outsider, await make.connection(**kwargs))
+        owner = outsider if role is Role.CUSTOMER else target.owner
+        own_install = await _create(client, outsider, await make.connection(owner=owner.subject))
         r = await client.get(f"/mobile/v1/installs/{target.install_id}", headers=outsider.headers)
         _assert_problem(r, 404, "install/not-found")
         r = await client.get("/mobile/v1/installs", headers=outsider.headers)
@@ -293,7 +288,7 @@ class TestCustomerSeesInstallerCreatedInstall:
         self, client: AsyncClient, make: Factory
     ) -> None:
         customer, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
-        ean = await make.connection(owner=customer.subject, installer=installer.subject)
+        ean = await make.connection(owner=customer.subject)
         install_id = await _create(client, installer, ean)
         r = await client.get(f"/mobile/v1/installs/{install_id}", headers=customer.headers)
         assert r.status_code == 200, r.text

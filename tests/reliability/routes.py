@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ import msgspec
 
 from backend.admin.known_answers import KnownAnswerIn
 from backend.integrations.http import DeviceReportIn
+from backend.jobs.http import AssignJobIn, CancelJobIn, JobIn
 from backend.principal import Role
 from backend.quality.http import AnswerIn
 from backend.review.http import DecisionIn, VerdictIn
@@ -28,6 +29,7 @@ INSTALL = "/mobile/v1/installs/{install_id:uuid}"
 CASE = "/review/v1/cases/{case_id:int}"
 CALIBRATION = "/review/v1/calibration/{known_answer_id:int}"
 CONSOLE_CASE = "/console/cases/{case_id:int}"
+JOB = "/admin/v1/jobs/{job_id:int}"
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", INSTALL + "/photos/{slot:str}"): Route(Role.CUSTOMER, elsewhere="test_hostile_bodies.py"),
     ("GET", INSTALL + "/photos/{photo_id:int}"): Route(Role.CUSTOMER),
     ("POST", "/mobile/v1/connections/claim"): Route(Role.CUSTOMER, s.ClaimConnection),
+    ("GET", "/mobile/v1/jobs"): Route(Role.INSTALLER, query=("limit", "cursor")),
+    ("POST", "/mobile/v1/jobs/{job_id:int}/install"): Route(Role.INSTALLER, s.StartJobInstall),
     ("POST", "/admin/v1/assets"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
     ("GET", "/admin/v1/assets/{serial:str}/label"): Route(Role.ADMIN, query=("format",)),
+    ("GET", "/admin/v1/jobs"): Route(Role.ADMIN, query=("limit", "cursor", "state", "installer")),
+    ("POST", "/admin/v1/jobs"): Route(Role.ADMIN, JobIn),
+    ("POST", "/admin/v1/jobs/import"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
+    ("GET", JOB): Route(Role.ADMIN),
+    ("POST", JOB + "/assign"): Route(Role.ADMIN, AssignJobIn),
+    ("POST", JOB + "/cancel"): Route(Role.ADMIN, CancelJobIn),
     ("GET", "/admin/v1/known-answers"): Route(Role.ADMIN, query=("limit", "cursor")),
     ("POST", "/admin/v1/known-answers"): Route(Role.ADMIN, KnownAnswerIn),
     ("DELETE", "/admin/v1/known-answers/{known_answer_id:int}"): Route(Role.ADMIN),
@@ -109,9 +119,16 @@ class World:
     free_ean: str  # a connection nobody has claimed
     serial: str
     payload: str
+    job_id: int = 1  # an installer's assigned job at the unclaimed connection
 
     def url(self, path: str, **ids: object) -> str:
-        values = {"install_id": self.install_id, "slot": "meter_label", "serial": self.serial, **ids}
+        values = {
+            "install_id": self.install_id,
+            "slot": "meter_label",
+            "serial": self.serial,
+            "job_id": self.job_id,
+            **ids,
+        }
         for name, value in values.items():
             for kind in ("uuid", "int", "str"):
                 path = path.replace(f"{{{name}:{kind}}}", str(value))
@@ -142,6 +159,16 @@ def samples(w: World) -> dict[type[msgspec.Struct], dict[str, Any]]:
         s.ObjectToDecision: {"message": "De meter hangt er echt."},
         s.CancelInstall: {"reason": "verkeerd type"},
         s.ClaimConnection: {"ean": w.free_ean, "postcode": "6811AL", "house_number": 14},
+        s.StartJobInstall: {"id": str(uuid.uuid4()), "started_at": now},
+        JobIn: {
+            "ean": w.free_ean,
+            "asset_type": "smart_meter_1p",
+            "window_start": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "window_end": (datetime.now(UTC) + timedelta(hours=5)).isoformat(),
+            "installer": "inst-hostile",
+        },
+        AssignJobIn: {"version": 1, "installer": "inst-hostile"},
+        CancelJobIn: {"version": 1, "reason": "afgezegd"},
         KnownAnswerIn: {"case_id": 1},
         DecisionIn: {
             "outcome": "approve",
@@ -179,12 +206,16 @@ async def make_world(client: httpx.AsyncClient, settings: Settings) -> World:
     )
     assert r.status_code == 201, r.text
     serial, payload = await make.asset()
+    installer = make.party(Role.INSTALLER)
+    free_ean = await make.connection()
     parties: dict[Role | None, dict[str, str]] = {
         Role.CUSTOMER: customer.headers,
+        Role.INSTALLER: installer.headers,
         **{role: make.party(role).headers for role in (Role.SPECIALIST, Role.ADMIN, Role.SYSTEM)},
         None: await console_session(client, make),
     }
-    return World(parties, install_id, ean, await make.connection(), serial, payload)
+    job_id = await make.job(free_ean, installer=installer.subject)
+    return World(parties, install_id, ean, free_ean, serial, payload, job_id)
 
 
 async def send(

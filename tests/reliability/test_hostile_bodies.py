@@ -13,6 +13,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from backend.installs import repository as repo
+from backend.jobs.tables import Job
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory
@@ -179,6 +180,50 @@ class TestAssetBatches:
         assert r.status_code == status, r.text[:300]
         refused(r, code)
         assert await stored(settings.photo_dir) == before
+
+
+def job_batch(*rows: str) -> bytes:
+    return (
+        "ean,asset_type,window_start,window_end,installer,self_install,serial\n" + "".join(f"{r}\n" for r in rows)
+    ).encode()
+
+
+_WINDOW = "2030-05-12T08:00:00+02:00,2030-05-12T12:00:00+02:00"
+JOB_BATCHES = {
+    "NUL in an EAN": (job_batch(f"87168700000000\x000009,smart_meter_1p,{_WINDOW},,,"), "text/csv", 422),
+    "NUL in an installer": (job_batch(f"871687000000000009,smart_meter_1p,{_WINDOW},inst\x00,,"), "text/csv", 422),
+    "a window without a zone": (
+        job_batch("871687000000000009,smart_meter_1p,2030-05-12T08:00,2030-05-12T09:00,,,"),
+        "text/csv",
+        422,
+    ),
+    "a window in the year 9999": (
+        b'[{"ean": "871687000000000009", "asset_type": "smart_meter_1p", '
+        b'"window_start": "9999-01-01T00:00:00Z", "window_end": "9999-01-01T01:00:00Z"}]',
+        "application/json",
+        422,
+    ),
+    "a number for an EAN": (b'[{"ean": 871687000000000009}]', "application/json", 422),
+    "not UTF-8": (b"ean,asset_type\n\xff\xfe,x\n", "text/csv", 400),
+    "100k [": (b"[" * 100_000, "application/json", 400),
+    "an image": (b"\x89PNG\r\n\x1a\n", "image/png", 415),
+    "past 5 MiB": (job_batch(*[f"871687000000000009,smart_meter_1p,{_WINDOW},,,"] * 80_000), "text/csv", 413),
+}
+
+
+class TestJobBatches:
+    @pytest.mark.parametrize(("body", "content_type", "status"), JOB_BATCHES.values(), ids=JOB_BATCHES)
+    async def test_a_hostile_batch_is_refused_and_nothing_is_stored(
+        self, client: httpx.AsyncClient, make: Factory, body: bytes, content_type: str, status: int
+    ) -> None:
+        admin = make.party(Role.ADMIN)
+        before = await Job.count()
+        r = await client.post(
+            "/admin/v1/jobs/import", content=body, headers={**admin.headers, "Content-Type": content_type}
+        )
+        assert r.status_code == status, r.text[:300]
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert await Job.count() == before
 
 
 FORMS = {

@@ -79,7 +79,7 @@ class TestIntegerPathIds:
         self, client: httpx.AsyncClient, world: World, settings: Settings, method: str, path: str, value: int
     ) -> None:
         before = await stored(settings.photo_dir)
-        ids = {name: value for name in ("case_id", "photo_id", "known_answer_id")}
+        ids = {name: value for name in ("case_id", "photo_id", "known_answer_id", "job_id")}
         r = await send(client, world, method, world.url(path, **ids), ROUTES[method, path].role, json={})
         body = refused(r, "request/id-out-of-range")
         assert r.status_code == 404 and str(MAX_INT4) in body["detail"]

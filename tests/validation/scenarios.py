@@ -103,8 +103,8 @@ async def gather(
     """
     who = who or make.party(role)
     if ean is None:
-        link = {"owner": who.subject} if who.role is Role.CUSTOMER else {"installer": who.subject}
-        ean = await make.connection(capacity=capacity, lat=at[0], lon=at[1], **link)
+        owner = who.subject if who.role is Role.CUSTOMER else None  # an installer's: from a job (create)
+        ean = await make.connection(capacity=capacity, lat=at[0], lon=at[1], owner=owner)
     d = Draft(who=who, id="", ean=ean, asset_type=asset_type)
     d.id = ok(await create(client, who, ean, asset_type, **(create_extra or {})))["id"]
     d.serial, d.payload = asset or await make.asset(asset_type)
