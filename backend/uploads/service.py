@@ -204,12 +204,14 @@ async def _keep(
     name = f"{upload_id}/{offset:012d}.{lease}"
     try:
         got = await ctx.store.receive_part(name, chunks, end - offset)
-    except UploadTooLarge:
+    except Exception as failed:  # nothing kept (past the end, or the store is away): let the upload go
         await repo.release(upload_id, lease)
-        raise _beyond(ctx.settings.max_photo_bytes, length) from None
+        if isinstance(failed, UploadTooLarge):
+            raise _beyond(ctx.settings.max_photo_bytes, length) from None
+        raise
     committed = got.size == 0 or await repo.append(upload_id, lease, offset, got.size, name)
     if not committed:  # a newer request took the upload over meanwhile: these bytes are not its
-        await ctx.store.remove_part(name)
+        await _remove(ctx.store, name)
     if got.failure is not None:
         await repo.release(upload_id, lease)
         if isinstance(got.failure, UploadInterrupted):  # the client went away; its bytes are kept
