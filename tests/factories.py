@@ -35,6 +35,39 @@ class Party:
     headers: dict[str, str]
 
 
+async def dispatch(
+    ean: str,
+    asset_type: str = "smart_meter_1p",
+    *,
+    installer: str | None = None,
+    self_install: bool = False,
+    serial: str | None = None,
+    starts_in: timedelta = timedelta(hours=1),
+    hours: float = 4,
+) -> int:
+    """A job stored as the dispatch API would store it (its checks are tested in tests/jobs)."""
+    connection = await repo.connection_by_ean(ean)
+    asset = await repo.asset_by_serial(serial) if serial else None
+    assert connection is not None and (asset is not None or serial is None)
+    assignee = "installer" if installer else "customer" if self_install else None
+    now = datetime.now(UTC)
+    return await jobs_repo.insert_job(
+        {
+            "connection": connection.id,
+            "asset_type": asset_type,
+            "asset": asset.id if asset else None,
+            "window_start": now + starts_in,
+            "window_end": now + starts_in + timedelta(hours=hours),
+            "assignee": assignee,
+            "installer_subject": installer,
+            "state": "planned" if assignee is None else "assigned",
+            "created_by": "admin-test",
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+
+
 class Factory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -95,27 +128,8 @@ class Factory:
         options.setdefault("seed", next(_counter))
         return photo_for_slot(slot, payload=payload, serial=serial, gps=gps, **options)
 
-    @staticmethod
-    async def job(
-        ean: str,
-        asset_type: str = "smart_meter_1p",
-        *,
-        installer: str | None = None,
-        self_install: bool = False,
-        serial: str | None = None,
-        starts_in: timedelta = timedelta(hours=1),
-        hours: float = 4,
-    ) -> int:
-        """A job at `ean`, assigned to `installer` (or the customer, or nobody), in a window from now."""
-        return await dispatch(
-            ean,
-            asset_type,
-            installer=installer,
-            self_install=self_install,
-            serial=serial,
-            starts_in=starts_in,
-            hours=hours,
-        )
+    # A job at an EAN, assigned to an installer (or the customer, or nobody), in a window from now.
+    job = staticmethod(dispatch)
 
     @staticmethod
     def fix(lat: float = ARNHEM[0], lon: float = ARNHEM[1], accuracy_m: float = 8.0, **extra: Any) -> dict[str, Any]:
@@ -127,36 +141,3 @@ class Factory:
             "provider": "gps",
             **extra,
         }
-
-
-async def dispatch(
-    ean: str,
-    asset_type: str = "smart_meter_1p",
-    *,
-    installer: str | None = None,
-    self_install: bool = False,
-    serial: str | None = None,
-    starts_in: timedelta = timedelta(hours=1),
-    hours: float = 4,
-) -> int:
-    """A job stored as the dispatch API would store it (its checks are tested in tests/jobs)."""
-    connection = await repo.connection_by_ean(ean)
-    asset = await repo.asset_by_serial(serial) if serial else None
-    assert connection is not None and (asset is not None or serial is None)
-    assignee = "installer" if installer else "customer" if self_install else None
-    now = datetime.now(UTC)
-    return await jobs_repo.insert_job(
-        {
-            "connection": connection.id,
-            "asset_type": asset_type,
-            "asset": asset.id if asset else None,
-            "window_start": now + starts_in,
-            "window_end": now + starts_in + timedelta(hours=hours),
-            "assignee": assignee,
-            "installer_subject": installer,
-            "state": "planned" if assignee is None else "assigned",
-            "created_by": "admin-test",
-            "created_at": now,
-            "updated_at": now,
-        }
-    )

@@ -25,15 +25,7 @@ def job_summary(catalog: Catalog, job: JobRec, lang: str) -> s.JobSummary:
     return s.JobSummary(
         id=job.id,
         state=job.state,
-        connection=s.ConnectionView(
-            ean=job.ean,
-            street=job.street,
-            house_number=job.house_number,
-            house_number_suffix=job.house_number_suffix,
-            postcode=job.postcode,
-            city=job.city,
-            capacity=job.capacity,
-        ),
+        connection=s.ConnectionView(**{name: getattr(job, name) for name in s.ConnectionView.__struct_fields__}),
         asset_type=job.asset_type,
         asset_label=spec.label_en if lang == "en" else spec.label_nl,
         serial=job.serial,
