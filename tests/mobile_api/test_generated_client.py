@@ -29,12 +29,15 @@ PACKAGE = "selfinstall_client"
 # openapi-python-client takes binary bodies as application/octet-stream only: mapping image/jpeg onto it
 # makes UploadPhoto send JPEG (the generator's photos). Mapping the other image types too would give
 # the operation several bodies, and 0.29's template then annotates with an `Unset` it never imports.
+# A resumable upload's PATCH has one binary body each (the IETF draft's and tus's media type).
 CONFIG = f"""\
 project_name_override: selfinstall-client
 package_name_override: {PACKAGE}
 post_hooks: []
 content_type_overrides:
   image/jpeg: application/octet-stream
+  application/partial-upload: application/octet-stream
+  application/offset+octet-stream: application/octet-stream
 """
 
 
