@@ -30,6 +30,8 @@ CASE = "/review/v1/cases/{case_id:int}"
 CALIBRATION = "/review/v1/calibration/{known_answer_id:int}"
 CONSOLE_CASE = "/console/cases/{case_id:int}"
 JOB = "/admin/v1/jobs/{job_id:int}"
+UPLOAD = "/mobile/v1/uploads/{upload_id:uuid}"
+TUS = "/mobile/v1/tus"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", INSTALL + "/photos/{slot:str}"): Route(Role.CUSTOMER, elsewhere="test_hostile_bodies.py"),
     ("GET", INSTALL + "/photos/{photo_id:int}"): Route(Role.CUSTOMER),
     ("POST", "/mobile/v1/connections/claim"): Route(Role.CUSTOMER, s.ClaimConnection),
+    # Resumable uploads: raw bodies and header fields, attacked in tests/uploads (offsets, lengths, limits).
+    ("PATCH", UPLOAD): Route(Role.CUSTOMER, elsewhere="tests/uploads/test_resumable.py"),
+    ("DELETE", UPLOAD): Route(Role.CUSTOMER),
+    ("POST", TUS): Route(Role.CUSTOMER, elsewhere="tests/uploads/test_tus.py"),
+    ("PATCH", TUS + "/{upload_id:uuid}"): Route(Role.CUSTOMER, elsewhere="tests/uploads/test_tus.py"),
+    ("DELETE", TUS + "/{upload_id:uuid}"): Route(Role.CUSTOMER),
     ("GET", "/mobile/v1/jobs"): Route(Role.INSTALLER, query=("limit", "cursor")),
     ("POST", "/mobile/v1/jobs/{job_id:int}/install"): Route(Role.INSTALLER, s.StartJobInstall),
     ("POST", "/admin/v1/assets"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
