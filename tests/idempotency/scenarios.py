@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -179,6 +179,68 @@ async def import_assets(client: AsyncClient, make: Factory) -> Scenario:
     )
 
 
+def _job_body(ean: str) -> dict[str, Any]:
+    start = datetime.now(UTC) + timedelta(hours=1)
+    window = {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=4)).isoformat()}
+    return {"ean": ean, "asset_type": "smart_meter_1p", **window}
+
+
+async def create_job(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    body = _job_body(await make.connection())
+    return Scenario(
+        admin,
+        Call("/admin/v1/jobs", body),
+        Call("/admin/v1/jobs", _job_body(await make.connection())),
+        _acts(admin.subject, "job.created"),
+    )
+
+
+async def import_jobs(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    items = [_job_body(await make.connection())]
+    return Scenario(
+        admin,
+        Call("/admin/v1/jobs/import", items),
+        Call("/admin/v1/jobs/import", [*items, _job_body(await make.connection())]),
+        _acts(admin.subject, "job.created"),
+    )
+
+
+async def assign_job(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    path = f"/admin/v1/jobs/{await make.job(await make.connection())}/assign"
+    return Scenario(
+        admin,
+        Call(path, {"version": 1, "installer": "inst-a"}),
+        Call(path, {"version": 1, "installer": "inst-b"}),
+        _acts(admin.subject, "job.assigned"),
+    )
+
+
+async def cancel_job(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    path = f"/admin/v1/jobs/{await make.job(await make.connection())}/cancel"
+    return Scenario(
+        admin,
+        Call(path, {"version": 1}),
+        Call(path, {"version": 1, "reason": "anders"}),
+        _acts(admin.subject, "job.cancelled"),
+    )
+
+
+async def start_job_install(client: AsyncClient, make: Factory) -> Scenario:
+    installer = make.party(Role.INSTALLER)
+    path = f"/mobile/v1/jobs/{await make.job(await make.connection(), installer=installer.subject)}/install"
+    install_id = str(uuid.uuid4())
+    return Scenario(
+        installer,
+        Call(path, {"id": install_id}),
+        Call(path, {"id": str(uuid.uuid4())}),
+        lambda: _count(Install, Install.id == uuid.UUID(install_id)),
+    )
+
+
 async def _decided_case(client: AsyncClient, make: Factory) -> tuple[Draft, int, Party]:
     """An escalation (asked for help) rejected by a specialist: a case that can be a known answer."""
     d = await new_install(client, make)
@@ -304,6 +366,11 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "ObjectToDecision": object_to_decision,
     "ClaimConnection": claim_connection,
     "ImportAssets": import_assets,
+    "CreateJob": create_job,
+    "ImportJobs": import_jobs,
+    "AssignJob": assign_job,
+    "CancelJob": cancel_job,
+    "StartJobInstall": start_job_install,
     "MarkKnownAnswer": mark_known_answer,
     "ClaimCase": claim_case,
     "ReleaseCase": release_case,
