@@ -11,8 +11,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 
+from backend.app import create_app
 from backend.installs.context import InstallContext, build_context
 from backend.principal import Role
 from backend.settings import Settings
@@ -231,6 +232,24 @@ class TestStalledBody:
         async with burst_client(replace(settings, body_read_timeout_s=0.5)) as patient:
             r = await append(patient, url, d.who.headers, 0, stalls(), complete=True)
         problem(r, 408, "request/body-timeout")
+        assert (await client.head(url, headers=d.who.headers)).headers["Upload-Offset"] == "3000"
+
+
+class TestBusyWorker:
+    async def test_a_body_completed_while_the_worker_is_full_is_503_and_kept(
+        self, client: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
+        """The in-flight bound admits a request at its last body byte (backend/admission.py): a PATCH that
+        completes on a full worker is refused then, but what it brought is the upload's."""
+        d = await new_install(client, make)
+        url = await created(client, d)
+        app = create_app(replace(settings, max_requests_in_flight=1))
+        app.state.in_flight.count = 1  # the worker's one place is taken
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as full:
+            r = await append(full, url, d.who.headers, 0, b"\xff\xd8\xff" * 1000, complete=False)
+        await app.state.ctx.store.aclose()
+        app.state.ctx.cpu.shutdown()
+        problem(r, 503, "service/busy")
         assert (await client.head(url, headers=d.who.headers)).headers["Upload-Offset"] == "3000"
 
 
