@@ -10,7 +10,7 @@ class JobState(enum.StrEnum):
     """`TRANSITIONS` below is the only place that says what may follow what."""
 
     PLANNED = "planned"  # created, nobody assigned yet
-    ASSIGNED = "assigned"  # an installer's, or the customer's own (self-install)
+    ASSIGNED = "assigned"  # an installer's, or the customer's own (self-install: done by their approved install)
     IN_PROGRESS = "in_progress"  # an install was started from it; the job now follows that install
     DONE = "done"  # its install was approved
     CANCELLED = "cancelled"  # by a dispatcher, or its install was cancelled or rejected
@@ -18,7 +18,8 @@ class JobState(enum.StrEnum):
 
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PLANNED: frozenset({JobState.ASSIGNED, JobState.CANCELLED}),
-    JobState.ASSIGNED: frozenset({JobState.ASSIGNED, JobState.IN_PROGRESS, JobState.CANCELLED}),  # re-assigned
+    # Re-assigned; or done when it is the customer's own and their install was approved.
+    JobState.ASSIGNED: frozenset({JobState.ASSIGNED, JobState.IN_PROGRESS, JobState.DONE, JobState.CANCELLED}),
     JobState.IN_PROGRESS: frozenset({JobState.DONE, JobState.CANCELLED}),
     JobState.DONE: frozenset(),
     JobState.CANCELLED: frozenset(),

@@ -1,4 +1,5 @@
-"""A job follows the install started from it: approved -> done; cancelled or rejected -> cancelled.
+"""A job follows the install started from it: approved -> done; cancelled or rejected -> cancelled. A
+customer's own job (self-install) is done by the approval of their install at its connection, of its type.
 
 An install-state hook (registered in backend/app.py), run inside the install's own transaction, so the
 job's state and the install's commit together.
@@ -11,6 +12,7 @@ from backend.installs.flows import StateChange, StateHook
 from backend.jobs import repository as repo
 from backend.jobs.enums import JobState
 from backend.jobs.service import follow
+from backend.principal import Role
 
 # The install's final states, and where its job goes with them.
 FOLLOWS = {
@@ -27,8 +29,13 @@ def job_hook(urls: tuple[str, ...]) -> StateHook:
         to_state = FOLLOWS.get(InstallState(change.to_state))
         if to_state is None or not change.state_changed:
             return
-        job = await repo.job_by_install(change.install.id)
+        install = change.install
+        job = await repo.job_by_install(install.id)
         if job is not None and job.state == JobState.IN_PROGRESS:
-            await follow(urls, change.actor, job, to_state, change.at, change.to_state)
+            await follow(urls, change.actor, job, to_state, change.at, install)
+        elif job is None and to_state is JobState.DONE and install.created_by_role == Role.CUSTOMER:
+            own = await repo.self_install_job(install.connection, install.asset_type)
+            if own is not None:
+                await follow(urls, change.actor, own, to_state, change.at, install)
 
     return on_state_change

@@ -12,7 +12,7 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 
 from backend.installs.tables import Asset, Connection
-from backend.jobs.enums import LIVE, MAX_WINDOW, OPEN
+from backend.jobs.enums import LIVE, MAX_WINDOW, OPEN, Assignee, JobState
 from backend.jobs.tables import Job
 
 
@@ -77,6 +77,19 @@ async def jobs_by_ids(job_ids: list[int]) -> list[JobRec]:
 async def job_by_install(install_id: uuid.UUID) -> JobRec | None:
     """The job an install was started from (index jobs_install)."""
     rows = _many(await _select().where(Job.install == install_id))
+    return rows[0] if rows else None
+
+
+async def self_install_job(connection_id: int, asset_type: str) -> JobRec | None:
+    """The customer's own assigned job at a connection for this type, the oldest if several (index
+    jobs_self_install)."""
+    where = (
+        (Job.connection == connection_id)
+        & (Job.asset_type == asset_type)
+        & (Job.assignee == Assignee.CUSTOMER.value)
+        & (Job.state == JobState.ASSIGNED.value)
+    )
+    rows = _many(await _select().where(where).order_by(Job.id).limit(1))
     return rows[0] if rows else None
 
 

@@ -17,7 +17,7 @@ from backend.events.outbox import enqueue
 from backend.installs import repository as installs_repo
 from backend.installs.context import InstallContext
 from backend.installs.enums import AssetStatus
-from backend.installs.records import AssetRec
+from backend.installs.records import AssetRec, InstallRec
 from backend.installs.service import insert_draft, record_event, replayed, request_hash_of, transaction
 from backend.installs.snapshot import InstallSnapshot
 from backend.jobs import repository as repo
@@ -298,9 +298,13 @@ async def start_install(
 
 
 async def follow(
-    urls: tuple[str, ...], who: Principal, job: JobRec, to_state: JobState, at: datetime, install_state: str
+    urls: tuple[str, ...], who: Principal, job: JobRec, to_state: JobState, at: datetime, install: InstallRec
 ) -> None:
-    """Move an in-progress job on with its install (backend/jobs/flows.py), in the install's transaction."""
-    await _save(job, at, {"state": to_state})
+    """Move a job on with its install (backend/jobs/flows.py), in the install's transaction; a customer's own
+    job is linked to the install that completes it."""
+    values: dict[str, Any] = {"state": to_state}
+    if job.install is None:
+        values["install"] = install.id
+    await _save(job, at, values)
     action = "job.done" if to_state is JobState.DONE else "job.cancelled"
-    await _announce(urls, who, action, at, job.id, job.state, to_state, install_state=install_state)
+    await _announce(urls, who, action, at, job.id, job.state, to_state, install_id=str(install.id))

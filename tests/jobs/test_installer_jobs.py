@@ -13,7 +13,17 @@ from backend.jobs.service import today_began
 from backend.principal import Role
 from tests.factories import Factory, Party, dispatch
 from tests.jobs.helpers import JOBS, MY_JOBS, created_job, job_actions, start, window
-from tests.mobile_api.helpers import Draft, enter_reading, locate, problem, scan, slots_of, submit, upload
+from tests.mobile_api.helpers import (
+    Draft,
+    enter_reading,
+    locate,
+    problem,
+    ready_install,
+    scan,
+    slots_of,
+    submit,
+    upload,
+)
 
 
 async def _dispatched(client: AsyncClient, make: Factory, installer: Party, **fields: object) -> tuple[dict, str, str]:
@@ -86,6 +96,19 @@ class TestFromDispatchToDone:
         assert (await _job(client, make, job["id"]))["state"] == "cancelled"
         again = await created_job(client, make.party(Role.ADMIN), job["ean"], serial=serial)
         assert again["serial"] == serial
+
+
+class TestTheCustomersOwnJob:
+    async def test_is_done_by_their_approved_install_there(self, client: AsyncClient, make: Factory) -> None:
+        d = await ready_install(client, make)
+        admin = make.party(Role.ADMIN)
+        job = await created_job(client, admin, d.ean, self_install=True)
+        elsewhere = await created_job(client, admin, await make.connection(), self_install=True)
+        assert (await submit(client, d)).json()["state"] == "approved"
+        done = await _job(client, make, job["id"])
+        assert (done["state"], done["install_id"]) == ("done", d.id)
+        assert (await _job(client, make, elsewhere["id"]))["state"] == "assigned"
+        assert await job_actions(job["id"]) == [("job.created", "assigned"), ("job.done", "done")]
 
 
 class TestAllocatedAsset:
