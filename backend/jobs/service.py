@@ -46,11 +46,10 @@ class JobDraft:
 
 async def create_jobs(ctx: InstallContext, who: Principal, drafts: list[JobDraft], code: str) -> list[JobRec]:
     """Check every draft, then store them all in one transaction, or none: each fault by its line."""
+    if len(drafts) > MAX_BATCH:  # refused before any query: its lookups would pass SQLite's bound parameters
+        too_many = {"limit": MAX_BATCH, "count": len(drafts)}
+        raise Invalid(code, rows=[RowError(drafts[MAX_BATCH].line, "batch-too-large", params=too_many)])
     errors: list[RowError] = []
-    if len(drafts) > MAX_BATCH:
-        errors.append(
-            RowError(drafts[MAX_BATCH].line, "batch-too-large", params={"limit": MAX_BATCH, "count": len(drafts)})
-        )
     async with transaction():
         connections = await repo.connections_by_eans({d.ean for d in drafts})
         assets = {

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from backend.jobs.service import MAX_BATCH
 from backend.principal import Role
 from tests.factories import Factory, Party
 from tests.helpers.webhooks import OutboxEvent
@@ -262,3 +263,12 @@ class TestImportJobs:
         body = problem(r, 422, "jobs/invalid-batch")
         assert _faults(body) == [(1, None, "header")]
         assert "ean,asset_type,window_start,window_end,installer,self_install,serial" in body["detail"]
+
+
+class TestBatchBound:
+    async def test_a_batch_past_the_bound_is_refused_before_any_lookup(self, client: AsyncClient, admin: Party) -> None:
+        w = window()
+        line = f"871687000000000009,smart_meter_1p,{w['window_start']},{w['window_end']},,,"
+        body = _csv(*[line] * (MAX_BATCH + 1))
+        r = await client.post(f"{JOBS}/import", content=body, headers={**admin.headers, "Content-Type": "text/csv"})
+        assert _faults(problem(r, 422, "jobs/invalid-batch")) == [(MAX_BATCH + 2, None, "batch-too-large")]
