@@ -27,8 +27,9 @@ CUTS = 2  # per upload, at random offsets
 
 @pytest.fixture(scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory, database: None) -> AsyncIterator[str]:
-    """`selfinstall serve` on the run's database and photo store."""
-    async with serving({}, tmp_path_factory.mktemp("server") / "server.log") as url:
+    """`selfinstall serve` on the run's database and photo store, with two workers: a resumed upload's
+    requests land on either, so the offset's compare-and-set is what keeps them in order."""
+    async with serving({"WORKERS": "2"}, tmp_path_factory.mktemp("server") / "server.log") as url:
         yield url
 
 
