@@ -1,4 +1,5 @@
-"""Photos in a local folder (the embedded default): `root/originals/ab/abcdef...`.
+"""Photos in a local folder (the embedded default): `root/originals/ab/abcdef...`; a resumable upload's
+parts in `root/uploads/<upload id>/<part>` (backend/uploads).
 
 A commit fsyncs the staged file, renames it to its content address and fsyncs the directory, so a
 201 means the photo survives a crash. Only this host can serve such photos: for several, use S3.

@@ -1,6 +1,7 @@
 """Photos in an S3-compatible object store (AWS S3, Ceph RGW, MinIO, SeaweedFS), through aiobotocore.
 
-Keys: `<prefix>originals/ab/<sha256>` and `<prefix>renditions/ab/<sha256>.jpg`. An upload is staged in
+Keys: `<prefix>originals/ab/<sha256>`, `<prefix>renditions/ab/<sha256>.jpg`, and a resumable upload's parts
+`<prefix>uploads/<upload id>/<part>` (one object each: backend/uploads). An upload is staged in
 a local temporary file (validation decodes it there), re-hashed, then sent in one streaming PUT that
 carries its own SHA-256 (x-amz-checksum-sha256: the content address) and MD5 (Content-MD5). The
 server refuses bytes that differ, and its answer must confirm the checksum before `commit` returns,
