@@ -43,14 +43,8 @@ class JobRec(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-_JOINED = (
-    *(
-        getattr(Job.connection, name).as_alias(name)
-        for name in ("ean", "street", "house_number", "postcode", "city", "capacity")
-    ),
-    Job.connection.house_number_suffix.as_alias("house_number_suffix"),
-    Job.asset.serial.as_alias("serial"),
-)
+_ADDRESS = ("ean", "street", "house_number", "house_number_suffix", "postcode", "city", "capacity")
+_JOINED = (*(getattr(Job.connection, name).as_alias(name) for name in _ADDRESS), Job.asset.serial.as_alias("serial"))
 
 
 def _select() -> Select:
