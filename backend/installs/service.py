@@ -417,6 +417,20 @@ async def _record_verdict(
     )
 
 
+def _with_a_person(install: InstallRec) -> list[str]:
+    """The install's reasons with human_requested among them, heaviest first."""
+    return [r.value for r in ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})]
+
+
+async def _to_a_person(
+    ctx: InstallContext, who: Principal, install: InstallRec, now: datetime, message: str, action: str
+) -> None:
+    """To a specialist now with the customer's words (reason human_requested); the flows open the case."""
+    in_review = InstallState.IN_REVIEW.value
+    await save_install(ctx, who, install, now, state=in_review, reasons=_with_a_person(install), help_message=message)
+    await record_event(who, action, now, install, to_state=in_review, message=message)
+
+
 async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str) -> InstallSnapshot:
     """The customer wants a person, in any state: never a refusal. Before a decision the install goes
     to a specialist now (asking again changes nothing); once decided or withdrawn it stays so, and the
@@ -425,24 +439,12 @@ async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         install = await scoped_install(who, install_id, for_update=True)
         state = InstallState(install.state)
         now = ctx.clock()
-        reasons = [r.value for r in ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})]
         if state not in EDITABLE_STATES and state is not InstallState.IN_REVIEW:
             await save_install(ctx, who, install, now, help_message=message)
-            await run_hooks(ctx.state_hooks, StateChange(install, install.state, reasons, who, now))
+            await run_hooks(ctx.state_hooks, StateChange(install, install.state, _with_a_person(install), who, now))
             await record_event(who, "help.requested", now, install, message=message)
         elif Reason.HUMAN_REQUESTED.value not in install.reasons:
-            await save_install(
-                ctx,
-                who,
-                install,
-                now,
-                state=InstallState.IN_REVIEW.value,
-                reasons=reasons,
-                help_message=message,
-            )
-            await record_event(
-                who, "help.requested", now, install, to_state=InstallState.IN_REVIEW.value, message=message
-            )
+            await _to_a_person(ctx, who, install, now, message, "help.requested")
     return await get_install(who, install_id)
 
 
@@ -458,20 +460,7 @@ async def object_to_decision(
             return await load_snapshot(install)
         if state is not InstallState.REJECTED:
             raise Conflict("install/state-conflict", state=install.state)
-        now = ctx.clock()
-        reasons = ordered({Reason(r) for r in install.reasons} | {Reason.HUMAN_REQUESTED})
-        await save_install(
-            ctx,
-            who,
-            install,
-            now,
-            state=InstallState.IN_REVIEW.value,
-            reasons=[r.value for r in reasons],
-            help_message=message,
-        )
-        await record_event(
-            who, "decision.objected", now, install, to_state=InstallState.IN_REVIEW.value, message=message
-        )
+        await _to_a_person(ctx, who, install, ctx.clock(), message, "decision.objected")
     return await get_install(who, install_id)
 
 
