@@ -61,7 +61,7 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 def half_keys(shorts: np.ndarray) -> list[np.ndarray]:
     """The values to look up in the high and the low half column so that every stored 64-bit hash
     within _PREFILTER_BITS of one of `shorts` is found: each distinct half with each of its
-    neighbours within _HALF_RADIUS bits (33 a half), deduplicated (~15k a column for 2,500 crop probes)."""
+    neighbours within _HALF_RADIUS bits (33 a half), deduplicated (15k-37k a column for an upload's crop probes)."""
     shorts = np.asarray(shorts, dtype=np.uint64)
     return [
         _distinct(_distinct((shorts >> shift) & _HALF_MASK)[:, None] ^ _HALF_FLIPS[None, :])
