@@ -43,7 +43,7 @@ from backend.integrations import metrics as integrations_metrics
 from backend.integrations.flows import confirmation_hook
 from backend.integrations.http import DeviceReportController
 from backend.integrations.sweep import run_forever as run_device_sweeps
-from backend.jobs.flows import job_hook
+from backend.jobs.flows import holds_asset, job_hook
 from backend.jobs.http import JobAdminController
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             confirmation_hook(settings.webhook_urls),
             job_hook(settings.webhook_urls),
         ),
+        asset_holds=(holds_asset,),
     )
     # QA sampling reads the policy the context loaded, so its hook is added once the context exists.
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, qa_sample_hook(ctx.policy.quality.qa_sample_share)))

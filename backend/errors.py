@@ -314,6 +314,14 @@ MESSAGES: dict[str, Message] = {
             " ({allocated_type}); scan the label of the allocated asset.",
         ),
     ),
+    "qr/asset-reserved": Message(
+        title=("Apparaat is gereserveerd", "Asset reserved"),
+        detail=(
+            "Apparaat '{serial}' is gereserveerd voor een andere installatie; scan het label van het apparaat"
+            " dat voor deze installatie bedoeld is.",
+            "Asset '{serial}' is reserved for another install; scan the label of the asset meant for this one.",
+        ),
+    ),
     # photos
     "photo/slot-unknown": Message(
         title=("Onbekende fotoplek", "Unknown photo slot"),

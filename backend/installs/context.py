@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,8 @@ from backend.settings import Settings
 from backend.storage import PhotoStore, open_store
 from backend.validation.geo import Territory
 from backend.validation.policy import DEFAULT_POLICY_PATH, Policy, parse_policy
+
+AssetHold = Callable[[int], Awaitable[bool]]  # an asset id -> held for something else
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,6 +38,9 @@ class InstallContext:
     cpu: BoundedPool
     clock: Callable[[], datetime] = _utcnow
     state_hooks: tuple[StateHook, ...] = ()
+    # Whether another domain holds an asset for something else (a live job's allocation): a scan of it
+    # is refused unless this install is the one it is held for (installs.allocated_asset).
+    asset_holds: tuple[AssetHold, ...] = ()
 
     async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU-bound work on the pool, off the event loop; 503 `service/busy` when its queue is full."""
@@ -52,7 +57,9 @@ def load_territory(path: Path) -> Territory:
     return Territory.from_geojson(path.read_bytes())
 
 
-def build_context(settings: Settings, state_hooks: tuple[StateHook, ...] = ()) -> InstallContext:
+def build_context(
+    settings: Settings, state_hooks: tuple[StateHook, ...] = (), asset_holds: tuple[AssetHold, ...] = ()
+) -> InstallContext:
     """Load the catalog, the policy and the territory once, at start-up."""
     return InstallContext(
         settings=settings,
@@ -62,4 +69,5 @@ def build_context(settings: Settings, state_hooks: tuple[StateHook, ...] = ()) -
         store=open_store(settings),
         cpu=BoundedPool(settings.cpu_threads, settings.cpu_queue, settings.busy_retry_after_s),
         state_hooks=state_hooks,
+        asset_holds=asset_holds,
     )

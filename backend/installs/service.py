@@ -220,6 +220,8 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
             raise Invalid("qr/unknown-asset")
         if install.allocated_asset is not None and asset.id != install.allocated_asset:  # its job reserved another
             raise Invalid("qr/not-allocated-asset", scanned_type=asset.asset_type, allocated_type=install.asset_type)
+        if asset.id != install.allocated_asset and any([await held(asset.id) for held in ctx.asset_holds]):
+            raise Invalid("qr/asset-reserved", serial=asset.serial)  # another job's meter: not this install's
         if asset.status == AssetStatus.INSTALLED and asset.connection != install.connection:
             raise Invalid("qr/asset-installed-elsewhere", serial=asset.serial)
         if asset.status == AssetStatus.RETIRED:

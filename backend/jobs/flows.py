@@ -39,3 +39,8 @@ def job_hook(urls: tuple[str, ...]) -> StateHook:
                 await follow(urls, change.actor, own, to_state, change.at, install)
 
     return on_state_change
+
+
+async def holds_asset(asset_id: int) -> bool:
+    """An asset hold (InstallContext.asset_holds): a live job has this asset allocated."""
+    return bool(await repo.allocations([asset_id]))

@@ -17,6 +17,7 @@ from tests.mobile_api.helpers import (
     Draft,
     enter_reading,
     locate,
+    new_install,
     problem,
     ready_install,
     scan,
@@ -127,6 +128,32 @@ class TestAllocatedAsset:
         assert "than the one allocated to this job" in problem(r, 422, "qr/not-allocated-asset")["detail"]
         view = (await client.get(d.url, headers=installer.headers)).json()
         assert view["asset"] is None  # nothing was linked
+
+    async def test_a_meter_held_by_a_job_is_refused_to_any_other_install(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        installer, admin = make.party(Role.INSTALLER), make.party(Role.ADMIN)
+        job, serial, payload = await _dispatched(client, make, installer)
+        # the customer's own install elsewhere, and another job of another installer without a meter
+        own = await new_install(client, make)
+        problem(await scan(client, own, payload), 422, "qr/asset-reserved")
+        other = make.party(Role.INSTALLER)
+        bare = await created_job(client, admin, await make.connection(), installer=other.subject)
+        bare_id = (await start(client, other, bare["id"])).json()["id"]
+        bare_draft = Draft(who=other, id=bare_id, ean=bare["ean"], asset_type="smart_meter_1p")
+        body = problem(await scan(client, bare_draft, payload), 422, "qr/asset-reserved")
+        assert serial in body["detail"]  # the label in hand says the serial; nothing of the job is told
+        # the job's own install takes it; once the job is cancelled the meter is free for anyone
+        mine = (await start(client, installer, job["id"])).json()["id"]
+        assert (
+            await scan(client, Draft(who=installer, id=mine, ean=job["ean"], asset_type="smart_meter_1p"), payload)
+        ).status_code == 200
+        second, second_serial, second_payload = await _dispatched(client, make, installer)
+        r = await client.post(
+            f"{JOBS}/{second['id']}/cancel", json={"version": second["version"]}, headers=admin.headers
+        )
+        assert r.status_code == 200, r.text
+        assert (await scan(client, own, second_payload)).status_code == 200
 
     async def test_a_job_without_allocation_takes_any_fitting_asset(self, client: AsyncClient, make: Factory) -> None:
         installer = make.party(Role.INSTALLER)
