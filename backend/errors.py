@@ -451,6 +451,13 @@ MESSAGES: dict[str, Message] = {
             "Unknown reason code '{reason_code}' for '{outcome}'; choose from: {allowed}.",
         ),
     ),
+    "review/objection-needs-another-specialist": Message(
+        title=("Andere specialist nodig", "Another specialist required"),
+        detail=(
+            "De klant maakte bezwaar tegen uw afkeuring; een andere specialist beslist hierover.",
+            "The customer objected to your rejection; another specialist decides on it.",
+        ),
+    ),
     "review/second-approver-required": Message(
         title=("Tweede specialist nodig", "Second specialist required"),
         detail=(

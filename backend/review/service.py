@@ -171,9 +171,13 @@ async def decide(
         if case.version != version:
             raise Conflict("review/stale-version", current=case.version, extra={"current_version": case.version})
         customer_text = message or None  # without one, the customer sees the reason code's words
+        earlier = await installs_repo.decisions_of(install.id)
+        if earlier and earlier[-1].outcome == "rejected" and earlier[-1].decided_by == who.subject:
+            # Back after an objection (a rejection is final otherwise): another specialist judges it.
+            raise Conflict("review/objection-needs-another-specialist")
         decision: dict[str, Any] = {
             "install": install.id,
-            "attempt": len(await installs_repo.decisions_of(install.id)) + 1,
+            "attempt": len(earlier) + 1,
             "reasons": [reason_code],
             "policy_version": f"review-{config.version}",
             "decided_by": who.subject,

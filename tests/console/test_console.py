@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ from playwright.async_api import Browser, Page, expect
 
 from backend.principal import Role
 from tests.factories import Factory
+from tests.helpers.review import case_id_of, set_case
 from tests.mobile_api.helpers import Draft, ask_help, ready_install, submit, upload
 
 
@@ -23,9 +25,9 @@ async def _escalated(client: httpx.AsyncClient, make: Factory, *, wrong_label: b
     else:
         d = await ready_install(client, make)
         assert (await ask_help(client, d)).json()["state"] == "in_review"
-    spec = make.party(Role.SPECIALIST)
-    queue = (await client.get("/review/v1/queue", params={"limit": 100}, headers=spec.headers)).json()
-    case_id = next(i["case_id"] for i in queue["items"] if i["install_id"] == d.id)
+    case_id = await case_id_of(d.id)
+    # First in the queue, however many cases other tests left open: the browser looks for it on page 1.
+    await set_case(case_id, due_at=datetime(2001, 1, 1, tzinfo=UTC))
     return d, case_id
 
 

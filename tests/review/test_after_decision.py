@@ -79,6 +79,28 @@ class TestObjection:
         approved = await decided(client, spec, case["id"], "approve", "verified_with_customer")
         assert approved["install"]["state"] == "approved"
 
+    async def test_the_specialist_who_rejected_does_not_judge_the_objection(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        d = await ready_install(client, make)
+        await helped(client, d)
+        rejecter = make.party(Role.SPECIALIST)
+        case_id = await case_id_of(d.id)
+        await decided(client, rejecter, case_id, "reject", "not_eligible")
+        assert (await _object(client, d)).status_code == 200
+        view = await claimed(client, rejecter, case_id)  # they may read it again
+        r = await client.post(
+            CASE.format(case_id) + "/decision",
+            json={"outcome": "approve", "reason_code": "verified_with_customer", "version": view["version"]},
+            headers=rejecter.headers,
+        )
+        problem(r, 409, "review/objection-needs-another-specialist")
+        assert (await install_of(client, d))["state"] == "in_review"
+        await client.post(CASE.format(case_id) + "/release", headers=rejecter.headers)
+        other = make.party(Role.SPECIALIST)
+        rejected_again = await decided(client, other, case_id, "reject", "not_eligible")
+        assert rejected_again["install"]["state"] == "rejected"
+
     async def test_objecting_again_while_it_is_reviewed_changes_nothing(
         self, client: AsyncClient, make: Factory
     ) -> None:
