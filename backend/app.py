@@ -34,21 +34,23 @@ from backend.events.delivery import run_forever as run_deliveries
 from backend.events.outbox import outbox_hook
 from backend.http_guard import GuardedRequest, RequestGuard, bounded_path_ids
 from backend.idempotency.http import IdempotencyKeys
-from backend.idempotency.sweep import run_forever as run_key_sweeps
+from backend.idempotency.sweep import SWEEP_INTERVAL_S as KEY_SWEEP_INTERVAL_S
+from backend.idempotency.sweep import key_round
 from backend.identity.provider import identity_provider
 from backend.installs.context import build_context
-from backend.installs.orphans import run_forever as run_file_sweeps
+from backend.installs.orphans import file_round
 from backend.installs.tables import Install
 from backend.integrations import metrics as integrations_metrics
 from backend.integrations.flows import confirmation_hook
 from backend.integrations.http import DeviceReportController
-from backend.integrations.sweep import run_forever as run_device_sweeps
+from backend.integrations.sweep import device_round
 from backend.jobs.flows import holds_asset, job_hook
 from backend.jobs.http import JobAdminController
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
 from backend.openapi import contract_plugins, openapi_config, problem_response
+from backend.periodic import every
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.quality import metrics as quality_metrics
 from backend.quality.flows import qa_sample_hook
@@ -57,7 +59,7 @@ from backend.ratelimit import Limiter, RateLimit
 from backend.review import flows as review_flows
 from backend.review.http import ReviewController
 from backend.settings import Settings, check_production_ready, get_settings
-from backend.uploads.sweep import run_forever as run_upload_sweeps
+from backend.uploads.sweep import upload_round
 from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
 from mobile_api.v1.installs import InstallController
@@ -149,22 +151,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
             delivery = asyncio.create_task(
                 run_deliveries(settings.webhook_secret, settings.webhook_interval_s, ctx.clock)
             )
-        # Every worker sweeps for silent devices; the sweep is idempotent across workers.
-        device_sweeps = asyncio.create_task(run_device_sweeps(ctx, DEVICE_SWEEP_INTERVAL_S))
-        # And for upload files a crash left behind; overlapping sweeps are safe (backend/installs/orphans.py).
-        file_sweeps = asyncio.create_task(run_file_sweeps(ctx, settings.file_sweep_interval_s, settings.orphan_grace_s))
-        upload_sweeps = asyncio.create_task(
-            run_upload_sweeps(ctx, settings.file_sweep_interval_s, settings.orphan_grace_s)
-        )
-        # And for expired Idempotency-Keys; overlapping sweeps are safe too (backend/idempotency/sweep.py).
-        key_sweeps = asyncio.create_task(run_key_sweeps(ctx.clock))
+        # Every worker sweeps (each sweep is safe to overlap): silent devices, files a crash left behind,
+        # expired resumable uploads and their parts, expired Idempotency-Keys.
+        grace_s, files_s = settings.orphan_grace_s, settings.file_sweep_interval_s
+        sweeps = [
+            asyncio.create_task(every(*loop))
+            for loop in (
+                (DEVICE_SWEEP_INTERVAL_S, "device sweep", lambda: device_round(ctx)),
+                (files_s, "file sweep", lambda: file_round(ctx, grace_s)),
+                (files_s, "upload sweep", lambda: upload_round(ctx, grace_s)),
+                (KEY_SWEEP_INTERVAL_S, "idempotency sweep", lambda: key_round(ctx.clock())),
+            )
+        ]
         try:
             yield
         finally:
-            device_sweeps.cancel()
-            file_sweeps.cancel()
-            upload_sweeps.cancel()
-            key_sweeps.cancel()
+            for sweep in sweeps:
+                sweep.cancel()
             if delivery is not None:
                 delivery.cancel()
             if pooled:

@@ -4,14 +4,9 @@ so no statement holds many rows."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from backend.idempotency import repository as repo
-
-log = logging.getLogger("selfinstall")
 
 SWEEP_INTERVAL_S = 600.0
 BATCH = 1000
@@ -25,12 +20,7 @@ async def sweep_keys(now: datetime) -> int:
     return deleted + n
 
 
-async def run_forever(clock: Callable[[], datetime], interval_s: float = SWEEP_INTERVAL_S) -> None:
-    """The sweep loop started by the app's lifespan."""
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            if deleted := await sweep_keys(clock()):
-                log.info("idempotency sweep removed %d expired keys", deleted)
-        except Exception:  # a database hiccup must not stop the sweeps for good
-            log.exception("idempotency sweep failed")
+async def key_round(now: datetime) -> str | None:
+    """One round of the lifespan's loop (backend/periodic.py): what it removed, if anything."""
+    deleted = await sweep_keys(now)
+    return f"{deleted} expired keys removed" if deleted else None

@@ -8,14 +8,9 @@ sweeps, and so may `selfinstall sweep-files`, at the same time: see `LocalPhotoS
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.storage import SweepReport
-
-log = logging.getLogger("selfinstall")
 
 
 async def sweep_files(ctx: InstallContext, grace_s: float) -> SweepReport:
@@ -23,13 +18,9 @@ async def sweep_files(ctx: InstallContext, grace_s: float) -> SweepReport:
     return await ctx.store.sweep(repo.sha256s_stored, ctx.clock().timestamp() - grace_s)
 
 
-async def run_forever(ctx: InstallContext, interval_s: float, grace_s: float) -> None:
-    """The sweep loop started by the app's lifespan (every worker: the sweep is safe to overlap)."""
-    while True:
-        await asyncio.sleep(interval_s)  # first round after one interval: a restart loop sweeps nothing twice
-        try:
-            report = await sweep_files(ctx, grace_s)
-            if report.partials or report.orphans:
-                log.info("file sweep removed %d partial uploads, %d orphaned photos", report.partials, report.orphans)
-        except Exception:  # a database hiccup must not stop the sweeps for good
-            log.exception("file sweep failed")
+async def file_round(ctx: InstallContext, grace_s: float) -> str | None:
+    """One round of the lifespan's loop (backend/periodic.py): what it removed, if anything."""
+    report = await sweep_files(ctx, grace_s)
+    if report.partials or report.orphans:
+        return f"{report.partials} partial uploads, {report.orphans} orphaned photos removed"
+    return None

@@ -7,8 +7,6 @@ had that case is skipped, so a case a specialist closed is not reopened by the n
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from datetime import datetime, timedelta
 
@@ -20,7 +18,6 @@ from backend.principal import Principal, Role
 from backend.review.followups import open_followup
 from backend.validation.results import Reason
 
-log = logging.getLogger("selfinstall.integrations")
 BATCH = 200
 SWEEPER = Principal(subject="device-sweep", role=Role.SYSTEM)
 SILENT = "device_silent"
@@ -58,13 +55,7 @@ async def sweep_silent_devices(ctx: InstallContext, now: datetime) -> int:
             return opened
 
 
-async def run_forever(ctx: InstallContext, interval_s: float) -> None:
-    """The sweep loop started by the app's lifespan (every worker: the sweep is idempotent)."""
-    while True:
-        await asyncio.sleep(interval_s)  # first round after one interval: a restart loop sweeps nothing twice
-        try:
-            opened = await sweep_silent_devices(ctx, ctx.clock())
-            if opened:
-                log.info("device sweep opened %d device_silent cases", opened)
-        except Exception:  # a database hiccup must not stop the sweeps for good
-            log.exception("device sweep failed")
+async def device_round(ctx: InstallContext) -> str | None:
+    """One round of the lifespan's loop (backend/periodic.py): what it opened, if anything."""
+    opened = await sweep_silent_devices(ctx, ctx.clock())
+    return f"{opened} device_silent cases opened" if opened else None

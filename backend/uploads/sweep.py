@@ -8,15 +8,11 @@ and a part's row is written after its file is durable, within the request that w
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 
 from backend.installs.context import InstallContext
 from backend.storage.base import batches
 from backend.uploads import repository as repo
-
-log = logging.getLogger("selfinstall")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +37,7 @@ async def sweep_uploads(ctx: InstallContext, grace_s: float) -> UploadSweep:
     return UploadSweep(expired, removed)
 
 
-async def run_forever(ctx: InstallContext, interval_s: float, grace_s: float) -> None:
-    """The sweep loop started by the app's lifespan (every worker: the sweep is safe to overlap)."""
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            report = await sweep_uploads(ctx, grace_s)
-            if report.expired or report.parts:
-                log.info("upload sweep removed %d expired uploads, %d parts", report.expired, report.parts)
-        except Exception:  # a database hiccup must not stop the sweeps for good
-            log.exception("upload sweep failed")
+async def upload_round(ctx: InstallContext, grace_s: float) -> str | None:
+    """One round of the lifespan's loop (backend/periodic.py): what it removed, if anything."""
+    report = await sweep_uploads(ctx, grace_s)
+    return f"{report.expired} expired uploads, {report.parts} parts removed" if report.expired or report.parts else None

@@ -162,7 +162,7 @@ class TestSweepRaces:
 
 class TestEveryWorkerSweeps:
     async def test_a_served_app_sweeps_on_its_own_round_after_round(self, tmp_path: Path) -> None:
-        """The lifespan's loop (backend/installs/orphans.run_forever) in a real server process: what
+        """The lifespan's loop (backend/periodic.every with orphans.file_round) in a real server process: what
         is planted in its folder is swept without anyone asking, and again on a later round."""
         store = LocalPhotoStore(tmp_path / "photos")
         env = {"PHOTO_STORE": f"file://{store.root}", "FILE_SWEEP_INTERVAL_S": "0.1", "ORPHAN_GRACE_S": "1"}
