@@ -160,18 +160,25 @@ class TestKillDuringResumableUploads:
         sent = {(d.id, slot): hashlib.sha256(data).hexdigest() for d, slot, data in jobs}  # type: ignore[attr-defined]
         assert acknowledged == sent  # every photo acknowledged with the bytes its client sent
         stored = {p.sha256 async for p in run_store().originals()}
+        lost = twice = 0
         for install_id in {d.id for d, _, _ in jobs}:  # type: ignore[attr-defined]
             rows = await installs.photos_of(uuid.UUID(install_id), current_only=False)
             by_slot = {(install_id, p.slot): p for p in rows if p.is_current}
             for key, sha in acknowledged.items():
-                if key[0] == install_id:
-                    assert by_slot[key].sha256 == sha and sha in stored  # not lost
-            assert len(rows) == len({p.sha256 for p in rows})  # not twice
+                if key[0] == install_id and not (key in by_slot and by_slot[key].sha256 == sha and sha in stored):
+                    lost += 1
+            twice += len(rows) - len({p.sha256 for p in rows})
+        assert (lost, twice) == (0, 0)
 
         await run_cli({}, "sweep-files", "--grace-s", "0")  # no server runs: no grace needed
         assert list((settings.photo_dir / "incoming").glob("*.part")) == []
         left = [u for u in await Upload.select().where(Upload.owner_subject == customer.subject)]
         assert all(u["complete"] or u["received"] == 0 for u in left)  # finished, or a creation retried
+        print(
+            f"\nkill -9 amid {UPLOADS} resumable uploads: killed after {killed_at} acknowledged, {len(retries)} client"
+            f" retries, {len(acknowledged)} acknowledged in all; lost {lost}, stored twice {twice}, .part files after"
+            " the sweep 0"
+        )
         names = [p.name async for p in run_store().parts()]
         assert names == [] or await uploads.part_names_kept(names) == set(names)  # no part without a row
         assert not [n for n in names if any(n.startswith(str(u["id"])) for u in left)]  # none of these uploads'
