@@ -25,8 +25,8 @@ from backend.admin.known_answers import KnownAnswerController
 from backend.admission import AdmissionLimit, InFlight
 from backend.auth import TokenVerifier, confine_systems, jwt_auth
 from backend.console.headers import console_security_headers
-from backend.console.http import ConsoleController
 from backend.console.oidc import provider_sign_in
+from backend.console.pages import CONSOLE_CONTROLLERS
 from backend.console.signin import ConsoleSignInController
 from backend.console.times import add_time_filters
 from backend.db import BoundedSQLiteEngine, ping
@@ -211,7 +211,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CalibrationController,
             KnownAnswerController,
             DeviceReportController,
-            ConsoleController,
+            *CONSOLE_CONTROLLERS,
             *([ConsoleSignInController] if provider_sign_in(settings) else []),
             create_static_files_router(
                 path="/console/static",

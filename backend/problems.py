@@ -189,7 +189,7 @@ class LocalizedProblem(ProblemDetailsException):
             params = {**params, "detail": "; ".join(v.sentence_in(lang) for v in self.violations)}
             self.extra = {**(self.extra or {}), "errors": [v.wire(lang) for v in self.violations]}
         if self.rows:
-            worded = [_row_wire(row, lang) for row in self.rows]
+            worded = [row_wire(row, lang) for row in self.rows]
             params = {**params, "errors": "; ".join(w["message"] for w in worded[:MAX_ROWS_IN_DETAIL])}
             self.extra = {**(self.extra or {}), "errors": worded}
         self.title = MESSAGES[self.code].title_in(lang)
@@ -203,7 +203,7 @@ class LocalizedProblem(ProblemDetailsException):
         return response
 
 
-def _row_wire(row: RowError, lang: str) -> dict[str, Any]:
+def row_wire(row: RowError, lang: str) -> dict[str, Any]:
     """A bad line of a batch as an item of the problem's `errors`: its line, field and kind, and words."""
     if row.validator is None:
         return {"line": row.line, "field": row.field, "kind": row.kind, "message": row.text(lang)}

@@ -1,7 +1,9 @@
-"""/console: the specialists' web pages. Signing in with a specialist's token opens a server-side
-session (backend/console/sessions.py) whose random id lives in a Secure, HttpOnly, SameSite=Strict
-cookie; signing out ends it. Every form carries a CSRF token (Litestar's CSRF middleware); every
-response carries the security headers of backend/console/headers.py (a hook in create_app)."""
+"""/console: the specialists' web pages (the operators' are beside them: backend/console/pages.py).
+Signing in with a specialist's or an admin's token opens a server-side session
+(backend/console/sessions.py) whose random id lives in a Secure, HttpOnly, SameSite=Strict cookie
+(backend/console/access.py: which role a page is for); signing out ends it. Every form carries a
+CSRF token (Litestar's CSRF middleware); every response carries the security headers of
+backend/console/headers.py (a hook in create_app)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
@@ -20,12 +22,14 @@ from litestar.response import Redirect, Stream, Template
 
 from backend.bounds import PROSE
 from backend.console import sessions
+from backend.console.access import COOKIE, HANDLERS, HOME, principal_of, require, session_cookie
 from backend.console.annotate import annotated_jpeg
-from backend.console.oidc import SPECIALISTS_ONLY, pasted_tokens_allowed, provider_sign_in
+from backend.console.oidc import CONSOLE_ROLES, STAFF_ONLY, pasted_tokens_allowed, provider_sign_in
+from backend.console.said import flash
 from backend.console.svgmap import MapPoint, render_map
-from backend.console.words import FLASH, KIND_WORDS, VERDICT_WORDS
+from backend.console.words import KIND_WORDS, VERDICT_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
-from backend.errors import MESSAGES, DomainError
+from backend.errors import DomainError
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT
 from backend.principal import Principal, Role
@@ -35,31 +39,11 @@ from backend.review.views import CheckDetail, case_view, queue_view
 from backend.storage.serve import photo_response
 from backend.validation.results import Reason
 
-COOKIE = "si_console"
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-class ConsoleLoginRequired(Exception):
-    """No valid specialist cookie: go to the sign-in page."""
-
-
-async def _principal(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
-    """The specialist whose session the cookie names (only specialists can open one)."""
-    subject = await sessions.session_subject(request.cookies.get(COOKIE), ctx.clock())
-    return Principal(subject=subject, role=Role.SPECIALIST) if subject else None
-
-
 async def _require(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
-    who = await _principal(request, ctx)
-    if who is None:
-        raise ConsoleLoginRequired
-    return who
-
-
-def session_cookie(value: str, max_age: int) -> Cookie:
-    return Cookie(
-        key=COOKIE, value=value, path="/console", max_age=max_age, httponly=True, secure=True, samesite="strict"
-    )
+    return await require(request, ctx, Role.SPECIALIST)
 
 
 def _login_page(ctx: InstallContext, status: int, error: str | None, who: Principal | None = None) -> Template:
@@ -71,23 +55,6 @@ def _login_page(ctx: InstallContext, status: int, error: str | None, who: Princi
         "paste": pasted_tokens_allowed(ctx.settings),
     }
     return Template("login.html", status_code=status, context=context)
-
-
-def _flash(code: str | None) -> dict[str, str] | None:
-    if not code:
-        return None
-    if code in FLASH:
-        kind, text = FLASH[code]
-    elif code in MESSAGES:
-        kind, text = "error", MESSAGES[code].detail[0].format_map(_Blank())
-    else:
-        return None
-    return {"kind": kind, "text": text}
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "…"
 
 
 def _findings(checks: list[CheckDetail]) -> list[CheckDetail]:
@@ -122,15 +89,17 @@ def _back(case_id: int, code: str) -> Redirect:
 class ConsoleController(Controller):
     path = "/console"
     include_in_schema = False
-    exception_handlers = {ConsoleLoginRequired: lambda _r, _e: Redirect("/console/login", status_code=303)}
+    exception_handlers = HANDLERS
 
-    @get("/", sync_to_thread=False)
-    def index(self) -> Redirect:
-        return Redirect("/console/queue", status_code=303)
+    @get("/")
+    async def index(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Redirect:
+        """The signed-in role's first page (the sign-in page without a session)."""
+        who = await principal_of(request, ctx)
+        return Redirect(HOME[who.role] if who else "/console/login", status_code=303)
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
-        return _login_page(ctx, 200, None, await _principal(request, ctx))
+        return _login_page(ctx, 200, None, await principal_of(request, ctx))
 
     @post("/login", status_code=303)
     async def login(self, state: State, ctx: NamedDependency[InstallContext], data: Form) -> Response[Any]:
@@ -141,12 +110,13 @@ class ConsoleController(Controller):
             token = await state.verifier.verify(data.get("token", "").strip())
         except NotAuthorizedException:
             return _login_page(ctx, 401, "Dit token is ongeldig of verlopen.")
-        if state.verifier.role(token) is not Role.SPECIALIST:
-            return _login_page(ctx, 403, SPECIALISTS_ONLY)
+        role = state.verifier.role(token)
+        if role not in CONSOLE_ROLES:
+            return _login_page(ctx, 403, STAFF_ONLY)
         now = ctx.clock()
-        session = await sessions.open_session(token.sub, now, token.exp)
+        session = await sessions.open_session(Principal(subject=token.sub, role=role), now, token.exp)
         max_age = max(60, int((token.exp - now).total_seconds()))
-        return Redirect("/console/queue", status_code=303, cookies=[session_cookie(session, max_age)])
+        return Redirect(HOME[role], status_code=303, cookies=[session_cookie(session, max_age)])
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
@@ -215,7 +185,7 @@ class ConsoleController(Controller):
             "case.html",
             context={
                 "who": who,
-                "flash": _flash(msg),
+                "flash": flash(msg),
                 "case": view,
                 "photos": photos,
                 "checks": view.checks,

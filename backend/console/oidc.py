@@ -48,7 +48,9 @@ CALLBACK_PATH = "/console/oidc/callback"
 RETRY = "Deze aanmelding is verlopen of in een ander venster begonnen; meld u opnieuw aan."
 REFUSED_BY_PROVIDER = "De identiteitsprovider heeft de aanmelding niet bevestigd; meld u opnieuw aan."
 UNREACHABLE = "De identiteitsprovider is nu niet bereikbaar; probeer het over een minuut opnieuw."
-SPECIALISTS_ONLY = "Deze console is alleen voor specialisten."
+STAFF_ONLY = "Deze console is alleen voor specialisten en beheerders."
+# Who may open a console session: specialists (the queue) and admins (the operator pages).
+CONSOLE_ROLES = frozenset({Role.SPECIALIST, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class SignInAttempt:
 
 
 class SignInFailed(Exception):
-    """The sign-in did not produce a specialist: the login page with this status and words."""
+    """The sign-in did not produce a specialist or an admin: the login page with this status and words."""
 
     def __init__(self, status: int, text: str) -> None:
         super().__init__(text)
@@ -140,7 +142,7 @@ async def finish(
     params: Mapping[str, str],
     redirect_url: str,
 ) -> Token:
-    """The specialist's verified ID token for the provider's redirect back; SignInFailed otherwise."""
+    """The specialist's or admin's verified ID token for the provider's redirect back; SignInFailed otherwise."""
     oidc = provider_sign_in(verifier.settings)
     assert oidc is not None and oidc.client_id, "the callback is routed only with a provider sign-in"
     if "error" in params:  # the user cancelled, or the provider refused them
@@ -162,6 +164,6 @@ async def finish(
         raise SignInFailed(503, UNREACHABLE) from None
     if not _same(str(token.extras.get("nonce", "")), attempt.nonce):
         raise SignInFailed(401, REFUSED_BY_PROVIDER)  # an ID token issued for another sign-in
-    if verifier.role(token) is not Role.SPECIALIST:
-        raise SignInFailed(403, SPECIALISTS_ONLY)
+    if verifier.role(token) not in CONSOLE_ROLES:
+        raise SignInFailed(403, STAFF_ONLY)
     return token

@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime
 
 from backend.console import repository
+from backend.principal import Principal, Role
 
 SESSION_BYTES = 32
 _MAX_COOKIE_LENGTH = 64  # token_urlsafe(32) is 43 characters: anything longer is not ours, skip the query
@@ -19,19 +20,20 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-async def open_session(subject: str, now: datetime, expires_at: datetime) -> str:
-    """A new session for `subject`; returns the cookie value."""
+async def open_session(who: Principal, now: datetime, expires_at: datetime) -> str:
+    """A new session for `who` (a specialist or an admin); returns the cookie value."""
     await repository.delete_expired_sessions(now)
     value = secrets.token_urlsafe(SESSION_BYTES)
-    await repository.insert_session(_digest(value), subject, now, expires_at)
+    await repository.insert_session(_digest(value), who.subject, who.role.value, now, expires_at)
     return value
 
 
-async def session_subject(value: str | None, now: datetime) -> str | None:
-    """Who holds this cookie value, if its session is still open."""
+async def session_principal(value: str | None, now: datetime) -> Principal | None:
+    """Who holds this cookie value, in the role they signed in with, if its session is still open."""
     if not value or len(value) > _MAX_COOKIE_LENGTH:
         return None
-    return await repository.live_session_subject(_digest(value), now)
+    row = await repository.live_session(_digest(value), now)
+    return Principal(subject=row[0], role=Role(row[1])) if row else None
 
 
 async def end_session(value: str | None) -> None:

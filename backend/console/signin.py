@@ -12,9 +12,10 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from backend.console import oidc, sessions
-from backend.console.http import session_cookie
+from backend.console.access import HOME, session_cookie
 from backend.errors import Unavailable
 from backend.installs.context import InstallContext
+from backend.principal import Principal
 from backend.settings import OidcSettings
 
 
@@ -63,7 +64,7 @@ class ConsoleSignInController(Controller):
     async def callback(
         self, request: Request[Any, Any, Any], state: State, ctx: NamedDependency[InstallContext]
     ) -> Response[Any]:
-        """The provider's redirect back: check it, open a console session, go to the queue."""
+        """The provider's redirect back: check it, open a console session, go to the role's first page."""
         provider, discovery = oidc.provider_sign_in(ctx.settings), state.verifier.provider.discovery
         assert provider is not None and discovery is not None
         attempt = oidc.unseal(ctx.settings, request.cookies.get(oidc.ATTEMPT_COOKIE), ctx.clock())
@@ -76,11 +77,14 @@ class ConsoleSignInController(Controller):
             response.cookies.append(spent)
             return response
         now = ctx.clock()
-        session = await sessions.open_session(token.sub, now, now + timedelta(seconds=provider.console_session_s))
+        role = state.verifier.role(token)
+        assert role is not None, "oidc.finish admits only the console's roles"
+        who = Principal(subject=token.sub, role=role)
+        session = await sessions.open_session(who, now, now + timedelta(seconds=provider.console_session_s))
         # A page, not a redirect: the browser arrived by a cross-site navigation, and a redirect from
         # it would not carry the SameSite=Strict session cookie; a navigation from our own page does.
         return Template(
             "signed_in.html",
-            context={"who": None, "flash": None},
+            context={"who": None, "flash": None, "home": HOME[role]},
             cookies=[session_cookie(session, provider.console_session_s), spent],
         )

@@ -1,6 +1,8 @@
-"""The console's own Dutch words: flash messages after an action, kinds of case and verdicts."""
+"""The console's own Dutch words: flash messages after an action, kinds of case and verdicts, roles."""
 
 from __future__ import annotations
+
+from backend.principal import Role
 
 FLASH = {
     "claimed": ("info", "U heeft de zaak geclaimd."),
@@ -31,3 +33,31 @@ _STALE = (
     "hieronder staat de actuele stand.",
 )
 FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})
+ROLE_WORDS = {Role.SPECIALIST: "specialisten", Role.ADMIN: "beheerders"}
+JOB_STATE_WORDS = {
+    "planned": "gepland",
+    "assigned": "toegewezen",
+    "in_progress": "bezig",
+    "done": "klaar",
+    "cancelled": "geannuleerd",
+}
+ASSIGNEE_WORDS = {"installer": "installateur", "customer": "klant zelf"}
+FIELD_WORDS = {
+    "ean": "EAN",
+    "asset_type": "type",
+    "window_start": "begin venster",
+    "window_end": "einde venster",
+    "installer": "installateur",
+    "self_install": "klant zelf",
+    "serial": "serienummer",
+    "version": "versie",
+    "reason": "reden",
+}
+FLASH.update(
+    {
+        "job_created": ("info", "De opdracht is aangemaakt."),
+        "jobs_imported": ("info", "Alle regels van het bestand zijn als opdracht aangemaakt."),
+        "job_assigned": ("info", "De opdracht is toegewezen."),
+        "job_cancelled": ("info", "De opdracht is geannuleerd; een gereserveerd apparaat is weer vrij."),
+    }
+)

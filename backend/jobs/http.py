@@ -114,7 +114,8 @@ def job_view(job: JobRec) -> JobView:
     )
 
 
-def _draft(line: int, item: JobIn) -> service.JobDraft:
+def job_draft(line: int, item: JobIn) -> service.JobDraft:
+    """The service's draft of one request item (the console's forms and CSV use it too)."""
     return service.JobDraft(line=line, **{name: getattr(item, name) for name in JOB_COLUMNS})
 
 
@@ -128,7 +129,7 @@ class JobAdminController(Controller):
         self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], data: JSONBody[JobIn]
     ) -> JobView:
         """Create a job: a connection, an asset type, a window, optionally an allocated asset and an assignee."""
-        (job,) = await service.create_jobs(ctx, request.user, [_draft(1, data)], "jobs/invalid")
+        (job,) = await service.create_jobs(ctx, request.user, [job_draft(1, data)], "jobs/invalid")
         return job_view(job)
 
     @post(
@@ -143,7 +144,7 @@ class JobAdminController(Controller):
     ) -> Response[ImportedJobs]:
         """Create a batch of jobs (JSON list or CSV with a header); all lines or none, each fault by its line."""
         items = read_batch(request.headers.get("content-type", ""), await request.body(), JobIn, JOB_COLUMNS, _BATCH)
-        jobs = await service.create_jobs(ctx, request.user, [_draft(line, item) for line, item in items], _BATCH)
+        jobs = await service.create_jobs(ctx, request.user, [job_draft(line, item) for line, item in items], _BATCH)
         return Response(ImportedJobs(created=len(jobs), jobs=[job_view(j) for j in jobs]), status_code=HTTP_201_CREATED)
 
     @get("/", operation_id="ListJobs")

@@ -100,6 +100,18 @@ class TestProviderSignIn:
             queue = await console.get("/console/queue")
         assert queue.status_code == 200 and sub in queue.text
 
+    async def test_an_admin_signs_in_and_reaches_dispatch_not_the_queue(
+        self, client: httpx.AsyncClient, oidc_provider: LocalProvider
+    ) -> None:
+        sub = _user(oidc_provider, {"realm_access": {"roles": ["admin"]}})
+        async with _console(_provider_env(oidc_provider.url)) as console:
+            r = await _back(console, _authorize(await _start(console), sub))
+            assert r.status_code == 200, r.text
+            assert 'http-equiv="refresh" content="0; url=/console/jobs"' in r.text
+            jobs, queue = await console.get("/console/jobs"), await console.get("/console/queue")
+        assert jobs.status_code == 200 and sub in jobs.text
+        assert queue.status_code == 403 and "alleen voor specialisten" in queue.text
+
     async def test_pkce_state_and_nonce_travel_with_the_code(
         self, client: httpx.AsyncClient, oidc_provider: LocalProvider
     ) -> None:
@@ -121,7 +133,7 @@ class TestProviderSignIn:
         sub = _user(oidc_provider, {"realm_access": {"roles": ["customer"]}})
         async with _console(_provider_env(oidc_provider.url)) as console:
             r = await _back(console, _authorize(await _start(console), sub))
-        assert r.status_code == 403 and oidc.SPECIALISTS_ONLY in r.text
+        assert r.status_code == 403 and oidc.STAFF_ONLY in r.text
         assert "si_console" not in _set_cookies(r)
 
     async def test_a_cancelled_sign_in(self, client: httpx.AsyncClient, oidc_provider: LocalProvider) -> None:

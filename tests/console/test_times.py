@@ -10,7 +10,7 @@ from httpx import AsyncClient
 
 from backend.console.sessions import open_session
 from backend.console.times import format_clock, format_moment
-from backend.principal import Role
+from backend.principal import Principal, Role
 from tests.factories import Factory
 from tests.helpers.review import case_id_of, helped, set_case
 from tests.mobile_api.helpers import new_install
@@ -52,7 +52,9 @@ class TestCasePage:
         case_id = await case_id_of(d.id)
         await set_case(case_id, due_at=WINTER)
         now = datetime.now(UTC)
-        cookie = await open_session(make.party(Role.SPECIALIST).subject, now, now + timedelta(hours=1))
+        cookie = await open_session(
+            Principal(make.party(Role.SPECIALIST).subject, Role.SPECIALIST), now, now + timedelta(hours=1)
+        )
         headers = {"Cookie": f"si_console={cookie}"}
 
         page = await client.get(f"/console/cases/{case_id}", headers=headers)
@@ -71,7 +73,9 @@ class TestCasePage:
         early = datetime(2000, 1, 4, 7, 30, tzinfo=UTC)  # due before any other case: the queue's first row
         await set_case(case_id, due_at=early)
         now = datetime.now(UTC)
-        cookie = await open_session(make.party(Role.SPECIALIST).subject, now, now + timedelta(hours=1))
+        cookie = await open_session(
+            Principal(make.party(Role.SPECIALIST).subject, Role.SPECIALIST), now, now + timedelta(hours=1)
+        )
         page = await client.get("/console/queue", headers={"Cookie": f"si_console={cookie}"})
         assert page.status_code == 200, page.text
         assert "di 4 jan 2000 08:30 CET (te laat)" in page.text

@@ -1,0 +1,66 @@
+"""Who may open a console page: the session cookie names a specialist or an admin, each page names the
+role it is for. No session: the sign-in page. The other role: a 403 page in words, with a link home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from backend.console import sessions
+from backend.console.words import ROLE_WORDS
+from backend.installs.context import InstallContext
+from backend.principal import Principal, Role
+
+COOKIE = "si_console"
+# Each role's first page: the queue for specialists, dispatch for operators.
+HOME = {Role.SPECIALIST: "/console/queue", Role.ADMIN: "/console/jobs"}
+
+
+class ConsoleLoginRequired(Exception):
+    """No valid session cookie: go to the sign-in page."""
+
+
+class ConsoleForbidden(Exception):
+    """A session of another role than the page is for."""
+
+    def __init__(self, who: Principal, needed: Role) -> None:
+        super().__init__(needed.value)
+        self.who = who
+        self.needed = needed
+
+
+def _forbidden(_request: Request[Any, Any, Any], exc: ConsoleForbidden) -> Template:
+    text = f"Deze pagina is alleen voor {ROLE_WORDS[exc.needed]}; u bent aangemeld als {ROLE_WORDS[exc.who.role]}."
+    context = {"who": exc.who, "flash": {"kind": "error", "text": text}, "home": HOME[exc.who.role]}
+    return Template("forbidden.html", status_code=403, context=context)
+
+
+# Every console controller answers these two the same way.
+HANDLERS: dict[type[Exception], Any] = {
+    ConsoleLoginRequired: lambda _r, _e: Redirect("/console/login", status_code=303),
+    ConsoleForbidden: _forbidden,
+}
+
+
+async def principal_of(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
+    """The specialist or admin whose session the cookie names."""
+    return await sessions.session_principal(request.cookies.get(COOKIE), ctx.clock())
+
+
+async def require(request: Request[Any, Any, Any], ctx: InstallContext, role: Role) -> Principal:
+    """The session's principal if it is of `role`; else the sign-in page or the 403 page."""
+    who = await principal_of(request, ctx)
+    if who is None:
+        raise ConsoleLoginRequired
+    if who.role is not role:
+        raise ConsoleForbidden(who, role)
+    return who
+
+
+def session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=COOKIE, value=value, path="/console", max_age=max_age, httponly=True, secure=True, samesite="strict"
+    )

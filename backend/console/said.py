@@ -1,0 +1,53 @@
+"""What the console says after an action, in Dutch: a flash from an outcome code (words.FLASH) or from a
+domain error (the problem catalog's words, its codes' values worded too), and a batch's bad lines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from backend.console.words import FIELD_WORDS, FLASH
+from backend.errors import MESSAGES, DomainError, Said
+from backend.problems import row_wire
+
+LANG = "nl"
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def flash(code: str | None) -> dict[str, str] | None:
+    """The message a redirect's `?msg=` names: an outcome of ours, or a problem code (its parameters
+    are not in the URL, so they read as …); None for anything else."""
+    if not code:
+        return None
+    if code in FLASH:
+        kind, text = FLASH[code]
+    elif code in MESSAGES:
+        kind, text = "error", MESSAGES[code].detail[0].format_map(_Blank())
+    else:
+        return None
+    return {"kind": kind, "text": text}
+
+
+def error_flash(exc: DomainError, words: Mapping[str, Mapping[str, str]] = {}) -> dict[str, str]:
+    """A domain error as the console's error message; `words` rewords a parameter's values
+    (a state's code as the word for it). A batch's rows are listed by `bad_lines`, not here."""
+    message = MESSAGES[exc.code]
+    if exc.rows:
+        return {"kind": "error", "text": message.title_in(LANG) + ": er is niets opgeslagen."}
+    params = _Blank(
+        {
+            k: v.text(LANG) if isinstance(v, Said) else str(words[k].get(str(v), v) if k in words else v)
+            for k, v in exc.params.items()
+        }
+    )
+    return {"kind": "error", "text": message.detail[0].format_map(params)}
+
+
+def bad_lines(exc: DomainError) -> list[dict[str, Any]]:
+    """A batch's or a form's faults: line, the field in words, and the sentence."""
+    rows = [row_wire(row, LANG) for row in exc.rows]
+    return [{**r, "field": FIELD_WORDS.get(r["field"] or "", r["field"] or "")} for r in rows]

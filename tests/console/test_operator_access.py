@@ -1,0 +1,77 @@
+"""Who opens which console page (issue 13): admins the operator pages, specialists their queue; the other
+role gets a 403 page in words, no session the sign-in page, and a customer or installer no session at all."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import AsyncClient
+
+from backend.jobs.tables import Job
+from backend.principal import Role
+from tests.console.helpers import console_headers
+from tests.factories import Factory
+
+ADMIN_PAGES = ["/console/jobs"]
+ADMIN_FORMS = [("/console/jobs", {"ean": "871687000000000054"}), ("/console/jobs/1/cancel", {"version": "1"})]
+
+
+class TestAdminPages:
+    @pytest.mark.parametrize("path", ADMIN_PAGES)
+    async def test_an_admin_opens_them(self, client: AsyncClient, make: Factory, path: str) -> None:
+        headers = await console_headers(client, make, Role.ADMIN, "admin-kees")
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 200, r.text
+        assert 'href="/console/jobs">Opdrachten</a>' in r.text and "admin-kees" in r.text
+        assert 'href="/console/queue"' not in r.text  # the navigation is the operator's
+
+    @pytest.mark.parametrize("path", ADMIN_PAGES)
+    async def test_a_specialist_gets_a_403_page_in_words(self, client: AsyncClient, make: Factory, path: str) -> None:
+        r = await client.get(path, headers=await console_headers(client, make, Role.SPECIALIST))
+        assert r.status_code == 403
+        assert "alleen voor beheerders; u bent aangemeld als specialisten" in r.text
+        assert 'id="home" href="/console/queue"' in r.text
+
+    @pytest.mark.parametrize("path", ADMIN_PAGES)
+    async def test_without_a_session_the_sign_in_page(self, client: AsyncClient, path: str) -> None:
+        r = await client.get(path)
+        assert r.status_code == 303 and r.headers["location"] == "/console/login"
+
+    @pytest.mark.parametrize(("path", "form"), ADMIN_FORMS)
+    async def test_a_specialists_form_changes_nothing(
+        self, client: AsyncClient, make: Factory, path: str, form: dict[str, str]
+    ) -> None:
+        before = await Job.count()
+        r = await client.post(path, data=form, headers=await console_headers(client, make, Role.SPECIALIST))
+        assert r.status_code == 403 and await Job.count() == before
+
+
+class TestSpecialistPages:
+    async def test_an_admin_gets_a_403_page_on_the_queue(self, client: AsyncClient, make: Factory) -> None:
+        r = await client.get("/console/queue", headers=await console_headers(client, make, Role.ADMIN))
+        assert r.status_code == 403 and "alleen voor specialisten" in r.text
+        assert 'id="home" href="/console/jobs"' in r.text
+
+    async def test_the_index_sends_each_role_home(self, client: AsyncClient, make: Factory) -> None:
+        for role, home in ((Role.ADMIN, "/console/jobs"), (Role.SPECIALIST, "/console/queue")):
+            r = await client.get("/console/", headers=await console_headers(client, make, role))
+            assert r.status_code == 303 and r.headers["location"] == home
+
+
+class TestSignIn:
+    @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.INSTALLER, Role.SYSTEM])
+    async def test_other_roles_open_no_session(self, client: AsyncClient, make: Factory, role: Role) -> None:
+        csrf = (await client.get("/console/login")).cookies["csrftoken"]
+        token = make.party(role).headers["Authorization"].removeprefix("Bearer ")
+        r = await client.post(
+            "/console/login", data={"token": token, "_csrf_token": csrf}, headers={"Cookie": f"csrftoken={csrf}"}
+        )
+        assert r.status_code == 403 and "alleen voor specialisten en beheerders" in r.text
+        assert "si_console" not in r.cookies
+
+    async def test_an_admin_lands_on_dispatch(self, client: AsyncClient, make: Factory) -> None:
+        csrf = (await client.get("/console/login")).cookies["csrftoken"]
+        token = make.party(Role.ADMIN).headers["Authorization"].removeprefix("Bearer ")
+        r = await client.post(
+            "/console/login", data={"token": token, "_csrf_token": csrf}, headers={"Cookie": f"csrftoken={csrf}"}
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/console/jobs"
