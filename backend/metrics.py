@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from litestar.exceptions import NotAuthorizedException
@@ -60,6 +60,12 @@ DECISION_LATENCY = Histogram(
     buckets=(60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 4 * 86400, 7 * 86400, 14 * 86400),
 )
 _FINAL_STATES = frozenset({"approved", "rejected"})  # a cancellation is a withdrawal, not a decision
+# How long open cases have waited: the queue's age in a few steps (the console draws them).
+WAITING_LONGER_THAN = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "24h": timedelta(hours=24),
+}
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
@@ -105,6 +111,8 @@ async def core_families(now: datetime) -> list[Metric]:
     open_by_kind = {kind: n for (kind, reason), n in (await review_repo.queue_counts()).items() if not reason}
     escalations = {(r.value,): await review_repo.cases_with_reason(r.value) for r in Reason}
     oldest = await review_repo.oldest_open()
+    overdue = await review_repo.overdue_counts(now)
+    waiting = {(age,): await review_repo.open_since_before(now - span) for age, span in WAITING_LONGER_THAN.items()}
     approved = outcomes.get("approved", 0)
     return [
         labelled(GaugeMetricFamily, "selfinstall_installs", "Installs by state.", ["state"], _keyed(states)),
@@ -139,6 +147,20 @@ async def core_families(now: datetime) -> list[Metric]:
             "Open review cases by kind (escalations and follow-ups).",
             ["kind"],
             {(kind.value,): open_by_kind.get(kind.value, 0) for kind in CaseKind},
+        ),
+        labelled(
+            GaugeMetricFamily,
+            "selfinstall_review_overdue_cases",
+            "Open review cases past their due time (SLA breached), by kind.",
+            ["kind"],
+            {(kind.value,): overdue.get(kind.value, 0) for kind in CaseKind},
+        ),
+        labelled(
+            GaugeMetricFamily,
+            "selfinstall_review_waiting_cases",
+            "Open review cases waiting longer than `longer_than`.",
+            ["longer_than"],
+            waiting,
         ),
     ]
 
@@ -183,6 +205,13 @@ class DomainSnapshot:
                 log.warning("domain metrics not refreshed; serving the last ones", exc_info=True)
                 return
             self._families, self._taken_at = families, self._monotonic()
+
+    async def current(self) -> tuple[list[Metric], float | None]:
+        """The database's figures, read again if stale, and their age in seconds (None: never read):
+        what the operators' console draws, from the same snapshot /metrics serves."""
+        await self.refresh_if_stale()
+        age = None if self._taken_at is None else round(self._monotonic() - self._taken_at, 3)
+        return list(self._families), age
 
     def collect(self) -> Iterator[Metric]:
         """prometheus-client's collector protocol: the cached families and their age."""

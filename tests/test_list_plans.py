@@ -105,7 +105,7 @@ async def _plan(query: Select, engine_type: str) -> tuple[list[str], list[str]]:
 
 
 def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
-    """Each list query, the index it must use, and the tables it must not scan."""
+    """Each list query, the index it must use (or one of `a|b`), and the tables it must not scan."""
     due = datetime(2020, 1, 10, tzinfo=UTC)
     early = datetime(2020, 1, 2, tzinfo=UTC)  # within the jobs' windows (a job a minute from 2020-01-01)
     keys = [{1, 2, 3}, set(), {5, 6}, {7, 8, 9}]
@@ -122,6 +122,17 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             {"review_cases"},
         ),
         "oldest open case": (review_repo.oldest_open_query, "review_cases_open_since", {"review_cases"}),
+        # Either partial index of open cases will do (PostgreSQL counts through the narrower one).
+        "overdue open cases": (
+            lambda: review_repo.overdue_query(due),
+            "review_cases_queue|review_cases_open_since",
+            {"review_cases"},
+        ),
+        "open cases waiting long": (
+            lambda: review_repo.open_since_before_query(due),
+            "review_cases_open_since",
+            {"review_cases"},
+        ),
         "customer installs": (
             lambda: installs_repo.installs_query("plan-c77", "customer", 21, None, None),
             "installs_connection",
@@ -200,5 +211,5 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
 async def test_list_query_uses_its_index(filled: str, name: str) -> None:
     build, index, tables = _queries()[name]
     scans, indexes = await _plan(build(), filled)
-    assert index in indexes, (name, indexes, scans)
+    assert set(index.split("|")) & set(indexes), (name, indexes, scans)
     assert not [s for s in scans if any(s.split(" ")[-1] == t or s == f"SCAN {t}" for t in tables)], (name, scans)

@@ -37,6 +37,8 @@ FAMILIES = {
     "selfinstall_review_oldest_case_age_seconds": "gauge",
     "selfinstall_decision_latency_seconds": "histogram",
     "selfinstall_review_open_cases": "gauge",
+    "selfinstall_review_overdue_cases": "gauge",
+    "selfinstall_review_waiting_cases": "gauge",
     "selfinstall_http_requests_total": "counter",
     "selfinstall_http_request_duration_seconds": "histogram",
     "selfinstall_domain_metrics_age_seconds": "gauge",
@@ -134,6 +136,18 @@ class TestValues:
         await set_case(await case_id_of(d.id), opened_at=datetime.now(UTC) - timedelta(days=3))
         aged = await scrape(client)
         assert value(aged, "selfinstall_review_oldest_case_age_seconds") >= 3 * 86400
+        waiting = value(after, "selfinstall_review_waiting_cases", longer_than="24h")
+        assert value(aged, "selfinstall_review_waiting_cases", longer_than="24h") == waiting + 1
+
+    async def test_overdue_cases_by_kind(self, client: AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        await helped(client, d)
+        before = await scrape(client)
+        await set_case(await case_id_of(d.id), due_at=datetime.now(UTC) - timedelta(minutes=1))
+        after = await scrape(client)
+        overdue = value(before, "selfinstall_review_overdue_cases", kind="escalation")
+        assert value(after, "selfinstall_review_overdue_cases", kind="escalation") == overdue + 1
+        await set_case(await case_id_of(d.id), due_at=datetime.now(UTC) + timedelta(days=30))  # out of the way
 
     async def test_automatic_decisions_ratio_and_a_running_latency_histogram(
         self, client: AsyncClient, make: Factory

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from backend.console.dispatch import DispatchController
+from backend.console.figures import FiguresController
 from backend.console.http import ConsoleController
+from backend.console.policies import PoliciesController
 
-CONSOLE_CONTROLLERS = (ConsoleController, DispatchController)
+CONSOLE_CONTROLLERS = (ConsoleController, DispatchController, FiguresController, PoliciesController)

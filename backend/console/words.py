@@ -61,3 +61,33 @@ FLASH.update(
         "job_cancelled": ("info", "De opdracht is geannuleerd; een gereserveerd apparaat is weer vrij."),
     }
 )
+# The operators' words for what the figures count (the customer's are in installs/snapshot.REASON_TEXT).
+REASON_WORDS = {
+    "suspected_fraud": "vermoeden van fraude",
+    "human_requested": "klant vroeg om een medewerker",
+    "approval_required": "goedkeuring vereist",
+    "specialist_knowledge": "specialistische kennis nodig",
+    "complexity": "lukte niet na herkansingen",
+    "uncertain": "controle niet zeker",
+}
+OUTCOME_WORDS = {"approved": "goedgekeurd", "needs_retake": "herkansing gevraagd", "in_review": "naar een specialist"}
+WAITING_WORDS = {"1h": "langer dan 1 uur", "4h": "langer dan 4 uur", "24h": "langer dan 24 uur"}
+DEVICE_REPORT_WORDS = {
+    "confirmed": "bevestigd",
+    "auto_approved": "goedgekeurd op de melding",
+    "already_confirmed": "al bevestigd",
+    "noted": "bewaard (nog geen besluit)",
+    "device_mismatch": "apparaat elders",
+    "reading_mismatch": "meterstand wijkt af",
+    "unmatched": "onbekend",
+}
+INSTALLER_WORDS = {"customer": "klant zelf", "installer": "installateur"}
+POLICY_SECTION_WORDS = {
+    "photo": "Foto's",
+    "freshness": "Actualiteit",
+    "reuse": "Hergebruik van foto's",
+    "location": "Locatie",
+    "decision": "Besluit",
+    "device": "Apparaatmeldingen",
+    "quality": "Kwaliteit",
+}

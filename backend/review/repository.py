@@ -174,6 +174,27 @@ def oldest_open_query() -> Select:
     return ReviewCase.select(ReviewCase.opened_at).where(where).order_by(ReviewCase.opened_at).limit(1)
 
 
+async def overdue_counts(now: datetime) -> dict[str, int]:
+    """Open cases past their due time (the SLA breached), by kind: a range of the queue's partial index."""
+    return {r["kind"]: r["n"] for r in await overdue_query(now)}
+
+
+def overdue_query(now: datetime) -> Select:
+    where = (ReviewCase.state == "open") & (ReviewCase.due_at < now)
+    return ReviewCase.select(ReviewCase.kind, Count(ReviewCase.id, alias="n")).where(where).group_by(ReviewCase.kind)
+
+
+async def open_since_before(at: datetime) -> int:
+    """Open cases opened before `at` (waiting longer than now - at): a range of the open-since index."""
+    rows = await open_since_before_query(at)
+    return int(rows[0]["n"]) if rows else 0
+
+
+def open_since_before_query(at: datetime) -> Select:
+    where = (ReviewCase.state == "open") & (ReviewCase.opened_at < at)
+    return ReviewCase.select(Count(ReviewCase.id, alias="n")).where(where)
+
+
 async def cases_with_reason(reason: str) -> int:
     """Cases ever escalated with `reason` (each case counts once however often it reopened)."""
     where = (ReviewCase.kind == "escalation") & ReviewCase.reason_tags.like(f"%,{reason},%")

@@ -11,7 +11,7 @@ from backend.principal import Role
 from tests.console.helpers import console_headers
 from tests.factories import Factory
 
-ADMIN_PAGES = ["/console/jobs"]
+ADMIN_PAGES = ["/console/jobs", "/console/figures", "/console/settings"]
 ADMIN_FORMS = [("/console/jobs", {"ean": "871687000000000054"}), ("/console/jobs/1/cancel", {"version": "1"})]
 
 

@@ -1,0 +1,77 @@
+"""/console/settings: the catalog, the validation policy and the review configuration in force, read-only
+(they are files in the package, changed by a release: catalog.toml, policy.toml, review.toml). Shows each
+version, since decisions record it, and the values an operator asks about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+
+from backend.console.access import HANDLERS, require
+from backend.console.words import INSTALLER_WORDS, KIND_WORDS, POLICY_SECTION_WORDS, REASON_WORDS
+from backend.installs.context import InstallContext
+from backend.principal import Role
+from backend.review.config import load_review_config
+
+_WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
+
+
+def _catalog(ctx: InstallContext) -> dict[str, Any]:
+    catalog = ctx.catalog
+    types = [
+        {
+            "name": spec.label_nl,
+            "who": ", ".join(INSTALLER_WORDS[w] for w in sorted(spec.self_install)),
+            "capacities": ", ".join(sorted(spec.capacities)),
+            "slots": [catalog.slots[s].label_nl for s in spec.slots],
+            "power_kw": spec.power_kw,
+            "prefix": spec.serial_prefix,
+        }
+        for _, spec in sorted(catalog.types.items())
+    ]
+    return {"version": catalog.version, "rules": catalog.rules, "types": types}
+
+
+def _policy(ctx: InstallContext) -> dict[str, Any]:
+    values = msgspec.to_builtins(ctx.policy)
+    sections = [
+        {"name": POLICY_SECTION_WORDS.get(key, key), "values": sorted(section.items())}
+        for key, section in values.items()
+        if isinstance(section, dict)
+    ]
+    return {"version": ctx.policy.version, "sections": sections}
+
+
+def _review() -> dict[str, Any]:
+    config = load_review_config()
+    wh = config.working_hours
+    days = ", ".join(_WEEKDAYS[d - 1] for d in sorted(wh.weekdays))
+    return {
+        "version": config.version,
+        "lease_minutes": config.lease_minutes,
+        "working_hours": f"{days}, {wh.start_hour}:00-{wh.end_hour}:00 ({wh.timezone})",
+        "sla": [
+            (REASON_WORDS[r], config.sla_working_hours[r], config.risk_weight[r]) for r in config.sla_working_hours
+        ],
+        "followups": [
+            (KIND_WORDS.get(k, k), config.followup_sla_working_hours[k], config.followup_risk[k])
+            for k in sorted(config.followup_sla_working_hours)
+        ],
+    }
+
+
+class PoliciesController(Controller):
+    path = "/console/settings"
+    include_in_schema = False
+    exception_handlers = HANDLERS
+
+    @get("/")
+    async def settings(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
+        """The catalog, policy and review versions in force and their key values."""
+        who = await require(request, ctx, Role.ADMIN)
+        context = {"who": who, "flash": None, "catalog": _catalog(ctx), "policy": _policy(ctx), "review": _review()}
+        return Template("settings.html", context=context)
