@@ -46,6 +46,8 @@ from backend.integrations.http import DeviceReportController
 from backend.integrations.sweep import device_round
 from backend.jobs.flows import holds_asset, job_hook
 from backend.jobs.http import JobAdminController
+from backend.jobs.visit_http import VisitReviewController
+from backend.jobs.visits import visit_hook
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
@@ -66,6 +68,7 @@ from mobile_api.v1.installs import InstallController
 from mobile_api.v1.jobs import JobController
 from mobile_api.v1.resumable import UploadController
 from mobile_api.v1.tus import tus_router
+from mobile_api.v1.visits import VisitController
 
 
 @get("/health/live", operation_id="Live", exclude_from_auth=True)
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             outbox_hook(settings.webhook_urls),
             confirmation_hook(settings.webhook_urls),
             job_hook(settings.webhook_urls),
+            visit_hook(settings.webhook_urls),  # after the review hook: it offers on the case that one opened
         ),
         asset_holds=(holds_asset,),
     )
@@ -205,9 +209,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             tus_router,
             ConnectionController,
             JobController,
+            VisitController,
             AdminController,
             JobAdminController,
             ReviewController,
+            VisitReviewController,
             CalibrationController,
             KnownAnswerController,
             DeviceReportController,

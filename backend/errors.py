@@ -598,6 +598,82 @@ MESSAGES: dict[str, Message] = {
             "Assign the job to exactly one: an installer (installer) or the customer themselves (self_install).",
         ),
     ),
+    # visits: a person comes by (backend/jobs/visits.py)
+    "visit/not-found": Message(
+        title=("Geen bezoek", "No visit"),
+        detail=("Voor deze installatie is geen bezoek aangeboden.", "No visit was offered for this install."),
+    ),
+    "visit/already-offered": Message(
+        title=("Bezoek al aangeboden", "Visit already offered"),
+        detail=(
+            "Voor deze installatie loopt al een bezoek; bied geen tweede aan.",
+            "This install already has a visit under way; do not offer a second.",
+        ),
+    ),
+    "visit/not-open": Message(
+        title=("Bezoek niet meer te kiezen", "Visit no longer open to a pick"),
+        detail=(
+            "Het bezoek is '{state}': er valt geen tijdvak meer te kiezen. Wilt u een ander moment? Vraag hulp "
+            "van een medewerker.",
+            "The visit is '{state}': no window can be picked any more. Want another time? Ask a person for help.",
+        ),
+    ),
+    "visit/window-not-offered": Message(
+        title=("Tijdvak niet aangeboden", "Window not offered"),
+        detail=(
+            "Kies een van de aangeboden tijdvakken (window_start en window_end precies zoals aangeboden).",
+            "Pick one of the offered windows (window_start and window_end exactly as offered).",
+        ),
+    ),
+    "visit/window-passed": Message(
+        title=("Tijdvak begonnen", "Window has begun"),
+        detail=(
+            "Dit tijdvak is al begonnen; kies een later tijdvak.",
+            "This window has already begun; pick a later one.",
+        ),
+    ),
+    "visit/windows-invalid": Message(
+        title=("Tijdvakken ongeldig", "Windows invalid"),
+        detail=(
+            "Het bezoek is niet aangeboden; er is niets opgeslagen. Fouten: {errors}",
+            "The visit was not offered; nothing was stored. Errors: {errors}",
+        ),
+    ),
+    "visit/no-windows": Message(
+        title=("Geen tijdvakken", "No windows"),
+        detail=(
+            "De planningsregel levert geen tijdvak op; geef de tijdvakken zelf op.",
+            "The planning rule yields no window; give the windows yourself.",
+        ),
+    ),
+    "visit/install-not-in-review": Message(
+        title=("Installatie niet in behandeling", "Install not in review"),
+        detail=(
+            "Een bezoek kan alleen bij een installatie in behandeling; deze is '{state}'.",
+            "A visit can only be offered on an install in review; this one is '{state}'.",
+        ),
+    ),
+    "visit/not-a-customer-install": Message(
+        title=("Geen installatie van de klant", "Not the customer's install"),
+        detail=(
+            "Een bezoek is er voor de klant die het zelf probeerde; deze installatie is van een installateur.",
+            "A visit is for a customer who tried it themselves; this install is an installer's.",
+        ),
+    ),
+    "visit/not-for-followup": Message(
+        title=("Geen bezoek bij een vervolgzaak", "No visit on a follow-up"),
+        detail=(
+            "Een bezoek hoort bij een escalatie, niet bij een vervolgzaak ('{kind}').",
+            "A visit belongs to an escalation, not to a follow-up ('{kind}').",
+        ),
+    ),
+    "visit/changed": Message(
+        title=("Bezoek intussen gewijzigd", "Visit changed meanwhile"),
+        detail=(
+            "Het bezoek is intussen gewijzigd; lees het opnieuw en probeer het dan nog eens.",
+            "The visit changed meanwhile; read it again, then retry.",
+        ),
+    ),
 }
 
 # What a request's body or parameters got wrong, one sentence per refusal (backend/problems.py maps

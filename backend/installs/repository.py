@@ -420,6 +420,14 @@ async def insert_decision(row: dict[str, Any]) -> None:
 # --- one install with all its evidence, in one query --------------------------------------------
 
 
+class VisitFact(msgspec.Struct, frozen=True, kw_only=True):
+    """The install's latest visit, as its customer's next steps need it (the jobs domain owns visits)."""
+
+    state: str  # offered | planned | done | cancelled
+    window_start: datetime | None
+    window_end: datetime | None
+
+
 class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     """An install and every row about it, as one query returns them (child lists ordered by id)."""
 
@@ -432,6 +440,7 @@ class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     decisions: list[DecisionRec]
     events: list[EventRec]
     decision_due: datetime | None = None  # the open escalation case's SLA: when a specialist decides at the latest
+    visit: VisitFact | None = None
 
 
 _SNAPSHOT_DECODER = msgspec.json.Decoder(SnapshotRows, strict=False)  # SQLite's booleans are 0 and 1
@@ -487,6 +496,13 @@ def _snapshot_sql(engine_type: str, scope: str) -> str:
         return f"(SELECT coalesce(json_agg({obj('t', table, rec)}), '[]'::json) {rows})"
 
     current = " AND t.is_current = 1" if sqlite else " AND t.is_current"
+    visit_fields = "'state', v.state, 'window_start', v.window_start, 'window_end', v.window_end"
+    visit = (
+        f"(SELECT {'json_object' if sqlite else 'json_build_object'}({visit_fields}) FROM visits v"
+        " WHERE v.install = i.id ORDER BY v.id DESC LIMIT 1)"
+    )
+    if sqlite:
+        visit = f"json({visit})"
     asset = f"CASE WHEN a.id IS NULL THEN NULL ELSE {obj('a', Asset, AssetRec)} END"
     document = ", ".join(
         [
@@ -502,6 +518,8 @@ def _snapshot_sql(engine_type: str, scope: str) -> str:
             # app's tables are not imported here.
             "'decision_due', (SELECT rc.due_at FROM review_cases rc"
             " WHERE rc.install = i.id AND rc.kind = 'escalation' AND rc.state = 'open')",
+            # The jobs domain's latest visit (index visits_install), by name like the case.
+            f"'visit', {visit}",
         ]
     )
     build = "json_object" if sqlite else "json_build_object"

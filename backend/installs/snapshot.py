@@ -38,7 +38,8 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
 
 class NextAction(msgspec.Struct, frozen=True, kw_only=True):
     """One thing the user must still do. `code`: specialist_request, scan_label, upload_photo,
-    retake_photo, enter_reading, share_location, submit, wait or ask_for_help."""
+    retake_photo, enter_reading, share_location, submit, wait, ask_for_help, pick_visit_window or
+    visit_planned."""
 
     code: str
     subject: str | None
@@ -57,6 +58,7 @@ class InstallSnapshot:
     decisions: list[DecisionRec]
     events: list[EventRec]
     decision_due: datetime | None = None  # in review: when a specialist decides at the latest (the case's SLA)
+    visit: repo.VisitFact | None = None  # the latest visit offered on it (backend/jobs/visits.py)
 
     @property
     def fix(self) -> FixRec | None:
@@ -97,12 +99,18 @@ def _snapshot(rows: repo.SnapshotRows, install: InstallRec) -> InstallSnapshot:
         decisions=rows.decisions,
         events=rows.events,
         decision_due=rows.decision_due if install.state == InstallState.IN_REVIEW.value else None,
+        visit=rows.visit,
     )
 
 
 def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     """What the user must still do, one action per slot or step."""
     state = InstallState(snap.install.state)
+    visit = snap.visit.state if snap.visit and state is InstallState.IN_REVIEW else None
+    if visit == "offered":
+        return [_PICK_VISIT_WINDOW, _ASK_FOR_HELP]
+    if visit == "planned":
+        return [_VISIT_PLANNED, _ASK_FOR_HELP]
     if state is InstallState.IN_REVIEW:
         reasons_nl = ", ".join(REASON_TEXT[r][0] for r in snap.install.reasons)
         reasons_en = ", ".join(REASON_TEXT[r][1] for r in snap.install.reasons)
@@ -209,6 +217,18 @@ _ASK_FOR_HELP = NextAction(
     subject=None,
     text_nl="Lukt het niet? Vraag hulp van een medewerker.",
     text_en="Stuck? Ask a person for help.",
+)
+_PICK_VISIT_WINDOW = NextAction(
+    code="pick_visit_window",
+    subject="visit",
+    text_nl="Een installateur komt langs: kies een tijdvak voor het bezoek.",
+    text_en="An installer will come by: pick a window for the visit.",
+)
+_VISIT_PLANNED = NextAction(
+    code="visit_planned",
+    subject="visit",
+    text_nl="Het bezoek van de installateur is gepland. U hoeft nu niets te doen.",
+    text_en="The installer's visit is planned. There is nothing you need to do now.",
 )
 _START_NEW = NextAction(
     code="start_new_install",

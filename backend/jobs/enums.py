@@ -42,3 +42,13 @@ MAX_AHEAD = timedelta(days=366)
 class Assignee(enum.StrEnum):
     INSTALLER = "installer"
     CUSTOMER = "customer"  # the connection's customer installs it themselves
+
+
+class VisitState(enum.StrEnum):
+    OFFERED = "offered"  # windows offered, the customer has not picked one
+    PLANNED = "planned"  # a window picked: a job exists (assigned, or waiting for a dispatcher)
+    DONE = "done"  # its job is done
+    CANCELLED = "cancelled"  # its job was cancelled, or the customer's install was settled meanwhile
+
+
+LIVE_VISIT = frozenset({VisitState.OFFERED, VisitState.PLANNED})

@@ -12,8 +12,8 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 
 from backend.installs.tables import Asset, Connection
-from backend.jobs.enums import LIVE, MAX_WINDOW, OPEN, Assignee, JobState
-from backend.jobs.tables import Job
+from backend.jobs.enums import LIVE, LIVE_VISIT, MAX_WINDOW, OPEN, Assignee, JobState
+from backend.jobs.tables import Job, Visit
 
 
 class JobRec(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,3 +163,75 @@ def _page(where: Any, after: tuple[datetime, int] | None, limit: int) -> Select:
     if after is not None:
         where &= WhereRaw('("jobs"."window_start", "jobs"."id") > ({}, {})', *after)
     return _select().where(where).order_by(Job.window_start, Job.id).limit(limit)
+
+
+# --- visits --------------------------------------------------------------------------------------
+
+
+class WindowRec(msgspec.Struct, frozen=True):
+    start: datetime
+    end: datetime
+
+
+class VisitRec(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    install: uuid.UUID
+    case_id: int | None
+    state: str
+    windows: list[WindowRec]
+    window_start: datetime | None
+    window_end: datetime | None
+    installer_subject: str | None
+    brief: dict[str, Any]
+    job: int | None
+    offered_by: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def _visits(rows: list[dict[str, Any]]) -> list[VisitRec]:
+    out = []
+    for row in rows:
+        for column in ("windows", "brief"):  # UPDATE ... RETURNING hands JSON back as text
+            if isinstance(row[column], str):
+                row = {**row, column: msgspec.json.decode(row[column])}
+        out.append(msgspec.convert(row, VisitRec, strict=False))
+    return out
+
+
+async def latest_visit(install_id: uuid.UUID) -> VisitRec | None:
+    """The install's newest visit (index visits_install)."""
+    rows = await Visit.select().where(Visit.install == install_id).order_by(Visit.id, ascending=False).limit(1)
+    return next(iter(_visits(rows)), None)
+
+
+async def live_visit(install_id: uuid.UUID) -> VisitRec | None:
+    """The install's offered or planned visit (UNIQUE visits_live)."""
+    where = (Visit.install == install_id) & Visit.state.is_in([s.value for s in LIVE_VISIT])
+    return next(iter(_visits(await Visit.select().where(where))), None)
+
+
+async def visit_by_job(job_id: int) -> VisitRec | None:
+    return next(iter(_visits(await Visit.select().where(Visit.job == job_id))), None)
+
+
+async def visits_by_jobs(job_ids: list[int]) -> dict[int, VisitRec]:
+    """The visits these jobs were made for, by job id (index visits_job)."""
+    if not job_ids:
+        return {}
+    return {v.job: v for v in _visits(await Visit.select().where(Visit.job.is_in(job_ids))) if v.job is not None}
+
+
+async def insert_visit(row: dict[str, Any]) -> VisitRec:
+    """The caller checked that the install has no live visit; UNIQUE visits_live holds it whatever races."""
+    inserted = await Visit.insert(Visit(**row)).returning(*Visit.all_columns())
+    return _visits(inserted)[0]
+
+
+async def update_visit(visit_id: int, expected_version: int, values: dict[str, Any]) -> bool:
+    """Compare-and-set on `version`; False if someone else changed the visit meanwhile."""
+    columns = {getattr(Visit, k): v for k, v in values.items()}
+    columns[Visit.version] = expected_version + 1
+    where = (Visit.id == visit_id) & (Visit.version == expected_version)
+    return bool(await Visit.update(columns).where(where).returning(Visit.id))

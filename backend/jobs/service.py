@@ -13,16 +13,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.errors import Conflict, Invalid, NotFound, RowError
-from backend.events.outbox import enqueue
 from backend.installs import repository as installs_repo
 from backend.installs.context import InstallContext
 from backend.installs.enums import AssetStatus
 from backend.installs.records import AssetRec, InstallRec
-from backend.installs.service import insert_draft, record_event, replayed, request_hash_of, transaction
+from backend.installs.service import insert_draft, replayed, request_hash_of, transaction
 from backend.installs.snapshot import InstallSnapshot
 from backend.jobs import repository as repo
-from backend.jobs.enums import DISPATCHABLE, MAX_AHEAD, MAX_WINDOW, TRANSITIONS, Assignee, JobState
+from backend.jobs.announce import announce
+from backend.jobs.enums import DISPATCHABLE, TRANSITIONS, Assignee, JobState
+from backend.jobs.planning import window_faults
 from backend.jobs.repository import JobRec
+from backend.jobs.visits import end_visit
 from backend.principal import Principal
 
 MAX_BATCH = 2_000
@@ -82,7 +84,7 @@ async def create_jobs(ctx: InstallContext, who: Principal, drafts: list[JobDraft
             }
             job_id = await repo.insert_job(row)
             ids.append(job_id)
-            await _announce(
+            await announce(
                 ctx.settings.webhook_urls, who, "job.created", now, job_id, None, state, ean=d.ean, serial=d.serial
             )
     return await repo.jobs_by_ids(ids)
@@ -111,7 +113,7 @@ def _faults(
         fault("unknown-asset-type", "asset_type", asset_type=d.asset_type)
     elif connection is not None and connection["capacity"] not in spec.capacities:
         fault("capacity", "asset_type", asset_type=d.asset_type, capacity=connection["capacity"])
-    faults.extend(_window_faults(d.line, d.window_start, d.window_end, now))
+    faults.extend(window_faults(d.line, d.window_start, d.window_end, now))
     if d.installer and d.self_install:
         fault("assignee", "installer")
     role = "installer" if d.installer else "customer" if d.self_install else None
@@ -121,18 +123,6 @@ def _faults(
         faults.extend(_allocation_faults(d, assets.get(d.serial), held, seen))
         seen.setdefault(d.serial, d.line)
     return faults
-
-
-def _window_faults(line: int, start: datetime, end: datetime, now: datetime) -> list[RowError]:
-    if end <= start:
-        return [RowError(line, "window-order", "window_end")]
-    if end - start > MAX_WINDOW:
-        return [RowError(line, "window-too-long", "window_end", {"hours": int(MAX_WINDOW.total_seconds() // 3600)})]
-    if end <= now:
-        return [RowError(line, "window-past", "window_end")]
-    if start - now > MAX_AHEAD:
-        return [RowError(line, "window-too-far", "window_start", {"days": MAX_AHEAD.days})]
-    return []
 
 
 def _allocation_faults(
@@ -187,7 +177,7 @@ async def assign_job(
             "state": JobState.ASSIGNED,
         }
         await _save(job, now, values)
-        await _announce(
+        await announce(
             ctx.settings.webhook_urls,
             who,
             "job.assigned",
@@ -206,7 +196,8 @@ async def cancel_job(ctx: InstallContext, who: Principal, job_id: int, version: 
         job = await _dispatchable(job_id, version)
         now = ctx.clock()
         await _save(job, now, {"state": JobState.CANCELLED})
-        await _announce(
+        await end_visit(job, JobState.CANCELLED, now)
+        await announce(
             ctx.settings.webhook_urls, who, "job.cancelled", now, job.id, job.state, JobState.CANCELLED, reason=reason
         )
     return await get_job(job_id)
@@ -227,22 +218,6 @@ async def _save(job: JobRec, at: datetime, values: dict[str, Any]) -> None:
         raise Conflict("job/state-conflict", state=job.state)
     if not await repo.update_job(job.id, job.version, {**values, "updated_at": at}):
         raise Conflict("job/stale-version", version=job.version)
-
-
-async def _announce(
-    urls: tuple[str, ...],
-    who: Principal,
-    action: str,
-    at: datetime,
-    job_id: int,
-    from_state: str | None,
-    to_state: str,
-    **detail: Any,
-) -> None:
-    """The change in the audit log and, for other systems, in the outbox (the caller's transaction)."""
-    facts = {"job": job_id, "from": from_state, "to": str(to_state), **detail}
-    await record_event(who, action, at, **facts)
-    await enqueue(action, {**facts, "actor_role": who.role.value, "at": at.isoformat()}, at, urls)
 
 
 def today_began(now: datetime) -> datetime:
@@ -283,7 +258,7 @@ async def start_install(
         if created:
             now = ctx.clock()
             await _save(job, now, {"state": JobState.IN_PROGRESS, "install": install_id})
-            await _announce(
+            await announce(
                 ctx.settings.webhook_urls,
                 who,
                 "job.started",
@@ -305,5 +280,6 @@ async def follow(
     if job.install is None:
         values["install"] = install.id
     await _save(job, at, values)
+    await end_visit(job, to_state, at)
     action = "job.done" if to_state is JobState.DONE else "job.cancelled"
-    await _announce(urls, who, action, at, job.id, job.state, to_state, install_id=str(install.id))
+    await announce(urls, who, action, at, job.id, job.state, to_state, install_id=str(install.id))

@@ -13,14 +13,15 @@ from backend.auth import requires_role
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.installs.catalog import Catalog
 from backend.installs.context import InstallContext
-from backend.jobs import service
-from backend.jobs.repository import JobRec
+from backend.jobs import service, visits
+from backend.jobs.repository import JobRec, VisitRec
 from backend.principal import Principal, Role
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import install_view
+from mobile_api.v1.visits import visit_brief
 
 
-def job_summary(catalog: Catalog, job: JobRec, lang: str) -> s.JobSummary:
+def job_summary(catalog: Catalog, job: JobRec, lang: str, visit: VisitRec | None = None) -> s.JobSummary:
     spec = catalog.types[job.asset_type]
     return s.JobSummary(
         id=job.id,
@@ -32,6 +33,7 @@ def job_summary(catalog: Catalog, job: JobRec, lang: str) -> s.JobSummary:
         window_start=job.window_start,
         window_end=job.window_end,
         install_id=job.install,
+        visit=visit_brief(visit, lang) if visit else None,
     )
 
 
@@ -54,7 +56,9 @@ class JobController(Controller):
         rows = await service.my_jobs(ctx, request.user, limit + 1, after)
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1].window_start, page[-1].id) if len(rows) > limit else None
-        return s.JobPage(items=[job_summary(ctx.catalog, j, lang) for j in page], next_cursor=next_cursor)
+        briefs = await visits.visits_of_jobs(page)
+        items = [job_summary(ctx.catalog, j, lang, briefs.get(j.id)) for j in page]
+        return s.JobPage(items=items, next_cursor=next_cursor)
 
     @post("/{job_id:int}/install", operation_id="StartJobInstall", status_code=HTTP_201_CREATED)
     async def start_install(

@@ -258,8 +258,53 @@ class JobSummary(Response):
     window_start: Annotated[datetime, Meta(examples=["2026-05-12T08:00:00+02:00"])]
     window_end: Annotated[datetime, Meta(examples=["2026-05-12T12:00:00+02:00"])]
     install_id: uuid.UUID | None  # the install started from it
+    visit: VisitBrief | None = None  # a visit's job: what the case found (reasons, failing checks, note)
 
 
 class JobPage(Response):
     items: list[JobSummary]
     next_cursor: Annotated[str | None, Meta(examples=["MjAyNi0wNS0xMlQwNjowMDowMCswMDowMHw0Mg"])]
+
+
+# --- visits: a person comes by (issue 13) ---------------------------------------------------------
+
+
+class VisitWindow(Response):
+    window_start: Annotated[datetime, Meta(examples=["2026-12-08T08:00:00+01:00"])]
+    window_end: Annotated[datetime, Meta(examples=["2026-12-08T12:00:00+01:00"])]
+    text: Annotated[str, Meta(examples=["dinsdag 8 december 08:00-12:00"])]  # in the operator's time zone
+
+
+class VisitView(Response):
+    id: Annotated[int, Meta(examples=[7])]
+    state: Literal["offered", "planned", "done", "cancelled"]
+    state_text: Text
+    windows: list[VisitWindow]  # offered, earliest first
+    chosen: VisitWindow | None  # the one picked
+    offered_at: datetime
+
+
+class PickVisitWindow(Request):
+    """One of the offered windows, both ends exactly as offered."""
+
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+
+class VisitCheck(Response):
+    check: Annotated[str, Meta(examples=["photo_sharpness"])]
+    subject: Annotated[str | None, Meta(examples=["meter_label"])]
+    status: Annotated[str, Meta(examples=["fail"])]
+    text: Annotated[str, Meta(examples=["De foto van het label is onscherp."])]
+
+
+class VisitBrief(Response):
+    """What the case found, for the installer: never the customer's photos or messages."""
+
+    visit_id: Annotated[int, Meta(examples=[7])]
+    reasons: list[str]
+    reasons_text: list[str]
+    checks: list[VisitCheck]  # what the checks still found wrong
+    serial: Annotated[str | None, Meta(examples=["MTR1-000001"])]  # the label the customer scanned
+    reading: Annotated[float | None, Meta(examples=[4512.7])]
+    note: Annotated[str, Meta(examples=["Meterkast in de kelder; label zit achter een kastje."])]

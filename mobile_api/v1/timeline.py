@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from backend.installs.catalog import Catalog
 from backend.installs.records import EventRec
 from mobile_api.v1 import schemas as s
+from mobile_api.v1.words import window_words
 
 _OUTCOME_WORDS = {
     "approved": ("goedgekeurd", "approved"),
@@ -52,6 +55,19 @@ def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
             if e.to_state == "needs_retake":
                 nl, en = "meer informatie gevraagd", "more information requested"
             return f"Besluit van de specialist: {nl}.", f"The specialist's decision: {en}."
+        case "visit.offered":
+            return (
+                "Er kan een installateur langskomen: kies een tijdvak.",
+                "An installer can come by: pick a window.",
+            )
+        case "visit.planned":
+            start, end = datetime.fromisoformat(d["window_start"]), datetime.fromisoformat(d["window_end"])
+            return (
+                f"Bezoek gepland: {window_words(start, end, 'nl')}.",
+                f"Visit planned: {window_words(start, end, 'en')}.",
+            )
+        case "visit.cancelled":
+            return "Het bezoek gaat niet door.", "The visit is off."
         case "install.cancelled":
             return "Ingetrokken.", "Withdrawn."
         case "install.device-approved":
@@ -66,11 +82,15 @@ def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
     return None  # internal: releases, first approvals, device mismatches ...
 
 
+_AFTER_ITS_CAUSE = frozenset({"install.confirmed", "visit.offered", "visit.cancelled"})
+
+
 def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.TimelineEntry]:
     entries = []
     # An approval whose device had already reported is confirmed inside the approval's own
-    # transaction, before the approval's event is written: it reads after what happened with it.
-    for e in sorted(events, key=lambda e: (e.created_at, e.action == "install.confirmed", e.id)):
+    # transaction, before the approval's event is written, and a visit is offered (by the policy) or
+    # called off inside the transaction of the change that caused it: each reads after its cause.
+    for e in sorted(events, key=lambda e: (e.created_at, e.action in _AFTER_ITS_CAUSE, e.id)):
         text = _text(catalog, e)
         if text is not None:
             entries.append(s.TimelineEntry(at=e.created_at, text=text[1] if lang == "en" else text[0]))

@@ -13,6 +13,7 @@ from backend.review.config import load_review_config
 from backend.validation.results import CheckResult
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.timeline import timeline
+from mobile_api.v1.words import MONTHS, WEEKDAYS, window_words
 
 STATUS_TEXT: dict[str, tuple[str, str]] = {
     "draft": (
@@ -109,31 +110,6 @@ def customer_message(snap: InstallSnapshot, lang: str) -> str | None:
     return _reason_text(by_specialist[-1].reason_code, by_specialist[-1].outcome, lang)
 
 
-_WEEKDAYS = (
-    ("maandag", "Monday"),
-    ("dinsdag", "Tuesday"),
-    ("woensdag", "Wednesday"),
-    ("donderdag", "Thursday"),
-    ("vrijdag", "Friday"),
-    ("zaterdag", "Saturday"),
-    ("zondag", "Sunday"),
-)
-_MONTHS = (
-    ("januari", "January"),
-    ("februari", "February"),
-    ("maart", "March"),
-    ("april", "April"),
-    ("mei", "May"),
-    ("juni", "June"),
-    ("juli", "July"),
-    ("augustus", "August"),
-    ("september", "September"),
-    ("oktober", "October"),
-    ("november", "November"),
-    ("december", "December"),
-)
-
-
 def due_words(due: datetime, now: datetime, tz: ZoneInfo, lang: str) -> str:
     """When something is due, as a person says it in the operator's time zone: 'uiterlijk morgen 12:00',
     'by 12:00 tomorrow'; a weekday within the week, else the date; past due: 'as soon as possible'."""
@@ -146,9 +122,9 @@ def due_words(due: datetime, now: datetime, tz: ZoneInfo, lang: str) -> str:
     if days == 1:
         return _pick(lang, f"uiterlijk morgen {clock}", f"by {clock} tomorrow")
     if days < 7:
-        day_nl, day_en = _WEEKDAYS[local.weekday()]
+        day_nl, day_en = WEEKDAYS[local.weekday()]
         return _pick(lang, f"uiterlijk {day_nl} {clock}", f"by {day_en} {clock}")
-    month_nl, month_en = _MONTHS[local.month - 1]
+    month_nl, month_en = MONTHS[local.month - 1]
     return _pick(lang, f"uiterlijk {local.day} {month_nl} {clock}", f"by {local.day} {month_en} {clock}")
 
 
@@ -170,6 +146,9 @@ def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.Ac
     for a in views:
         if a.code == "specialist_request" and message:
             a = s.ActionView(code=a.code, subject=a.subject, text=message)
+        elif a.code == "visit_planned" and snap.visit and snap.visit.window_start and snap.visit.window_end:
+            when = window_words(snap.visit.window_start, snap.visit.window_end, lang)
+            a = s.ActionView(code=a.code, subject=a.subject, text=f"{a.text} ({when})")
         elif a.code == "wait" and expected:
             a = s.ActionView(
                 code=a.code, subject=a.subject, text=f"{a.text} {_pick(lang, 'Besluit', 'Decision')}: {expected}."

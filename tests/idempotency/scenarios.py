@@ -355,6 +355,49 @@ async def submit_device_report(client: AsyncClient, make: Factory) -> Scenario:
     )
 
 
+# --- visits (backend/jobs/visits.py) ----------------------------------------------------------------
+
+
+def _visit_windows() -> list[dict[str, str]]:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    return [
+        {
+            "window_start": (start + timedelta(hours=h)).isoformat(),
+            "window_end": (start + timedelta(hours=h + 4)).isoformat(),
+        }
+        for h in (0, 24)
+    ]
+
+
+async def _held_case(client: AsyncClient, make: Factory) -> tuple[Draft, int, Party]:
+    d = await new_install(client, make)
+    await helped(client, d)
+    case_id = await case_id_of(d.id)
+    spec = make.party(Role.SPECIALIST)
+    await claimed(client, spec, case_id)
+    return d, case_id, spec
+
+
+async def offer_visit(client: AsyncClient, make: Factory) -> Scenario:
+    d, case_id, spec = await _held_case(client, make)
+    path = f"/review/v1/cases/{case_id}/visit"
+    return Scenario(
+        spec,
+        Call(path, {"windows": _visit_windows()}),
+        Call(path, {"windows": _visit_windows(), "note": "anders"}),
+        _events(d.id, "visit.offered"),
+    )
+
+
+async def pick_visit_window(client: AsyncClient, make: Factory) -> Scenario:
+    d, case_id, spec = await _held_case(client, make)
+    first, second = _visit_windows()
+    r = await client.post(f"/review/v1/cases/{case_id}/visit", json={"windows": [first, second]}, headers=spec.headers)
+    assert r.status_code == 201, r.text
+    path = f"{d.url}/visit"
+    return Scenario(d.who, Call(path, first), Call(path, second), _events(d.id, "visit.planned"))
+
+
 SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "CreateInstall": create_install,
     "ScanLabel": scan_label,
@@ -378,4 +421,6 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "GiveVerdict": give_verdict,
     "AnswerCalibrationItem": answer_calibration_item,
     "SubmitDeviceReport": submit_device_report,
+    "OfferVisit": offer_visit,
+    "PickVisitWindow": pick_visit_window,
 }

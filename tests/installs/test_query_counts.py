@@ -116,7 +116,15 @@ class TestSubmit:
         assert not [s for s in sent if s.kind == "connect"], _describe(sent)
 
 
-_FLOW_TABLES = ("review_cases", "outbox_", "device_reports", "case_verdicts", "known_answers", 'decisions" WHERE')
+_FLOW_TABLES = (
+    "review_cases",
+    "outbox_",
+    "device_reports",
+    "case_verdicts",
+    "known_answers",
+    'decisions" WHERE',
+    '"visits"',
+)
 
 
 def _is_flow(s: Statement) -> bool:

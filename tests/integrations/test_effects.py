@@ -45,8 +45,13 @@ class TestAutoApprovalInReview:
         assert [e["payload"]["actor_role"] for e in await events_of(d.id, "install.approved")] == ["system"]
         assert len(await events_of(d.id, "install.confirmed")) == 1
         assert [c["status"] for c in device_checks(v)] == ["pass"]
-        texts = [e["text"] for e in v["timeline"]][-2:]
-        assert texts == ["Goedgekeurd: uw meter meldde zich zelf bij ons aan.", "Uw meter is online."]
+        texts = [e["text"] for e in v["timeline"]][-3:]
+        # The policy had offered a visit on the complexity escalation: the approval calls it off.
+        assert texts == [
+            "Goedgekeurd: uw meter meldde zich zelf bij ons aan.",
+            "Uw meter is online.",
+            "Het bezoek gaat niet door.",
+        ]
 
     async def test_policy_off_leaves_it_to_the_specialist(self, client: AsyncClient, make: Factory) -> None:
         d, head_end = await in_review_complexity(client, make), system(make)
@@ -56,7 +61,8 @@ class TestAutoApprovalInReview:
         assert v["state"] == "in_review" and v["reasons"] == ["complexity"]
         [line] = device_checks(v)  # the specialist sees the device reported where it should
         assert line["status"] == "pass" and line["evidence"]["reported_at_this_connection"] is True
-        assert (await cases(d.id))["escalation"]["state"] == "open"
+        # The case waits on the visit the policy offered for complexity (backend/jobs/visits.toml).
+        assert (await cases(d.id))["escalation"]["state"] == "visit"
         assert (await install_row(d.id))["confirmed_at"] is None
 
     async def test_a_person_asked_for_is_not_settled_by_a_device(self, auto_client: AsyncClient, make: Factory) -> None:

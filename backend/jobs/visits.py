@@ -1,0 +1,273 @@
+"""Visits: a person comes by when self-service falls short (issue 13).
+
+A specialist holding an escalation case, or the policy for an escalation the planning rule names
+(visits.toml `auto_offer_reasons`), offers a visit on the customer's install with time windows; the case
+leaves the queue (state `visit`). The customer picks one window; the pick makes a job at the install's
+connection for the installer the offer named (else `default_installer`, else a dispatcher assigns it),
+carrying the case's brief. A visit follows its job: done or cancelled, and the case is back in the queue
+for a specialist to settle the customer's own install with what the visit found. Every change is audited
+and in the outbox (`install.visit_offered`, `install.visit_planned`, `install.visit_cancelled`) in its own
+transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.errors import Conflict, Invalid, NotFound, RowError
+from backend.events.outbox import enqueue
+from backend.installs.enums import InstallState
+from backend.installs.flows import StateChange, StateHook
+from backend.installs.records import InstallRec
+from backend.installs.service import record_event, scoped_install, transaction
+from backend.installs.snapshot import load_snapshot
+from backend.jobs import repository as repo
+from backend.jobs.announce import announce
+from backend.jobs.enums import DISPATCHABLE, Assignee, JobState, VisitState
+from backend.jobs.planning import load_planning_rule, window_faults
+from backend.jobs.repository import JobRec, VisitRec
+from backend.principal import Principal, Role
+from backend.review import repository as review_repo
+from backend.review.repository import CaseRec
+from backend.review.service import holds_lease
+
+Window = tuple[datetime, datetime]
+POLICY = Principal("automation", Role.SYSTEM)  # who offers a visit the planning rule calls for
+CASE_STATE = "visit"  # an escalation case waiting on its visit: out of the queue, back when the visit ends
+_FINAL = frozenset({InstallState.APPROVED, InstallState.REJECTED, InstallState.CANCELLED})
+
+
+async def offer_visit(
+    urls: tuple[str, ...],
+    who: Principal,
+    case_id: int,
+    now: datetime,
+    windows: list[Window] | None,
+    installer: str | None,
+    note: str,
+) -> VisitRec:
+    """The specialist holding the case offers a visit: their windows, or the planning rule's."""
+    async with transaction():
+        case = await review_repo.case_by_id(case_id)
+        if case is None:
+            raise NotFound("review/case-not-found")
+        install = await scoped_install(who, case.install, for_update=True)
+        if case.kind != "escalation":
+            raise Conflict("visit/not-for-followup", kind=case.kind)
+        if case.state != "open":
+            raise Conflict("review/case-not-open", state=case.state)
+        if not holds_lease(case, who, now):
+            raise Conflict("review/not-lease-holder")
+        if install.state != InstallState.IN_REVIEW:
+            raise Conflict("visit/install-not-in-review", state=install.state)
+        if install.created_by_role != Role.CUSTOMER:
+            raise Conflict("visit/not-a-customer-install")
+        if windows is None:
+            windows = load_planning_rule().windows(now)
+        if not windows:
+            raise Invalid("visit/no-windows")
+        faults = [f for n, (start, end) in enumerate(windows, 1) for f in window_faults(n, start, end, now)]
+        # A window that has begun cannot be picked (a job's may be created while its window runs).
+        faults += [RowError(n, "window-past", "window_start") for n, w in enumerate(windows, 1) if w[0] <= now]
+        if faults:
+            raise Invalid("visit/windows-invalid", rows=faults)
+        return await _offer(urls, who, install, case, list(install.reasons), windows, installer, note, now)
+
+
+async def _offer(
+    urls: tuple[str, ...],
+    who: Principal,
+    install: InstallRec,
+    case: CaseRec,
+    reasons: list[str],
+    windows: list[Window],
+    installer: str | None,
+    note: str,
+    now: datetime,
+) -> VisitRec:
+    if await repo.live_visit(install.id) is not None:
+        raise Conflict("visit/already-offered")
+    ordered = sorted({(s.astimezone(UTC), e.astimezone(UTC)) for s, e in windows})
+    visit = await repo.insert_visit(
+        {
+            "install": install.id,
+            "case_id": case.id,
+            "state": VisitState.OFFERED.value,
+            "windows": [{"start": s.isoformat(), "end": e.isoformat()} for s, e in ordered],
+            "installer_subject": installer or load_planning_rule().default_installer or None,
+            "brief": await _brief(install, reasons, note),
+            "offered_by": who.subject,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    await review_repo.update_case(case.id, None, {"state": CASE_STATE, "claimed_by": None, "lease_expires_at": None})
+    facts = {"visit_id": visit.id, "case_id": case.id, "windows": len(ordered)}
+    await record_event(who, "visit.offered", now, install, **facts)
+    await enqueue(
+        "install.visit_offered",
+        {
+            "install_id": str(install.id),
+            **facts,
+            "first_window_start": ordered[0][0].isoformat(),
+            "actor_role": who.role.value,
+            "at": now.isoformat(),
+        },
+        now,
+        urls,
+    )
+    return visit
+
+
+async def _brief(install: InstallRec, reasons: list[str], note: str) -> dict[str, Any]:
+    """What the installer is shown of the case: its reasons, what the checks still found wrong, the serial
+    and reading the customer gave, the specialist's note. Never the photos or the customer's messages."""
+    snap = await load_snapshot(install)
+    failing = [
+        {"check": c.check_name, "subject": c.subject, "status": c.status, "fix_nl": c.fix_nl, "fix_en": c.fix_en}
+        for c in snap.checks
+        if c.status != "pass"
+    ]
+    return {
+        "reasons": reasons,
+        "checks": failing,
+        "serial": snap.asset.serial if snap.asset else None,
+        "reading": install.reading,
+        "note": note,
+    }
+
+
+def visit_hook(urls: tuple[str, ...]) -> StateHook:
+    """The install-state flow of visits (after the review hook, which opens the case): an escalation the
+    planning rule names gets a visit offered at once; an install settled meanwhile cancels its live visit
+    and the visit's job if it has not begun."""
+
+    async def on_state_change(change: StateChange) -> None:
+        if not change.state_changed:
+            return
+        install = change.install
+        if change.to_state == InstallState.IN_REVIEW:
+            if install.created_by_role != Role.CUSTOMER or not load_planning_rule().offers_on(change.reasons):
+                return
+            case = await review_repo.case_of_install(install.id)
+            if case is None or case.state != "open" or await repo.live_visit(install.id) is not None:
+                return
+            windows = load_planning_rule().windows(change.at)
+            await _offer(urls, POLICY, install, case, change.reasons, windows, None, "", change.at)
+        elif InstallState(change.to_state) in _FINAL:
+            visit = await repo.live_visit(install.id)
+            if visit is not None:
+                await _cancel(urls, change.actor, visit, install, change.at)
+
+    return on_state_change
+
+
+async def _cancel(urls: tuple[str, ...], who: Principal, visit: VisitRec, install: InstallRec, at: datetime) -> None:
+    """The customer's install was settled: the visit is off, and its job with it unless it has begun."""
+    if visit.job is not None:
+        job = await repo.job_by_id(visit.job)
+        if job is not None and JobState(job.state) in DISPATCHABLE:
+            if not await repo.update_job(job.id, job.version, {"state": JobState.CANCELLED, "updated_at": at}):
+                raise Conflict("job/stale-version", version=job.version)
+            await announce(urls, who, "job.cancelled", at, job.id, job.state, JobState.CANCELLED, reason="visit")
+    await _move(visit, VisitState.CANCELLED, at)
+    await record_event(who, "visit.cancelled", at, install, visit_id=visit.id)
+    payload = {"install_id": str(install.id), "visit_id": visit.id, "at": at.isoformat()}
+    await enqueue("install.visit_cancelled", payload, at, urls)
+
+
+async def end_visit(job: JobRec, to_state: JobState, at: datetime) -> None:
+    """A visit's job is done or cancelled (backend/jobs/service.py): so is the visit, and its case is back in
+    the queue, where a specialist settles the customer's own install with what the visit found."""
+    visit = await repo.visit_by_job(job.id)
+    if visit is None or visit.state != VisitState.PLANNED:
+        return
+    await _move(visit, VisitState.DONE if to_state is JobState.DONE else VisitState.CANCELLED, at)
+    if visit.case_id is not None:
+        case = await review_repo.case_by_id(visit.case_id)
+        if case is not None and case.state == CASE_STATE:
+            await review_repo.update_case(case.id, None, {"state": "open"})
+
+
+async def _move(visit: VisitRec, to_state: VisitState, at: datetime) -> None:
+    if not await repo.update_visit(visit.id, visit.version, {"state": to_state.value, "updated_at": at}):
+        raise Conflict("visit/changed")
+
+
+async def customer_visit(who: Principal, install_id: uuid.UUID) -> VisitRec:
+    """The caller's install's latest visit, or 404 (another's install is not even said to exist)."""
+    install = await scoped_install(who, install_id)
+    visit = await repo.latest_visit(install.id)
+    if visit is None:
+        raise NotFound("visit/not-found")
+    return visit
+
+
+async def pick_window(
+    urls: tuple[str, ...], who: Principal, install_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+) -> VisitRec:
+    """The customer picks one of the offered windows, before it begins: the visit is planned and its job
+    made, assigned to the installer the offer named. The same window again is a retry; another is refused
+    (re-planning goes through a person: ask for help)."""
+    async with transaction():
+        install = await scoped_install(who, install_id, for_update=True)
+        visit = await repo.latest_visit(install.id)
+        if visit is None:
+            raise NotFound("visit/not-found")
+        picked = (start.astimezone(UTC), end.astimezone(UTC))
+        if visit.state == VisitState.PLANNED and picked == (visit.window_start, visit.window_end):
+            return visit
+        if visit.state != VisitState.OFFERED:
+            raise Conflict("visit/not-open", state=visit.state)
+        if picked not in {(w.start, w.end) for w in visit.windows}:
+            raise Invalid("visit/window-not-offered")
+        if picked[0] <= now:
+            raise Invalid("visit/window-passed")
+        assignee = Assignee.INSTALLER if visit.installer_subject else None
+        state = JobState.ASSIGNED if assignee else JobState.PLANNED
+        job_id = await repo.insert_job(
+            {
+                "connection": install.connection,
+                "asset_type": install.asset_type,
+                "asset": None,  # the installer brings and scans the meter; the customer's scan is in the brief
+                "window_start": picked[0],
+                "window_end": picked[1],
+                "assignee": assignee,
+                "installer_subject": visit.installer_subject,
+                "state": state.value,
+                "created_by": who.subject,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        values = {"state": VisitState.PLANNED.value, "window_start": picked[0], "window_end": picked[1], "job": job_id}
+        if not await repo.update_visit(visit.id, visit.version, {**values, "updated_at": now}):
+            raise Conflict("visit/changed")
+        job = await repo.job_by_id(job_id)
+        assert job is not None
+        await announce(urls, who, "job.created", now, job_id, None, state, ean=job.ean, visit_id=visit.id)
+        facts = {"visit_id": visit.id, "job_id": job_id, "window_start": picked[0].isoformat()}
+        await record_event(who, "visit.planned", now, install, **facts, window_end=picked[1].isoformat())
+        await enqueue(
+            "install.visit_planned",
+            {
+                "install_id": str(install.id),
+                **facts,
+                "window_end": picked[1].isoformat(),
+                "installer_assigned": assignee is not None,
+                "actor_role": who.role.value,
+                "at": now.isoformat(),
+            },
+            now,
+            urls,
+        )
+        planned = await repo.latest_visit(install.id)
+        assert planned is not None
+        return planned
+
+
+async def visits_of_jobs(jobs: list[JobRec]) -> dict[int, VisitRec]:
+    """The visits these jobs were made for (an installer's list shows their briefs)."""
+    return await repo.visits_by_jobs([j.id for j in jobs])
