@@ -674,6 +674,48 @@ MESSAGES: dict[str, Message] = {
             "The visit changed meanwhile; read it again, then retry.",
         ),
     ),
+    # a request for information and its answers (backend/installs/conversation.py)
+    "install/info-outstanding": Message(
+        title=("Specialist wacht op uw antwoord", "The specialist awaits your answer"),
+        detail=(
+            "De specialist wacht nog op wat er gevraagd is (zie de volgende stappen); zodra alles er is, gaat de "
+            "installatie vanzelf terug naar de specialist.",
+            "The specialist still awaits what they asked for (see the next actions); once everything is there, "
+            "the install goes back to the specialist by itself.",
+        ),
+    ),
+    "install/unchanged-resubmit": Message(
+        title=("Niets veranderd", "Nothing changed"),
+        detail=(
+            "Er is niets veranderd sinds de specialist om meer informatie vroeg; pas eerst aan wat gevraagd is "
+            "en verstuur dan opnieuw.",
+            "Nothing changed since the specialist asked for more information; change what was asked first, "
+            "then submit again.",
+        ),
+    ),
+    "message/nothing-asked": Message(
+        title=("Geen open vraag", "No open question"),
+        detail=(
+            "Er staat geen vraag van een specialist voor u open. Wilt u iemand spreken? Vraag dan om hulp.",
+            "No question of a specialist awaits your answer. Want to reach a person? Ask for help.",
+        ),
+    ),
+    "message/not-creator": Message(
+        title=("Niet uw installatie", "Not your install"),
+        detail=(
+            "Alleen wie deze installatie begon, kan de specialist antwoorden.",
+            "Only whoever started this install can answer the specialist.",
+        ),
+    ),
+    "review/ask-needs-request-info": Message(
+        title=("Vraag hoort bij informatie vragen", "Asking belongs to a request for information"),
+        detail=(
+            "Een extra foto of een vraag aan de klant kan alleen bij het besluit 'informatie vragen' "
+            "(request_info), niet bij '{outcome}'.",
+            "An extra photo or a question to the customer goes only with the outcome request_info, not "
+            "with '{outcome}'.",
+        ),
+    ),
 }
 
 # What a request's body or parameters got wrong, one sentence per refusal (backend/problems.py maps

@@ -31,6 +31,7 @@ from backend.console.words import KIND_WORDS, VERDICT_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
 from backend.installs.context import InstallContext
+from backend.installs.conversation import Ask
 from backend.installs.snapshot import REASON_TEXT
 from backend.principal import Principal, Role
 from backend.review import followups, service
@@ -80,6 +81,10 @@ def _form_ok(data: dict[str, str]) -> bool:
 
 _VERSION = re.compile(r"[1-9][0-9]{0,8}")
 _PROSE = re.compile(PROSE)
+
+
+def _asked_question(data: dict[str, str]) -> str | None:
+    return data.get("question", "").strip()[:2000] or None
 
 
 def _back(case_id: int, code: str) -> Redirect:
@@ -201,6 +206,7 @@ class ConsoleController(Controller):
                 "codes_json": json.dumps(codes),
                 "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
                 "findings": _findings(view.checks),
+                "extra_labels": {r["photo_slot"]: r["photo_label"] for r in view.info_requests if r["photo_slot"]},
             },
         )
 
@@ -260,6 +266,7 @@ class ConsoleController(Controller):
                 data.get("note", "")[:4000],
                 data.get("message_to_customer", "")[:2000],
                 int(data["version"]),
+                Ask(photo_label=data.get("extra_photo", "").strip()[:200] or None, question=_asked_question(data)),
             )
         except DomainError as exc:
             return _back(case_id, exc.code)

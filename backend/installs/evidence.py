@@ -12,7 +12,9 @@ import msgspec
 
 from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
 from backend.installs import repository as repo
+from backend.installs.asked import EXTRA_SLOT_PREFIX, asked_photo_slot
 from backend.installs.context import InstallContext
+from backend.installs.conversation import settle
 from backend.installs.records import PhotoRec
 from backend.installs.service import (
     compare_and_set,
@@ -58,7 +60,8 @@ async def upload_photo(
         existing = _same_bytes(snap, slot, staged.sha256)
         if existing is not None:
             return existing, [], False
-        facts = await ctx.run_cpu(_inspect, ctx, staged, ctx.catalog.slots[slot].requires_qr)
+        spec = ctx.catalog.slots.get(slot)  # None: the extra photo a specialist asked for (no label in it)
+        facts = await ctx.run_cpu(_inspect, ctx, staged, spec is not None and spec.requires_qr)
         reuse = await find_reuse(install.id, staged.sha256, facts.lookup)
         results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
         wrote = await ctx.store.commit(staged)
@@ -83,10 +86,12 @@ async def admit_photo(
     declared_size: int | None,
 ) -> InstallSnapshot:
     """What is refused before a byte is read (also when a resumable upload is created): the caller's
-    install, editable, a known slot, an accepted type, not declared too large. The install as read."""
+    install, editable, a known slot (or the extra photo a specialist asked for), an accepted type, not
+    declared too large. The install as read."""
     snap = await get_install(who, install_id)
     require_editable(snap.install)
-    if slot not in ctx.catalog.types[snap.install.asset_type].slots:
+    in_catalog = slot in ctx.catalog.types[snap.install.asset_type].slots
+    if not in_catalog and not asked_photo_slot(snap.install, snap.info_requests, slot):
         raise Invalid("photo/slot-unknown", slot=slot)
     if content_type.split(";")[0].strip().lower() not in ACCEPTED_CONTENT_TYPES:
         raise Unsupported("photo/unsupported-type")
@@ -185,6 +190,8 @@ async def _record(
             sha256=staged.sha256,
             checks={r.check: r.status.value for r in results},
         )
+        if slot.startswith(EXTRA_SLOT_PREFIX):  # what a specialist asked for: maybe the last of it
+            await settle(ctx, who, install.id, now)
     return msgspec.convert({**row, "id": photo_id}, PhotoRec), results, True  # the row as inserted
 
 

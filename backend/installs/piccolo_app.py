@@ -11,6 +11,7 @@ from backend.installs.tables import (
     Connection,
     Decision,
     Event,
+    InfoRequest,
     Install,
     LocationFix,
     Photo,
@@ -19,7 +20,18 @@ from backend.installs.tables import (
 APP_CONFIG = AppConfig(
     app_name="installs",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[Connection, Asset, Install, Photo, LocationFix, CheckResult, Decision, Event, ClaimAttempt],
+    table_classes=[
+        Connection,
+        Asset,
+        Install,
+        Photo,
+        LocationFix,
+        CheckResult,
+        Decision,
+        Event,
+        ClaimAttempt,
+        InfoRequest,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -146,3 +146,17 @@ class EventRec(Record):
     to_state: str | None
     detail: dict[str, Any]
     created_at: datetime
+
+
+class InfoRequestRec(Record):
+    id: int
+    install: uuid.UUID
+    asked_by: str
+    message: str | None
+    photo_label: str | None
+    question: str | None
+    answer: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None

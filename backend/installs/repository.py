@@ -26,6 +26,7 @@ from backend.installs.records import (
     DecisionRec,
     EventRec,
     FixRec,
+    InfoRequestRec,
     InstallRec,
     PhotoRec,
     Record,
@@ -37,6 +38,7 @@ from backend.installs.tables import (
     Connection,
     Decision,
     Event,
+    InfoRequest,
     Install,
     LocationFix,
     Photo,
@@ -417,6 +419,27 @@ async def insert_decision(row: dict[str, Any]) -> None:
     await Decision.insert(Decision(**row))
 
 
+# --- requests for information ------------------------------------------------------------------
+
+
+async def insert_info_request(row: dict[str, Any]) -> InfoRequestRec:
+    rows = await InfoRequest.insert(InfoRequest(**row)).returning(*InfoRequest.all_columns())
+    return msgspec.convert(rows[0], InfoRequestRec, strict=False)
+
+
+async def update_info_request(request_id: int, values: dict[str, Any]) -> None:
+    await InfoRequest.update({getattr(InfoRequest, k): v for k, v in values.items()}).where(
+        InfoRequest.id == request_id
+    )
+
+
+async def close_info_requests(install_id: uuid.UUID, at: datetime) -> None:
+    """Close the install's open requests (a newer one takes their place, or all was given)."""
+    await InfoRequest.update({InfoRequest.closed_at: at}).where(
+        (InfoRequest.install == install_id) & InfoRequest.closed_at.is_null()
+    )
+
+
 # --- one install with all its evidence, in one query --------------------------------------------
 
 
@@ -441,6 +464,7 @@ class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     events: list[EventRec]
     decision_due: datetime | None = None  # the open escalation case's SLA: when a specialist decides at the latest
     visit: VisitFact | None = None
+    info_requests: list[InfoRequestRec] = []
 
 
 _SNAPSHOT_DECODER = msgspec.json.Decoder(SnapshotRows, strict=False)  # SQLite's booleans are 0 and 1
@@ -450,8 +474,8 @@ async def install_snapshot(
     install_id: uuid.UUID, subject: str | None = None, role: str | None = None
 ) -> SnapshotRows | None:
     """The install (scoped to the caller when `subject` is given, as `install_scoped`) with its
-    connection, asset, current photos, checks, fixes, decisions and events: one statement, the
-    database building one JSON document (a view used to take eight queries)."""
+    connection, asset, current photos, checks, fixes, decisions, events and requests for information:
+    one statement, the database building one JSON document (a view used to take eight queries)."""
     scope = "" if subject is None else _SNAPSHOT_SCOPES.get(role or "", "")
     engine_type = Install._meta.db.engine_type
     args: list[Any] = [install_id] if not scope else [install_id, subject]
@@ -459,7 +483,7 @@ async def install_snapshot(
     if not rows:
         return None
     snap = _SNAPSHOT_DECODER.decode(rows[0]["snapshot"])
-    for rows_of_kind in (snap.photos, snap.checks, snap.fixes, snap.decisions, snap.events):
+    for rows_of_kind in (snap.photos, snap.checks, snap.fixes, snap.decisions, snap.events, snap.info_requests):
         rows_of_kind.sort(key=_by_id)
     return snap
 
@@ -514,6 +538,7 @@ def _snapshot_sql(engine_type: str, scope: str) -> str:
             f"'fixes', {children(LocationFix, FixRec)}",
             f"'decisions', {children(Decision, DecisionRec)}",
             f"'events', {children(Event, EventRec)}",
+            f"'info_requests', {children(InfoRequest, InfoRequestRec)}",
             # The review domain's open case (UNIQUE (install, kind): one probe); by name, as the review
             # app's tables are not imported here.
             "'decision_due', (SELECT rc.due_at FROM review_cases rc"

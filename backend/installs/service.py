@@ -11,6 +11,7 @@ from backend.db import write_transaction
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.installs import qr
 from backend.installs import repository as repo
+from backend.installs.asked import EVIDENCE_ACTIONS, changed_since_request, missing, open_request
 from backend.installs.context import InstallContext
 from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
 from backend.installs.flows import StateChange, run_hooks
@@ -331,6 +332,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
     version is still the one checked (every change of evidence moves it), else it starts again."""
     for _ in range(SUBMIT_TRIES):
         snap = await get_install(who, install_id)
+        _answered_request(snap)
         if _submitted_unchanged(snap, who):
             return snap
         require_editable(snap.install)
@@ -344,10 +346,22 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
     raise Conflict("install/state-conflict", state=snap.install.state)
 
 
-# What a submit judges: evidence recorded after the caller's last submit makes a new submit a new attempt.
-EVIDENCE_ACTIONS = frozenset({"label.scanned", "location.reported", "reading.entered", "photo.uploaded"})
 # Where a submit leads, directly or through a specialist; a later cancel makes a submit a state conflict.
 SUBMITTED_STATES = frozenset(InstallState) - {InstallState.DRAFT, InstallState.CANCELLED}
+
+
+def _answered_request(snap: InstallSnapshot) -> None:
+    """A specialist asked for more: a submit must bring it. What they asked for in particular (an extra
+    photo, an answer) sends the install back by itself once given, so a submit before that is refused;
+    a request in words only (retake something) needs new evidence, or the submit would judge the same."""
+    if not snap.install.awaiting_info or snap.install.state != InstallState.NEEDS_RETAKE.value:
+        return
+    request = open_request(snap.install, snap.info_requests)
+    outstanding = missing(request, snap.photos, snap.checks) if request is not None else []
+    if outstanding:
+        raise Conflict("install/info-outstanding", extra={"missing": outstanding})
+    if not changed_since_request(snap.events):
+        raise Conflict("install/unchanged-resubmit")
 
 
 def _submitted_unchanged(snap: InstallSnapshot, who: Principal) -> bool:

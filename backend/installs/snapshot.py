@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import msgspec
 
 from backend.installs import repository as repo
+from backend.installs.asked import changed_since_request, extra_photo, extra_slot, open_request, retakes
 from backend.installs.catalog import Catalog
 from backend.installs.enums import EDITABLE_STATES, InstallState
 from backend.installs.records import (
@@ -18,6 +19,7 @@ from backend.installs.records import (
     DecisionRec,
     EventRec,
     FixRec,
+    InfoRequestRec,
     InstallRec,
     PhotoRec,
 )
@@ -37,9 +39,9 @@ REASON_TEXT: dict[str, tuple[str, str]] = {
 
 
 class NextAction(msgspec.Struct, frozen=True, kw_only=True):
-    """One thing the user must still do. `code`: specialist_request, scan_label, upload_photo,
-    retake_photo, enter_reading, share_location, submit, wait, ask_for_help, pick_visit_window or
-    visit_planned."""
+    """One thing the user must still do. `code`: specialist_request, upload_extra_photo (subject: its slot),
+    answer_question, scan_label, upload_photo, retake_photo, enter_reading, share_location, submit, wait,
+    ask_for_help, pick_visit_window or visit_planned."""
 
     code: str
     subject: str | None
@@ -59,6 +61,7 @@ class InstallSnapshot:
     events: list[EventRec]
     decision_due: datetime | None = None  # in review: when a specialist decides at the latest (the case's SLA)
     visit: repo.VisitFact | None = None  # the latest visit offered on it (backend/jobs/visits.py)
+    info_requests: list[InfoRequestRec] = field(default_factory=list)  # oldest first
 
     @property
     def fix(self) -> FixRec | None:
@@ -100,6 +103,7 @@ def _snapshot(rows: repo.SnapshotRows, install: InstallRec) -> InstallSnapshot:
         events=rows.events,
         decision_due=rows.decision_due if install.state == InstallState.IN_REVIEW.value else None,
         visit=rows.visit,
+        info_requests=rows.info_requests,
     )
 
 
@@ -137,6 +141,9 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
                 text_en=message or "A specialist asks you to complete the install; see the reason with the decision.",
             )
         )
+        request = open_request(snap.install, snap.info_requests)
+        if request is not None:
+            actions.extend(_asked(request, snap))
     if snap.asset is None:
         actions.append(
             NextAction(
@@ -199,7 +206,10 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
                 text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
             )
         )
-    if all(a.code == "specialist_request" for a in actions):  # nothing missing and nothing to redo
+    # Nothing missing and nothing to redo; after a specialist's request, once something changed.
+    if all(a.code == "specialist_request" for a in actions) and (
+        not snap.install.awaiting_info or changed_since_request(snap.events)
+    ):
         actions.append(
             NextAction(
                 code="submit",
@@ -209,6 +219,38 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             )
         )
     actions.append(_ASK_FOR_HELP)
+    return actions
+
+
+def _asked(request: InfoRequestRec, snap: InstallSnapshot) -> list[NextAction]:
+    """What the specialist's open request still asks, in their words."""
+    actions = []
+    if request.photo_label is not None:
+        photo = extra_photo(request, snap.photos)
+        slot = extra_slot(request.id)
+        if photo is None:
+            actions.append(
+                NextAction(
+                    code="upload_extra_photo",
+                    subject=slot,
+                    text_nl=f"Upload de extra foto die de specialist vraagt: {request.photo_label}.",
+                    text_en=f"Upload the extra photo the specialist asks for: {request.photo_label}.",
+                )
+            )
+        else:
+            actions.extend(
+                NextAction(code="retake_photo", subject=slot, text_nl=c.fix_nl, text_en=c.fix_en)
+                for c in retakes(photo, snap.checks)
+            )
+    if request.question is not None and request.answer is None:
+        actions.append(
+            NextAction(
+                code="answer_question",
+                subject=None,
+                text_nl=f"Beantwoord de vraag van de specialist: {request.question}",
+                text_en=f"Answer the specialist's question: {request.question}",
+            )
+        )
     return actions
 
 

@@ -169,6 +169,23 @@ class Decision(Table, tablename="decisions"):
     created_at = Timestamptz()
 
 
+class InfoRequest(Table, tablename="info_requests"):
+    """What a specialist asked the customer for with a request_info decision: an extra photo (to the slot
+    `extra_<id>`, described in words) and/or a question; the answer comes back here. Closed when everything
+    asked was given (the install went back to the specialist) or a newer request took its place."""
+
+    install = ForeignKey(references=Install, index=True)
+    asked_by = Varchar(length=128)
+    message = Text(null=True, default=None)  # the specialist's words to the customer, as with the decision
+    photo_label = Text(null=True, default=None)  # e.g. "een foto van de aardlekschakelaar"
+    question = Text(null=True, default=None)
+    answer = Text(null=True, default=None)
+    answered_by = Varchar(length=128, null=True, default=None)
+    answered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+
+
 class Event(Table, tablename="events"):
     """Append-only audit log: who did what, when, from which state. Never updated or deleted."""
 

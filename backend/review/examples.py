@@ -73,3 +73,18 @@ EVENT = {
     "detail": {"accuracy_m": 6.0, "provider": "gps"},
     "created_at": "2026-05-12T09:36:00+02:00",
 }
+INFO_REQUEST = {
+    "id": 77,
+    "install": "0b9f7c62-3c1e-4b8e-9a51-6f2d8e4c7a10",
+    "asked_by": "specialist-7",
+    "message": None,
+    "photo_label": "een foto van de aardlekschakelaar",
+    "question": "Wanneer is de meter geplaatst?",
+    "answer": "Op 12 mei, door mijzelf.",
+    "answered_by": CUSTOMER,
+    "answered_at": "2026-05-12T10:02:00+02:00",
+    "created_at": "2026-05-12T09:55:00+02:00",
+    "closed_at": "2026-05-12T10:05:00+02:00",
+    "photo_slot": "extra_77",
+    "photo_ids": [12],
+}

@@ -15,6 +15,7 @@ from backend.auth import requires_role
 from backend.bounds import LINE, PROSE, Version, WireRequest
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.installs.context import InstallContext
+from backend.installs.conversation import Ask
 from backend.openapi import answers
 from backend.principal import Principal, Role
 from backend.quality import service as quality
@@ -46,6 +47,21 @@ class DecisionIn(WireRequest):
             examples=["Maak de foto van het label opnieuw, van dichtbij en zonder schittering."],
         ),
     ] = ""
+    # request_info only: an extra photo the customer uploads to its own slot, in words, and/or a question
+    # they answer in words (POST /mobile/v1/installs/{id}/messages); once both are there the case is back.
+    extra_photo: (
+        Annotated[
+            str,
+            msgspec.Meta(min_length=1, max_length=200, pattern=LINE, examples=["een foto van de aardlekschakelaar"]),
+        ]
+        | None
+    ) = None
+    question: (
+        Annotated[
+            str, msgspec.Meta(min_length=1, max_length=2000, pattern=PROSE, examples=["Wanneer is de meter geplaatst?"])
+        ]
+        | None
+    ) = None
 
 
 class VerdictIn(WireRequest):
@@ -118,7 +134,7 @@ class ReviewController(Controller):
         case_id: FromPath[int],
         data: JSONBody[DecisionIn],
     ) -> CaseView:
-        """Approve, reject or request information, with a reason code; only by the lease holder."""
+        """Approve, reject or request information (optionally an extra photo and/or a question), with a reason code; only by the lease holder."""  # noqa: E501
         await service.decide(
             ctx,
             request.user,
@@ -128,6 +144,7 @@ class ReviewController(Controller):
             data.note,
             data.message_to_customer,
             data.version,
+            Ask(photo_label=data.extra_photo, question=data.question),
         )
         return case_view(ctx, await service.case_detail(request.user, case_id))
 

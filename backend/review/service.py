@@ -10,12 +10,14 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.events.outbox import enqueue
 from backend.installs import repository as installs_repo
 from backend.installs.context import InstallContext
+from backend.installs.conversation import Ask
 from backend.installs.records import CheckRec, EventRec, FixRec, PhotoRec
 from backend.installs.service import record_event, save_install, scoped_install, transaction
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.principal import Principal
 from backend.review import repository as repo
 from backend.review.config import load_review_config
+from backend.review.info import info_requested
 from backend.review.repository import CaseRec, VerdictRec
 from backend.validation.results import Reason
 
@@ -151,9 +153,13 @@ async def decide(
     note: str,
     message: str,
     version: int,
+    asked: Ask | None = None,
 ) -> CaseRec:
-    """The lease holder decides; a stale `version` is refused; approval_required needs two approvers."""
+    """The lease holder decides; a stale `version` is refused; approval_required needs two approvers.
+    A request for information may ask for an extra photo and/or a question (`asked`)."""
     _check_reason_code(outcome, reason_code)
+    if asked is not None and asked != Ask() and outcome != "request_info":
+        raise Invalid("review/ask-needs-request-info", outcome=outcome)
     now = ctx.clock()
     config = load_review_config()
     async with transaction():
@@ -226,6 +232,7 @@ async def decide(
             await save_install(
                 ctx, who, install, now, state="needs_retake", awaiting_info=True, customer_message=customer_text
             )
+            await info_requested(ctx, who, install, case.id, reason_code, asked or Ask(), customer_text, now)
             to_state = "needs_retake"
         await installs_repo.insert_decision({**decision, "outcome": to_state})
         await record_event(

@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from backend.installs.asked import extra_slot
 from backend.installs.context import InstallContext
-from backend.installs.records import CheckRec, FixRec, PhotoRec
+from backend.installs.records import CheckRec, FixRec, InfoRequestRec, PhotoRec
 from backend.review import examples as ex
 from backend.review.kinds import VERDICTS
 from backend.review.repository import CaseRec
@@ -148,6 +149,10 @@ class CaseView(msgspec.Struct, kw_only=True):
     detail: dict[str, Any] = msgspec.field(default_factory=dict)  # what opened a follow-up
     allowed_verdicts: list[str] = msgspec.field(default_factory=list)  # empty for an escalation: it takes a decision
     verdicts: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    # requests for information and their answers, oldest first; photo_ids: the extra photos given (every try)
+    info_requests: Annotated[list[dict[str, Any]], Meta(examples=[[ex.INFO_REQUEST]])] = msgspec.field(
+        default_factory=list
+    )
 
 
 def _item(c: CaseRec, now: datetime) -> QueueItem:
@@ -273,4 +278,15 @@ def case_view(ctx: InstallContext, d: CaseDetail) -> CaseView:
         detail=c.detail,
         allowed_verdicts=list(VERDICTS.get(c.kind, ())),
         verdicts=[msgspec.to_builtins(v) for v in d.verdicts],
+        info_requests=info_request_details(snap.info_requests, d.all_photos),
     )
+
+
+def info_request_details(requests: list[InfoRequestRec], photos: list[PhotoRec]) -> list[dict[str, Any]]:
+    """The conversation: each request with its answer and the extra photos given to its slot."""
+    out = []
+    for r in requests:
+        slot = extra_slot(r.id) if r.photo_label is not None else None
+        ids = [p.id for p in photos if slot is not None and p.slot == slot]
+        out.append({**msgspec.to_builtins(r), "photo_slot": slot, "photo_ids": ids})
+    return out

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from backend.auth import requires_role
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import NotFound
-from backend.installs import evidence, service
+from backend.installs import conversation, evidence, service
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.openapi import answers, binary_body, raw_body
@@ -33,7 +33,7 @@ PHOTO_BODY = binary_body(
     "its Content-Type names the format.",
 )
 StateName = Literal["draft", "needs_retake", "in_review", "approved", "rejected", "cancelled"]
-Slot = Annotated[str, Parameter(pattern=r"^[a-z_]{1,40}$")]
+Slot = Annotated[str, Parameter(pattern=r"^[a-z0-9_]{1,40}$")]  # a catalog slot, or extra_<n> a specialist asked for
 _JSON = msgspec.json.Encoder()
 
 
@@ -232,4 +232,17 @@ class InstallController(Controller):
     ) -> s.InstallView:
         """Object to a rejection: a specialist looks at it again, with these words (409 if not rejected)."""
         snap = await service.object_to_decision(ctx, request.user, install_id, data.message)
+        return install_view(ctx.catalog, snap, lang)
+
+    @post("/{install_id:uuid}/messages", operation_id="SendMessage", status_code=HTTP_200_OK)
+    async def message(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        lang: NamedDependency[str],
+        install_id: FromPath[uuid.UUID],
+        data: JSONBody[s.SendMessage],
+    ) -> s.InstallView:
+        """Answer the specialist's open question in words; all they asked given, the install is back with them."""
+        snap = await conversation.send_message(ctx, request.user, install_id, data.text)
         return install_view(ctx.catalog, snap, lang)

@@ -91,6 +91,13 @@ class ObjectToDecision(Request):
     ]
 
 
+class SendMessage(Request):
+    # The answer to the specialist's open question (409 message/nothing-asked when none is open).
+    text: Annotated[
+        str, Meta(min_length=1, max_length=2000, pattern=PROSE, examples=["De meter is op 12 mei geplaatst."])
+    ]
+
+
 class ClaimConnection(Request):
     ean: Ean
     postcode: Annotated[str, Meta(min_length=6, max_length=7, pattern=LINE, examples=["6811AL"])]

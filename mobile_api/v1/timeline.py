@@ -23,7 +23,7 @@ def _device_words(asset_type: str) -> tuple[str, str]:
     return ("laadpaal", "charger") if asset_type == "ev_charger" else ("apparaat", "device")
 
 
-def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
+def _text(catalog: Catalog, extra_labels: dict[str, str], e: EventRec) -> tuple[str, str] | None:
     d = e.detail
     match e.action:
         case "install.created":
@@ -32,8 +32,18 @@ def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
             return f"Label gescand ({d.get('serial')}).", f"Label scanned ({d.get('serial')})."
         case "photo.uploaded":
             slot = catalog.slots.get(str(d.get("slot")))
-            nl, en = (slot.label_nl, slot.label_en) if slot else (str(d.get("slot")), str(d.get("slot")))
+            extra = extra_labels.get(str(d.get("slot")), str(d.get("slot")))  # in the specialist's words
+            nl, en = (slot.label_nl, slot.label_en) if slot else (extra, extra)
             return f"Foto toegevoegd: {nl}.", f"Photo added: {en}."
+        case "info.requested":
+            return _asked_words(d)
+        case "info.answered":
+            return f"U antwoordde: {d.get('text')}", f"You answered: {d.get('text')}"
+        case "info.provided":
+            return (
+                "Alles wat de specialist vroeg is binnen: de specialist kijkt weer.",
+                "Everything the specialist asked for is in: the specialist looks again.",
+            )
         case "location.reported":
             return "Locatie gedeeld.", "Location shared."
         case "reading.entered":
@@ -82,16 +92,34 @@ def _text(catalog: Catalog, e: EventRec) -> tuple[str, str] | None:
     return None  # internal: releases, first approvals, device mismatches ...
 
 
-_AFTER_ITS_CAUSE = frozenset({"install.confirmed", "visit.offered", "visit.cancelled"})
+def _asked_words(d: dict[str, object]) -> tuple[str, str] | None:
+    """What a specialist asked for in particular (a request in words only is its decision's entry)."""
+    nl, en = [], []
+    if d.get("photo_label"):
+        nl.append(f"De specialist vraagt een extra foto: {d['photo_label']}.")
+        en.append(f"The specialist asks for an extra photo: {d['photo_label']}.")
+    if d.get("question"):
+        nl.append(f"De specialist vraagt: {d['question']}")
+        en.append(f"The specialist asks: {d['question']}")
+    return (" ".join(nl), " ".join(en)) if nl else None
+
+
+_AFTER_ITS_CAUSE = frozenset({"install.confirmed", "visit.offered", "visit.cancelled", "info.requested"})
 
 
 def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.TimelineEntry]:
     entries = []
+    extra_labels = {
+        str(e.detail["slot"]): str(e.detail["photo_label"])
+        for e in events
+        if e.action == "info.requested" and e.detail.get("slot")
+    }
     # An approval whose device had already reported is confirmed inside the approval's own
     # transaction, before the approval's event is written, and a visit is offered (by the policy) or
-    # called off inside the transaction of the change that caused it: each reads after its cause.
+    # called off inside the transaction of the change that caused it, and a specialist's request is
+    # recorded in their decision's: each reads after its cause.
     for e in sorted(events, key=lambda e: (e.created_at, e.action in _AFTER_ITS_CAUSE, e.id)):
-        text = _text(catalog, e)
+        text = _text(catalog, extra_labels, e)
         if text is not None:
             entries.append(s.TimelineEntry(at=e.created_at, text=text[1] if lang == "en" else text[0]))
     return entries

@@ -157,6 +157,23 @@ async def object_to_decision(client: AsyncClient, make: Factory) -> Scenario:
     )
 
 
+async def send_message(client: AsyncClient, make: Factory) -> Scenario:
+    d = await new_install(client, make)
+    await helped(client, d)
+    await decided(
+        client,
+        make.party(Role.SPECIALIST),
+        await case_id_of(d.id),
+        "request_info",
+        "more_information",
+        question="Wanneer is de meter geplaatst?",
+    )
+    path = f"{d.url}/messages"
+    return Scenario(
+        d.who, Call(path, {"text": "Op 12 mei."}), Call(path, {"text": "Gisteren."}), _events(d.id, "info.answered")
+    )
+
+
 async def claim_connection(client: AsyncClient, make: Factory) -> Scenario:
     who = make.party(Role.CUSTOMER)
     ean = await make.connection(postcode="6811AL", house_number=14)
@@ -407,6 +424,7 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "CancelInstall": cancel_install,
     "AskForHelp": ask_for_help,
     "ObjectToDecision": object_to_decision,
+    "SendMessage": send_message,
     "ClaimConnection": claim_connection,
     "ImportAssets": import_assets,
     "CreateJob": create_job,

@@ -129,6 +129,7 @@ class TestRequestInfoThenApprove:
             [
                 "install.escalated",
                 "install.retake_requested",
+                "install.info_requested",
                 "install.escalated",
                 "install.approved",
                 "review.decided",
