@@ -103,6 +103,41 @@ class TestQueueAndCase:
         assert "internal-console-note" not in str(view)
         await page.close()
 
+    async def test_request_info_thread(
+        self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory, screenshots: Path
+    ) -> None:
+        d, case_id = await _escalated(client, make)
+        page = await _signed_in(browser, live_server, make)
+        await page.goto(f"{live_server}/console/cases/{case_id}")
+        await page.click("text=Claimen")
+        await expect(page.locator("form.decide")).to_be_visible()
+        await page.keyboard.press("i")
+        await page.select_option("select[name=reason_code]", "more_information")
+        await page.fill("textarea[name=note]", "internal-thread-note")
+        await page.fill("input[name=extra_photo]", "een foto van de aardlekschakelaar")
+        await page.fill("textarea[name=question]", "Wanneer is de meter geplaatst?")
+        await page.click("form.decide button[type=submit]")
+        await expect(page.locator(".flash")).to_contain_text("vastgelegd")
+        await expect(page.locator(".thread")).to_contain_text("Wanneer is de meter geplaatst?")
+        await expect(page.locator(".thread .answer")).to_contain_text("nog niet gegeven")
+
+        # The customer answers and uploads the extra photo: the case is back, the thread shows both.
+        view = (await client.get(d.url, headers=d.who.headers)).json()
+        assert "internal-thread-note" not in str(view)
+        [slot] = [a["subject"] for a in view["next_actions"] if a["code"] == "upload_extra_photo"]
+        r = await client.post(f"{d.url}/messages", json={"text": "Op 12 mei."}, headers=d.who.headers)
+        assert r.status_code == 200, r.text
+        assert (await upload(client, d, slot, make.photo("cabinet_overview"))).status_code == 201
+        await page.reload()
+        await expect(page.locator(".thread .answer")).to_contain_text("Op 12 mei.")
+        await expect(page.locator(".thread a")).to_have_count(1)  # the extra photo, linked
+        await expect(page.locator(".photo h2", has_text="Extra foto: een foto van de aardlekschakelaar")).to_have_count(
+            1
+        )
+        await expect(page.locator("text=Claimen")).to_be_visible()  # open again: claimable
+        await page.locator(".thread").screenshot(path=str(screenshots / "case-thread.png"))
+        await page.close()
+
     async def test_approve_another_case(
         self, browser: Browser, live_server: str, client: httpx.AsyncClient, make: Factory
     ) -> None:
