@@ -12,9 +12,9 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 560
+WIDTH = 640
 ROW = 26  # height of one bar's row
-LABEL_W = 210  # the labels' column
+LABEL_W = 300  # the labels' column (the longest words: "steekproef van een automatische goedkeuring")
 VALUE_W = 70  # the numbers' column after the longest bar
 
 

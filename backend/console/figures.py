@@ -56,7 +56,8 @@ def charts(figures: Figures) -> list[dict[str, Any]]:
     confirmed = figures.one("selfinstall_device_confirmed_installs")
     devices = [Bar("bevestigd door het apparaat", confirmed, tone="good")]
     devices.append(Bar("goedgekeurd, nog niet bevestigd", max(0.0, approved - confirmed), tone="warn"))
-    oldest_h = figures.one("selfinstall_review_oldest_case_age_seconds") / 3600
+    oldest_s = figures.one("selfinstall_review_oldest_case_age_seconds")
+    oldest = f"{number(round(oldest_s / 3600, 1))} uur" if oldest_s >= 3600 else f"{oldest_s // 60:.0f} minuten"
     rate = "nog geen" if approved_share is None else percent(approved_share)
     return [
         _chart(
@@ -72,14 +73,14 @@ def charts(figures: Figures) -> list[dict[str, Any]]:
         _chart(
             "by-reason",
             "Escalaties naar reden",
-            f"{number(sum(b.value for b in escalations))} escalaties sinds het begin, een zaak telt per reden.",
+            f"Escalaties sinds het begin: {number(sum(b.value for b in escalations))} (per reden geteld).",
             bar_chart("chart-by-reason", "Escalaties naar reden", escalations),
         ),
         _chart(
             "queue-age",
             "Wachtrij en wachttijd",
-            f"{number(sum(b.value for b in open_cases))} open zaken; de oudste wacht {number(round(oldest_h, 1))} uur."
-            if oldest_h
+            f"Open zaken: {number(sum(b.value for b in open_cases))}; de oudste wacht {oldest}."
+            if oldest_s
             else "Geen open zaken.",
             bar_chart("chart-queue-open", "Open zaken naar soort", open_cases)
             + bar_chart("chart-queue-waiting", "Open zaken die lang wachten", waiting),
@@ -87,13 +88,13 @@ def charts(figures: Figures) -> list[dict[str, Any]]:
         _chart(
             "sla",
             "Over de termijn (SLA)",
-            f"{number(sum(b.value for b in overdue))} open zaken staan over hun termijn.",
+            f"Open zaken over hun termijn: {number(sum(b.value for b in overdue))}.",
             bar_chart("chart-sla", "Open zaken over hun termijn, naar soort", overdue),
         ),
         _chart(
             "devices",
             "Bevestiging door het apparaat",
-            f"{number(confirmed)} van {number(approved)} goedgekeurde installaties bevestigd door het apparaat zelf.",
+            f"Bevestigd door het apparaat zelf: {number(confirmed)} van {number(approved)} goedgekeurde installaties.",
             share_chart("chart-devices", "Goedgekeurde installaties en hun apparaat", devices)
             + bar_chart(
                 "chart-device-reports",

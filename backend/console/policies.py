@@ -20,6 +20,17 @@ from backend.review.config import load_review_config
 _WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 
 
+def _said(value: Any) -> str:
+    """A configured value as a Dutch reader writes it: ja/nee, a decimal comma, 2 for 2.0."""
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    if isinstance(value, list):
+        return ", ".join(_said(v) for v in value)
+    return str(value)
+
+
 def _catalog(ctx: InstallContext) -> dict[str, Any]:
     catalog = ctx.catalog
     types = [
@@ -39,7 +50,7 @@ def _catalog(ctx: InstallContext) -> dict[str, Any]:
 def _policy(ctx: InstallContext) -> dict[str, Any]:
     values = msgspec.to_builtins(ctx.policy)
     sections = [
-        {"name": POLICY_SECTION_WORDS.get(key, key), "values": sorted(section.items())}
+        {"name": POLICY_SECTION_WORDS.get(key, key), "values": [(k, _said(v)) for k, v in sorted(section.items())]}
         for key, section in values.items()
         if isinstance(section, dict)
     ]
@@ -54,11 +65,9 @@ def _review() -> dict[str, Any]:
         "version": config.version,
         "lease_minutes": config.lease_minutes,
         "working_hours": f"{days}, {wh.start_hour}:00-{wh.end_hour}:00 ({wh.timezone})",
-        "sla": [
-            (REASON_WORDS[r], config.sla_working_hours[r], config.risk_weight[r]) for r in config.sla_working_hours
-        ],
+        "sla": [(REASON_WORDS[r], _said(h), config.risk_weight[r]) for r, h in config.sla_working_hours.items()],
         "followups": [
-            (KIND_WORDS.get(k, k), config.followup_sla_working_hours[k], config.followup_risk[k])
+            (KIND_WORDS.get(k, k), _said(config.followup_sla_working_hours[k]), config.followup_risk[k])
             for k in sorted(config.followup_sla_working_hours)
         ],
     }

@@ -61,7 +61,7 @@ class TestCreate:
         assert r.status_code == 422 and await Job.count() == before
         assert "Opdracht geweigerd: er is niets opgeslagen." in r.text
         assert "onbekende aansluiting (EAN) 871687000000000000" in r.text and "onbekend serienummer NOPE-1" in r.text
-        assert "<td>EAN</td>" in r.text and "<td>serienummer</td>" in r.text  # fields in words
+        assert "</td><td>EAN</td>" in r.text and "</td><td>serienummer</td>" in r.text  # fields in words
         assert 'value="871687000000000000"' in r.text  # what was typed stays in the form
 
     async def test_a_malformed_field_is_worded_by_the_apis_rules(
@@ -86,7 +86,7 @@ class TestImport:
         r = await client.post("/console/jobs/import", files={"file": ("jobs.csv", bad, "text/csv")}, headers=admin)
         assert r.status_code == 422 and await _jobs_of(installer) == []
         assert "regel 4: onbekende aansluiting (EAN) 871687000000000000" in r.text
-        assert re.search(r"<td>4</td><td>EAN</td>", r.text)
+        assert "(EAN) 871687000000000000</td><td>EAN</td>" in r.text
 
         csv = "\n".join([header, *good])
         r = await client.post("/console/jobs/import", files={"file": ("jobs.csv", csv, "text/csv")}, headers=admin)

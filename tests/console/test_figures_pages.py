@@ -57,12 +57,13 @@ class TestFiguresPage:
         samples = await scrape(client)
         assert page.status_code == 200, page.text
         overdue = value(samples, "selfinstall_review_overdue_cases", kind="escalation")
+        sum_overdue = sum(v for (n, _), v in samples.items() if n == "selfinstall_review_overdue_cases")
         assert overdue >= 1 and f"escalatie: {overdue:.0f}" in _desc(page.text, "chart-sla")
         human = value(samples, "selfinstall_escalations_total", reason=Reason.HUMAN_REQUESTED.value)
         assert f"klant vroeg om een medewerker: {human:.0f}" in _desc(page.text, "chart-by-reason")
         for chart in ("chart-auto-approval", "chart-queue-open", "chart-queue-waiting", "chart-devices"):
             assert f'<svg class="chart" id="{chart}" role="img"' in page.text
-        assert "open zaken staan over hun termijn" in page.text
+        assert f"Open zaken over hun termijn: {sum_overdue:.0f}." in page.text
         for code in ("human_requested", "escalation", "needs_retake"):
             assert code not in page.text, page.text[page.text.find(code) - 200 : page.text.find(code) + 50]
         await set_case(await case_id_of(d.id), due_at=datetime.now(UTC) + timedelta(days=30))  # out of the way
@@ -89,5 +90,6 @@ class TestSettingsPage:
         assert f'<dd id="review-version">{review.version}</dd>' in page.text
         assert re.search(r'<dd id="policy-version">\d{4}\.\d+\.\d+</dd>', page.text)
         assert "slimme meter (1-fase)" in page.text and "<code>min_sharpness</code>" in page.text
-        assert "vermoeden van fraude</td><td>2" in page.text.replace(".0<", "<")  # the SLA in working hours
+        assert "vermoeden van fraude</td><td>2</td>" in page.text  # the SLA in working hours
+        assert "<code>min_sharpness</code></td><td>0,31</td>" in page.text and ">False<" not in page.text
         assert "suspected_fraud" not in page.text and "smart_meter_1p" not in page.text
