@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
@@ -27,12 +29,14 @@ from backend.console.annotate import annotated_jpeg
 from backend.console.oidc import CONSOLE_ROLES, STAFF_ONLY, pasted_tokens_allowed, provider_sign_in
 from backend.console.said import flash
 from backend.console.svgmap import MapPoint, render_map
-from backend.console.words import KIND_WORDS, VERDICT_WORDS
+from backend.console.words import KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask
 from backend.installs.snapshot import REASON_TEXT
+from backend.jobs import visits
+from backend.jobs.planning import load_planning_rule
 from backend.principal import Principal, Role
 from backend.review import followups, service
 from backend.review.config import load_review_config
@@ -207,6 +211,9 @@ class ConsoleController(Controller):
                 "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
                 "findings": _findings(view.checks),
                 "extra_labels": {r["photo_slot"]: r["photo_label"] for r in view.info_requests if r["photo_slot"]},
+                "visit": await visits.latest_visit(detail.case.install),
+                "visit_words": VISIT_STATE_WORDS,
+                "planning_rule": load_planning_rule(),
             },
         )
 
@@ -283,3 +290,43 @@ class ConsoleController(Controller):
             ctx, who, case_id, data["verdict"], data.get("note", "")[:4000], int(data["version"])
         )
         return await _act(action, case_id, "verdict")
+
+    @post("/cases/{case_id:int}/visit", status_code=303)
+    async def visit(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
+    ) -> Redirect:
+        """Plan a visit: the windows typed in (local time), or the planning rule's when none is."""
+        who = await _require(request, ctx)
+        windows = _visit_windows(data)
+        if windows is None or not all(_PROSE.search(v) for v in data.values()):
+            return _back(case_id, "request/invalid")
+        installer, note = data.get("visit_installer", "").strip()[:128] or None, data.get("visit_note", "")[:2000]
+        urls = ctx.settings.webhook_urls
+        action = visits.offer_visit(urls, who, case_id, ctx.clock(), windows or None, installer, note)
+        return await _act(action, case_id, "visit_offered")
+
+
+VISIT_FORM_ROWS = 3  # windows a specialist may type on the case page
+
+
+def _visit_windows(data: dict[str, str]) -> list[tuple[datetime, datetime]] | None:
+    """The form's windows (`start_n`/`end_n`, datetime-local in the planning rule's zone), or None if one
+    is half filled or not a time."""
+    tz = ZoneInfo(load_planning_rule().timezone)
+    windows = []
+    for n in range(1, VISIT_FORM_ROWS + 1):
+        start, end = data.get(f"start_{n}", ""), data.get(f"end_{n}", "")
+        if not start and not end:
+            continue
+        try:
+            windows.append((_local(start, tz), _local(end, tz)))
+        except ValueError:
+            return None
+    return windows
+
+
+def _local(value: str, tz: ZoneInfo) -> datetime:
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is not None or not 2000 <= at.year < 2100:
+        raise ValueError(value)
+    return at.replace(tzinfo=tz)

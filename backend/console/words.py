@@ -10,7 +10,9 @@ FLASH = {
     "decided": ("info", "Het besluit is vastgelegd."),
     "first_approval": ("info", "Eerste goedkeuring vastgelegd; een tweede specialist moet nog goedkeuren."),
     "verdict": ("info", "Het oordeel is vastgelegd; de installatie zelf is niet veranderd."),
+    "visit_offered": ("info", "Het bezoek is aangeboden; de klant kiest een tijdvak. De zaak wacht op het bezoek."),
 }
+VISIT_STATE_WORDS = {"offered": "aangeboden", "planned": "gepland", "done": "geweest", "cancelled": "gaat niet door"}
 KIND_WORDS = {
     "escalation": "escalatie",
     "qa_sample": "steekproef van een automatische goedkeuring",

@@ -196,6 +196,11 @@ async def _move(visit: VisitRec, to_state: VisitState, at: datetime) -> None:
         raise Conflict("visit/changed")
 
 
+async def latest_visit(install_id: uuid.UUID) -> VisitRec | None:
+    """The install's latest visit, for the specialist's case page."""
+    return await repo.latest_visit(install_id)
+
+
 async def customer_visit(who: Principal, install_id: uuid.UUID) -> VisitRec:
     """The caller's install's latest visit, or 404 (another's install is not even said to exist)."""
     install = await scoped_install(who, install_id)
