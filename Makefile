@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff check backend mobile_api fixtures bench tests
 	$(BIN)/ruff format --check backend mobile_api fixtures bench tests
 
-# The console tests write docs/screenshots/queue.png and case.png (needs Debian's chromium).
+# The console tests write docs/screenshots/*.png: the specialists' and the operators' pages (needs Debian's chromium).
 screenshots: install
 	SCREENSHOTS=docs $(BIN)/pytest tests/console
 
