@@ -14,6 +14,7 @@ import hmac
 import io
 import re
 from dataclasses import dataclass
+from html import escape
 
 import qrcode
 import qrcode.image.svg
@@ -84,3 +85,54 @@ def render_svg(payload: str) -> bytes:
     out = io.BytesIO()
     _qr(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
     return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class SheetLabel:
+    """One label on a printed sheet: its signed payload and the two lines printed beside the code."""
+
+    payload: str
+    serial: str
+    caption: str
+
+
+# A4 with 3 x 7 labels of 63.5 x 38.1 mm (the common L7160 layout), in millimetres.
+SHEET_COLUMNS, SHEET_ROWS = 3, 7
+SHEET_SIZE = SHEET_COLUMNS * SHEET_ROWS
+_PAGE_W, _PAGE_H = 210.0, 297.0
+_LABEL_W, _LABEL_H, _TOP, _LEFT, _GAP = 63.5, 38.1, 15.15, 7.2, 2.5
+_CODE = 32.0  # the QR code's side, quiet zone included
+
+
+def _modules(payload: str, x: float, y: float) -> str:
+    """The code's dark modules as one path at (x, y), `_CODE` mm wide (the quiet zone included)."""
+    matrix = _qr(payload).get_matrix()
+    size = _CODE / len(matrix)
+    return "".join(
+        f"M{x + c * size:.3f} {y + r * size:.3f}h{size:.3f}v{size:.3f}h-{size:.3f}z"
+        for r, row in enumerate(matrix)
+        for c, dark in enumerate(row)
+        if dark
+    )
+
+
+def render_sheet_svg(labels: list[SheetLabel]) -> bytes:
+    """An A4 sheet of up to SHEET_SIZE labels as SVG in millimetres (prints at true size): each label the QR
+    code and, beside it, the serial and a caption (the asset type in words)."""
+    if len(labels) > SHEET_SIZE:
+        raise ValueError(f"a sheet holds {SHEET_SIZE} labels")
+    parts = []
+    for i, label in enumerate(labels):
+        x = _LEFT + (i % SHEET_COLUMNS) * (_LABEL_W + _GAP)
+        y = _TOP + (i // SHEET_COLUMNS) * _LABEL_H
+        text_x = x + _CODE + 1
+        parts.append(
+            f'<path d="{_modules(label.payload, x + 1, y + (_LABEL_H - _CODE) / 2)}"/>'
+            f'<text x="{text_x:.2f}" y="{y + 16:.2f}" font-size="3.6" font-weight="bold">{escape(label.serial)}</text>'
+            f'<text x="{text_x:.2f}" y="{y + 22:.2f}" font-size="2.4">{escape(label.caption)}</text>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_PAGE_W:g}mm" height="{_PAGE_H:g}mm" '
+        f'viewBox="0 0 {_PAGE_W:g} {_PAGE_H:g}" font-family="sans-serif">'
+        f'<rect width="{_PAGE_W:g}" height="{_PAGE_H:g}" fill="#fff"/><g fill="#000">{"".join(parts)}</g></svg>'
+    ).encode()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from backend.errors import Invalid
 from backend.installs import qr
@@ -124,3 +125,31 @@ class TestRender:
     async def test_svg_is_an_svg_document(self) -> None:
         svg = qr.render_svg(qr.sign(SERIAL, KEYS, "K1"))
         assert b"<svg" in svg and b"<path" in svg
+
+
+def _rasterize(svg: bytes, scale: float = 8.0) -> Image.Image:
+    """The sheet's code modules drawn as pixels (each `M x y h s v s h -s z` a square), white elsewhere."""
+    page = Image.new("L", (int(210 * scale), int(297 * scale)), 255)
+    draw = ImageDraw.Draw(page)
+    for x, y, size in re.findall(rb"M([\d.]+) ([\d.]+)h([\d.]+)", svg):
+        x0, y0, s = float(x) * scale, float(y) * scale, float(size) * scale
+        draw.rectangle((x0, y0, x0 + s - 1, y0 + s - 1), fill=0)
+    return page
+
+
+class TestSheet:
+    def test_every_label_on_the_sheet_scans_back_and_verifies(self) -> None:
+        serials = [f"MTR1-T{n:08d}" for n in range(qr.SHEET_SIZE)]
+        labels = [qr.SheetLabel(qr.sign(s, KEYS, "K1"), s, "slimme meter (1-fase)") for s in serials]
+        svg = qr.render_sheet_svg(labels)
+        assert b'width="210mm" height="297mm"' in svg  # prints at true size
+        read = sorted(b.text for b in zxingcpp.read_barcodes(_rasterize(svg)))
+        assert read == sorted(label.payload for label in labels)
+        assert {qr.verify(text, KEYS).serial for text in read} == set(serials)
+        assert svg.count(b"slimme meter (1-fase)") == qr.SHEET_SIZE
+
+    def test_captions_are_escaped_and_a_sheet_has_a_size(self) -> None:
+        label = qr.SheetLabel(qr.sign(SERIAL, KEYS, "K1"), SERIAL, "<script>x</script>")
+        assert b"<script>" not in qr.render_sheet_svg([label])
+        with pytest.raises(ValueError):
+            qr.render_sheet_svg([label] * (qr.SHEET_SIZE + 1))
