@@ -148,7 +148,12 @@ def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.Ac
             a = s.ActionView(code=a.code, subject=a.subject, text=message)
         elif a.code == "visit_planned" and snap.visit and snap.visit.window_start and snap.visit.window_end:
             when = window_words(snap.visit.window_start, snap.visit.window_end, lang)
-            a = s.ActionView(code=a.code, subject=a.subject, text=f"{a.text} ({when})")
+            text = _pick(
+                lang,
+                f"Een installateur komt {when}. U hoeft nu niets te doen.",
+                f"An installer comes {when}. There is nothing you need to do now.",
+            )
+            a = s.ActionView(code=a.code, subject=a.subject, text=text)
         elif a.code == "wait" and expected:
             a = s.ActionView(
                 code=a.code, subject=a.subject, text=f"{a.text} {_pick(lang, 'Besluit', 'Decision')}: {expected}."
