@@ -20,6 +20,8 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.access import observe_requests
+from backend.admin.assets import AssetAdminController
+from backend.admin.connections import ConnectionAdminController
 from backend.admin.http import AdminController
 from backend.admin.known_answers import KnownAnswerController
 from backend.admission import AdmissionLimit, InFlight
@@ -212,6 +214,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VisitController,
             AdminController,
             JobAdminController,
+            ConnectionAdminController,
+            AssetAdminController,
             ReviewController,
             VisitReviewController,
             CalibrationController,

@@ -210,6 +210,45 @@ MESSAGES: dict[str, Message] = {
             "This connection is already linked to another customer. Please contact us.",
         ),
     ),
+    # connections over their life: move-out, a disputed claim settled by an admin, search (issue 13)
+    "connection/open-install": Message(
+        title=("Er loopt nog een installatie", "An install is still open"),
+        detail=(
+            "Op aansluiting {ean} loopt nog installatie {install_id} ({state}). Annuleer die eerst, of wacht op het "
+            "besluit; daarna kan de aansluiting worden vrijgegeven of overgedragen.",
+            "Install {install_id} on connection {ean} is still open ({state}). Cancel it first, or wait for its "
+            "decision; then the connection can be released or handed over.",
+        ),
+    ),
+    "connection/owner-changed": Message(
+        title=("Eigenaar intussen gewijzigd", "Owner changed meanwhile"),
+        detail=(
+            "De klant van aansluiting {ean} is intussen gewijzigd. Lees de aansluiting opnieuw en probeer het "
+            "nog eens.",
+            "The customer of connection {ean} changed meanwhile. Read the connection again and retry.",
+        ),
+    ),
+    "connection/search-needs-postcode": Message(
+        title=("Postcode nodig", "Postcode needed"),
+        detail=(
+            "Zoeken op huisnummer kan alleen samen met een postcode.",
+            "A house number can only be searched together with a postcode.",
+        ),
+    ),
+    "asset/state-conflict": Message(
+        title=("Niet mogelijk in deze status", "Not possible in this state"),
+        detail=(
+            "Apparaat '{serial}' is {state}; dat kan niet naar de gevraagde status.",
+            "Asset '{serial}' is {state}; it cannot move to the state asked for.",
+        ),
+    ),
+    "asset/in-use": Message(
+        title=("Apparaat in gebruik", "Asset in use"),
+        detail=(
+            "Apparaat '{serial}' hoort bij een lopende installatie of opdracht; rond die eerst af of annuleer die.",
+            "Asset '{serial}' belongs to an open install or job; finish or cancel that first.",
+        ),
+    ),
     # installs
     "install/not-found": Message(
         title=("Installatie niet gevonden", "Install not found"),

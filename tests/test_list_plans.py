@@ -48,10 +48,20 @@ def _sql(engine_type: str) -> list[str]:
     return [
         f"INSERT INTO connections (id, ean, owner_subject, created_at) {_SERIES}"
         f"SELECT 900000 + i, 'plan' || i, 'plan-c' || i, {at} FROM s WHERE i <= {ROWS // 2}",
-        # Every other install an installer's (from a job), the rest the customers' own.
-        f"INSERT INTO installs (id, connection, state, created_at, updated_at, installer_subject) {_SERIES}"
-        f"SELECT {uid}, 900000 + (i + 1) / 2, {_STATES}, {at}, {at}, "
-        "CASE WHEN i % 2 = 0 THEN 'plan-i' || ((i / 2) % 50) ELSE NULL END FROM s",
+        # Every other install an installer's (from a job), the rest the customers' own; each belongs to its
+        # connection's customer (written at insert, kept when they move out).
+        "INSERT INTO installs (id, connection, state, created_at, updated_at, installer_subject, customer_subject) "
+        f"{_SERIES}SELECT {uid}, 900000 + (i + 1) / 2, {_STATES}, {at}, {at}, "
+        "CASE WHEN i % 2 = 0 THEN 'plan-i' || ((i / 2) % 50) ELSE NULL END, 'plan-c' || ((i + 1) / 2) FROM s",
+        # Assets: a type, a state and a label key each, the rare ones bounded only by their index.
+        f"INSERT INTO assets (id, serial, asset_type, status, connection, label_key_id, created_at) {_SERIES}"
+        "SELECT 900000 + i, 'PLAN-' || i, CASE WHEN i % 100 = 0 THEN 'battery' ELSE 'smart_meter_1p' END, "
+        "CASE WHEN i % 100 = 1 THEN 'retired' WHEN i % 2 = 0 THEN 'installed' ELSE 'in_stock' END, "
+        "CASE WHEN i % 2 = 0 THEN 900000 + i / 2 ELSE NULL END, "
+        f"CASE WHEN i % 100 = 2 THEN 'K0' ELSE 'K1' END, {at} FROM s",
+        # A connection's audit trail: an event about every connection.
+        f"INSERT INTO events (connection, actor, actor_role, action, created_at) {_SERIES}"
+        f"SELECT 900000 + (i + 1) / 2, 'plan-c' || i, 'customer', 'connection.claimed', {at} FROM s",
         # A job a connection, an installer's or (every tenth) still planned; a rare state: only its index bounds it.
         f"INSERT INTO jobs (id, connection, asset_type, window_start, window_end, assignee, installer_subject, state) "
         f"{_SERIES}SELECT 900000 + i, 900000 + i, 'smart_meter_1p', {at}, {at_end}, "
@@ -135,12 +145,12 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
         ),
         "customer installs": (
             lambda: installs_repo.installs_query("plan-c77", "customer", 21, None, None),
-            "installs_connection",
+            "installs_customer",
             {"installs", "connections"},
         ),
         "customer installs, next page": (
             lambda: installs_repo.installs_query("plan-c77", "customer", 21, (due, uuid.UUID(int=5)), None),
-            "installs_connection",
+            "installs_customer",
             {"installs", "connections"},
         ),
         "installer installs": (
@@ -174,9 +184,54 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             {"connections"},
         ),
         "newest install of each connection": (
-            lambda: installs_repo.newest_install_ids_query([900077, 900078]),  # type: ignore[arg-type,return-value]
-            "installs_connection",
+            lambda: installs_repo.newest_install_ids_query([900077, 900078], "plan-c77"),  # type: ignore[arg-type,return-value]
+            "installs_customer|installs_connection",
             {"installs"},
+        ),
+        "admin connections": (
+            lambda: installs_repo.connections_search_query(26, None),
+            "connections_ean_key|sqlite_autoindex_connections_1",
+            {"connections"},
+        ),
+        "admin connections by postcode and house number": (
+            lambda: installs_repo.connections_search_query(26, "plan5", postcode="6811AL", house_number=14),
+            "connections_postcode_ean",
+            {"connections"},
+        ),
+        "admin connections of an owner": (
+            lambda: installs_repo.connections_search_query(26, None, owner="plan-c77"),
+            "connections_owner",
+            {"connections"},
+        ),
+        "admin connection by EAN": (
+            lambda: installs_repo.connections_search_query(26, None, ean="plan77"),
+            "connections_ean_key|sqlite_autoindex_connections_1",
+            {"connections"},
+        ),
+        "connection's audit trail": (
+            lambda: installs_repo.connection_events_query(900077, 100),
+            "events_connection",
+            {"events"},
+        ),
+        "admin assets by type": (
+            lambda: installs_repo.assets_search_query(26, "PLAN-5", asset_type="battery"),
+            "assets_type",
+            {"assets"},
+        ),
+        "admin assets by state": (
+            lambda: installs_repo.assets_search_query(26, None, status="retired"),
+            "assets_status",
+            {"assets"},
+        ),
+        "labels of a key": (
+            lambda: installs_repo.assets_search_query(26, None, key_id="K0"),
+            "assets_label_key",
+            {"assets"},
+        ),
+        "admin asset by serial": (
+            lambda: installs_repo.assets_search_query(26, None, serial="PLAN-77"),
+            "assets_serial_key|sqlite_autoindex_assets_1",
+            {"assets"},
         ),
         "dispatcher's jobs": (lambda: jobs_repo.jobs_query(26, None, None, None), "jobs_window", {"jobs"}),
         "dispatcher's jobs, next page, by state": (

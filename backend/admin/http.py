@@ -1,4 +1,4 @@
-"""/admin/v1: load assets from the warehouse in batches and print their labels."""
+"""/admin/v1: load assets from the warehouse in batches, find them and print their labels."""
 
 from __future__ import annotations
 
@@ -9,14 +9,34 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from backend.admin.assets import (
+    AdminAssetPage,
+    AssetTypeQuery,
+    KeyIdQuery,
+    Limit,
+    SerialQuery,
+    asset_page,
+    cursor_serial,
+)
 from backend.auth import requires_role
 from backend.batches import read_batch
+from backend.cursor import decode_cursor
 from backend.installs import qr
-from backend.installs.assets import ASSET_COLUMNS, INVALID_BATCH, AssetIn, asset_rows, import_assets, label_payload
+from backend.installs.assets import (
+    ASSET_COLUMNS,
+    INVALID_BATCH,
+    AssetIn,
+    AssetSearch,
+    asset_rows,
+    import_assets,
+    label_payload,
+    search_assets,
+)
 from backend.installs.context import InstallContext
+from backend.installs.enums import AssetStatus
 from backend.openapi import answers, raw_body
 from backend.openapi_schemas import json_schema
 from backend.principal import Principal, Role
@@ -82,6 +102,23 @@ class AdminController(Controller):
             assets=[ImportedAssetView(**dataclasses.asdict(a)) for a in imported],
         )
         return Response(result, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/assets", operation_id="SearchAssets")
+    async def search(
+        self,
+        request: Request[Principal, Any, Any],
+        limit: FromQuery[Limit] = 25,
+        cursor: FromQuery[str | None] = None,
+        serial: FromQuery[SerialQuery] = None,
+        asset_type: AssetTypeQuery = None,
+        asset_state: Annotated[Literal["in_stock", "installed", "retired"] | None, QueryParameter(name="state")] = None,
+        key_id: FromQuery[KeyIdQuery] = None,
+    ) -> AdminAssetPage:
+        """Assets by serial, optionally by serial, type, state or the QR key of their label; by cursor."""
+        after = decode_cursor(cursor, cursor_serial)[0] if cursor else None
+        status = None if asset_state is None else AssetStatus(asset_state)
+        search = AssetSearch(serial=serial, asset_type=asset_type, status=status, key_id=key_id)
+        return asset_page(await search_assets(request.user, search, limit + 1, after), limit)
 
     @get("/assets/{serial:str}/label", operation_id="GetAssetLabel", opt=answers("image/png", "image/svg+xml"))
     async def label(

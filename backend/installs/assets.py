@@ -10,13 +10,14 @@ import msgspec
 
 from backend.batches import csv_items
 from backend.bounds import LINE, WireRequest
-from backend.errors import Invalid, NotFound, RowError
+from backend.errors import Forbidden, Invalid, NotFound, RowError
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.enums import AssetStatus
+from backend.installs.records import AssetRec
 from backend.installs.service import record_event, transaction
-from backend.principal import Principal
+from backend.principal import Principal, Role
 
 MAX_BATCH = 50_000
 _INSERT_CHUNK = 500
@@ -113,7 +114,11 @@ async def import_assets(
                 on_progress(len(chunk))
         if new:
             await record_event(who, "assets.imported", now, count=len(new))
-    keys, kid = ctx.settings.qr_keys, ctx.settings.qr_active_key
+        # Every row's label is issued (again) with the active key: what a key's reprint list reads.
+        kid = ctx.settings.qr_active_key
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            await repo.record_label_key([r.serial for r in rows[start : start + _INSERT_CHUNK]], kid, now)
+    keys = ctx.settings.qr_keys
     return [
         ImportedAsset(
             serial=r.serial,
@@ -127,7 +132,80 @@ async def import_assets(
 
 
 async def label_payload(ctx: InstallContext, serial: str) -> str:
-    """The signed payload of a known asset (for printing its label)."""
+    """The signed payload of a known asset, for printing its label: signed with the active key, which is
+    recorded as the asset's label key (a reprint moves the asset off a retiring key's list)."""
     if await repo.asset_by_serial(serial) is None:
         raise NotFound("assets/not-found", serial=serial)
-    return qr.sign(serial, ctx.settings.qr_keys, ctx.settings.qr_active_key)
+    kid = ctx.settings.qr_active_key
+    async with transaction():
+        await repo.record_label_key([serial], kid, ctx.clock())
+    return qr.sign(serial, ctx.settings.qr_keys, kid)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSearch:
+    """What an admin searches assets by; every field narrows (AND)."""
+
+    serial: str | None = None
+    asset_type: str | None = None
+    status: AssetStatus | None = None
+    key_id: str | None = None  # the QR key its last issued label was signed with
+
+
+@dataclass(frozen=True, slots=True)
+class AssetEntry:
+    """An asset as an admin reads it: where it is (or was) installed and what replaced it, by name."""
+
+    asset: AssetRec
+    ean: str | None
+    replaced_by: str | None  # the successor's serial
+
+
+async def asset_entries(assets: list[AssetRec]) -> list[AssetEntry]:
+    """The assets with their connections' EANs and successors' serials (two queries, whatever the count)."""
+    eans = await repo.eans_of({a.connection for a in assets if a.connection is not None})
+    successors = await repo.serials_of({a.replaced_by for a in assets if a.replaced_by is not None})
+    return [
+        AssetEntry(
+            asset=a,
+            ean=None if a.connection is None else eans.get(a.connection),
+            replaced_by=None if a.replaced_by is None else successors.get(a.replaced_by),
+        )
+        for a in assets
+    ]
+
+
+async def search_assets(who: Principal, search: AssetSearch, limit: int, after_serial: str | None) -> list[AssetEntry]:
+    """Assets matching the search, by serial (keyset on the serial)."""
+    if who.role is not Role.ADMIN:
+        raise Forbidden("auth/forbidden")
+    found = await repo.search_assets(
+        limit,
+        after_serial,
+        serial=search.serial,
+        asset_type=search.asset_type,
+        status=None if search.status is None else search.status.value,
+        key_id=search.key_id,
+    )
+    return await asset_entries(found)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelKey:
+    key_id: str
+    labels: int  # assets whose last issued label it signed
+    configured: bool  # still in QR_KEYS: its labels verify
+    active: bool  # the key new labels are signed with
+
+
+async def label_keys(ctx: InstallContext, who: Principal) -> list[LabelKey]:
+    """Every key that signed a label or is configured, with how many assets' labels it signed: a key
+    may be retired from QR_KEYS once its count is 0 (each of its labels reprinted with the active key)."""
+    if who.role is not Role.ADMIN:
+        raise Forbidden("auth/forbidden")
+    counts = await repo.label_key_counts()
+    configured = ctx.settings.qr_keys
+    return [
+        LabelKey(kid, counts.get(kid, 0), kid in configured, kid == ctx.settings.qr_active_key)
+        for kid in sorted(set(counts) | set(configured))
+    ]

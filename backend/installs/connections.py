@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from backend.errors import Conflict, Forbidden, Invalid, TooManyRequests
+from backend.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.ean import is_valid_ean18, normalize_postcode
@@ -71,11 +71,12 @@ async def claim_connection(
         matches = hmac.compare_digest(offered.encode(), expected.encode()) and connection is not None
         await repo.insert_claim_attempt(who.subject, ean, matches, now)
         if matches and connection is not None:
-            if connection.owner_subject not in (None, who.subject):
-                await record_event(who, "connection.claim-refused", now, ean=ean)
+            if connection.owner_subject not in (None, who.subject):  # on the connection's trail, for an admin
+                await record_event(who, "connection.claim-refused", now, connection=connection.id, ean=ean)
             elif connection.owner_subject is None:
-                await repo.set_connection_owner(connection.id, who.subject)
-                await record_event(who, "connection.claimed", now, ean=ean)
+                # A released connection is claimed as a never-claimed one: the same proof, the same limits.
+                await repo.set_connection_owner(connection.id, who.subject, None)
+                await record_event(who, "connection.claimed", now, connection=connection.id, ean=ean)
     # A failure is answered only once it is committed: its count holds even if the answer is lost.
     if not matches or connection is None:
         raise Invalid("connection/claim-mismatch")
@@ -100,7 +101,33 @@ async def owned_connections(
     if who.role is not Role.CUSTOMER:
         raise Forbidden("auth/forbidden")
     connections = await repo.connections_owned(who.subject, limit, after_ean)
-    latest = await repo.latest_installs([c.id for c in connections])
+    latest = await repo.latest_installs([c.id for c in connections], who.subject)
     return [
         OwnedConnection(c, ctx.catalog.installable(who.role.value, c.capacity), latest.get(c.id)) for c in connections
     ]
+
+
+async def refuse_while_open(connection: ConnectionRec) -> None:
+    """409 while an install on the connection is undecided: a change of occupant waits for it (the customer
+    cancels their own, a specialist decides one in review), rather than cancelling evidence being judged."""
+    install = await repo.open_install_on(connection.id)
+    if install is not None:
+        raise Conflict("connection/open-install", ean=connection.ean, install_id=str(install.id), state=install.state)
+
+
+async def release_connection(ctx: InstallContext, who: Principal, ean: str) -> ConnectionRec:
+    """The customer moves out: the connection is no longer theirs, so the next occupant can claim it with
+    the same proof. Their installs stay theirs to see (never the next occupant's); no new one can start."""
+    if who.role is not Role.CUSTOMER:
+        raise Forbidden("auth/forbidden")
+    async with transaction():
+        connection = await repo.connection_by_ean(ean)
+        if connection is None or connection.owner_subject != who.subject:
+            raise NotFound("connection/not-found")
+        await refuse_while_open(connection)
+        if not await repo.set_connection_owner(connection.id, None, who.subject):
+            raise NotFound("connection/not-found")  # released or re-assigned meanwhile: no longer theirs
+        await record_event(who, "connection.released", ctx.clock(), connection=connection.id, ean=ean)
+    released = await repo.connection_by_id(connection.id)
+    assert released is not None
+    return released

@@ -21,3 +21,10 @@ def normalize_postcode(postcode: str) -> str | None:
     """'6811 ab' -> '6811AB'; None if it is not a Dutch postcode."""
     match = _POSTCODE.fullmatch(postcode.strip())
     return f"{match.group(1)}{match.group(2).upper()}" if match else None
+
+
+def eighteen_digits(text: str) -> str:
+    """`text` if it has an EAN's form (18 ASCII digits), else ValueError: a keyset cursor's EAN."""
+    if len(text) != 18 or not (text.isascii() and text.isdigit()):
+        raise ValueError("not an EAN")
+    return text

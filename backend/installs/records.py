@@ -35,6 +35,10 @@ class AssetRec(Record):
     connection: int | None
     installed_at: datetime | None
     last_reading: float | None
+    label_key_id: str | None = None  # the QR key its last issued label was signed with
+    label_issued_at: datetime | None = None
+    retired_at: datetime | None = None
+    replaced_by: int | None = None  # the asset that took its place in a swap
 
 
 class InstallRec(Record):
@@ -61,6 +65,7 @@ class InstallRec(Record):
     submitted_at: datetime | None
     decided_at: datetime | None
     allocated_asset: int | None = None  # the asset its job reserved (backend/jobs)
+    customer_subject: str | None = None  # the customer it belongs to: the connection's owner when it was made
 
 
 class PhotoRec(Record):

@@ -18,7 +18,7 @@ from piccolo.query.functions.aggregate import Count
 from piccolo.query.methods.raw import Raw
 from piccolo.table import Table
 
-from backend.installs.enums import AssetStatus
+from backend.installs.enums import AssetStatus, InstallState
 from backend.installs.records import (
     AssetRec,
     CheckRec,
@@ -79,24 +79,26 @@ def connections_owned_query(subject: str, limit: int, after_ean: str | None) -> 
     return Connection.select().where(where).order_by(Connection.ean).limit(limit)
 
 
-async def latest_installs(connection_ids: list[int]) -> dict[int, InstallRec]:
-    """Each of these connections' newest install, if any: its id by one index probe a connection, then
-    the rows by primary key."""
+async def latest_installs(connection_ids: list[int], customer: str) -> dict[int, InstallRec]:
+    """Each of these connections' newest install of `customer`, if any (a previous occupant's never):
+    its id by one index walk a connection, then the rows by primary key."""
     if not connection_ids:
         return {}
-    ids = [row["id"] for row in await newest_install_ids_query(connection_ids) if row["id"] is not None]
+    ids = [row["id"] for row in await newest_install_ids_query(connection_ids, customer) if row["id"] is not None]
     if not ids:
         return {}
     rows = await Install.select(*Install.all_columns()).where(Install.id.is_in(ids)).output(load_json=True)
     return {rec.connection: rec for rec in _many(rows, InstallRec)}
 
 
-def newest_install_ids_query(connection_ids: list[int]) -> Raw:
-    """latest_installs' id query (the plan tests EXPLAIN it): installs_connection (connection,
-    created_at) walked backwards from each connection's newest."""
+def newest_install_ids_query(connection_ids: list[int], customer: str) -> Raw:
+    """latest_installs' id query (the plan tests EXPLAIN it): per connection, the customer's newest,
+    by installs_customer (customer_subject, created_at, id) or installs_connection (connection, created_at)."""
     return Connection.raw(
-        "SELECT (SELECT i.id FROM installs i WHERE i.connection = c.id ORDER BY i.created_at DESC, i.id DESC"
-        f" LIMIT 1) AS id FROM connections c WHERE c.id IN ({_integers(connection_ids)})"
+        "SELECT (SELECT i.id FROM installs i WHERE i.connection = c.id AND i.customer_subject = {}"
+        " ORDER BY i.created_at DESC, i.id DESC"
+        f" LIMIT 1) AS id FROM connections c WHERE c.id IN ({_integers(connection_ids)})",
+        customer,
     )
 
 
@@ -105,8 +107,80 @@ async def insert_connections(rows: list[dict[str, Any]]) -> None:
         await Connection.insert(*[Connection(**r) for r in rows])
 
 
-async def set_connection_owner(connection_id: int, subject: str) -> None:
-    await Connection.update({Connection.owner_subject: subject}).where(Connection.id == connection_id)
+async def set_connection_owner(connection_id: int, subject: str | None, expected: str | None) -> bool:
+    """Compare-and-set of the owner: False when it is no longer `expected` (a concurrent claim or release)."""
+    current = Connection.owner_subject.is_null() if expected is None else Connection.owner_subject == expected
+    rows = (
+        await Connection.update({Connection.owner_subject: subject})
+        .where((Connection.id == connection_id) & current)
+        .returning(Connection.id)
+    )
+    return bool(rows)
+
+
+async def open_install_on(connection_id: int) -> InstallRec | None:
+    """An install on the connection that is not decided yet (draft, retake, in review), if any: the
+    newest by installs_connection (connection, created_at), whose few rows a connection are filtered."""
+    rows = (
+        await Install.select(*Install.all_columns())
+        .where((Install.connection == connection_id) & Install.state.is_in(list(_OPEN_STATES)))
+        .order_by(Install.created_at, ascending=False)
+        .limit(1)
+        .output(load_json=True)
+    )
+    return _one(rows, InstallRec)
+
+
+_OPEN_STATES = (InstallState.DRAFT.value, InstallState.NEEDS_RETAKE.value, InstallState.IN_REVIEW.value)
+
+
+def connections_search_query(
+    limit: int,
+    after_ean: str | None,
+    ean: str | None = None,
+    postcode: str | None = None,
+    house_number: int | None = None,
+    owner: str | None = None,
+) -> Select:
+    """Admins' connection search by EAN, keyset on the EAN; each filter has an index ending in the EAN
+    (the unique EAN, connections_postcode_ean, connections_owner), so a page never reads the rest."""
+    where: Any = Connection.id.is_not_null()
+    if ean is not None:
+        where &= Connection.ean == ean
+    if postcode is not None:
+        where &= Connection.postcode == postcode
+    if house_number is not None:  # with a postcode only (the service's rule): a postcode's few addresses
+        where &= Connection.house_number == house_number
+    if owner is not None:
+        where &= Connection.owner_subject == owner
+    if after_ean is not None:
+        where &= Connection.ean > after_ean
+    return Connection.select().where(where).order_by(Connection.ean).limit(limit)
+
+
+async def search_connections(limit: int, after_ean: str | None, **filters: Any) -> list[ConnectionRec]:
+    return _many(await connections_search_query(limit, after_ean, **filters), ConnectionRec)
+
+
+def connection_events_query(connection_id: int, limit: int) -> Select:
+    """A connection's audit trail, newest first (events_connection: connection, id)."""
+    return (
+        Event.select()
+        .where(Event.connection == connection_id)
+        .order_by(Event.id, ascending=False)
+        .limit(limit)
+        .output(load_json=True)
+    )
+
+
+async def connection_events(connection_id: int, limit: int) -> list[EventRec]:
+    return _many(await connection_events_query(connection_id, limit), EventRec)
+
+
+async def assets_on(connection_id: int) -> list[AssetRec]:
+    """Every asset ever installed at the connection, the current and the retired, oldest first."""
+    rows = await Asset.select().where(Asset.connection == connection_id).order_by(Asset.installed_at).order_by(Asset.id)
+    return _many(rows, AssetRec)
 
 
 def _advisory_key(scope: str, value: str) -> int:
@@ -169,6 +243,84 @@ async def insert_assets(rows: list[dict[str, Any]]) -> None:
         await Asset.insert(*[Asset(**r) for r in rows])
 
 
+def assets_search_query(
+    limit: int,
+    after_serial: str | None,
+    serial: str | None = None,
+    asset_type: str | None = None,
+    status: str | None = None,
+    key_id: str | None = None,
+) -> Select:
+    """Admins' asset search by serial, keyset on the serial; each filter has an index ending in the
+    serial (the unique serial, assets_type, assets_status, assets_label_key)."""
+    where: Any = Asset.id.is_not_null()
+    if serial is not None:
+        where &= Asset.serial == serial
+    if asset_type is not None:
+        where &= Asset.asset_type == asset_type
+    if status is not None:
+        where &= Asset.status == status
+    if key_id is not None:
+        where &= Asset.label_key_id == key_id
+    if after_serial is not None:
+        where &= Asset.serial > after_serial
+    return Asset.select().where(where).order_by(Asset.serial).limit(limit)
+
+
+async def search_assets(limit: int, after_serial: str | None, **filters: Any) -> list[AssetRec]:
+    return _many(await assets_search_query(limit, after_serial, **filters), AssetRec)
+
+
+async def eans_of(connection_ids: Collection[int]) -> dict[int, str]:
+    """The EANs of these connections, by id (primary key)."""
+    if not connection_ids:
+        return {}
+    rows = await Connection.select(Connection.id, Connection.ean).where(Connection.id.is_in(list(connection_ids)))
+    return {r["id"]: r["ean"] for r in rows}
+
+
+async def serials_of(asset_ids: Collection[int]) -> dict[int, str]:
+    """The serials of these assets, by id (primary key)."""
+    if not asset_ids:
+        return {}
+    rows = await Asset.select(Asset.id, Asset.serial).where(Asset.id.is_in(list(asset_ids)))
+    return {r["id"]: r["serial"] for r in rows}
+
+
+async def label_key_counts() -> dict[str, int]:
+    """How many assets' last issued label each QR key signed (assets_label_key)."""
+    rows = (
+        await Asset.select(Asset.label_key_id, Count(Asset.id, alias="n"))
+        .where(Asset.label_key_id.is_not_null())
+        .group_by(Asset.label_key_id)
+    )
+    return {r["label_key_id"]: r["n"] for r in rows}
+
+
+async def record_label_key(serials: list[str], key_id: str, at: datetime) -> None:
+    """The labels of these assets were (re)issued signed with `key_id`; unchanged rows are not written."""
+    if serials:
+        await Asset.update({Asset.label_key_id: key_id, Asset.label_issued_at: at}).where(
+            Asset.serial.is_in(serials) & ((Asset.label_key_id != key_id) | Asset.label_key_id.is_null())
+        )
+
+
+async def set_asset_status(asset_id: int, expected_status: str, values: dict[str, Any]) -> bool:
+    """Compare-and-set on the asset's status: False when it moved meanwhile (another retire or swap)."""
+    columns = {getattr(Asset, k): v for k, v in values.items()}
+    rows = (
+        await Asset.update(columns)
+        .where((Asset.id == asset_id) & (Asset.status == expected_status))
+        .returning(Asset.id)
+    )
+    return bool(rows)
+
+
+async def asset_in_open_install(asset_id: int) -> bool:
+    """Whether an undecided install has scanned the asset."""
+    return bool(await Install.exists().where((Install.asset == asset_id) & Install.state.is_in(list(_OPEN_STATES))))
+
+
 async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, reading: float | None) -> None:
     values: dict[Any, Any] = {
         Asset.status: AssetStatus.INSTALLED.value,
@@ -185,8 +337,8 @@ async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, 
 
 def _scope(subject: str, role: str) -> Any:
     """The WHERE clause that limits installs to what the caller may see."""
-    if role == "customer":
-        return Install.connection.owner_subject == subject
+    if role == "customer":  # their own installs, not the connection's owner's now (a move-out keeps them apart)
+        return Install.customer_subject == subject
     if role == "installer":  # their jobs' installs: the installer written at insert (indexed), never a customer's
         return Install.installer_subject == subject
     return Install.id.is_not_null()  # specialists and admins see every install
@@ -216,7 +368,7 @@ def installs_query(
     subject: str, role: str, limit: int, after: tuple[datetime, uuid.UUID] | None, state: str | None
 ) -> Select:
     """The list's query (the plan tests EXPLAIN it): keyset as one row comparison. A customer's list
-    walks their connections (installs_connection), an installer's installs_installer; everyone's walks
+    walks installs_customer, an installer's installs_installer; everyone's walks
     installs_created, or installs_state_created with a state: a page never reads the rest of the table."""
     # An installer's scope is a column of the install itself: installs_installer matches filter and
     # order, where a join (through connections, or jobs) made PostgreSQL walk installs_created backwards.
@@ -494,7 +646,7 @@ def _by_id(row: Any) -> int:
 
 # The caller's scope, as `_scope` says it for Piccolo queries.
 _SNAPSHOT_SCOPES = {
-    "customer": " AND c.owner_subject = {}",
+    "customer": " AND i.customer_subject = {}",
     "installer": " AND i.installer_subject = {}",  # as _scope
 }
 

@@ -49,12 +49,14 @@ async def record_event(
     at: datetime,
     install: InstallRec | None = None,
     to_state: str | None = None,
+    connection: int | None = None,
     **detail: Any,
 ) -> None:
-    """Append one audit event (inside the caller's transaction)."""
+    """Append one audit event (inside the caller's transaction); `connection`: the connection it is about."""
     await repo.append_event(
         {
             "install": install.id if install else None,
+            "connection": connection,
             "actor": who.subject,
             "actor_role": who.role.value,
             "action": action,
@@ -175,6 +177,8 @@ async def insert_draft(
         "client_time": client_time,
         "updated_at": now,
         "installer_subject": who.subject if who.role is Role.INSTALLER else None,
+        # Whose it is: the connection's customer now, kept when they move out (a new occupant never sees it).
+        "customer_subject": who.subject if who.role is Role.CUSTOMER else connection.owner_subject,
         "allocated_asset": allocated_asset,
     }
     inserted = await repo.insert_install(row)

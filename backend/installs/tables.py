@@ -26,7 +26,7 @@ class Connection(Table, tablename="connections"):
     street = Varchar(length=120)
     house_number = Integer()
     house_number_suffix = Varchar(length=10, default="")
-    postcode = Varchar(length=6, index=True)  # normalised: '6811AB'
+    postcode = Varchar(length=6)  # normalised: '6811AB'; index connections_postcode_ean (postcode, ean)
     city = Varchar(length=80)
     lat = DoublePrecision()
     lon = DoublePrecision()
@@ -45,6 +45,13 @@ class Asset(Table, tablename="assets"):
     installed_at = Timestamptz(null=True, default=None)
     last_reading = DoublePrecision(null=True, default=None)
     created_at = Timestamptz()
+    # The QR key the last label issued for it was signed with (NULL: issued before keys were recorded),
+    # so the labels of a key can be listed and reprinted before the key is retired.
+    label_key_id = Varchar(length=8, null=True, default=None)
+    label_issued_at = Timestamptz(null=True, default=None)
+    retired_at = Timestamptz(null=True, default=None)
+    # The asset that took its place on the connection in a swap; the retired one keeps its connection.
+    replaced_by = ForeignKey(references="self", null=True, default=None, on_delete=OnDelete.no_action)
 
 
 class Install(Table, tablename="installs"):
@@ -81,6 +88,10 @@ class Install(Table, tablename="installs"):
     installer_subject = Varchar(length=128, null=True, default=None)
     # The asset the install's job reserved (copied at insert): a scan of any other is refused.
     allocated_asset = ForeignKey(references=Asset, null=True, default=None, on_delete=OnDelete.no_action)
+    # The customer the install belongs to: the connection's owner when it was made (set once, at insert).
+    # A customer's scope (installs_customer: customer_subject, created_at, id): a new occupant never sees
+    # the previous one's installs, and the previous one keeps their own history.
+    customer_subject = Varchar(length=128, null=True, default=None)
 
 
 class Photo(Table, tablename="photos"):
@@ -190,6 +201,8 @@ class Event(Table, tablename="events"):
     """Append-only audit log: who did what, when, from which state. Never updated or deleted."""
 
     install = ForeignKey(references=Install, null=True, default=None, index=True)
+    # The connection a connection or asset event is about (events_connection: its audit trail).
+    connection = ForeignKey(references=Connection, null=True, default=None, on_delete=OnDelete.no_action)
     actor = Varchar(length=128)
     actor_role = Varchar(length=16)
     action = Varchar(length=40)

@@ -6,16 +6,19 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
 from backend.cursor import decode_cursor, encode_cursor
-from backend.installs.connections import claim_connection, owned_connections
+from backend.installs.connections import claim_connection, owned_connections, release_connection
 from backend.installs.context import InstallContext
+from backend.installs.ean import eighteen_digits
 from backend.principal import Principal, Role
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import connection_view, install_summary
+
+EanPath = Annotated[str, Parameter(pattern=r"^[0-9]{18}$")]
 
 
 class ConnectionController(Controller):
@@ -32,7 +35,7 @@ class ConnectionController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> s.ConnectionPage:
         """The caller's connections by EAN, each with what they may install there and its newest install."""
-        after = decode_cursor(cursor, _ean)[0] if cursor else None
+        after = decode_cursor(cursor, eighteen_digits)[0] if cursor else None
         rows = await owned_connections(ctx, request.user, limit + 1, after)
         page = rows[:limit]
         return s.ConnectionPage(
@@ -61,9 +64,9 @@ class ConnectionController(Controller):
             status_code=HTTP_201_CREATED if new else HTTP_200_OK,
         )
 
-
-def _ean(text: str) -> str:
-    """A cursor's EAN: 18 digits (anything else is a forged cursor, 400)."""
-    if len(text) != 18 or not (text.isascii() and text.isdigit()):
-        raise ValueError("not an EAN")
-    return text
+    @post("/{ean:str}/release", operation_id="ReleaseConnection", status_code=HTTP_200_OK)
+    async def release(
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], ean: FromPath[EanPath]
+    ) -> s.ReleasedConnection:
+        """Move out: the connection is no longer yours (your installs stay yours to see); 409 while one is open."""
+        return s.ReleasedConnection(connection=connection_view(await release_connection(ctx, request.user, ean)))

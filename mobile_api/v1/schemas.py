@@ -230,7 +230,7 @@ class OwnedConnectionView(Response):
     connection: ConnectionView
     # The asset types the customer may install here themselves (POST /mobile/v1/installs accepts them).
     installable: list[Annotated[str, Meta(examples=["smart_meter_1p"])]]
-    latest_install: InstallSummary | None  # the newest install on this connection, by anyone
+    latest_install: InstallSummary | None  # the caller's newest install here (never a previous occupant's)
 
 
 class ConnectionPage(Response):
@@ -247,6 +247,10 @@ class PhotoUploaded(Response):
 class ClaimedConnection(Response):
     connection: ConnectionView
     newly_claimed: Annotated[bool, Meta(examples=[True])]
+
+
+class ReleasedConnection(Response):
+    connection: ConnectionView  # no longer the caller's: the next occupant claims it with the same proof
 
 
 class StartJobInstall(Request):

@@ -184,6 +184,52 @@ async def claim_connection(client: AsyncClient, make: Factory) -> Scenario:
     )
 
 
+async def release_connection(client: AsyncClient, make: Factory) -> Scenario:
+    who = make.party(Role.CUSTOMER)
+    ean = await make.connection(owner=who.subject)
+    other = await make.connection(owner=who.subject)
+    path = f"/mobile/v1/connections/{ean}/release"
+    return Scenario(
+        who, Call(path), Call(f"/mobile/v1/connections/{other}/release"), _acts(who.subject, "connection.released")
+    )
+
+
+async def settle_connection_owner(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    path = f"/admin/v1/connections/{await make.connection(owner='cust-old')}/owner"
+    body = {"owner": "cust-new", "expected_owner": "cust-old", "reason": "Verhuizing"}
+    return Scenario(
+        admin,
+        Call(path, body),
+        Call(path, {**body, "owner": "cust-other"}),
+        _acts(admin.subject, "connection.reassigned"),
+    )
+
+
+async def retire_asset(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    serial, _ = await make.asset()
+    path = f"/admin/v1/assets/{serial}/retire"
+    return Scenario(
+        admin, Call(path, {"reason": "Defect"}), Call(path, {"reason": "Kwijt"}), _acts(admin.subject, "asset.retired")
+    )
+
+
+async def swap_asset(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    old, _ = await make.asset()
+    new, _ = await make.asset()
+    asset = await installs_repo.asset_by_serial(old)
+    connection = await installs_repo.connection_by_ean(await make.connection())
+    assert asset is not None and connection is not None
+    await installs_repo.mark_asset_installed(asset.id, connection.id, datetime.now(UTC), None)
+    path = f"/admin/v1/assets/{old}/swap"
+    body = {"new_serial": new, "reason": "Defect"}
+    return Scenario(
+        admin, Call(path, body), Call(path, {**body, "reading": 1.0}), _acts(admin.subject, "asset.swapped")
+    )
+
+
 async def import_assets(client: AsyncClient, make: Factory) -> Scenario:
     admin = make.party(Role.ADMIN)
     serial = f"MTR1-I{uuid.uuid4().hex[:10].upper()}"
@@ -427,6 +473,10 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "SendMessage": send_message,
     "ClaimConnection": claim_connection,
     "ImportAssets": import_assets,
+    "ReleaseConnection": release_connection,
+    "SettleConnectionOwner": settle_connection_owner,
+    "RetireAsset": retire_asset,
+    "SwapAsset": swap_asset,
     "CreateJob": create_job,
     "ImportJobs": import_jobs,
     "AssignJob": assign_job,

@@ -237,6 +237,7 @@ class TestListInstalls:
                     "created_by": customer.subject,
                     "created_by_role": "customer",
                     "request_hash": install_id.hex,
+                    "customer_subject": customer.subject,
                     "reasons": [],
                     "created_at": at,
                     "updated_at": at,

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import msgspec
 
+from backend.admin.assets import RetireAssetIn, SwapAssetIn
+from backend.admin.connections import SettleOwnerIn
 from backend.admin.known_answers import KnownAnswerIn
 from backend.integrations.http import DeviceReportIn
 from backend.jobs.http import AssignJobIn, CancelJobIn, JobIn
@@ -63,6 +65,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", INSTALL + "/photos/{slot:str}"): Route(Role.CUSTOMER, elsewhere="test_hostile_bodies.py"),
     ("GET", INSTALL + "/photos/{photo_id:int}"): Route(Role.CUSTOMER),
     ("POST", "/mobile/v1/connections/claim"): Route(Role.CUSTOMER, s.ClaimConnection),
+    ("POST", "/mobile/v1/connections/{ean:str}/release"): Route(Role.CUSTOMER),
     # Resumable uploads: raw bodies and header fields, attacked in tests/uploads (offsets, lengths, limits).
     ("PATCH", UPLOAD): Route(Role.CUSTOMER, elsewhere="tests/uploads/test_resumable.py"),
     ("DELETE", UPLOAD): Route(Role.CUSTOMER),
@@ -73,6 +76,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/mobile/v1/jobs/{job_id:int}/install"): Route(Role.INSTALLER, s.StartJobInstall),
     ("POST", "/admin/v1/assets"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
     ("GET", "/admin/v1/assets/{serial:str}/label"): Route(Role.ADMIN, query=("format",)),
+    ("GET", "/admin/v1/assets"): Route(Role.ADMIN, query=("limit", "cursor", "serial", "type", "state", "key_id")),
+    ("POST", "/admin/v1/assets/{serial:str}/retire"): Route(Role.ADMIN, RetireAssetIn),
+    ("POST", "/admin/v1/assets/{serial:str}/swap"): Route(Role.ADMIN, SwapAssetIn),
+    ("GET", "/admin/v1/labels"): Route(Role.ADMIN, query=("key_id", "limit", "cursor")),
+    ("GET", "/admin/v1/labels/keys"): Route(Role.ADMIN),
+    ("GET", "/admin/v1/connections"): Route(
+        Role.ADMIN, query=("limit", "cursor", "ean", "postcode", "house_number", "owner")
+    ),
+    ("GET", "/admin/v1/connections/{ean:str}"): Route(Role.ADMIN),
+    ("POST", "/admin/v1/connections/{ean:str}/owner"): Route(Role.ADMIN, SettleOwnerIn),
     ("GET", "/admin/v1/jobs"): Route(Role.ADMIN, query=("limit", "cursor", "state", "installer")),
     ("POST", "/admin/v1/jobs"): Route(Role.ADMIN, JobIn),
     ("POST", "/admin/v1/jobs/import"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
@@ -135,6 +148,7 @@ class World:
             "install_id": self.install_id,
             "slot": "meter_label",
             "serial": self.serial,
+            "ean": self.ean,
             "job_id": self.job_id,
             **ids,
         }
@@ -179,6 +193,9 @@ def samples(w: World) -> dict[type[msgspec.Struct], dict[str, Any]]:
         },
         AssignJobIn: {"version": 1, "installer": "inst-hostile"},
         CancelJobIn: {"version": 1, "reason": "afgezegd"},
+        SettleOwnerIn: {"owner": "cust-hostile", "expected_owner": None, "reason": "Verhuizing"},
+        RetireAssetIn: {"reason": "Defect"},
+        SwapAssetIn: {"new_serial": w.serial, "reason": "Defect", "reading": 0.0},
         KnownAnswerIn: {"case_id": 1},
         DecisionIn: {
             "outcome": "approve",
