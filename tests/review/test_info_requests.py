@@ -15,6 +15,7 @@ from tests.factories import Factory, Party
 from tests.helpers.review import case_id_of, claim, claimed, decide, decided, get_case, helped, install_of, whole_queue
 from tests.helpers.webhooks import events_of
 from tests.mobile_api.helpers import Draft, codes, problem, ready_install, submit, upload
+from tests.uploads.helpers import append, create_ietf
 
 NOTE = "intern-7f3a: klant klinkt onzeker"
 MESSAGE = "We willen nog iets zien voordat we beslissen."
@@ -151,6 +152,22 @@ class TestExtraPhotoAndQuestion:
         assert again.status_code == 200 and again.json()["state"] == "in_review"
         events = await events_of(d.id)
         assert [e["event_type"] for e in events].count("install.escalated") == 2  # by help, then by the answer
+
+
+class TestResumableExtraPhoto:
+    async def test_an_extra_photo_in_two_requests(self, client: AsyncClient, make: Factory) -> None:
+        d, case_id, spec = await asked(client, make, extra_photo=LABEL)
+        slot = codes((await install_of(client, d))["next_actions"])[1][1]
+        data = make.photo("cabinet_overview")
+        half = len(data) // 2
+        created = await create_ietf(client, d, slot, data[:half])  # the connection drops after half
+        assert created.status_code == 201, created.text
+        assert (await install_of(client, d))["state"] == "needs_retake"
+        r = await append(client, created.headers["location"], d.who.headers, half, data[half:], True)
+        assert r.status_code == 201, r.text
+        assert r.json()["photo"]["slot"] == slot and r.json()["state"] == "in_review"
+        [request] = (await get_case(client, spec, case_id))["info_requests"]
+        assert request["photo_ids"] == [r.json()["photo"]["id"]] and request["closed_at"] is not None
 
 
 class TestResubmit:
