@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
@@ -32,7 +34,8 @@ from backend.console.pages import CONSOLE_CONTROLLERS
 from backend.console.signin import ConsoleSignInController
 from backend.console.times import add_time_filters
 from backend.db import BoundedSQLiteEngine, ping
-from backend.events.delivery import run_forever as run_deliveries
+from backend.events.delivery import deliver_due
+from backend.events.http import DeliveryAdminController, WebhookAdminController
 from backend.events.outbox import outbox_hook
 from backend.http_guard import GuardedRequest, RequestGuard, bounded_path_ids
 from backend.idempotency.http import IdempotencyKeys
@@ -152,11 +155,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pooled = isinstance(engine, PostgresEngine)  # SQLite keeps its own connections (backend/db.py)
         if pooled:
             await engine.start_connection_pool()
-        delivery = None
-        if settings.webhook_urls:
-            delivery = asyncio.create_task(
-                run_deliveries(settings.webhook_secret, settings.webhook_interval_s, ctx.clock)
-            )
+        # Webhook deliveries (to WEBHOOK_URLS and to the admins' subscriptions, which may come at any time).
+        webhooks = httpx.AsyncClient(timeout=10)
+        max_age = timedelta(seconds=settings.webhook_max_age_s)
+
+        async def delivery_round() -> None:
+            await deliver_due(webhooks, settings.webhook_secret, ctx.clock(), max_age)
+
         # Every worker sweeps (each sweep is safe to overlap): silent devices, files a crash left behind,
         # expired resumable uploads and their parts, expired Idempotency-Keys.
         grace_s, files_s = settings.orphan_grace_s, settings.file_sweep_interval_s
@@ -167,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 (files_s, "file sweep", lambda: file_round(ctx, grace_s)),
                 (files_s, "upload sweep", lambda: upload_round(ctx, grace_s)),
                 (KEY_SWEEP_INTERVAL_S, "idempotency sweep", lambda: key_round(ctx.clock())),
+                (settings.webhook_interval_s, "webhook delivery", delivery_round),
             )
         ]
         try:
@@ -174,8 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             for sweep in sweeps:
                 sweep.cancel()
-            if delivery is not None:
-                delivery.cancel()
+            await webhooks.aclose()
             if pooled:
                 await engine.close_connection_pool()
             elif isinstance(engine, BoundedSQLiteEngine):
@@ -216,6 +221,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JobAdminController,
             ConnectionAdminController,
             AssetAdminController,
+            WebhookAdminController,
+            DeliveryAdminController,
             ReviewController,
             VisitReviewController,
             CalibrationController,

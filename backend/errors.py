@@ -755,6 +755,29 @@ MESSAGES: dict[str, Message] = {
             "with '{outcome}'.",
         ),
     ),
+    # webhooks: subscriptions and deliveries (backend/events)
+    "webhook/not-found": Message(
+        title=("Webhook-abonnement niet gevonden", "Webhook subscription not found"),
+        detail=("Dit webhook-abonnement is niet gevonden.", "This webhook subscription was not found."),
+    ),
+    "webhook/unknown-event-type": Message(
+        title=("Onbekend soort gebeurtenis", "Unknown event type"),
+        detail=(
+            "Onbekend soort gebeurtenis '{event_type}'; bekend zijn: {known}.",
+            "Unknown event type '{event_type}'; known are: {known}.",
+        ),
+    ),
+    "delivery/not-found": Message(
+        title=("Aflevering niet gevonden", "Delivery not found"),
+        detail=("Deze aflevering is niet gevonden.", "This delivery was not found."),
+    ),
+    "delivery/not-retryable": Message(
+        title=("Aflevering niet opnieuw te proberen", "Delivery cannot be retried"),
+        detail=(
+            "Deze aflevering is al afgeleverd of wordt nu verstuurd.",
+            "This delivery was delivered already or is being sent right now.",
+        ),
+    ),
 }
 
 # What a request's body or parameters got wrong, one sentence per refusal (backend/problems.py maps

@@ -112,6 +112,8 @@ class Settings:
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = DEV_WEBHOOK_SECRET
     webhook_interval_s: float = 2.0
+    # A delivery still failing this long after its event (or an admin's retry) is dead-lettered (backend/events).
+    webhook_max_age_s: float = 3 * 24 * 3600.0
     territory_path: Path = Path(__file__).resolve().parent.parent / "fixtures" / "territory.geojson"
     policy_path: Path | None = None
     # Where photo bytes live (backend/storage): file:// the folder under DATA_DIR, file:///abs/path another,
@@ -340,6 +342,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_urls=tuple(u.strip() for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),
         webhook_secret=env.get("WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
         webhook_interval_s=float(env.get("WEBHOOK_INTERVAL_S", "2")),
+        webhook_max_age_s=float(env.get("WEBHOOK_MAX_AGE_S", str(3 * 24 * 3600))),
         **({"territory_path": Path(env["TERRITORY_PATH"])} if env.get("TERRITORY_PATH") else {}),
         policy_path=Path(env["POLICY_PATH"]) if env.get("POLICY_PATH") else None,
         photo_store=_photo_store(env.get("PHOTO_STORE") or "file://"),

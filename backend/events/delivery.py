@@ -1,20 +1,25 @@
-"""Deliver outbox events to webhooks: HMAC-signed, retried with exponential backoff, at least once.
+"""Deliver outbox events to webhooks: CloudEvents 1.0 signed per Standard Webhooks, retried with
+exponential backoff, at least once, and dead-lettered once failing past a maximum age.
 
-Receivers deduplicate on the event id (header `X-Selfinstall-Event-Id`): a delivery that timed out
-after the receiver stored it is sent again.
+The body is a CloudEvent in *structured* content mode (`application/cloudevents+json`: attributes and
+data in one JSON document), so the Standard Webhooks signature, computed over the body, covers the
+event's id, type, source and time too; in binary mode those would travel as unsigned `ce-*` headers.
+`webhook-id` is the event id, the same on every retry and for every receiver: receivers deduplicate on
+it (a delivery that timed out after the receiver stored it is sent again).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
+import base64
 import logging
-from collections.abc import Callable
+import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
-import msgspec
+from cloudevents.core.bindings.http import HTTPMessage, to_structured_event
+from cloudevents.core.v1.event import CloudEvent
+from standardwebhooks import Webhook
 
 from backend.events import repository as repo
 
@@ -22,11 +27,19 @@ log = logging.getLogger("selfinstall.events")
 BATCH = 20
 LOCK = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=1)
+SOURCE = "urn:selfinstall"  # the CloudEvents `source` of every event this service emits
+SECRET_PREFIX = "whsec_"
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex>` over "<timestamp>.<body>": the receiver recomputes it with the shared secret."""
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def new_secret() -> str:
+    """A subscription's signing secret as Standard Webhooks writes it: whsec_ and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signer(secret: str) -> Webhook:
+    """A `whsec_...` secret is base64 of the key; any other (a WEBHOOK_SECRET of old) is the key's UTF-8
+    bytes, which a receiver passes as `Webhook(secret.encode())`."""
+    return Webhook(secret if secret.startswith(SECRET_PREFIX) else secret.encode())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -34,27 +47,43 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=5 * 2 ** min(max(0, attempts - 1), 12)), MAX_BACKOFF)
 
 
-async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime) -> int:
-    """Send every due delivery once; returns how many were delivered."""
+def envelope(event_id: str, event_type: str, created_at: datetime, data: dict[str, Any]) -> HTTPMessage:
+    """The event as a structured-mode CloudEvent (JSON body); its subject is the install, when it has one."""
+    attributes = {
+        "id": event_id,
+        "source": SOURCE,
+        "type": event_type,
+        "time": created_at,
+        "datacontenttype": "application/json",
+    }
+    if isinstance(data.get("install_id"), str):
+        attributes["subject"] = data["install_id"]
+    return to_structured_event(CloudEvent(attributes=attributes, data=data))
+
+
+def signed_headers(secret: str, event_id: str, now: datetime, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers: webhook-id, webhook-timestamp (the attempt's), webhook-signature."""
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signer(secret).sign(event_id, now, body),
+    }
+
+
+async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime, max_age: timedelta) -> int:
+    """Send every due delivery once; returns how many were delivered. `secret` signs deliveries to
+    WEBHOOK_URLS (a subscription's own signs its); a failure `max_age` after the event (or after an
+    admin's retry) is the last: the delivery is dead."""
     delivered = 0
     for row in await repo.due_deliveries(now, BATCH):
         if not await repo.take_delivery(row["id"], now, LOCK):
             continue  # another worker took it
-        event_id, event_type = str(row["event.id"]), row["event.event_type"]
-        body = msgspec.json.encode(
-            {"id": event_id, "type": event_type, "created_at": row["event.created_at"], "data": row["event.payload"]}
-        )
-        stamp = str(int(now.timestamp()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Selfinstall-Event-Id": event_id,
-            "X-Selfinstall-Event-Type": event_type,
-            "X-Selfinstall-Timestamp": stamp,
-            "X-Selfinstall-Signature": signature(secret, stamp, body),
-        }
+        event_id = str(row["event.id"])
+        message = envelope(event_id, row["event.event_type"], row["event.created_at"], row["event.payload"])
+        headers = {**message.headers, **signed_headers(row["secret"] or secret, event_id, now, message.body)}
         error: str | None = None
         try:
-            response = await client.post(row["url"], content=body, headers=headers)
+            response = await client.post(row["url"], content=message.body, headers=headers)
             if response.status_code >= 300:
                 error = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
@@ -63,18 +92,8 @@ async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime) -> 
         if error is None:
             await repo.mark_delivered(row["id"], attempts, now)
             delivered += 1
-        else:
-            log.warning("webhook delivery %s to %s failed: %s", event_id, row["url"], error)
-            await repo.mark_failed(row["id"], attempts, now + backoff(attempts), error)
+            continue
+        dead = now - (row["retried_at"] or row["event.created_at"]) >= max_age
+        log.warning("webhook delivery %s to %s failed%s: %s", event_id, row["url"], " for good" if dead else "", error)
+        await repo.mark_failed(row["id"], attempts, now + backoff(attempts), error, now if dead else None)
     return delivered
-
-
-async def run_forever(secret: str, interval_s: float, clock: Callable[[], datetime]) -> None:
-    """The delivery loop started by the app's lifespan; a failing round is logged, never fatal."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        while True:
-            try:
-                await deliver_due(client, secret, clock())
-            except Exception:  # a database hiccup must not stop deliveries for good
-                log.exception("outbox delivery round failed")
-            await asyncio.sleep(interval_s)

@@ -144,7 +144,7 @@ class TestTwoWorkerProcesses:
         got = Counter((r.event_id, r.path) for r in hub.received)
         assert set(got) == expected  # none lost, none invented
         assert [k for k, n in got.items() if n > 1] == []  # none twice
-        assert all(r.signature_ok(SECRET) for r in hub.received)
+        assert all(r.signature_ok(SECRET.encode()) for r in hub.received)  # the standardwebhooks verifier
         by_id = {str(e["id"]): e for e in events}
         for r in hub.received:
             assert r.json["id"] == r.event_id and r.json["type"] == "install.escalated"

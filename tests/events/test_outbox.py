@@ -4,24 +4,24 @@ retried with backoff, delivered once."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from httpx import AsyncClient
+from standardwebhooks import Webhook
 
-from backend.events.delivery import backoff, deliver_due, signature
+from backend.events.delivery import backoff, deliver_due, new_secret, signed_headers
 from backend.events.outbox import enqueue
 from backend.events.tables import OutboxDelivery, OutboxEvent
 from backend.installs.service import transaction
 from backend.principal import Role
 from tests.factories import Factory
 from tests.helpers.review import case_id_of, claimed, decide, get_case, helped
-from tests.helpers.webhooks import SECRET, Receiver, deliveries_to, enqueued, events_of
+from tests.helpers.webhooks import SECRET, Received, Receiver, deliveries_to, enqueued, events_of
 from tests.mobile_api.helpers import locate, new_install, problem, ready_install, submit
 
 
@@ -34,8 +34,15 @@ async def receiver() -> AsyncIterator[Receiver]:
         await r.forget()
 
 
+MAX_AGE = timedelta(days=3)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+async def deliver(http: httpx.AsyncClient, now: datetime) -> int:
+    return await deliver_due(http, SECRET, now, MAX_AGE)
 
 
 async def _delivery(receiver: Receiver) -> dict:
@@ -52,7 +59,13 @@ class TestEventsWithTheChange:
         assert event["event_type"] == "install.escalated"
         assert event["payload"] | {"at": None} == {
             "install_id": d.id,
+            "ean": d.ean,
             "asset_type": "smart_meter_1p",
+            "serial": None,  # nothing scanned yet
+            "reading": None,
+            "installed_at": None,
+            "customer_ref": d.who.subject,  # the connection's owner, by the identity provider's subject only
+            "created_by_role": "customer",
             "from_state": "draft",
             "to_state": "in_review",
             "reasons": ["human_requested"],
@@ -145,27 +158,27 @@ class TestDelivery:
         event_id = await enqueued(receiver, "test.ping", {"n": 1}, t0)
         receiver.status = 500
         async with receiver.client() as http:
-            assert await deliver_due(http, SECRET, t0) == 0
+            assert await deliver(http, t0) == 0
             assert len(receiver.mine()) == 1
             row = await _delivery(receiver)
             assert (row["attempts"], row["delivered_at"], row["locked_until"]) == (1, None, None)
             assert row["next_attempt_at"] == t0 + timedelta(seconds=5)
             assert row["last_error"] == "HTTP 500"
 
-            await deliver_due(http, SECRET, t0 + timedelta(seconds=4))  # not yet due
+            await deliver(http, t0 + timedelta(seconds=4))  # not yet due
             assert len(receiver.mine()) == 1
 
-            await deliver_due(http, SECRET, t0 + timedelta(seconds=5))  # due, still failing: 10 s now
+            await deliver(http, t0 + timedelta(seconds=5))  # due, still failing: 10 s now
             assert len(receiver.mine()) == 2
             assert (await _delivery(receiver))["next_attempt_at"] == t0 + timedelta(seconds=15)
 
             receiver.status = 200
-            assert await deliver_due(http, SECRET, t0 + timedelta(seconds=15)) >= 1
+            assert await deliver(http, t0 + timedelta(seconds=15)) >= 1
             assert len(receiver.mine()) == 3
             row = await _delivery(receiver)
             assert (row["attempts"], row["delivered_at"], row["last_error"]) == (3, t0 + timedelta(seconds=15), None)
 
-            await deliver_due(http, SECRET, t0 + timedelta(days=2))
+            await deliver(http, t0 + timedelta(days=2))
             assert len(receiver.mine()) == 3  # never again
         assert {g.event_id for g in receiver.mine()} == {str(event_id)}
 
@@ -177,38 +190,39 @@ class TestDelivery:
             raise httpx.ConnectError("connection refused", request=request)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
-            assert await deliver_due(http, SECRET, t0) == 0
+            assert await deliver(http, t0) == 0
         row = await _delivery(receiver)
         assert row["attempts"] == 1 and row["delivered_at"] is None
         assert row["last_error"].startswith("ConnectError")
         assert row["next_attempt_at"] == t0 + timedelta(seconds=5)
 
-    async def test_signed_body_and_headers(self, receiver: Receiver) -> None:
-        t0 = _now()
-        event_id = await enqueued(receiver, "install.approved", {"install_id": "abc", "to_state": "approved"}, t0)
+    async def test_a_signed_cloudevent(self, receiver: Receiver) -> None:
+        t0 = datetime.now(UTC)  # the receiver's verifier refuses a timestamp 5 minutes off its own clock
+        data = {"install_id": "abc", "to_state": "approved"}
+        event_id = await enqueued(receiver, "install.approved", data, t0)
         async with receiver.client() as http:
-            await deliver_due(http, SECRET, t0)
+            await deliver(http, t0)
         [got] = receiver.mine()
-        assert got.headers["x-selfinstall-event-id"] == str(event_id)
-        assert got.headers["x-selfinstall-event-type"] == "install.approved"
-        assert got.headers["x-selfinstall-timestamp"] == str(int(t0.timestamp()))
-        assert got.signature_ok()
-        assert not got.signature_ok("wrong-secret")
-        tampered = got.body.replace(b"approved", b"rejected")
-        assert got.headers["x-selfinstall-signature"] != signature(
-            SECRET, got.headers["x-selfinstall-timestamp"], tampered
-        )
-        assert got.json == {
-            "id": str(event_id),
-            "type": "install.approved",
-            "created_at": got.json["created_at"],
-            "data": {"install_id": "abc", "to_state": "approved"},
-        }
-        assert datetime.fromisoformat(got.json["created_at"]) == t0
+        assert got.headers["content-type"] == "application/cloudevents+json"  # structured content mode
+        assert got.headers["webhook-id"] == str(event_id)
+        assert got.headers["webhook-timestamp"] == str(int(t0.timestamp()))
+        assert got.headers["webhook-signature"].startswith("v1,")
+        assert Webhook(SECRET.encode()).verify(got.body, got.headers) == got.json  # as a receiver does
+        assert not got.signature_ok(b"wrong-secret")
+        tampered = Received(got.path, got.headers, got.body.replace(b"approved", b"rejected"))
+        assert not tampered.signature_ok()
+        event = from_http_event(HTTPMessage(got.headers, got.body))  # the CloudEvents SDK reads it back
+        assert (event.get_specversion(), event.get_id(), event.get_type()) == ("1.0", str(event_id), "install.approved")
+        assert (event.get_source(), event.get_subject()) == ("urn:selfinstall", "abc")
+        assert event.get_time() == t0
+        assert event.get_data() == data
 
-    def test_signature_is_hmac_sha256_of_timestamp_and_body(self) -> None:
-        expected = hmac.new(b"s3cret", b"1700000000.{}", hashlib.sha256).hexdigest()
-        assert signature("s3cret", "1700000000", b"{}") == f"sha256={expected}"
+    def test_a_whsec_secret_is_verified_by_the_library(self) -> None:
+        secret = new_secret()
+        assert secret.startswith("whsec_") and secret != new_secret()
+        now = datetime.now(UTC)
+        headers = signed_headers(secret, "msg_1", now, b'{"a":1}')
+        assert Webhook(secret).verify(b'{"a":1}', headers) == {"a": 1}
 
     @pytest.mark.parametrize(
         ("attempts", "seconds"),
@@ -221,7 +235,7 @@ class TestDelivery:
         t0 = _now()
         ids = {str(await enqueued(receiver, "test.ping", {"n": n}, t0)) for n in range(8)}
         async with receiver.client() as http:
-            counts = await asyncio.gather(*(deliver_due(http, SECRET, t0) for _ in range(4)))
+            counts = await asyncio.gather(*(deliver(http, t0) for _ in range(4)))
         assert sum(counts) == len(ids)
         assert sorted(g.event_id for g in receiver.mine()) == sorted(ids)
         rows = await deliveries_to(receiver)
@@ -238,9 +252,9 @@ class TestDelivery:
         receiver.status = 503
         arrived, release = receiver.hold(v)
         async with receiver.client() as http:
-            worker_b = asyncio.create_task(deliver_due(http, SECRET, t0))
+            worker_b = asyncio.create_task(deliver(http, t0))
             await arrived.wait()  # B has taken V and waits for its answer
-            await deliver_due(http, SECRET, t0)  # worker A: only Y is free
+            await deliver(http, t0)  # worker A: only Y is free
             release.set()
             await worker_b
         assert sorted(g.json["data"]["n"] for g in receiver.mine()) == ["v", "y"]
@@ -255,8 +269,8 @@ class TestDelivery:
             OutboxDelivery.url == receiver.url
         )
         async with receiver.client() as http:
-            await deliver_due(http, SECRET, t0 + timedelta(seconds=30))  # another worker holds it
+            await deliver(http, t0 + timedelta(seconds=30))  # another worker holds it
             assert receiver.mine() == []
-            await deliver_due(http, SECRET, t0 + timedelta(seconds=61))  # that worker died: the lock ran out
+            await deliver(http, t0 + timedelta(seconds=61))  # that worker died: the lock ran out
             assert len(receiver.mine()) == 1
         assert (await _delivery(receiver))["delivered_at"] is not None

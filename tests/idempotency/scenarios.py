@@ -16,6 +16,8 @@ import httpx
 from httpx import AsyncClient, Response
 
 from backend.db import write_transaction
+from backend.events.outbox import enqueue
+from backend.events.tables import OutboxDelivery
 from backend.installs import repository as installs_repo
 from backend.installs.tables import Event, Install, LocationFix
 from backend.integrations.tables import DeviceReport
@@ -461,6 +463,37 @@ async def pick_visit_window(client: AsyncClient, make: Factory) -> Scenario:
     return Scenario(d.who, Call(path, first), Call(path, second), _events(d.id, "visit.planned"))
 
 
+# Webhooks (backend/events/http.py): receivers on a closed local port, so any later delivery round fails fast;
+# subscribed to a rare type (a four-eyes first approval), so few deliveries are left behind.
+NOWHERE = "http://127.0.0.1:9/idempotency"
+
+
+async def create_webhook(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    return Scenario(
+        admin,
+        Call("/admin/v1/webhooks", {"url": NOWHERE, "event_types": ["review.first_approval"]}),
+        Call("/admin/v1/webhooks", {"url": NOWHERE + "/other", "event_types": ["review.first_approval"]}),
+        _acts(admin.subject, "webhook.subscribed"),
+    )
+
+
+async def retry_delivery(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    async with write_transaction(OutboxDelivery._meta.db):
+        event_id = await enqueue("review.verdict", {}, datetime.now(UTC), (NOWHERE,))
+    [row] = await OutboxDelivery.select(OutboxDelivery.id).where(
+        (OutboxDelivery.event == event_id) & OutboxDelivery.subscription.is_null()
+    )
+    await OutboxDelivery.update({OutboxDelivery.dead_at: datetime.now(UTC)}).where(OutboxDelivery.id == row["id"])
+    return Scenario(
+        admin,
+        Call(f"/admin/v1/deliveries/{row['id']}/retry"),
+        Call(f"/admin/v1/deliveries/{NO_CASE}/retry"),
+        _acts(admin.subject, "webhook.delivery-retried"),
+    )
+
+
 SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "CreateInstall": create_install,
     "ScanLabel": scan_label,
@@ -491,4 +524,6 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "SubmitDeviceReport": submit_device_report,
     "OfferVisit": offer_visit,
     "PickVisitWindow": pick_visit_window,
+    "CreateWebhook": create_webhook,
+    "RetryDelivery": retry_delivery,
 }
