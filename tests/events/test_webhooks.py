@@ -144,9 +144,10 @@ def verified(got: Got, secret: str) -> dict[str, Any]:
     return {"type": event.get_type(), "subject": event.get_subject(), "data": event.get_data()}
 
 
-async def _enqueued(event_type: str, at: datetime) -> uuid.UUID:
+async def _enqueued(at: datetime) -> uuid.UUID:
+    """An escalation of an install no test knows, to the subscriptions only."""
     async with transaction():
-        return await enqueue(event_type, {"install_id": str(uuid.uuid4())}, at, urls=())
+        return await enqueue("install.escalated", {"install_id": str(uuid.uuid4())}, at, urls=())
 
 
 async def _my_deliveries(url: str) -> list[dict[str, Any]]:
@@ -318,7 +319,7 @@ class TestDeadLetters:
         made = await subscriber(receiver.url("/flaky"), [])
         receiver.hub.status["/flaky"] = 500
         t0 = clock()
-        await _enqueued("install.escalated", t0)
+        await _enqueued(t0)
         clock.offset = timedelta(seconds=settings.webhook_max_age_s)
         await deliver(settings, clock())
         [row] = await _my_deliveries(made["url"])
@@ -342,7 +343,7 @@ class TestDeadLetters:
         made = await subscriber(receiver.url("/dead"), [])
         receiver.hub.status["/dead"] = 410
         for _ in range(3):
-            await _enqueued("job.created", clock())
+            await _enqueued(clock())
         clock.offset = timedelta(seconds=settings.webhook_max_age_s)
         await deliver(settings, clock())
         ids = [r["id"] for r in await _my_deliveries(made["url"])]
