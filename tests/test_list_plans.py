@@ -268,3 +268,14 @@ async def test_list_query_uses_its_index(filled: str, name: str) -> None:
     scans, indexes = await _plan(build(), filled)
     assert set(index.split("|")) & set(indexes), (name, indexes, scans)
     assert not [s for s in scans if any(s.split(" ")[-1] == t or s == f"SCAN {t}" for t in tables)], (name, scans)
+
+
+@pytest.mark.parametrize("gaps", [[], [(10, 12), (40, 40)]])
+async def test_the_stored_halves_read_only_unseen_photo_rows(filled: str, gaps: list[tuple[int, int]]) -> None:
+    # Each upload's reuse lookup first reads the photo rows its worker has not seen (stored_halves):
+    # a range of the primary key, never a scan of every photo.
+    query = installs_repo.photo_halves_query(5000, gaps, 0)
+    scans, indexes = await _plan(query, filled)  # type: ignore[arg-type]
+    assert not [s for s in scans if "photos" in s or s.endswith(" p")], scans
+    if filled == "postgres":
+        assert "photos_pkey" in indexes, indexes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 from backend.installs.catalog import Catalog, load_catalog
 from backend.installs.cpu_pool import BoundedPool
 from backend.installs.flows import StateHook
+from backend.installs.stored_halves import StoredHalves
 from backend.settings import Settings
 from backend.storage import PhotoStore, open_store
 from backend.validation.geo import Territory
@@ -41,6 +42,8 @@ class InstallContext:
     # Whether another domain holds an asset for something else (a live job's allocation): a scan of it
     # is refused unless this install is the one it is held for (installs.allocated_asset).
     asset_holds: tuple[AssetHold, ...] = ()
+    # The stored photos' hash halves, in memory: the reuse lookup asks the database only for keys in it.
+    halves: StoredHalves = field(default_factory=StoredHalves)
 
     async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU-bound work on the pool, off the event loop; 503 `service/busy` when its queue is full."""

@@ -62,7 +62,7 @@ async def upload_photo(
             return existing, [], False
         spec = ctx.catalog.slots.get(slot)  # None: the extra photo a specialist asked for (no label in it)
         facts = await ctx.run_cpu(_inspect, ctx, staged, spec is not None and spec.requires_qr)
-        reuse = await find_reuse(install.id, staged.sha256, facts.lookup)
+        reuse = await find_reuse(ctx.halves, ctx.clock(), install.id, staged.sha256, facts.lookup)
         results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
         wrote = await ctx.store.commit(staged)
     finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -506,6 +507,56 @@ def half_hits_query(install_id: uuid.UUID, keys: list[Collection[int]]) -> Raw |
     if not arms:
         return None
     return Photo.raw(" UNION ALL ".join(arms) + f" LIMIT {MAX_HALF_HITS}", *args)
+
+
+@dataclass(frozen=True, slots=True)
+class HalfRows:
+    """Photo rows as StoredHalves keeps them: ids ascending, each row's four halves (half_keys' order)."""
+
+    ids: np.ndarray  # int64
+    informative: np.ndarray  # bool: in the half indexes
+    halves: np.ndarray  # (rows, 4) uint64: phash_h0, phash_h1, core_h0, core_h1
+    created: np.ndarray  # float64, epoch seconds
+
+
+HALF_ROWS_CHUNK = 50_000  # rows a query: a worker's first lookup reads every photo, a chunk at a time
+
+
+async def photo_halves_unseen(after: int, gaps: list[tuple[int, int]]) -> AsyncIterator[HalfRows]:
+    """Photo rows with an id above `after` or within one of the `gaps` (inclusive id ranges), ascending
+    by id, in chunks."""
+    cursor = 0
+    while True:
+        rows = await photo_halves_query(after, gaps, cursor)
+        if not rows:
+            return
+        yield HalfRows(
+            ids=np.array([r["id"] for r in rows], dtype=np.int64),
+            informative=np.array([bool(r["informative"]) for r in rows], dtype=bool),
+            halves=np.array([[r["h0"], r["h1"], r["h2"], r["h3"]] for r in rows], dtype=np.int64).astype(np.uint64),
+            created=np.array([_epoch(r["created_at"]) for r in rows], dtype=np.float64),
+        )
+        if len(rows) < HALF_ROWS_CHUNK:
+            return
+        cursor = int(rows[-1]["id"])
+
+
+def photo_halves_query(after: int, gaps: list[tuple[int, int]], cursor: int) -> Raw:
+    """One chunk of photo_halves_unseen, after the id `cursor`: every arm a range of the primary key."""
+    columns = ", ".join(f'coalesce(p."{c._meta.db_column_name}", 0) AS h{i}' for i, c in enumerate(_HALF_COLUMNS))
+    arms = " OR ".join(["p.id > {}", *["p.id BETWEEN {} AND {}" for _ in gaps]])
+    return Photo.raw(
+        f"SELECT p.id, p.hash_informative AS informative, {columns}, p.created_at FROM photos p"
+        f" WHERE ({arms}) AND p.id > {{}} ORDER BY p.id LIMIT {HALF_ROWS_CHUNK}",
+        after,
+        *(bound for gap in gaps for bound in gap),
+        cursor,
+    )
+
+
+def _epoch(value: datetime | str) -> float:
+    """A created_at as the engine returns it in a raw query (SQLite: ISO text) in epoch seconds."""
+    return (value if isinstance(value, datetime) else datetime.fromisoformat(value)).timestamp()
 
 
 async def replace_slot_photo(row: dict[str, Any]) -> int:

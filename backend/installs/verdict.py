@@ -14,6 +14,7 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.records import CheckRec, FixRec, InstallRec, PhotoRec
 from backend.installs.snapshot import InstallSnapshot
+from backend.installs.stored_halves import StoredHalves
 from backend.validation.checks import (
     Fix,
     check_asset,
@@ -202,16 +203,20 @@ def _near(query: np.ndarray, stored: list[int | None]) -> np.ndarray:
     return out
 
 
-async def find_reuse(install_id: uuid.UUID, sha256: str, lookup: QueryHashes) -> tuple[ReuseMatch, ...]:
+async def find_reuse(
+    halves: StoredHalves, now: datetime, install_id: uuid.UUID, sha256: str, lookup: QueryHashes
+) -> tuple[ReuseMatch, ...]:
     """Candidates for the same picture in OTHER installs, with both hash distances measured.
 
     One query of indexed equalities on the 32-bit halves (half_keys: nothing within the prefilter is
-    missed); a chance hit (~33 / 2^32 a key and row: a few at a million photos) is dropped unless its
+    missed), asked only for the keys the worker's bitmap of stored halves holds (stored_halves: the
+    others name no photo); a chance hit (~33 / 2^32 a key and row: a few at a million photos) is dropped unless its
     hash is really within the prefilter of a query hash, before any fingerprint is compared.
     """
     frames = _distinct(np.array([p.short for p in lookup.frames], dtype=np.uint64))
     crops = _distinct(lookup.crops.astype(np.uint64))
-    hits = await repo.half_hits(install_id, half_keys(frames) + half_keys(crops))
+    keys = await halves.present(half_keys(frames) + half_keys(crops), now)
+    hits = await repo.half_hits(install_id, keys)
     near = _near(frames, [r["phash"] for r in hits]) | _near(crops, [r["core_hash"] for r in hits])
     close = [row for row, is_near in zip(hits, near.tolist(), strict=True) if is_near]
     matches: dict[int, ReuseMatch] = {}
@@ -281,7 +286,7 @@ async def submit_checks(ctx: InstallContext, snap: InstallSnapshot) -> list[Chec
     for photo in snap.photos:
         if photo.slot in spec.slots:
             lookup = stored_lookup(photo)
-            found = {m.photo_id: m for m in await find_reuse(install.id, photo.sha256, lookup)}
+            found = {m.photo_id: m for m in await find_reuse(ctx.halves, ctx.clock(), install.id, photo.sha256, lookup)}
             for photo_id, match in _earlier_matches(snap.checks, photo).items():  # the closer finding counts
                 if photo_id not in found or _closeness(match) < _closeness(found[photo_id]):
                     found[photo_id] = match

@@ -22,12 +22,14 @@ import pytest
 from PIL import Image
 
 from backend.installs import verdict
+from backend.installs.stored_halves import SETTLE_S, StoredHalves
 from backend.installs.tables import Install, Photo
 from backend.validation.policy import DEFAULT_POLICY_PATH, parse_policy
 from backend.validation.reuse_hash import QueryHashes, photo_hashes
 
 _U64 = (1 << 64) - 1
 RANDOM_ROWS = 3_000
+NOW = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)  # a minute after the stored photos were made
 SPLITS = ((3, 0), (2, 1), (1, 2), (0, 3))  # bits flipped in the (high, low) half
 
 
@@ -98,7 +100,7 @@ async def rolled_back(client: httpx.AsyncClient) -> AsyncIterator[uuid.UUID]:
         await transaction.rollback()
 
 
-async def _store(owner: uuid.UUID, frame: int, core: int, name: str) -> int:
+async def _store(owner: uuid.UUID, frame: int, core: int, name: str, photo_id: int | None = None) -> int:
     row = Photo(
         install=owner,
         slot="meter_label",
@@ -119,6 +121,8 @@ async def _store(owner: uuid.UUID, frame: int, core: int, name: str) -> int:
         core_fingerprint="0" * 64,
         hash_informative=True,
     )
+    if photo_id is not None:
+        row.id = photo_id
     inserted = await Photo.insert(row).returning(Photo.id)
     return int(inserted[0]["id"])
 
@@ -160,7 +164,7 @@ class TestFindReuse:
         }
         assert set(planted) <= within and not decoys & within
 
-        found = await verdict.find_reuse(uuid.uuid4(), "f" * 64, lookup)
+        found = await verdict.find_reuse(StoredHalves(), NOW, uuid.uuid4(), "f" * 64, lookup)
         # find_reuse keeps the ten closest by fingerprint; all stored fingerprints are alike here.
         assert len(within) > 10
         assert {m.photo_id for m in found} <= within
@@ -175,5 +179,67 @@ class TestFindReuse:
     async def test_an_install_does_not_find_its_own_photos(self, rolled_back: uuid.UUID) -> None:
         _, lookup = photo_hashes(_picture(4), informative=True)
         await _store(rolled_back, lookup.frames[0].short, 0, "own")
-        assert await verdict.find_reuse(rolled_back, "f" * 64, lookup) == ()
-        assert [m.how for m in await verdict.find_reuse(uuid.uuid4(), "f" * 64, lookup)] == ["frame"]
+        assert await verdict.find_reuse(StoredHalves(), NOW, rolled_back, "f" * 64, lookup) == ()
+        assert [m.how for m in await verdict.find_reuse(StoredHalves(), NOW, uuid.uuid4(), "f" * 64, lookup)] == [
+            "frame"
+        ]
+
+
+def _halves_of(frame: int, core: int) -> list[np.ndarray]:
+    """The four keys one stored photo answers to, in half_keys' order."""
+    return [np.array([h], dtype=np.uint64) for h in (*verdict.hash_halves(frame), *verdict.hash_halves(core))]
+
+
+class TestStoredHalves:
+    """The in-memory bitmap in front of the lookup (backend/installs/stored_halves.py) never hides a
+    stored photo: not one stored after it was built, not one whose id was skipped and committed late."""
+
+    async def test_keys_no_photo_has_are_dropped_and_stored_ones_kept(self, rolled_back: uuid.UUID) -> None:
+        rng = np.random.default_rng(5)
+        frame, core = (int(v) for v in rng.integers(0, 2**63, 2, dtype=np.int64))
+        await _store(rolled_back, frame, core, "kept")
+        halves = StoredHalves()
+        kept = await halves.present(_halves_of(frame, core), NOW)
+        assert [k.tolist() for k in kept] == [k.tolist() for k in _halves_of(frame, core)]
+        absent = [rng.integers(0, 2**32, 20_000, dtype=np.int64).astype(np.uint64) for _ in range(4)]
+        passed = sum(len(k) for k in await halves.present(absent, NOW))
+        assert passed < 80_000 * 0.01  # a few thousand stored photos set ~0.01 % of the bits
+
+    async def test_a_photo_stored_after_the_bitmap_was_built_is_found(self, rolled_back: uuid.UUID) -> None:
+        halves = StoredHalves()
+        await halves.refresh(NOW)
+        _, lookup = photo_hashes(_picture(8), informative=True)
+        frame = lookup.frames[0].short
+        assert await verdict.find_reuse(halves, NOW, uuid.uuid4(), "f" * 64, lookup) == ()
+        await _store(rolled_back, frame, 0, "later")
+        found = await verdict.find_reuse(halves, NOW, uuid.uuid4(), "f" * 64, lookup)
+        assert [m.how for m in found] == ["frame"]
+
+    async def test_an_id_skipped_and_committed_later_is_found(self, rolled_back: uuid.UUID) -> None:
+        # Concurrent writers: id n+1 is handed out first but committed after n+2 was read.
+        top = await Photo.select(Photo.id).order_by(Photo.id, ascending=False).first()
+        n = (top["id"] if top else 0) + 1000
+        rng = np.random.default_rng(6)
+        early, late, later = ((int(a), int(b)) for a, b in rng.integers(0, 2**63, (3, 2), dtype=np.int64))
+        halves = StoredHalves()
+        await _store(rolled_back, *early, "early", photo_id=n)
+        await _store(rolled_back, *later, "later", photo_id=n + 2)
+        await halves.refresh(NOW)
+        assert [len(k) for k in await halves.present(_halves_of(*late), NOW)] == [0, 0, 0, 0]
+        await _store(rolled_back, *late, "late", photo_id=n + 1)
+        assert [len(k) for k in await halves.present(_halves_of(*late), NOW)] == [1, 1, 1, 1]
+
+    async def test_a_skipped_id_is_asked_for_until_it_settles(self, rolled_back: uuid.UUID) -> None:
+        top = await Photo.select(Photo.id).order_by(Photo.id, ascending=False).first()
+        n = (top["id"] if top else 0) + 1000
+        halves = StoredHalves()
+        await _store(rolled_back, 1, 2, "before", photo_id=n)
+        await _store(rolled_back, 3, 4, "after", photo_id=n + 5)  # n+1..n+4: rolled back, or not yet committed
+        await halves.refresh(NOW)
+        assert [(g.lo, g.hi) for g in halves._gaps][-1] == (n + 1, n + 4)
+        made = datetime(2026, 1, 1, tzinfo=UTC).timestamp()  # the rows' created_at
+        await halves.refresh(datetime.fromtimestamp(made + SETTLE_S - 1, UTC))
+        assert (n + 1, n + 4) in [(g.lo, g.hi) for g in halves._gaps]
+        # A write transaction lasts milliseconds: SETTLE_S after a later row was made, the ids are gone.
+        await halves.refresh(datetime.fromtimestamp(made + SETTLE_S, UTC))
+        assert (n + 1, n + 4) not in [(g.lo, g.hi) for g in halves._gaps]
