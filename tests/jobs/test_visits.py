@@ -16,7 +16,17 @@ from tests.factories import Factory, Party
 from tests.helpers.review import case_id_of, case_row, case_url, claimed, helped
 from tests.integrations.helpers import in_review_complexity
 from tests.jobs.helpers import JOBS, MY_JOBS, start
-from tests.mobile_api.helpers import Draft, new_install, problem
+from tests.mobile_api.helpers import (
+    Draft,
+    enter_reading,
+    locate,
+    new_install,
+    problem,
+    scan,
+    slots_of,
+    submit,
+    upload,
+)
 
 
 def visit_url(install_id: str) -> str:
@@ -207,6 +217,32 @@ class TestTheVisitFollowsItsJob:
         assert (await case_row(d.id))["state"] == "open"  # a specialist settles the install (or offers again)
         view = await install_view(client, d)
         assert view["next_actions"][0]["code"] == "wait"
+
+    async def test_the_installers_approved_install_ends_the_visit_and_the_case_returns(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        installer = make.party(Role.INSTALLER)
+        d, _, _, _ = await offered_by_specialist(client, make, windows=_windows(26), installer=installer.subject)
+        await pick(client, d, (await visit_of(client, d))["windows"][0])
+        job_id = (await visit_row(d.id))["job"]
+        install_id = str(uuid.uuid4())
+        assert (await start(client, installer, job_id, install_id)).status_code == 201
+        serial, payload = await make.asset()
+        done = Draft(who=installer, id=install_id, ean=d.ean, asset_type="smart_meter_1p", serial=serial)
+        assert (await scan(client, done, payload)).status_code == 200
+        assert (await locate(client, done, make.fix())).status_code == 200
+        assert (await enter_reading(client, done, 4512.7)).status_code == 200
+        for slot in slots_of("smart_meter_1p"):
+            r = await upload(client, done, slot, make.photo(slot, payload=payload, serial=serial))
+            assert r.status_code == 201, r.text
+        assert (await submit(client, done)).json()["state"] == "approved"
+
+        assert (await visit_of(client, d))["state"] == "done"
+        assert (await case_row(d.id))["state"] == "open"  # the customer's own install is a specialist's again
+        view = await install_view(client, d)
+        assert (view["state"], view["next_actions"][0]["code"]) == ("in_review", "wait")
+        # The installer's install is theirs: the customer's visit never showed it its photos, nor it theirs.
+        problem(await client.get(f"/mobile/v1/installs/{d.id}", headers=installer.headers), 404, "install/not-found")
 
     async def test_a_withdrawn_install_cancels_its_visit_and_job(self, client: AsyncClient, make: Factory) -> None:
         installer = make.party(Role.INSTALLER)
