@@ -131,6 +131,7 @@ _FLOW_TABLES = (
 def _is_flow(s: Statement) -> bool:
     """A statement of another domain's state hook (or its reads of this install's rows)."""
     reads_install_rows = s.sql.startswith("SELECT") and any(
-        t in s.sql for t in ("assets", "connections", "installs$connection")  # the last: an event's facts
+        t in s.sql
+        for t in ("assets", "connections", "installs$connection")  # the last: an event's facts
     )
     return any(t in s.sql for t in _FLOW_TABLES) or reads_install_rows
