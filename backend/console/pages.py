@@ -5,6 +5,15 @@ from __future__ import annotations
 from backend.console.dispatch import DispatchController
 from backend.console.figures import FiguresController
 from backend.console.http import ConsoleController
+from backend.console.inventory import InventoryController
+from backend.console.outbox import OutboxController
 from backend.console.policies import PoliciesController
 
-CONSOLE_CONTROLLERS = (ConsoleController, DispatchController, FiguresController, PoliciesController)
+CONSOLE_CONTROLLERS = (
+    ConsoleController,
+    DispatchController,
+    InventoryController,
+    OutboxController,
+    FiguresController,
+    PoliciesController,
+)

@@ -93,3 +93,35 @@ POLICY_SECTION_WORDS = {
     "device": "Apparaatmeldingen",
     "quality": "Kwaliteit",
 }
+ASSET_STATUS_WORDS = {"in_stock": "op voorraad", "installed": "geïnstalleerd", "retired": "buiten gebruik"}
+FLASH.update({"delivery_retried": ("info", "De aflevering wordt zo opnieuw verstuurd.")})
+# A search field that cannot match anything as typed: said instead of searching.
+SEARCH_WORDS = {
+    "serial": "Een serienummer is 3-39 hoofdletters, cijfers of '-'.",
+    "ean": "Een EAN is 18 cijfers.",
+    "postcode": "Een postcode is 4 cijfers en 2 letters.",
+    "house_number": "Een huisnummer is een getal, en zoekt alleen met een postcode.",
+    "owner": "Een klant is een naam van hoogstens 128 tekens.",
+    "key_id": "Een sleutel is 1-8 hoofdletters of cijfers.",
+}
+EVENT_WORDS = {
+    "install.approved": "installatie goedgekeurd",
+    "install.escalated": "installatie naar een specialist",
+    "install.rejected": "installatie afgekeurd",
+    "install.retake_requested": "herkansing gevraagd",
+    "install.cancelled": "installatie ingetrokken",
+    "install.confirmed": "bevestigd door het apparaat",
+    "install.info_requested": "informatie gevraagd",
+    "install.visit_offered": "bezoek aangeboden",
+    "install.visit_planned": "bezoek gepland",
+    "install.visit_cancelled": "bezoek vervallen",
+    "review.decided": "besluit van een specialist",
+    "review.first_approval": "eerste goedkeuring",
+    "review.verdict": "oordeel over een vervolgzaak",
+    "job.created": "opdracht aangemaakt",
+    "job.assigned": "opdracht toegewezen",
+    "job.started": "opdracht begonnen",
+    "job.done": "opdracht klaar",
+    "job.cancelled": "opdracht geannuleerd",
+}
+DELIVERY_STATE_WORDS = {"failing": "mislukt, wordt opnieuw geprobeerd", "dead": "opgegeven"}

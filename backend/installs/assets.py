@@ -142,6 +142,25 @@ async def label_payload(ctx: InstallContext, serial: str) -> str:
     return qr.sign(serial, ctx.settings.qr_keys, kid)
 
 
+async def label_sheet(ctx: InstallContext, who: Principal, serials: list[str]) -> list[qr.SheetLabel]:
+    """A printed sheet's labels, in the order given (at most qr.SHEET_SIZE, each once): each a known asset,
+    signed with the active key and recorded as its label key, as `label_payload` does for one."""
+    if who.role is not Role.ADMIN:
+        raise Forbidden("auth/forbidden")
+    serials = list(dict.fromkeys(serials))[: qr.SHEET_SIZE]
+    found = {a.serial: a for a in await repo.assets_by_serials(serials)}
+    for serial in serials:
+        if serial not in found:
+            raise NotFound("assets/not-found", serial=serial)
+    kid = ctx.settings.qr_active_key
+    async with transaction():
+        await repo.record_label_key(serials, kid, ctx.clock())
+    types = ctx.catalog.types
+    return [
+        qr.SheetLabel(qr.sign(s, ctx.settings.qr_keys, kid), s, types[found[s].asset_type].label_nl) for s in serials
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class AssetSearch:
     """What an admin searches assets by; every field narrows (AND)."""

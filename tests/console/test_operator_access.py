@@ -6,12 +6,20 @@ from __future__ import annotations
 import pytest
 from httpx import AsyncClient
 
+from backend.installs.tables import Asset
 from backend.jobs.tables import Job
 from backend.principal import Role
 from tests.console.helpers import console_headers
 from tests.factories import Factory
 
-ADMIN_PAGES = ["/console/jobs", "/console/figures", "/console/settings"]
+ADMIN_PAGES = [
+    "/console/jobs",
+    "/console/assets",
+    "/console/connections",
+    "/console/outbox",
+    "/console/figures",
+    "/console/settings",
+]
 ADMIN_FORMS = [("/console/jobs", {"ean": "871687000000000054"}), ("/console/jobs/1/cancel", {"version": "1"})]
 
 
@@ -43,6 +51,13 @@ class TestAdminPages:
         before = await Job.count()
         r = await client.post(path, data=form, headers=await console_headers(client, make, Role.SPECIALIST))
         assert r.status_code == 403 and await Job.count() == before
+
+    async def test_a_specialist_prints_no_labels(self, client: AsyncClient, make: Factory) -> None:
+        serial, _ = await make.asset()
+        headers = await console_headers(client, make, Role.SPECIALIST)
+        r = await client.get(f"/console/assets/labels.svg?serial={serial}", headers=headers)
+        assert r.status_code == 403 and "<svg" not in r.text
+        assert (await Asset.select(Asset.label_key_id).where(Asset.serial == serial))[0]["label_key_id"] is None
 
 
 class TestSpecialistPages:
