@@ -127,7 +127,8 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             )
         ]
     if state not in EDITABLE_STATES:
-        return _after_decision(state)
+        # Moved out (the connection is no longer the install's customer's): nothing new starts there.
+        return _after_decision(state, snap.connection.owner_subject == snap.install.customer_subject)
     actions: list[NextAction] = []
     if snap.install.awaiting_info:
         # A specialist's own words first: they say what to do; the checks below say where.
@@ -292,10 +293,11 @@ _AFTER_HELP = NextAction(
 )
 
 
-def _after_decision(state: InstallState) -> list[NextAction]:
+def _after_decision(state: InstallState, may_start_again: bool) -> list[NextAction]:
     """Decided or withdrawn: there is always a next step, and a person to ask."""
+    start = [_START_NEW] if may_start_again else []
     if state is InstallState.REJECTED:
-        return [_START_NEW, _OBJECT, _AFTER_HELP]
+        return [*start, _OBJECT, _AFTER_HELP]
     if state is InstallState.CANCELLED:
-        return [_START_NEW, _AFTER_HELP]
+        return [*start, _AFTER_HELP]
     return [_AFTER_HELP]

@@ -37,6 +37,7 @@ async def _cancelled_install(client: AsyncClient, who: Party, ean: str) -> str:
     install_id = r.json()["id"]
     r = await client.post(f"{BASE}/{install_id}/cancel", json={"reason": "verhuis"}, headers=who.headers)
     assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+    assert [a["code"] for a in r.json()["next_actions"]] == ["start_new_install", "ask_for_help"]  # still theirs
     return install_id
 
 
@@ -134,6 +135,7 @@ class TestHistoryStaysWithItsCustomer:
         assert (await _claim(client, new, ean)).status_code == 201
         r = await client.get(f"{BASE}/{old_install}", headers=old.headers)
         assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+        assert [a["code"] for a in r.json()["next_actions"]] == ["ask_for_help"]  # no "start a new install" there
         assert [i["id"] for i in (await client.get(BASE, headers=old.headers)).json()["items"]] == [old_install]
         problem(await create(client, old, ean), 404, "connection/not-found")
         r = await create(client, new, ean)
