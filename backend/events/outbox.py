@@ -67,7 +67,7 @@ def outbox_hook(urls: tuple[str, ...]) -> StateHook:
             else None,
             # The customer by reference only: the identity provider's subject of the connection's owner, never
             # a name, address, e-mail or their messages (a receiver that needs more asks its own customer system).
-            "customer_ref": facts.owner_subject,
+            "customer_ref": facts.customer_subject,
             "created_by_role": change.install.created_by_role,  # customer (self-install) or installer
             "from_state": change.install.state,
             "to_state": change.to_state,

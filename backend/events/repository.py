@@ -20,7 +20,7 @@ class InstallFacts(msgspec.Struct, frozen=True, kw_only=True):
     ean: str
     serial: str | None
     installed_at: datetime | None
-    owner_subject: str | None
+    customer_subject: str | None  # the install's customer (of its time: not the connection's owner after a move)
 
 
 class SubscriptionRec(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,12 +58,12 @@ class Backlog(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def install_facts(install_id: uuid.UUID) -> InstallFacts:
-    """The install's EAN, scanned meter and the connection's owner: one joined query."""
+    """The install's EAN, scanned meter and customer: one joined query."""
     [row] = await Install.select(
         Install.connection.ean.as_alias("ean"),
         Install.asset.serial.as_alias("serial"),
         Install.asset.installed_at.as_alias("installed_at"),
-        Install.connection.owner_subject.as_alias("owner_subject"),
+        Install.customer_subject,
     ).where(Install.id == install_id)
     return InstallFacts(**row)
 

@@ -64,7 +64,7 @@ class TestEventsWithTheChange:
             "serial": None,  # nothing scanned yet
             "reading": None,
             "installed_at": None,
-            "customer_ref": d.who.subject,  # the connection's owner, by the identity provider's subject only
+            "customer_ref": d.who.subject,  # the install's customer, by the identity provider's subject only
             "created_by_role": "customer",
             "from_state": "draft",
             "to_state": "in_review",

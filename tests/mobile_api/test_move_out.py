@@ -12,7 +12,9 @@ from httpx import AsyncClient
 from backend.installs import repository as repo
 from backend.principal import Role
 from tests.factories import Factory, Party
-from tests.mobile_api.helpers import BASE, create, problem
+from tests.helpers.review import case_id_of, claimed, decide, helped
+from tests.helpers.webhooks import events_of
+from tests.mobile_api.helpers import BASE, create, new_install, problem
 
 CLAIM = "/mobile/v1/connections/claim"
 CONNECTIONS = "/mobile/v1/connections"
@@ -160,3 +162,22 @@ class TestHistoryStaysWithItsCustomer:
         assert (await _claim(client, new, ean)).status_code == 201
         assert (await client.get(f"{BASE}/{job_install}", headers=old.headers)).status_code == 200
         problem(await client.get(f"{BASE}/{job_install}", headers=new.headers), 404, "install/not-found")
+
+
+class TestOtherSystemsHearTheInstallsCustomer:
+    async def test_an_objection_after_the_move_names_the_previous_occupant(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        d = await new_install(client, make)
+        await helped(client, d)
+        case_id = await case_id_of(d.id)
+        spec = make.party(Role.SPECIALIST)
+        view = await claimed(client, spec, case_id)
+        assert (await decide(client, spec, case_id, "reject", "wrong_asset", view["version"])).status_code == 200
+        assert (await _release(client, d.who, d.ean)).status_code == 200  # a rejected install holds nothing
+        new = make.party(Role.CUSTOMER)
+        assert (await _claim(client, new, d.ean)).status_code == 201
+        r = await client.post(f"{d.url}/objection", json={"message": "Het klopt wel"}, headers=d.who.headers)
+        assert r.status_code == 200, r.text
+        escalations = await events_of(d.id, "install.escalated")
+        assert [e["payload"]["customer_ref"] for e in escalations] == [d.who.subject, d.who.subject]
