@@ -1,6 +1,8 @@
-"""The operators' console in a real browser (Debian's Chromium): dispatch by form and by CSV file, the
-figures drawn as SVG, the catalog and policy in force; no page breaks the CSP. Under `make screenshots`
-it writes docs/screenshots/jobs.png, jobs-import.png, figures.png and settings.png."""
+"""The operators' console in a real browser (Debian's Chromium): dispatch by form and by CSV file, assets
+and a printed sheet of labels whose codes scan, connections, the outbox with a retry, the figures drawn
+as SVG, the catalog and policy in force; no page breaks the CSP. Under `make screenshots` it writes
+docs/screenshots/jobs.png, jobs-import.png, assets.png, labels.png, connections.png, outbox.png,
+figures.png and settings.png."""
 
 from __future__ import annotations
 
@@ -9,9 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import zxingcpp
+from PIL import Image
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
+from backend.events.tables import OutboxDelivery
+from backend.installs import qr
 from backend.principal import Role
+from backend.settings import Settings
+from tests.console.test_outbox_page import DOWN, _delivery
 from tests.factories import Factory
 from tests.helpers.review import case_id_of, helped, set_case
 from tests.mobile_api.helpers import new_install, ready_install, submit
@@ -26,12 +34,16 @@ async def _admin(browser: Browser, live_server: str, make: Factory, messages: li
         messages.append(message.text)
 
     page.on("console", collect)
+    await _sign_in_as_admin(page, live_server, make)
+    return page
+
+
+async def _sign_in_as_admin(page: Page, live_server: str, make: Factory) -> None:
     token = make.party(Role.ADMIN, "admin-kees").headers["Authorization"].removeprefix("Bearer ")
     await page.goto(f"{live_server}/console/login")
     await page.fill("#token", token)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/console/jobs")
-    return page
 
 
 def _line(ean: str, installer: str, starts_in: timedelta, serial: str = "") -> str:
@@ -83,6 +95,67 @@ class TestDispatch:
         await page.screenshot(path=str(screenshots / "jobs.png"), full_page=True)
         assert not [m for m in messages if "Content Security Policy" in m], messages
         await page.close()
+
+
+class TestAssetsConnectionsOutbox:
+    async def test_print_labels_that_scan(
+        self, browser: Browser, live_server: str, make: Factory, settings: Settings, screenshots: Path
+    ) -> None:
+        serials = [(await make.asset("home_battery"))[0] for _ in range(3)]
+        messages: list[str] = []
+        page = await _admin(browser, live_server, make, messages)
+        await page.click("header nav >> text=Apparaten")
+        await page.select_option("form.filters select[name=asset_type]", "home_battery")
+        await page.select_option("form.filters select[name=status]", "in_stock")
+        await page.click("form.filters button[type=submit]")
+        for serial in serials:
+            await page.check(f"#asset-{serial} input[type=checkbox]")
+        await page.screenshot(path=str(screenshots / "assets.png"), full_page=True)
+        await page.click("#label-sheet button[type=submit]")
+        await page.wait_for_url("**/console/assets/labels.svg?*")
+        await page.close()
+        # The sheet at 2 device pixels per CSS pixel (about 6 per QR module): what a printer gets, read back.
+        sheet = await browser.new_page(viewport={"width": 800, "height": 1130}, device_scale_factor=2)
+        query = "&".join(f"serial={s}" for s in serials)
+        await _sign_in_as_admin(sheet, live_server, make)
+        await sheet.goto(f"{live_server}/console/assets/labels.svg?{query}")
+        shot = screenshots / "labels.png"
+        await sheet.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 800, "height": 260})
+        read = sorted(b.text for b in zxingcpp.read_barcodes(Image.open(shot)))
+        assert sorted(qr.verify(text, settings.qr_keys).serial for text in read) == sorted(serials)
+        await sheet.close()
+        assert not [m for m in messages if "Content Security Policy" in m], messages
+
+    async def test_connections_and_the_outbox(
+        self, browser: Browser, live_server: str, make: Factory, screenshots: Path
+    ) -> None:
+        owner = f"cust-{uuid.uuid4().hex[:6]}"
+        for number in (3, 14, 27):
+            await make.connection(owner=owner, house_number=number)
+        failing, dead = await _delivery(), await _delivery(dead=True)
+        messages: list[str] = []
+        page = await _admin(browser, live_server, make, messages)
+        try:
+            await page.click("header nav >> text=Aansluitingen")
+            await page.fill("form.filters input[name=owner]", owner)
+            await page.click("form.filters button[type=submit]")
+            await expect(page.locator("table.connections tbody tr")).to_have_count(3)
+            await page.screenshot(path=str(screenshots / "connections.png"), full_page=True)
+
+            await page.click("header nav >> text=Berichten")
+            row = page.locator(f"#delivery-{failing}")
+            await expect(row).to_contain_text("opdracht aangemaakt")
+            await expect(row).to_contain_text("HTTP 503")
+            await page.screenshot(path=str(screenshots / "outbox.png"), full_page=True)
+            await page.click(".tabs a[href='/console/outbox?state=dead']")
+            await page.locator(f"#delivery-{dead} button").click()
+            await expect(page.locator(".flash")).to_have_text("De aflevering wordt zo opnieuw verstuurd.")
+            [back] = await OutboxDelivery.select(OutboxDelivery.dead_at).where(OutboxDelivery.id == dead)
+            assert back["dead_at"] is None
+            assert not [m for m in messages if "Content Security Policy" in m], messages
+        finally:
+            await OutboxDelivery.delete().where(OutboxDelivery.url == DOWN)
+            await page.close()
 
 
 def _csv(text: str) -> dict[str, object]:
