@@ -18,6 +18,7 @@ import httpx
 import pytest
 from piccolo.query import Select
 
+from backend.events import repository as events_repo
 from backend.installs import repository as installs_repo
 from backend.installs.tables import Install
 from backend.jobs import repository as jobs_repo
@@ -76,6 +77,12 @@ def _sql(engine_type: str) -> list[str]:
         f"{_SERIES}SELECT {uid}, 'meter_label', 'plan' || i, i * 2654435761 % 4294967291, i * 40503 % 4294967279, "
         "i * 97 + 1000000000, i * 7919 % 4294967231, "
         f"{'i % 100 <> 0' if pg else '(i % 100 <> 0)'} FROM s",
+        # Webhook deliveries: nearly all delivered; a rare dead or failing one, bounded only by its partial index.
+        f"INSERT INTO outbox_events (id, event_type, payload, created_at) {_SERIES}"
+        f"SELECT {uid}, 'plan.event', '[]', {at} FROM s",
+        "INSERT INTO outbox_deliveries (id, event, url, attempts, next_attempt_at, delivered_at, dead_at) "
+        f"{_SERIES}SELECT 900000 + i, {uid}, 'http://plan', CASE WHEN i % 100 IN (0, 1) THEN 3 ELSE 1 END, {at}, "
+        f"CASE WHEN i % 100 IN (0, 1) THEN NULL ELSE {at} END, CASE WHEN i % 100 = 0 THEN {at} ELSE NULL END FROM s",
         "ANALYZE",
     ]
 
@@ -253,6 +260,17 @@ def _queries() -> dict[str, tuple[Callable[[], Select], str, set[str]]]:
             lambda: jobs_repo.installer_jobs_query("plan-i7", early, 21, (early, 1440)),
             "jobs_installer",
             {"jobs"},
+        ),
+        "dead webhook deliveries": (
+            lambda: events_repo.deliveries_query("dead", 26, None),
+            "outbox_deliveries_dead",
+            {"outbox_deliveries"},
+        ),
+        # SQLite may read the undelivered ones through delivered_at instead: as few, never the table.
+        "failing webhook deliveries, next page": (
+            lambda: events_repo.deliveries_query("failing", 26, 910000),
+            "outbox_deliveries_failing|outbox_deliveries_delivered_at",
+            {"outbox_deliveries"},
         ),
         "reuse half hits": (
             lambda: installs_repo.half_hits_query(uuid.uuid4(), keys),  # type: ignore[arg-type,return-value]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
+from piccolo.query import Select
 
 from backend.events.tables import OutboxDelivery, OutboxEvent, WebhookSubscription
 from backend.installs.tables import Install
@@ -179,16 +180,17 @@ _STATES = {  # each the filter of its partial index (the migration's outbox_deli
 
 async def deliveries_in(state: DeliveryState, limit: int, before_id: int | None) -> list[DeliveryRec]:
     """Failing or dead deliveries, newest first, by keyset on the id."""
+    return [DeliveryRec(**r) for r in await deliveries_query(state, limit, before_id)]
+
+
+def deliveries_query(state: DeliveryState, limit: int, before_id: int | None) -> Select:
+    """The query of `deliveries_in` (tests/test_list_plans.py EXPLAINs it)."""
     where = _STATES[state]
     if before_id is not None:
         where = where & (OutboxDelivery.id < before_id)
-    rows = (
-        await OutboxDelivery.select(*_DELIVERY_COLUMNS)
-        .where(where)
-        .order_by(OutboxDelivery.id, ascending=False)
-        .limit(limit)
+    return (
+        OutboxDelivery.select(*_DELIVERY_COLUMNS).where(where).order_by(OutboxDelivery.id, ascending=False).limit(limit)
     )
-    return [DeliveryRec(**r) for r in rows]
 
 
 async def delivery_by_id(delivery_id: int) -> DeliveryRec | None:
