@@ -74,7 +74,6 @@ async def _assets_page(
             "filters": fields,
             "types": {name: spec.label_nl for name, spec in sorted(ctx.catalog.types.items())},
             "statuses": ASSET_STATUS_WORDS,
-            "keys": await label_keys(ctx, who),
             "sheet_size": qr.SHEET_SIZE,
         },
     )
@@ -104,6 +103,13 @@ class InventoryController(Controller):
         if asset_status in ASSET_STATUS_WORDS:
             fields["status"] = asset_status
         return await _assets_page(ctx, who, fields, wrong, cursor)
+
+    @get("/assets/keys")
+    async def keys(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
+        """How many assets' labels each QR key signed: counted when asked (it reads the whole label-key
+        index), not on every asset search."""
+        who = await require(request, ctx, Role.ADMIN)
+        return Template("label_keys.html", context={"who": who, "flash": None, "keys": await label_keys(ctx, who)})
 
     @get("/assets/labels.svg", media_type="image/svg+xml")
     async def label_sheet(

@@ -59,6 +59,10 @@ class TestLabelSheet:
         assert {r["label_key_id"] for r in rows} == {settings.qr_active_key}  # reprint bookkeeping
         page = await client.get(f"/console/assets?serial={serials[0]}", headers=admin)
         assert f"sleutel {settings.qr_active_key}" in page.text
+        keys = await client.get("/console/assets/keys", headers=admin)
+        row = re.search(rf'<tr id="key-{settings.qr_active_key}">(.*?)</tr>', keys.text, re.S)
+        assert row is not None and "tekent nieuwe etiketten" in row.group(1)
+        assert int(re.findall(r"<td>(\d+)</td>", row.group(1))[0]) >= 2
 
     async def test_an_unknown_serial_prints_nothing(
         self, client: AsyncClient, make: Factory, admin: dict[str, str]

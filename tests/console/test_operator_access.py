@@ -17,6 +17,7 @@ ADMIN_PAGES = [
     "/console/assets",
     "/console/connections",
     "/console/outbox",
+    "/console/assets/keys",
     "/console/figures",
     "/console/settings",
 ]
