@@ -36,7 +36,7 @@ from backend.console.times import add_time_filters
 from backend.db import BoundedSQLiteEngine, ping
 from backend.events.delivery import deliver_due
 from backend.events.http import DeliveryAdminController, WebhookAdminController
-from backend.events.outbox import outbox_hook
+from backend.events.outbox import outbox_hook, registry_hook
 from backend.http_guard import GuardedRequest, RequestGuard, bounded_path_ids
 from backend.idempotency.http import IdempotencyKeys
 from backend.idempotency.sweep import SWEEP_INTERVAL_S as KEY_SWEEP_INTERVAL_S
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # QA sampling reads the policy the context loaded, so its hook is added once the context exists.
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, qa_sample_hook(ctx.policy.quality.qa_sample_share)))
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, decision_latency_hook))  # last: see the hook
+    ctx = replace(ctx, registry_hooks=(registry_hook(settings.webhook_urls),))  # connections and assets
 
     # Per principal, in Redis with REDIS_URL (across workers), else in this worker (backend/ratelimit.py).
     limiter = (

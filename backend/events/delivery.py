@@ -48,7 +48,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def envelope(event_id: str, event_type: str, created_at: datetime, data: dict[str, Any]) -> HTTPMessage:
-    """The event as a structured-mode CloudEvent (JSON body); its subject is the install, when it has one."""
+    """The event as a structured-mode CloudEvent (JSON body); its subject is the install, else the connection (EAN)."""
     attributes = {
         "id": event_id,
         "source": SOURCE,
@@ -56,8 +56,9 @@ def envelope(event_id: str, event_type: str, created_at: datetime, data: dict[st
         "time": created_at,
         "datacontenttype": "application/json",
     }
-    if isinstance(data.get("install_id"), str):
-        attributes["subject"] = data["install_id"]
+    subject = data.get("install_id") or data.get("ean")  # a connection's or asset's change: its connection
+    if isinstance(subject, str):
+        attributes["subject"] = subject
     return to_structured_event(CloudEvent(attributes=attributes, data=data))
 
 

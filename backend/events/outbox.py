@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.events import repository as repo
-from backend.installs.flows import StateChange, StateHook
+from backend.installs.flows import RegistryChange, RegistryHook, StateChange, StateHook
 
 # Install states that other systems hear about, and the event each one announces.
 STATE_EVENTS = {
@@ -18,6 +18,11 @@ STATE_EVENTS = {
     "cancelled": "install.cancelled",
 }
 # Every event type a subscription may ask for (a new `enqueue` type is added here, or no filter can name it).
+# Connection and asset changes other systems hear about (backend/installs: RegistryChange); a refused claim
+# stays on the audit trail only.
+REGISTRY_EVENTS = frozenset(
+    {"connection.claimed", "connection.released", "connection.reassigned", "asset.retired", "asset.swapped"}
+)
 EVENT_TYPES = frozenset(
     {
         *STATE_EVENTS.values(),
@@ -34,6 +39,7 @@ EVENT_TYPES = frozenset(
         "job.started",
         "job.done",
         "job.cancelled",
+        *REGISTRY_EVENTS,
     }
 )
 
@@ -78,3 +84,15 @@ def outbox_hook(urls: tuple[str, ...]) -> StateHook:
         await enqueue(event_type, payload, change.at, urls)
 
     return on_state_change
+
+
+def registry_hook(urls: tuple[str, ...]) -> RegistryHook:
+    """The flow that announces a connection claimed, released or handed over, an asset retired or swapped:
+    the facts (EANs, serials, customers by reference), never the admin's reason."""
+
+    async def on_registry_change(change: RegistryChange) -> None:
+        if change.action in REGISTRY_EVENTS:
+            payload = {**change.facts, "actor_role": change.actor.role.value, "at": change.at.isoformat()}
+            await enqueue(change.action, payload, change.at, urls)
+
+    return on_registry_change

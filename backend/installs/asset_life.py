@@ -15,7 +15,7 @@ from backend.installs.connections import refuse_while_open
 from backend.installs.context import InstallContext
 from backend.installs.enums import AssetStatus
 from backend.installs.records import AssetRec
-from backend.installs.service import record_event, transaction
+from backend.installs.service import record_change, transaction
 from backend.principal import Principal, Role
 
 
@@ -52,8 +52,9 @@ async def retire_asset(ctx: InstallContext, who: Principal, serial: str, reason:
         await _refuse_in_use(ctx, asset)
         now = ctx.clock()
         await _move(asset, {"status": AssetStatus.RETIRED.value, "retired_at": now})
-        detail = {"serial": serial, "from_status": asset.status, "reason": reason}
-        await record_event(who, "asset.retired", now, connection=asset.connection, **detail)
+        ean = None if asset.connection is None else (await repo.eans_of([asset.connection])).get(asset.connection)
+        facts = {"serial": serial, "asset_type": asset.asset_type, "from_status": asset.status, "ean": ean}
+        await record_change(ctx, who, "asset.retired", now, asset.connection, facts, reason)
     retired = await repo.asset_by_id(asset.id)
     assert retired is not None
     return retired
@@ -88,8 +89,15 @@ async def swap_asset(
         await _move(old, {"status": AssetStatus.RETIRED.value, "retired_at": now, "replaced_by": new.id})
         placed: dict[str, object] = {"status": AssetStatus.INSTALLED.value, "connection": connection.id}
         await _move(new, {**placed, "installed_at": now, "last_reading": reading})
-        detail = {"ean": connection.ean, "serial": serial, "new_serial": new_serial, "reason": reason}
-        await record_event(who, "asset.swapped", now, connection=connection.id, **detail)
+        facts = {
+            "ean": connection.ean,
+            "serial": serial,
+            "asset_type": old.asset_type,
+            "new_serial": new_serial,
+            "new_asset_type": new.asset_type,
+            "reading": reading,  # the new one's, kWh
+        }
+        await record_change(ctx, who, "asset.swapped", now, connection.id, facts, reason)
     retired, installed = await repo.asset_by_id(old.id), await repo.asset_by_id(new.id)
     assert retired is not None and installed is not None
     return Swap(retired=retired, installed=installed)

@@ -10,7 +10,7 @@ from backend.installs.connections import refuse_while_open
 from backend.installs.context import InstallContext
 from backend.installs.ean import normalize_postcode
 from backend.installs.records import AssetRec, ConnectionRec, EventRec
-from backend.installs.service import record_event, transaction
+from backend.installs.service import record_change, transaction
 from backend.principal import Principal, Role
 
 HISTORY_LIMIT = 100  # a connection's trail on its page: claims, releases, re-assignments, swaps
@@ -82,9 +82,12 @@ async def settle_owner(
             await refuse_while_open(connection)
             if not await repo.set_connection_owner(connection.id, owner, expected_owner):
                 raise Conflict("connection/owner-changed", ean=ean)
-            action = "connection.released" if owner is None else "connection.reassigned"
-            detail = {"ean": ean, "from_owner": expected_owner, "to_owner": owner, "reason": reason}
-            await record_event(who, action, ctx.clock(), connection=connection.id, **detail)
+            if owner is None:
+                action, facts = "connection.released", {"ean": ean, "customer_ref": expected_owner}
+            else:
+                action = "connection.reassigned"
+                facts = {"ean": ean, "customer_ref": owner, "previous_customer_ref": expected_owner}
+            await record_change(ctx, who, action, ctx.clock(), connection.id, facts, reason)
     settled = await repo.connection_by_id(connection.id)
     assert settled is not None
     return settled

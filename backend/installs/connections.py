@@ -12,7 +12,7 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.ean import is_valid_ean18, normalize_postcode
 from backend.installs.records import ConnectionRec, InstallRec
-from backend.installs.service import record_event, transaction
+from backend.installs.service import record_change, record_event, transaction
 from backend.principal import Principal, Role
 from backend.settings import Settings
 
@@ -76,7 +76,8 @@ async def claim_connection(
             elif connection.owner_subject is None:
                 # A released connection is claimed as a never-claimed one: the same proof, the same limits.
                 await repo.set_connection_owner(connection.id, who.subject, None)
-                await record_event(who, "connection.claimed", now, connection=connection.id, ean=ean)
+                facts = {"ean": ean, "customer_ref": who.subject}
+                await record_change(ctx, who, "connection.claimed", now, connection.id, facts)
     # A failure is answered only once it is committed: its count holds even if the answer is lost.
     if not matches or connection is None:
         raise Invalid("connection/claim-mismatch")
@@ -127,7 +128,8 @@ async def release_connection(ctx: InstallContext, who: Principal, ean: str) -> C
         await refuse_while_open(connection)
         if not await repo.set_connection_owner(connection.id, None, who.subject):
             raise NotFound("connection/not-found")  # released or re-assigned meanwhile: no longer theirs
-        await record_event(who, "connection.released", ctx.clock(), connection=connection.id, ean=ean)
+        facts = {"ean": ean, "customer_ref": who.subject}
+        await record_change(ctx, who, "connection.released", ctx.clock(), connection.id, facts)
     released = await repo.connection_by_id(connection.id)
     assert released is not None
     return released

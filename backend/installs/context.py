@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 
 from backend.installs.catalog import Catalog, load_catalog
 from backend.installs.cpu_pool import BoundedPool
-from backend.installs.flows import StateHook
+from backend.installs.flows import RegistryHook, StateHook
 from backend.installs.stored_halves import StoredHalves
 from backend.settings import Settings
 from backend.storage import PhotoStore, open_store
@@ -42,6 +42,8 @@ class InstallContext:
     # Whether another domain holds an asset for something else (a live job's allocation): a scan of it
     # is refused unless this install is the one it is held for (installs.allocated_asset).
     asset_holds: tuple[AssetHold, ...] = ()
+    # What other domains do when a connection or asset changes (the outbox), in the change's transaction.
+    registry_hooks: tuple[RegistryHook, ...] = ()
     # The stored photos' hash halves, in memory: the reuse lookup asks the database only for keys in it.
     halves: StoredHalves = field(default_factory=StoredHalves)
 

@@ -1,4 +1,5 @@
-"""What else happens when an install changes state: review cases, outbox events.
+"""What else happens when an install changes state, or a connection or asset changes hands: review cases,
+outbox events.
 
 Other domains register hooks on the InstallContext; they run inside the transaction of the
 change, so a case or an event exists exactly when the change committed (a transactional outbox).
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from backend.installs.records import InstallRec
 from backend.principal import Principal
@@ -36,3 +38,16 @@ async def run_hooks(hooks: tuple[StateHook, ...], change: StateChange) -> None:
     """Call every hook in order, in the caller's transaction."""
     for hook in hooks:
         await hook(change)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryChange:
+    """A connection or asset changed: claimed, released, handed over, an asset retired or swapped."""
+
+    action: str  # connection.claimed, connection.released, connection.reassigned, asset.retired, asset.swapped
+    facts: dict[str, Any]  # what other systems may be told: EANs, serials, customers by reference only
+    actor: Principal
+    at: datetime
+
+
+RegistryHook = Callable[[RegistryChange], Awaitable[None]]

@@ -14,7 +14,7 @@ from backend.installs import repository as repo
 from backend.installs.asked import EVIDENCE_ACTIONS, changed_since_request, missing, open_request
 from backend.installs.context import InstallContext
 from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
-from backend.installs.flows import StateChange, run_hooks
+from backend.installs.flows import RegistryChange, StateChange, run_hooks
 from backend.installs.records import ConnectionRec, InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
 from backend.installs.tables import Install
@@ -66,6 +66,23 @@ async def record_event(
             "created_at": at,
         }
     )
+
+
+async def record_change(
+    ctx: InstallContext,
+    who: Principal,
+    action: str,
+    at: datetime,
+    connection: int | None,
+    facts: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    """A connection or asset changed: the audit event on the connection's trail (with the admin's reason),
+    and the facts to the registry hooks (the outbox), in the caller's transaction."""
+    audited = facts if reason is None else {**facts, "reason": reason}
+    await record_event(who, action, at, connection=connection, **audited)
+    for hook in ctx.registry_hooks:
+        await hook(RegistryChange(action=action, facts=facts, actor=who, at=at))
 
 
 async def save_install(ctx: InstallContext, who: Principal, install: InstallRec, at: datetime, **values: Any) -> None:

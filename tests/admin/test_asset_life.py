@@ -10,6 +10,7 @@ import httpx
 import pytest
 from httpx import AsyncClient
 
+from backend.events.tables import OutboxEvent
 from backend.installs import repository as repo
 from backend.installs.tables import Asset
 from backend.principal import Role
@@ -104,6 +105,18 @@ class TestSwap:
         assert [(a["serial"], a["status"]) for a in detail["assets"]] == [(old, "retired"), (new, "installed")]
         assert detail["history"][0]["action"] == "asset.swapped"
         assert detail["history"][0]["detail"]["new_serial"] == new
+        rows = await OutboxEvent.select().where(OutboxEvent.event_type == "asset.swapped").output(load_json=True)
+        [event] = [r["payload"] for r in rows if r["payload"]["serial"] == old]
+        assert event | {"at": None} == {
+            "ean": ean,
+            "serial": old,
+            "asset_type": "smart_meter_1p",
+            "new_serial": new,
+            "new_asset_type": "smart_meter_1p",
+            "reading": 0.5,
+            "actor_role": "admin",
+            "at": None,
+        }
 
     async def test_impossible_moves_are_409(self, client: AsyncClient, make: Factory, admin: Party) -> None:
         in_stock, _ = await make.asset()

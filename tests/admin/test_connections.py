@@ -10,6 +10,7 @@ import httpx
 import pytest
 from httpx import AsyncClient
 
+from backend.events.tables import OutboxEvent
 from backend.installs import repository as repo
 from backend.principal import Role
 from tests.factories import Factory, Party
@@ -21,6 +22,12 @@ ADMIN = "/admin/v1/connections"
 @pytest.fixture
 def admin(make: Factory) -> Party:
     return make.party(Role.ADMIN)
+
+
+async def _outbox(event_type: str, ean: str) -> list[dict[str, Any]]:
+    """Outbox events of this type about the connection (filtered in Python: JSON queries differ per engine)."""
+    rows = await OutboxEvent.select().where(OutboxEvent.event_type == event_type).output(load_json=True)
+    return [r for r in rows if r["payload"].get("ean") == ean]
 
 
 def _postcode() -> tuple[str, str]:
@@ -104,11 +111,20 @@ class TestSettleOwner:
         assert history[0]["actor"] == admin.subject
         assert history[0]["detail"] == {
             "ean": ean,
-            "from_owner": old.subject,
-            "to_owner": new.subject,
+            "customer_ref": new.subject,
+            "previous_customer_ref": old.subject,
             "reason": "Verhuizing",
         }
         assert history[1]["actor"] == new.subject
+        # Other systems hear the hand-over: the customers by reference, never the admin's reason.
+        [event] = await _outbox("connection.reassigned", ean)
+        assert event["payload"] | {"at": None} == {
+            "ean": ean,
+            "customer_ref": new.subject,
+            "previous_customer_ref": old.subject,
+            "actor_role": "admin",
+            "at": None,
+        }
 
     async def test_release_lets_the_next_occupant_claim(self, client: AsyncClient, make: Factory, admin: Party) -> None:
         old, new = make.party(Role.CUSTOMER), make.party(Role.CUSTOMER)
@@ -119,6 +135,10 @@ class TestSettleOwner:
         assert (await client.post("/mobile/v1/connections/claim", json=claim, headers=new.headers)).status_code == 201
         history = (await client.get(f"{ADMIN}/{ean}", headers=admin.headers)).json()["history"]
         assert [e["action"] for e in history] == ["connection.claimed", "connection.released"]
+        [released] = await _outbox("connection.released", ean)
+        assert released["payload"]["customer_ref"] == old.subject
+        [claimed] = await _outbox("connection.claimed", ean)
+        assert claimed["payload"]["customer_ref"] == new.subject
 
     async def test_an_owner_changed_meanwhile_is_409(self, client: AsyncClient, make: Factory, admin: Party) -> None:
         old, new = make.party(Role.CUSTOMER), make.party(Role.CUSTOMER)
@@ -133,6 +153,7 @@ class TestSettleOwner:
         r = await _settle(client, admin, ean, owner=owner.subject, expected_owner=owner.subject)
         assert r.status_code == 200 and r.json()["owner"] == owner.subject
         assert (await client.get(f"{ADMIN}/{ean}", headers=admin.headers)).json()["history"] == []
+        assert await _outbox("connection.reassigned", ean) == []
 
     async def test_refused_while_an_install_is_open(self, client: AsyncClient, make: Factory, admin: Party) -> None:
         old, new = make.party(Role.CUSTOMER), make.party(Role.CUSTOMER)
