@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterable
@@ -62,9 +63,16 @@ async def upload_photo(
             return existing, [], False
         spec = ctx.catalog.slots.get(slot)  # None: the extra photo a specialist asked for (no label in it)
         facts = await ctx.run_cpu(_inspect, ctx, staged, spec is not None and spec.requires_qr)
-        reuse = await find_reuse(ctx.halves, ctx.clock(), install.id, staged.sha256, facts.lookup)
-        results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
-        wrote = await ctx.store.commit(staged)
+        # A photo it is, and kept whatever its checks say: its fsyncs run while the lookup waits on the database.
+        durable = asyncio.ensure_future(ctx.store.commit(staged))
+        try:
+            reuse = await find_reuse(ctx.halves, ctx.clock(), install.id, staged.sha256, facts.lookup)
+            results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
+        except BaseException:
+            if await asyncio.shield(durable):  # written for nothing (before `discard`: it must not race the commit)
+                await _take_back(ctx, staged.sha256)
+            raise
+        wrote = await durable
     finally:
         ctx.store.discard(staged)  # a no-op once committed (the file has moved)
     try:

@@ -4,6 +4,8 @@ forms. No 5xx, and no row, file or partial upload left by a refused request."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from backend.installs import repository as repo
+from backend.installs.stored_halves import StoredHalves
 from backend.jobs.tables import Job
 from backend.principal import Role
 from backend.settings import Settings
@@ -122,6 +125,33 @@ class TestPhotoUploads:
         )
         refused(r, "install/state-conflict")
         assert await orphans(settings.photo_dir) == leftovers  # the checked file was taken back
+
+    async def test_a_reuse_lookup_that_fails_while_the_photo_is_made_durable_keeps_no_file(
+        self, client: httpx.AsyncClient, make: Factory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The store's commit runs beside the reuse lookup (backend/installs/evidence.py): a lookup that
+        # fails (the database went away) once the file is durable must not leave it behind.
+        d = await new_install(client, make)
+        data = make.photo("cabinet_overview")
+        sha256 = hashlib.sha256(data).hexdigest()
+        leftovers = await orphans(settings.photo_dir)
+        seen_durable = []
+
+        async def database_gone(*_: object) -> list[object]:
+            for _ in range(1000):  # until the commit beside it has stored the file (a bound, not a timing)
+                if sha256 in await stored_originals():
+                    seen_durable.append(sha256)
+                    break
+                await asyncio.sleep(0.01)
+            raise ConnectionError("the database went away")
+
+        monkeypatch.setattr(StoredHalves, "present", database_gone)
+        r = await client.put(
+            f"{d.url}/photos/cabinet_overview", content=data, headers={**d.who.headers, "Content-Type": "image/jpeg"}
+        )
+        assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json", r.text
+        assert seen_durable == [sha256]
+        assert await orphans(settings.photo_dir) == leftovers  # the committed file was taken back
 
 
 def csv_batch(*rows: str) -> bytes:
