@@ -167,6 +167,15 @@ class TestSearch:
                 break
         assert seen == sorted(seen) and set(serials[:2]) <= set(seen) and serials[2] not in seen
 
+    async def test_a_forged_cursor_or_key_id_is_400(self, client: AsyncClient, admin: Party) -> None:
+        problem(
+            await client.get(ASSETS, params={"cursor": "bm90IGEgc2VyaWFs"}, headers=admin.headers),
+            400,
+            "request/invalid",
+        )
+        r = await client.get("/admin/v1/labels", params={"key_id": "k1;drop"}, headers=admin.headers)
+        assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+
     async def test_an_unknown_state_is_400(self, client: AsyncClient, admin: Party) -> None:
         r = await client.get(ASSETS, params={"state": "lost"}, headers=admin.headers)
         assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
