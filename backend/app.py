@@ -34,6 +34,7 @@ from backend.console.pages import CONSOLE_CONTROLLERS
 from backend.console.signin import ConsoleSignInController
 from backend.console.times import add_time_filters
 from backend.db import BoundedSQLiteEngine, ping
+from backend.events import metrics as events_metrics
 from backend.events.delivery import deliver_due
 from backend.events.http import DeliveryAdminController, WebhookAdminController
 from backend.events.outbox import outbox_hook, registry_hook
@@ -116,7 +117,7 @@ async def metrics(state: State, request: Request[Any, Any, Any]) -> bytes:
 
 
 # The database's /metrics families, domain by domain (backend/metrics.py Producer).
-METRIC_PRODUCERS = (core_metrics, quality_metrics.families, integrations_metrics.families)
+METRIC_PRODUCERS = (core_metrics, quality_metrics.families, integrations_metrics.families, events_metrics.families)
 
 
 DEVICE_SWEEP_INTERVAL_S = 3600.0  # silence is measured in days: hourly is plenty
