@@ -22,7 +22,7 @@ from backend.installs.enums import InstallState
 from backend.installs.flows import StateChange, StateHook
 from backend.installs.records import InstallRec
 from backend.installs.service import record_event, scoped_install, transaction
-from backend.installs.snapshot import load_snapshot
+from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.jobs import repository as repo
 from backend.jobs.announce import announce
 from backend.jobs.enums import DISPATCHABLE, Assignee, JobState, VisitState
@@ -90,6 +90,7 @@ async def _offer(
     if await repo.live_visit(install.id) is not None:
         raise Conflict("visit/already-offered")
     ordered = sorted({(s.astimezone(UTC), e.astimezone(UTC)) for s, e in windows})
+    snap = await load_snapshot(install)
     visit = await repo.insert_visit(
         {
             "install": install.id,
@@ -97,7 +98,7 @@ async def _offer(
             "state": VisitState.OFFERED.value,
             "windows": [{"start": s.isoformat(), "end": e.isoformat()} for s, e in ordered],
             "installer_subject": installer or load_planning_rule().default_installer or None,
-            "brief": await _brief(install, reasons, note),
+            "brief": _brief(snap, reasons, note),
             "offered_by": who.subject,
             "created_at": now,
             "updated_at": now,
@@ -111,6 +112,8 @@ async def _offer(
         {
             "install_id": str(install.id),
             **facts,
+            "ean": snap.connection.ean,
+            "customer_ref": install.customer_subject,  # by reference only, as every install event
             "first_window_start": ordered[0][0].isoformat(),
             "actor_role": who.role.value,
             "at": now.isoformat(),
@@ -121,10 +124,9 @@ async def _offer(
     return visit
 
 
-async def _brief(install: InstallRec, reasons: list[str], note: str) -> dict[str, Any]:
+def _brief(snap: InstallSnapshot, reasons: list[str], note: str) -> dict[str, Any]:
     """What the installer is shown of the case: its reasons, what the checks still found wrong, the serial
     and reading the customer gave, the specialist's note. Never the photos or the customer's messages."""
-    snap = await load_snapshot(install)
     failing = [
         {"check": c.check_name, "subject": c.subject, "status": c.status, "fix_nl": c.fix_nl, "fix_en": c.fix_en}
         for c in snap.checks
@@ -134,7 +136,7 @@ async def _brief(install: InstallRec, reasons: list[str], note: str) -> dict[str
         "reasons": reasons,
         "checks": failing,
         "serial": snap.asset.serial if snap.asset else None,
-        "reading": install.reading,
+        "reading": snap.install.reading,
         "note": note,
     }
 
@@ -261,6 +263,8 @@ async def pick_window(
                 "install_id": str(install.id),
                 **facts,
                 "window_end": picked[1].isoformat(),
+                "ean": job.ean,
+                "customer_ref": install.customer_subject,
                 "installer_assigned": assignee is not None,
                 "actor_role": who.role.value,
                 "at": now.isoformat(),

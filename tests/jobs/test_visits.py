@@ -82,6 +82,8 @@ class TestComplexityToInstallerJob:
         assert planned["chosen"]["window_start"] == offered["windows"][1]["window_start"]
         [event] = await outbox("install.visit_planned", d.id)
         assert event["installer_assigned"] is False  # visits.toml names no default installer
+        assert (event["ean"], event["customer_ref"]) == (d.ean, d.who.subject)
+        assert event["window_start"] == datetime.fromisoformat(planned["chosen"]["window_start"]).isoformat()
 
         view = await install_view(client, d)
         assert [a["code"] for a in view["next_actions"]] == ["visit_planned", "ask_for_help"]
