@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from backend.events.outbox import enqueue
+from backend.events.repository import install_facts
 from backend.installs.asked import extra_slot
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask, ask
@@ -25,10 +26,13 @@ async def info_requested(
 ) -> None:
     """Record what is asked and announce it (`install.info_requested`: notifications tell the customer)."""
     request = await ask(who, install, asked, message, now)
+    facts = await install_facts(install.id)
     await enqueue(
         "install.info_requested",
         {
             "install_id": str(install.id),
+            "ean": facts.ean,
+            "customer_ref": facts.customer_subject,  # by reference only, as every install event
             "case_id": case_id,
             "request_id": request.id,
             "asset_type": install.asset_type,

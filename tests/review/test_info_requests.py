@@ -64,6 +64,7 @@ class TestExtraPhotoAndQuestion:
         assert event["payload"]["photo_label"] == LABEL and event["payload"]["question"] == QUESTION
         assert event["payload"]["photo_slot"] == slot and event["payload"]["asked_of"] == d.who.subject
         assert event["payload"]["case_id"] == case_id and NOTE not in str(event["payload"])
+        assert (event["payload"]["ean"], event["payload"]["customer_ref"]) == (d.ean, d.who.subject)
 
         # The customer's next actions say exactly what was asked, in either language; no submit.
         seen = await install_of(client, d)
