@@ -150,7 +150,7 @@ class InventoryController(Controller):
         """Connections by EAN, 25 a page, narrowed by EAN, address (postcode, house number) or customer."""
         who = await require(request, ctx, Role.ADMIN)
         fields, wrong = _searched(ean=ean, postcode=postcode, house_number=house_number, owner=owner)
-        rows, flash, next_cursor = [], None, None
+        rows, flash, next_cursor, status = [], None, None, 200
         if wrong:
             flash = {"kind": "error", "text": " ".join(wrong)}
         else:
@@ -158,16 +158,15 @@ class InventoryController(Controller):
             search = ConnectionSearch(
                 ean=fields.get("ean"), postcode=fields.get("postcode"), house_number=number, owner=fields.get("owner")
             )
+            after = decode_cursor(cursor, str)[0] if cursor else None
             try:
-                rows = await search_connections(
-                    who, search, PAGE + 1, decode_cursor(cursor, str)[0] if cursor else None
-                )
+                rows = await search_connections(who, search, PAGE + 1, after)
             except DomainError as exc:
-                flash = error_flash(exc)
+                flash, status = error_flash(exc), exc.status
             next_cursor = _next(rows, "ean")
         return Template(
             "connections.html",
-            status_code=422 if flash else 200,
+            status_code=status,
             context={
                 "who": who,
                 "flash": flash,

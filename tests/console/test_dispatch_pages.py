@@ -157,3 +157,58 @@ class TestList:
         assert second.text.count('<tr id="job-') == 1 and 'id="next-page"' not in second.text
         cancelled = await client.get(f"/console/jobs?installer={installer}&state=cancelled", headers=admin)
         assert "Geen opdrachten." in cancelled.text
+
+
+class TestHostileForms:
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"installer": "inst\x00x"},
+            {"ean": "8716870000000000\x0054"},
+            {"window_start": "2026-13-45T99:99"},
+            {"serial": "x" * 5000},
+            {"asset_type": "../../etc"},
+        ],
+    )
+    async def test_a_create_form_is_refused_in_words_never_a_500(
+        self, client: AsyncClient, make: Factory, admin: dict[str, str], change: dict[str, str]
+    ) -> None:
+        before = await Job.count()
+        r = await client.post("/console/jobs", data={**_form(await make.connection()), **change}, headers=admin)
+        assert r.status_code == 422 and await Job.count() == before
+        assert 'class="card faults"' in r.text
+
+    @pytest.mark.parametrize(
+        ("action", "form"),
+        [
+            ("assign", {"version": "²", "installer": "inst-x"}),
+            ("assign", {"version": "99999999999999999999", "installer": "inst-x"}),
+            ("assign", {"version": "1", "installer": "a\x1bb"}),
+            ("cancel", {"version": "1", "reason": "nul\x00"}),
+            ("cancel", {"version": "-1"}),
+        ],
+    )
+    async def test_assign_and_cancel_forms(
+        self, client: AsyncClient, make: Factory, admin: dict[str, str], action: str, form: dict[str, str]
+    ) -> None:
+        installer = f"inst-{uuid.uuid4().hex[:6]}"
+        await client.post("/console/jobs", data=_form(await make.connection(), installer=installer), headers=admin)
+        (job,) = await _jobs_of(installer)
+        r = await client.post(f"/console/jobs/{job['id']}/{action}", data=form, headers=admin)
+        assert r.status_code == 422, r.text
+        (after,) = await Job.select().where(Job.id == job["id"])
+        assert (after["version"], after["state"]) == (1, "assigned")
+
+    @pytest.mark.parametrize("body", [b"\xff\xfe\x00binary", b"ean\n" + b"9" * 200_000, b""])
+    async def test_a_file_that_is_no_csv(self, client: AsyncClient, admin: dict[str, str], body: bytes) -> None:
+        before = await Job.count()
+        r = await client.post("/console/jobs/import", files={"file": ("x.csv", body, "text/csv")}, headers=admin)
+        assert 400 <= r.status_code < 500 and await Job.count() == before
+
+    async def test_a_form_without_the_csrf_token_is_refused(
+        self, client: AsyncClient, make: Factory, admin: dict[str, str]
+    ) -> None:
+        before = await Job.count()
+        headers = {"Cookie": admin["Cookie"]}  # the session, but not the token
+        r = await client.post("/console/jobs", data=_form(await make.connection()), headers=headers)
+        assert r.status_code == 403 and await Job.count() == before
