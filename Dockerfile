@@ -4,7 +4,7 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY backend ./backend
 COPY mobile_api ./mobile_api
 COPY fixtures ./fixtures

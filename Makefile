@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench lint screenshots clean
+.PHONY: install run test bench lint screenshots clean messages
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
@@ -13,7 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The message catalogs' .mo files are build products: compiled from the .po files on every install.
 install: $(STAMP)
+	$(BIN)/pybabel -q compile
+
+# After changing texts in the code: extract the msgids (pyproject.toml's [tool.babel]) and merge them
+# into every language's .po; translate the new entries, then `make install` compiles them (README "Languages").
+messages: install
+	mkdir -p build
+	$(BIN)/pybabel -q extract
+	$(BIN)/pybabel -q update
 
 run: install
 	$(BIN)/selfinstall migrate

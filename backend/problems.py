@@ -1,4 +1,4 @@
-"""Maps every error once to RFC 9457 problem+json, in Dutch by default or English on request.
+"""Maps every error once to RFC 9457 problem+json, in the language Accept-Language asks for (Dutch by default).
 
 `title` is the code's (the same for every occurrence), `detail` says what happened this time.
 msgspec's and Litestar's English refusals are read into Violations (field path + stable kind) and
@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
 from backend.errors import MAX_ROWS_IN_DETAIL, MESSAGES, ROW_TEXT, VALIDATOR_TEXT, DomainError, RowError
+from backend.i18n import preferred_language, translate
 from backend.logs import current_request_id
 
 log = logging.getLogger("selfinstall")
@@ -36,22 +37,6 @@ _STATUS_CODES = {
     429: "request/rate-limited",
 }
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
-
-
-def preferred_language(accept_language: str | None) -> str:
-    """'en' when the client prefers English over Dutch, else 'nl' (the default)."""
-    best, best_q = "nl", 0.0
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, q_part = part.strip().partition(";")
-        lang = tag.strip().lower()[:2]
-        try:
-            q = float(q_part.strip().removeprefix("q=")) if q_part else 1.0
-        except ValueError:
-            continue
-        q -= position * 1e-6  # equal weights: the first listed wins
-        if lang in ("nl", "en") and q > best_q:
-            best, best_q = lang, q
-    return best
 
 
 @dataclass(frozen=True)
@@ -92,7 +77,7 @@ class Violation:
 
 
 def _say(key: str, lang: str, **params: Any) -> str:
-    return VALIDATOR_TEXT[key][lang == "en"].format(**params)
+    return translate(lang, VALIDATOR_TEXT[key], **params)
 
 
 def _type_in(name: str, lang: str) -> str:
@@ -208,7 +193,7 @@ def row_wire(row: RowError, lang: str) -> dict[str, Any]:
     if row.validator is None:
         return {"line": row.line, "field": row.field, "kind": row.kind, "message": row.text(lang)}
     said = violation(row.validator)
-    text = ROW_TEXT["line"][lang == "en"].format(line=row.line, text=said.sentence_in(lang))
+    text = translate(lang, ROW_TEXT["line"], line=row.line, text=said.sentence_in(lang))
     return {"line": row.line, "field": said.field, "kind": said.kind, "message": text}
 
 

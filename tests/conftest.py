@@ -27,6 +27,11 @@ if os.environ.get("TEST_PHOTO_STORE") == "s3":
 
     os.environ.update(seaweed.endpoint().environment(seaweed.run_prefix()))
 
+# The message catalogs' .mo files are build products (Makefile, setup.py): compiled for a run from the sources.
+from babel.messages.frontend import CommandLineInterface  # noqa: E402
+
+CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(Path(__file__).parents[1] / "backend/locale")])
+
 import httpx  # noqa: E402
 import pytest  # noqa: E402
 from piccolo.engine.postgres import PostgresEngine  # noqa: E402

@@ -23,9 +23,10 @@ import pytest
 from tests.helpers.server import START_WITHIN_S, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "backend", "mobile_api", "fixtures")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "backend", "mobile_api", "fixtures")
 PACKAGES = ("backend", "mobile_api", "fixtures")
-_BUILD_LEFTOVERS = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
+# The .mo files too: the wheel's build compiles the message catalogs itself (setup.py).
+_BUILD_LEFTOVERS = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "*.mo")
 
 
 def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -77,6 +78,7 @@ class TestWheelContents:
         packaged = set(zipfile.ZipFile(wheel).namelist())
         wanted = set().union(*(_runtime_files(p) for p in PACKAGES))
         assert {"backend/console/templates/login.html", "backend/console/static/console.css"} <= wanted
+        assert {"backend/locale/nl/LC_MESSAGES/messages.mo", "backend/locale/en/LC_MESSAGES/messages.mo"} <= packaged
         assert wanted - packaged == set()
 
     def test_every_migration_is_packaged(self, wheel: Path) -> None:
@@ -138,3 +140,9 @@ class TestInstalledWheel:
     def test_it_serves_the_api_and_its_health(self, served: str) -> None:
         assert httpx.get(f"{served}/health/ready", timeout=10).json() == {"status": "ready"}
         assert httpx.get(f"{served}/schema/openapi.json", timeout=10).status_code == 200
+
+    def test_it_answers_in_the_compiled_catalogs_languages(self, served: str) -> None:
+        dutch = httpx.get(f"{served}/no-such-route", timeout=10)
+        assert dutch.status_code == 404 and dutch.json()["detail"] == "Deze pagina of route bestaat niet."
+        english = httpx.get(f"{served}/no-such-route", headers={"Accept-Language": "en"}, timeout=10)
+        assert english.json()["detail"] == "This route does not exist."

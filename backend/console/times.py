@@ -13,7 +13,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from backend.problems import preferred_language
+from backend.i18n import preferred_language
 
 CONSOLE_ZONE = ZoneInfo("Europe/Amsterdam")  # the grid operator's, whatever zone the server runs in
 _WEEKDAYS = {

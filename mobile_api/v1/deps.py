@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from backend.installs.context import InstallContext
-from backend.problems import preferred_language
+from backend.i18n import preferred_language
 
 
 def provide_ctx(state: State) -> InstallContext:
