@@ -8,8 +8,8 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from backend.installs.context import InstallContext
 from backend.i18n import preferred_language
+from backend.installs.context import InstallContext
 
 
 def provide_ctx(state: State) -> InstallContext:
