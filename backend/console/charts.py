@@ -2,15 +2,14 @@
 (the console's CSP allows neither). Colours come from console.css by class, so no `style` attribute.
 
 Each chart is an `<svg role="img">` whose `<title>` and `<desc>` say what it shows and every number in
-it, so a screen reader hears the figures; the page prints the same numbers as text beside it."""
+it, so a screen reader hears the figures; the page prints the same numbers as text beside it. Every text
+in it is escaped here, so a page may insert it as it is (`| safe`, like svgmap's map)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-
-from markupsafe import Markup
 
 WIDTH = 640
 ROW = 26  # height of one bar's row
@@ -36,9 +35,9 @@ def number(value: float) -> str:
     return f"{value:,.0f}".replace(",", ".") if value == int(value) else f"{value:.1f}".replace(".", ",")
 
 
-def _frame(chart_id: str, title: str, bars: Sequence[Bar], height: int, body: str) -> Markup:
+def _frame(chart_id: str, title: str, bars: Sequence[Bar], height: int, body: str) -> str:
     desc = "; ".join(f"{b.label}: {b.said()}" for b in bars) or "geen gegevens"
-    return Markup(
+    return (
         f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {WIDTH} {height}" '
         f'aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{escape(chart_id)}-t">{escape(title)}</title><desc id="{escape(chart_id)}-d">{escape(desc)}</desc>'
@@ -46,7 +45,7 @@ def _frame(chart_id: str, title: str, bars: Sequence[Bar], height: int, body: st
     )
 
 
-def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> Markup:
+def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> str:
     """Horizontal bars on one scale (the largest value fills the width), a label and a number each."""
     top = max((b.value for b in bars), default=0) or 1
     span = WIDTH - LABEL_W - VALUE_W
@@ -64,7 +63,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> Markup:
     return _frame(chart_id, title, bars, max(1, len(bars)) * ROW, "".join(rows))
 
 
-def share_chart(chart_id: str, title: str, parts: Sequence[Bar]) -> Markup:
+def share_chart(chart_id: str, title: str, parts: Sequence[Bar]) -> str:
     """One bar of 100 %, split into the parts' shares, with a legend line per part (count and share)."""
     whole = sum(max(0.0, p.value) for p in parts)
     x, segments, legend = 0.0, [], []

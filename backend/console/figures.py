@@ -11,7 +11,6 @@ from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Template
-from markupsafe import Markup
 from prometheus_client.core import Metric
 
 from backend.console.access import HANDLERS, require
@@ -105,7 +104,7 @@ def charts(figures: Figures) -> list[dict[str, Any]]:
     ]
 
 
-def _chart(key: str, heading: str, summary: str, svg: Markup) -> dict[str, Any]:
+def _chart(key: str, heading: str, summary: str, svg: str) -> dict[str, Any]:
     return {"key": key, "heading": heading, "summary": summary, "svg": svg}
 
 
