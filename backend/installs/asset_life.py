@@ -83,7 +83,7 @@ async def swap_asset(
         spec = ctx.catalog.types.get(new.asset_type)
         if spec is None or connection.capacity not in spec.capacities:
             raise Invalid("install/capacity-mismatch", asset_type=new.asset_type, capacity=connection.capacity)
-        await refuse_while_open(connection)  # an install there would be judged against the wrong meter
+        await refuse_while_open(connection, occupants_only=False)  # it would be judged against the wrong meter
         await _refuse_in_use(ctx, new)
         now = ctx.clock()
         await _move(old, {"status": AssetStatus.RETIRED.value, "retired_at": now, "replaced_by": new.id})

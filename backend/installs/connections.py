@@ -108,12 +108,16 @@ async def owned_connections(
     ]
 
 
-async def refuse_while_open(connection: ConnectionRec) -> None:
+async def refuse_while_open(connection: ConnectionRec, occupants_only: bool = True) -> None:
     """409 while an install on the connection is undecided: a change of occupant waits for it (the customer
-    cancels their own, a specialist decides one in review), rather than cancelling evidence being judged."""
-    install = await repo.open_install_on(connection.id)
-    if install is not None:
-        raise Conflict("connection/open-install", ean=connection.ean, install_id=str(install.id), state=install.state)
+    cancels their own, a specialist decides one in review), rather than cancelling evidence being judged.
+    `occupants_only`: only the present occupant's installs count (theirs, and installers' made in their
+    time); a previous occupant's objection, back in review, does not hold the next one's move."""
+    for install in await repo.open_installs_on(connection.id):
+        if not occupants_only or install.customer_subject == connection.owner_subject:
+            raise Conflict(
+                "connection/open-install", ean=connection.ean, install_id=str(install.id), state=install.state
+            )
 
 
 async def release_connection(ctx: InstallContext, who: Principal, ean: str) -> ConnectionRec:

@@ -119,17 +119,16 @@ async def set_connection_owner(connection_id: int, subject: str | None, expected
     return bool(rows)
 
 
-async def open_install_on(connection_id: int) -> InstallRec | None:
-    """An install on the connection that is not decided yet (draft, retake, in review), if any: the
-    newest by installs_connection (connection, created_at), whose few rows a connection are filtered."""
+async def open_installs_on(connection_id: int) -> list[InstallRec]:
+    """The connection's installs not decided yet (draft, retake, in review), newest first: by
+    installs_connection (connection, created_at), whose few rows a connection are filtered."""
     rows = (
         await Install.select(*Install.all_columns())
         .where((Install.connection == connection_id) & Install.state.is_in(list(_OPEN_STATES)))
         .order_by(Install.created_at, ascending=False)
-        .limit(1)
         .output(load_json=True)
     )
-    return _one(rows, InstallRec)
+    return _many(rows, InstallRec)
 
 
 _OPEN_STATES = (InstallState.DRAFT.value, InstallState.NEEDS_RETAKE.value, InstallState.IN_REVIEW.value)

@@ -181,3 +181,5 @@ class TestOtherSystemsHearTheInstallsCustomer:
         assert r.status_code == 200, r.text
         escalations = await events_of(d.id, "install.escalated")
         assert [e["payload"]["customer_ref"] for e in escalations] == [d.who.subject, d.who.subject]
+        # Back in review, the previous occupant's install does not hold the new occupant's move-out.
+        assert (await _release(client, new, d.ean)).status_code == 200
