@@ -57,6 +57,9 @@ from backend.jobs.visits import visit_hook
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
+from backend.notifications import flows as notification_flows
+from backend.notifications.http import UnsubscribeController
+from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.periodic import every
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
@@ -72,6 +75,7 @@ from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
 from mobile_api.v1.installs import InstallController
 from mobile_api.v1.jobs import JobController
+from mobile_api.v1.notifications import NotificationController
 from mobile_api.v1.resumable import UploadController
 from mobile_api.v1.tus import tus_router
 from mobile_api.v1.visits import VisitController
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             confirmation_hook(settings.webhook_urls),
             job_hook(settings.webhook_urls),
             visit_hook(settings.webhook_urls),  # after the review hook: it offers on the case that one opened
+            notification_flows.on_state_change,
         ),
         asset_holds=(holds_asset,),
     )
@@ -143,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, qa_sample_hook(ctx.policy.quality.qa_sample_share)))
     ctx = replace(ctx, state_hooks=(*ctx.state_hooks, decision_latency_hook))  # last: see the hook
     ctx = replace(ctx, registry_hooks=(registry_hook(settings.webhook_urls),))  # connections and assets
+    channels = channels_from(settings)  # none without SMTP_HOST: notifications are written and wait
 
     # Per principal, in Redis with REDIS_URL (across workers), else in this worker (backend/ratelimit.py).
     limiter = (
@@ -177,6 +183,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 (settings.webhook_interval_s, "webhook delivery", delivery_round),
             )
         ]
+        if channels:  # every worker sends: a compare-and-set holds each message for one of them
+            sender = every(
+                settings.notify_interval_s, "notifications", lambda: send_round(settings, channels, ctx.clock())
+            )
+            sweeps.append(asyncio.create_task(sender))
         try:
             yield
         finally:
@@ -219,6 +230,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ConnectionController,
             JobController,
             VisitController,
+            NotificationController,
+            UnsubscribeController,
             AdminController,
             JobAdminController,
             ConnectionAdminController,
@@ -248,7 +261,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=True,
             cookie_samesite="strict",
             cookie_path="/console",
-            exclude=["^/mobile", "^/review", "^/admin", "^/integrations", "^/health", "^/metrics", "^/schema"],
+            exclude=[
+                "^/mobile",
+                "^/review",
+                "^/admin",
+                "^/integrations",
+                "^/notifications",
+                "^/health",
+                "^/metrics",
+                "^/schema",
+            ],
         ),
         dependencies=DEPENDENCIES,
         middleware=middleware,

@@ -26,6 +26,7 @@ from litestar.middleware.authentication import AuthenticationResult
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
+from backend.bounds import EMAIL_PATTERN
 from backend.identity.provider import IdentityProvider, UnknownKey, identity_provider
 from backend.identity.roles import role_of
 from backend.principal import Principal, Role
@@ -125,9 +126,17 @@ def _principal_of(verifier: TokenVerifier):  # noqa: ANN202 - Litestar's retriev
         role = verifier.role(token)
         if role is None:
             raise NotAuthorizedException("token carries no known role")
-        return Principal(subject=token.sub, role=role)
+        return Principal(subject=token.sub, role=role, email=_email_of(token.extras))
 
     return retrieve
+
+
+def _email_of(claims: dict[str, Any]) -> str | None:
+    """The token's e-mail address, if the provider did not say it is unverified and it looks like one."""
+    email = claims.get("email")
+    if claims.get("email_verified") is False or not isinstance(email, str):
+        return None
+    return email if len(email) <= 254 and EMAIL_PATTERN.fullmatch(email) else None
 
 
 class _VerifyingMiddleware(JWTAuthenticationMiddleware):

@@ -7,6 +7,7 @@ and a refused one is the client's error: 400/404/422 problem+json, never a 500.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -24,6 +25,13 @@ Version = Annotated[int, Meta(ge=1, le=MAX_INT4)]
 # fields. A line has none; prose (notes, messages) keeps tab and line breaks. C1 controls included.
 LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+# An e-mail address as a person gives it (RFC 5321's 254-octet path bound): one @, no spaces, no
+# control characters (they could break a mail header), a dot in the domain. Not RFC 5322's grammar:
+# the mail server has the last word, and refuses for good what does not exist.
+EMAIL_PATTERN_TEXT = r"^[^\s@\x00-\x1f\x7f]{1,64}@[^\s@\x00-\x1f\x7f]+\.[^\s@\x00-\x1f\x7f]+$"
+EMAIL_PATTERN = re.compile(EMAIL_PATTERN_TEXT)
+Email = Annotated[str, Meta(max_length=254, pattern=EMAIL_PATTERN_TEXT, examples=["anna@example.com"])]
 
 # Timestamps a client may send: wide enough for any real clock (the domain applies its own,
 # narrower windows), narrow enough that every value converts to UTC and is stored as it was sent.

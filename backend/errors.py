@@ -411,6 +411,14 @@ MESSAGES: dict[str, Message] = {
         title=N_("Asset not found"),
         detail=N_("Asset '{serial}' was not found."),
     ),
+    # notifications
+    "notifications/invalid-unsubscribe-token": Message(
+        title=("Ongeldige afmeldlink", "Invalid unsubscribe link"),
+        detail=(
+            "Deze afmeldlink is niet geldig; gebruik de link uit het laatste bericht of pas uw keuzes aan in de app.",
+            "This unsubscribe link is not valid; use the link in the latest message or change your choices in the app.",
+        ),
+    ),
     # jobs and dispatch
     "jobs/invalid": Message(
         title=N_("Job rejected"),

@@ -18,5 +18,6 @@ APP_REGISTRY = AppRegistry(
         "backend.jobs.piccolo_app",
         "backend.idempotency.piccolo_app",
         "backend.uploads.piccolo_app",
+        "backend.notifications.piccolo_app",
     ]
 )

@@ -20,3 +20,6 @@ class Principal:
 
     subject: str
     role: Role
+    # The token's `email` claim, unless its `email_verified` says false: where a customer's e-mail goes
+    # until they set an address themselves (backend/notifications).
+    email: str | None = None

@@ -15,12 +15,14 @@ DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_QR_KEYS = "K1:dev-only-qr-signing-key-change-me"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
 DEV_CSRF_SECRET = "dev-only-csrf-secret-change-me-0123456789"
+DEV_UNSUBSCRIBE_SECRET = "dev-only-unsubscribe-secret-change-me-0123"
 DEV_TOKEN_NAME = "selfinstall"  # the development audience and issuer of tokens
 MIN_SECRET_LENGTH = 32  # an HMAC key any shorter can be guessed offline from one signed value
 MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 ENVIRONMENTS = ("development", "production")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("info", "debug", "warning", "error")
+SMTP_TLS_MODES = ("auto", "tls", "none")  # auto: STARTTLS when the server offers it; tls: TLS from the start (465)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,18 @@ class Settings:
     metrics_refresh_s: float = 30.0  # the database's figures on /metrics are at most this old
     prometheus_multiproc_dir: Path | None = None  # set by `serve --workers N`: every worker's figures summed
     forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed
+    # Notifications (backend/notifications): always written to their outbox; e-mailed only with SMTP_HOST.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: str = "auto"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "Selfinstall <noreply@localhost>"
+    smtp_timeout_s: float = 30.0
+    notify_interval_s: float = 10.0  # how often each worker sends what is pending
+    notify_max_age_s: float = 2 * 24 * 3600.0  # older than this, a message is no longer worth sending
+    unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET  # signs the one-click unsubscribe links
+    public_url: str = "http://127.0.0.1:8000"  # where a customer's links (unsubscribe) point
 
     @property
     def photo_dir(self) -> Path:
@@ -157,6 +171,7 @@ class Settings:
         keys = [
             ("CSRF_SECRET", self.csrf_secret, DEV_CSRF_SECRET),
             ("WEBHOOK_SECRET", self.webhook_secret, DEV_WEBHOOK_SECRET),
+            ("UNSUBSCRIBE_SECRET", self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET),
             *((f"QR_KEYS ({kid})", secret, dev_qr_secret) for kid, secret in self.qr_keys.items()),
         ]
         if self.jwt_algorithm.startswith("HS"):  # otherwise JWT_SECRET is the identity provider's public key
@@ -356,6 +371,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metrics_refresh_s=float(env.get("METRICS_REFRESH_S", "30")),
         prometheus_multiproc_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
         forwarded_allow_ips=tuple(h.strip() for h in env.get("FORWARDED_ALLOW_IPS", "").split(",") if h.strip()),
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=int(env.get("SMTP_PORT") or "587"),
+        smtp_tls=_choice(env, "SMTP_TLS", SMTP_TLS_MODES),
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_from=env.get("SMTP_FROM") or "Selfinstall <noreply@localhost>",
+        smtp_timeout_s=float(env.get("SMTP_TIMEOUT_S", "30")),
+        notify_interval_s=float(env.get("NOTIFY_INTERVAL_S", "10")),
+        notify_max_age_s=float(env.get("NOTIFY_MAX_AGE_S", str(2 * 24 * 3600))),
+        unsubscribe_secret=env.get("UNSUBSCRIBE_SECRET", DEV_UNSUBSCRIBE_SECRET),
+        public_url=(env.get("PUBLIC_URL") or f"http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8000')}").rstrip(
+            "/"
+        ),
     )
 
 

@@ -21,6 +21,7 @@ from backend.settings import (
     DEV_CSRF_SECRET,
     DEV_JWT_SECRET,
     DEV_QR_KEYS,
+    DEV_UNSUBSCRIBE_SECRET,
     DEV_WEBHOOK_SECRET,
     MAKE_A_SECRET,
     InsecureStart,
@@ -37,12 +38,14 @@ REAL_SECRETS = {
     "QR_KEYS": "K2:prod-qr-Vt5nB8mQ2xR7cL4wZ9kP1sD6fG3hJ0aE",
     "WEBHOOK_SECRET": "prod-webhook-Hs3kL8pQ1wE6rT9yU2iO5aZ7xC4vB0nM",
     "CSRF_SECRET": "prod-csrf-Ny6tR1mK9wQ4zX7cV2bL5sD8fG3hJ0aP",
+    "UNSUBSCRIBE_SECRET": "prod-unsub-Wq3eR5tY7uI9oP1aS3dF5gH7jK9lZ2xC",
 }
 DEVELOPMENT_VALUES = {
     "JWT_SECRET": DEV_JWT_SECRET,
     "QR_KEYS": DEV_QR_KEYS,
     "WEBHOOK_SECRET": DEV_WEBHOOK_SECRET,
     "CSRF_SECRET": DEV_CSRF_SECRET,
+    "UNSUBSCRIBE_SECRET": DEV_UNSUBSCRIBE_SECRET,
 }
 
 
@@ -115,6 +118,7 @@ class TestProductionRefusesDevelopmentSecrets:
             "QR_KEYS",
             "WEBHOOK_SECRET",
             "CSRF_SECRET",
+            "UNSUBSCRIBE_SECRET",
         }
 
     def test_a_public_key_is_not_judged_as_a_secret(self) -> None:

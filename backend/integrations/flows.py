@@ -19,6 +19,8 @@ from backend.installs.records import InstallRec
 from backend.installs.service import record_event
 from backend.integrations import repository as repo
 from backend.integrations.repository import ReportRec
+from backend.notifications.enums import Moment
+from backend.notifications.service import about_install, notify
 from backend.principal import Principal, Role
 
 CONFIRMED_EVENT = "install.confirmed"
@@ -58,6 +60,12 @@ async def confirm(urls: tuple[str, ...], install: InstallRec, report: ReportRec,
         at,
         urls,
     )
+    about = await about_install(install)
+    if about is not None:
+        # Once per install, however it came to be confirmed.
+        await notify(
+            Moment.DEVICE_CONFIRMED, install.id, about.customer, at, about.facts, event=f"confirmed/{install.id}"
+        )
     return True
 
 

@@ -11,7 +11,8 @@ from backend.installs.asked import extra_slot
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask, ask
 from backend.installs.records import InstallRec
-from backend.principal import Principal
+from backend.notifications.flows import tell_asked
+from backend.principal import Principal, Role
 
 
 async def info_requested(
@@ -48,3 +49,5 @@ async def info_requested(
         now,
         ctx.settings.webhook_urls,
     )
+    if install.created_by_role == Role.CUSTOMER.value:  # an installer's own install: the installer answers
+        await tell_asked(install, request.id, reason_code, asked, message, now)

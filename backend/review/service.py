@@ -215,16 +215,17 @@ async def decide(
             return updated
         if outcome == "approve" and who.subject in case.approvals:
             raise Conflict("review/second-approver-required")
+        to_state = {"approve": "approved", "reject": "rejected"}.get(outcome, "needs_retake")
+        # Recorded before the change, so its state hooks (the customer's notification) can read why.
+        await installs_repo.insert_decision({**decision, "outcome": to_state})
         if outcome == "approve":
             snap = await load_snapshot(install)
             if snap.asset is None:
                 raise Conflict("review/no-asset")
             await installs_repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
             await save_install(ctx, who, install, now, state="approved", decided_at=now, customer_message=customer_text)
-            to_state = "approved"
         elif outcome == "reject":
             await save_install(ctx, who, install, now, state="rejected", decided_at=now, customer_message=customer_text)
-            to_state = "rejected"
         else:  # request_info: back to the customer, who acts and resubmits; the case waits for them
             await repo.update_case(
                 case.id, None, {"state": "waiting_customer", "claimed_by": None, "lease_expires_at": None}
@@ -233,8 +234,6 @@ async def decide(
                 ctx, who, install, now, state="needs_retake", awaiting_info=True, customer_message=customer_text
             )
             await info_requested(ctx, who, install, case.id, reason_code, asked or Ask(), customer_text, now)
-            to_state = "needs_retake"
-        await installs_repo.insert_decision({**decision, "outcome": to_state})
         await record_event(
             who,
             "review.decided",

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from backend.bounds import LINE, PROSE, WireRequest
+from backend.bounds import LINE, PROSE, Email, WireRequest
 
 # `examples` only document (the OpenAPI document composes each Struct's example from them: backend/openapi_schemas.py).
 Ean = Annotated[
@@ -319,3 +319,25 @@ class VisitBrief(Response):
     serial: Annotated[str | None, Meta(examples=["MTR1-000001"])]  # the label the customer scanned
     reading: Annotated[float | None, Meta(examples=[4512.7])]
     note: Annotated[str, Meta(examples=["Meterkast in de kelder; label zit achter een kastje."])]
+
+
+# --- the customer's notification preferences (backend/notifications) ---------------------------------
+Moment = Literal["approved", "rejected", "retake_needed", "info_requested", "visit_planned", "device_confirmed"]
+Language = Annotated[Literal["nl", "en"], Meta(examples=["nl"])]
+
+
+class NotificationSettings(Request):
+    """Replaces the caller's preferences as a whole (PUT)."""
+
+    email: Annotated[Email | None, Meta(description="your address; null: the one your account gives")]
+    language: Language
+    moments: Annotated[list[Moment], Meta(max_length=6, examples=[["approved", "rejected", "info_requested"]])]
+    email_enabled: Annotated[bool, Meta(description="false: no e-mail at all (as the unsubscribe link does)")]
+
+
+class NotificationSettingsView(Response):
+    email: Annotated[str | None, Meta(examples=["anna@example.com"])]  # where e-mail goes; null: nowhere yet
+    email_source: Annotated[Literal["customer", "account"] | None, Meta(examples=["customer"])]
+    language: Language
+    moments: list[Moment]
+    email_enabled: Annotated[bool, Meta(examples=[True])]

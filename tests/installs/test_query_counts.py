@@ -108,7 +108,8 @@ class TestSubmit:
         # The reuse lookups of every photo run before it, not while holding the write lock.
         assert not any("band" in s.sql or "phash" in s.sql for s in write), _describe(write)
         # BEGIN, the install's version, checks, decision, asset, event, COMMIT; plus what the flows of
-        # an approval write (review case, outbox, device confirmation, QA sample): their own business.
+        # an approval write (review case, outbox, device confirmation, QA sample, the customer's
+        # notification): their own business.
         own = [s for s in write if not _is_flow(s)]
         assert len(own) <= 7, _describe(write)
         photos = len(slots_of(d.asset_type))
@@ -125,6 +126,7 @@ _FLOW_TABLES = (
     'decisions" WHERE',
     '"visits"',
     '"webhook_subscriptions"',  # the outbox hook: who hears of this event
+    "notification",
 )
 
 

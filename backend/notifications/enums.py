@@ -1,0 +1,23 @@
+"""What a customer can be told, and where a notification stands."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Moment(enum.StrEnum):
+    """A moment worth a message; a customer may switch each off (their preferences)."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETAKE_NEEDED = "retake_needed"
+    INFO_REQUESTED = "info_requested"
+    VISIT_PLANNED = "visit_planned"
+    DEVICE_CONFIRMED = "device_confirmed"
+
+
+class Delivery(enum.StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENT = "sent"  # the channel accepted it
+    SKIPPED = "skipped"  # not for sending: no address, unsubscribed, the moment switched off (`last_error` says)
+    FAILED = "failed"  # refused for good (a bad address), or too old to be worth sending

@@ -1,0 +1,148 @@
+"""What to tell a customer, written in the transaction of what happened; their preferences; unsubscribing.
+
+`notify` is what other domains call. It only writes rows (one per channel): whether and where a
+message goes is decided when it is sent (backend/notifications/sender.py), so an unsubscribe or a new
+address counts for what is still pending."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from backend.installs import repository as installs_repo
+from backend.installs.catalog import load_catalog
+from backend.installs.records import InstallRec
+from backend.installs.service import transaction
+from backend.notifications import repository as repo
+from backend.notifications.enums import Delivery, Moment
+from backend.notifications.repository import PreferenceRec
+from backend.notifications.tokens import subject_of
+from backend.principal import Principal
+
+# The channels a notification is written for. A channel added here (SMS, push) gets its own row per
+# event, delivered once its sender is configured (sender.channels_from).
+CHANNELS = ("email",)
+EVERY_MOMENT = [m.value for m in Moment]
+
+
+async def notify(
+    moment: Moment,
+    install_id: uuid.UUID | None,
+    customer_subject: str,
+    at: datetime,
+    facts: dict[str, Any],
+    event: str | None = None,
+) -> None:
+    """Tell the customer about `moment`, once per channel, inside the caller's transaction. `event`
+    names what is told (an outbox event id, say); the same event again writes nothing. By default it
+    is the moment, install and time: one message per moment of an install at one time."""
+    key = event or f"{moment.value}/{install_id}/{at.isoformat()}"
+    await repo.insert_notifications(
+        [
+            {
+                "id": uuid.uuid4(),
+                "event": key,
+                "channel": channel,
+                "moment": moment.value,
+                "install": install_id,
+                "subject": customer_subject,
+                "facts": facts,
+                "state": Delivery.PENDING.value,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+            for channel in CHANNELS
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InstallFacts:
+    """Who is told about an install, and the words every message about it uses."""
+
+    customer: str
+    facts: dict[str, Any]
+
+
+async def about_install(install: InstallRec) -> InstallFacts | None:
+    """The customer of an install (its connection's owner) and what and where it is, in words; None
+    when the connection has no owner (an installer's job at a connection no customer has claimed)."""
+    connection = await installs_repo.connection_by_id(install.connection)
+    if connection is None or connection.owner_subject is None:
+        return None
+    spec = load_catalog().types.get(install.asset_type)
+    what = {"nl": spec.label_nl, "en": spec.label_en} if spec else install.asset_type
+    where = f"{connection.street} {connection.house_number}{connection.house_number_suffix}, {connection.city}"
+    return InstallFacts(connection.owner_subject, {"what": what, "where": where})
+
+
+# --- preferences ----------------------------------------------------------------------------------
+
+
+def default_preference(who: Principal, now: datetime) -> PreferenceRec:
+    """What a customer without a row gets: every moment, in Dutch, to their identity provider's address."""
+    return PreferenceRec(
+        subject=who.subject,
+        email=None,
+        provider_email=who.email,
+        language="nl",
+        moments=EVERY_MOMENT,
+        email_enabled=True,
+        updated_at=now,
+    )
+
+
+async def preference_of(who: Principal, now: datetime) -> PreferenceRec:
+    """The caller's own preferences (no one reads another's); the token's address where none is stored."""
+    stored = await repo.preference(who.subject)
+    if stored is None:
+        return default_preference(who, now)
+    if stored.provider_email is None and who.email:
+        return msgspec.structs.replace(stored, provider_email=who.email)
+    return stored
+
+
+async def set_preference(
+    who: Principal, email: str | None, language: str, moments: list[Moment], email_enabled: bool, now: datetime
+) -> PreferenceRec:
+    """Replace the caller's own preferences (PUT); the token's address is remembered beside them."""
+    values = {
+        "email": email,
+        "language": language,
+        "moments": sorted({m.value for m in moments}, key=EVERY_MOMENT.index),
+        "email_enabled": email_enabled,
+        "updated_at": now,
+    }
+    if who.email:
+        values["provider_email"] = who.email
+    async with transaction():
+        await repo.upsert_preference(who.subject, values, tuple(values))
+    return await preference_of(who, now)
+
+
+async def remember_provider_email(who: Principal, now: datetime) -> None:
+    """Keep the address the customer's token carries, for the messages sent when they are not there (a
+    specialist's decision). Runs inside the caller's transaction; a customer's own address wins anyway."""
+    if not who.email:
+        return
+    stored = await repo.preference(who.subject)
+    if stored is not None and stored.provider_email == who.email:
+        return
+    values = {"provider_email": who.email, "moments": EVERY_MOMENT, "updated_at": now}
+    await repo.upsert_preference(who.subject, values, ("provider_email", "updated_at"))
+
+
+async def unsubscribe(secret: str, token: str, now: datetime) -> str:
+    """Stop e-mail to the customer the token was made for (idempotent); returns their subject."""
+    subject = subject_of(secret, token)
+    async with transaction():
+        await repo.upsert_preference(
+            subject,
+            {"email_enabled": False, "moments": EVERY_MOMENT, "updated_at": now},
+            ("email_enabled", "updated_at"),
+        )
+    return subject

@@ -1,0 +1,66 @@
+"""Shared steps of the notification tests: a customer's preferences, their install's notifications."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from httpx import AsyncClient
+
+from backend.auth import jwt_auth
+from backend.notifications import repository as repo
+from backend.notifications.repository import NotificationRec
+from backend.principal import Role
+from backend.settings import Settings
+from tests.factories import Party
+
+SETTINGS = "/mobile/v1/me/notifications"
+EVERY_MOMENT = ["approved", "rejected", "retake_needed", "info_requested", "visit_planned", "device_confirmed"]
+
+
+def with_email(settings: Settings, subject: str, email: str) -> dict[str, str]:
+    """A customer's headers whose token carries an `email` claim, as an identity provider's would."""
+    token = jwt_auth(settings).create_token(
+        identifier=subject,
+        token_expiration=timedelta(hours=1),
+        token_issuer=settings.jwt_issuer,
+        token_audience=settings.jwt_audience,
+        token_extras={"role": Role.CUSTOMER.value, "email": email},
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def address() -> str:
+    """An address no other test uses (example.com: reserved, never a real mailbox)."""
+    return f"klant-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def prefer(
+    client: AsyncClient,
+    who: Party,
+    email: str | None,
+    language: str = "nl",
+    moments: list[str] | None = None,
+    email_enabled: bool = True,
+) -> dict[str, Any]:
+    body = {
+        "email": email,
+        "language": language,
+        "moments": EVERY_MOMENT if moments is None else moments,
+        "email_enabled": email_enabled,
+    }
+    r = await client.put(SETTINGS, json=body, headers=who.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def told(install_id: str) -> list[NotificationRec]:
+    return await repo.of_install(uuid.UUID(install_id))
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")  # as received: SMTP lines end in CRLF

@@ -1,0 +1,226 @@
+"""End to end: an install's moment through the API -> a notification row in the same transaction -> the
+sender -> a real SMTP server (aiosmtpd) that shows what a customer would receive."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from httpx import AsyncClient
+
+from backend.notifications.sender import unsubscribe_url
+from backend.principal import Role
+from tests.factories import Factory
+from tests.helpers.review import case_id_of, decided, helped, install_in
+from tests.integrations.helpers import approved, body, reported, submitted, system
+from tests.mobile_api.helpers import ready_install
+from tests.notifications.conftest import Inbox, Mail
+from tests.notifications.helpers import address, body_of, prefer, told, with_email
+
+
+class TestApproved:
+    async def test_a_dutch_customer_gets_one_dutch_email(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to, "nl")
+        await submitted(client, d, "approved")
+        [row] = await told(d.id)
+        assert (row.moment, row.state, row.subject) == ("approved", "pending", d.who.subject)
+
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["To"] == to
+        assert message["Subject"] == "Uw installatie is goedgekeurd"
+        text = body_of(message)
+        assert "Goed nieuws: uw installatie van de slimme meter (1-fase) aan Jansbinnensingel 14, Arnhem" in text
+        link = unsubscribe_url(mail.settings, d.who.subject)
+        assert f"Meld u af: {link}" in text
+        assert message["List-Unsubscribe"] == f"<{link}>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["Content-Language"] == "nl"
+        assert message["Message-ID"] == f"<{row.id}@localhost>"
+        [sent] = await told(d.id)
+        assert (sent.state, sent.recipient, sent.attempts) == ("sent", to, 1)
+
+        await mail.drain()  # nothing is sent twice, whatever runs again
+        assert len(inbox.to(to)) == 1
+
+    async def test_an_english_customer_gets_english(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to, "en")
+        await submitted(client, d, "approved")
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "Your install is approved"
+        assert "Good news: your install of the smart meter (single phase) at Jansbinnensingel 14" in body_of(message)
+        assert "Unsubscribe: http" in body_of(message) and message["Content-Language"] == "en"
+
+    async def test_the_address_of_the_customers_token_is_used_until_they_set_one(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        """The token's `email` claim is remembered when the customer acts (submit), for later messages."""
+        d = await ready_install(client, make)
+        to = address()
+        d.who.headers = with_email(make.settings, d.who.subject, to)
+        await submitted(client, d, "approved")
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "Uw installatie is goedgekeurd"
+
+
+class TestRejected:
+    async def test_the_reason_and_the_specialists_words_are_in_the_email(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await install_in(client, make)
+        to = address()
+        await prefer(client, d.who, to, "nl")
+        await helped(client, d)
+        spec = make.party(Role.SPECIALIST)
+        await decided(
+            client,
+            spec,
+            await case_id_of(d.id),
+            "reject",
+            "unsafe_installation",
+            message_to_customer="De kabel ligt los.",
+        )
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "Uw installatie is afgekeurd"
+        text = body_of(message)
+        assert "De reden:\n- De installatie is niet veilig." in text
+        assert "De specialist schrijft:\nDe kabel ligt los." in text
+        assert "nieuwe installatie beginnen of bezwaar maken" in text
+        assert spec.subject not in text  # a specialist decides, never by name
+
+    async def test_in_english_too(self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail) -> None:
+        d = await install_in(client, make)
+        to = address()
+        await prefer(client, d.who, to, "en")
+        await helped(client, d)
+        await decided(client, make.party(Role.SPECIALIST), await case_id_of(d.id), "reject", "wrong_asset")
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "Your install was rejected"
+        assert "The reason:\n- The installed asset is not the right one." in body_of(message)
+
+
+class TestOtherMoments:
+    async def test_a_specialists_request_for_information(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await install_in(client, make)
+        to = address()
+        await prefer(client, d.who, to)
+        await helped(client, d)
+        await decided(client, make.party(Role.SPECIALIST), await case_id_of(d.id), "request_info", "photo_unclear")
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "We hebben iets van u nodig"
+        assert "- Een foto is niet duidelijk genoeg." in body_of(message)
+
+    async def test_a_retake_asked_by_the_automation(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make, skip=("cabinet_overview",))
+        to = address()
+        await prefer(client, d.who, to)
+        await submitted(client, d, "needs_retake")
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "Er moet iets opnieuw bij uw installatie"
+        assert "Open de app" in body_of(message)
+
+    async def test_the_device_confirmed(self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail) -> None:
+        d = await approved(client, make)
+        to = address()
+        await prefer(client, d.who, to, moments=["device_confirmed"])  # approval switched off: only this one
+        await reported(client, system(make), body(d.serial, d.ean, import_kwh=4520.0))
+        await reported(client, system(make), body(d.serial, d.ean, import_kwh=4521.0))  # already confirmed
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "Uw slimme meter (1-fase) is aangemeld"
+        assert sorted((r.moment, r.state, r.last_error) for r in await told(d.id)) == [
+            ("approved", "skipped", "moment switched off"),
+            ("device_confirmed", "sent", None),
+        ]
+
+
+class TestNotSent:
+    async def test_an_unsubscribed_customer_gets_no_email(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to)
+        r = await client.post(
+            unsubscribe_url(mail.settings, d.who.subject).removeprefix(mail.settings.public_url),
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 200 and "afgemeld" in r.text
+        await submitted(client, d, "approved")
+        await mail.drain()
+        assert inbox.to(to) == []
+        [row] = await told(d.id)
+        assert (row.state, row.last_error) == ("skipped", "unsubscribed")
+
+    async def test_a_customer_without_an_address_is_skipped(
+        self, client: AsyncClient, make: Factory, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        await submitted(client, d, "approved")
+        await mail.drain()
+        [row] = await told(d.id)
+        assert (row.state, row.last_error, row.recipient) == ("skipped", "no address", None)
+
+    async def test_without_smtp_the_notification_waits(self, client: AsyncClient, make: Factory) -> None:
+        """`make run` without SMTP_HOST: written, not sent (no channel, nothing to send with)."""
+        d = await ready_install(client, make)
+        await submitted(client, d, "approved")
+        [row] = await told(d.id)
+        assert row.state == "pending" and row.attempts == 0
+
+
+class TestServerAway:
+    async def test_pending_while_down_then_delivered_once(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to)
+        await submitted(client, d, "approved")
+        mail.server.stop()
+        try:
+            await mail.drain()
+            [row] = await told(d.id)
+            assert (row.state, row.attempts) == ("pending", 1)
+            assert row.last_error and "ConnectError" in row.last_error
+            assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)  # backed off
+            assert await mail.drain() == []  # not due again yet
+        finally:
+            mail.server.start()
+        later = datetime.now(UTC) + timedelta(minutes=2)
+        await mail.drain(later)
+        assert len(inbox.to(to)) == 1
+        [row] = await told(d.id)
+        assert (row.state, row.attempts) == ("sent", 2)
+        await mail.drain(later + timedelta(hours=1))
+        assert len(inbox.to(to)) == 1
+
+    async def test_a_message_too_old_is_not_sent(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to)
+        await submitted(client, d, "approved")
+        await mail.drain(datetime.now(UTC) + timedelta(seconds=mail.settings.notify_max_age_s + 60))
+        assert inbox.to(to) == []
+        [row] = await told(d.id)
+        assert (row.state, row.last_error) == ("failed", "too old to send")
