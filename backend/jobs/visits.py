@@ -28,6 +28,8 @@ from backend.jobs.announce import announce
 from backend.jobs.enums import DISPATCHABLE, Assignee, JobState, VisitState
 from backend.jobs.planning import load_planning_rule, window_faults
 from backend.jobs.repository import JobRec, VisitRec
+from backend.notifications.enums import Moment
+from backend.notifications.service import about_install, notify
 from backend.principal import Principal, Role
 from backend.review import repository as review_repo
 from backend.review.repository import CaseRec
@@ -272,6 +274,13 @@ async def pick_window(
             now,
             urls,
         )
+        about = await about_install(install)
+        if about is not None:  # the customer is told when, in words, in their language (backend/notifications)
+            window = {"window_start": picked[0].isoformat(), "window_end": picked[1].isoformat()}
+            facts = {**about.facts, **window}
+            await notify(
+                Moment.VISIT_PLANNED, install.id, about.customer, now, facts, event=f"visit/{visit.id}/planned"
+            )
         planned = await repo.latest_visit(install.id)
         assert planned is not None
         return planned

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from httpx import AsyncClient
 
 from backend.notifications.sender import unsubscribe_url
+from backend.notifications.texts import window_words
 from backend.principal import Role
 from tests.factories import Factory
 from tests.helpers.review import case_id_of, decided, helped, install_in
 from tests.integrations.helpers import approved, body, reported, submitted, system
+from tests.jobs.test_visits import offered_by_specialist, pick, visit_of
 from tests.mobile_api.helpers import ready_install
 from tests.notifications.conftest import Inbox, Mail
 from tests.notifications.helpers import address, body_of, prefer, told, with_email
@@ -135,6 +137,22 @@ class TestOtherMoments:
         [message] = inbox.to(to)
         assert message["Subject"] == "Er moet iets opnieuw bij uw installatie"
         assert "Open de app" in body_of(message)
+
+    async def test_a_visit_planned_says_when(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d, _, _, _ = await offered_by_specialist(client, make)
+        to = address()
+        await prefer(client, d.who, to, "en")
+        window = (await visit_of(client, d))["windows"][0]
+        assert (await pick(client, d, window)).status_code == 200
+        assert (await pick(client, d, window)).status_code == 200  # the same pick again: told once
+        await mail.drain()
+        [message] = inbox.to(to)
+        assert message["Subject"] == "An installer is coming"
+        start, end = (datetime.fromisoformat(window[k]) for k in ("window_start", "window_end"))
+        assert f"When: {window_words(start, end, 'en')}." in body_of(message)
+        assert " between " in window_words(start, end, "en")
 
     async def test_the_device_confirmed(self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail) -> None:
         d = await approved(client, make)
