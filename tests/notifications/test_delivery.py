@@ -14,7 +14,7 @@ from tests.factories import Factory
 from tests.helpers.review import case_id_of, decided, helped, install_in
 from tests.integrations.helpers import approved, body, reported, submitted, system
 from tests.jobs.test_visits import offered_by_specialist, pick, visit_of
-from tests.mobile_api.helpers import ready_install
+from tests.mobile_api.helpers import Draft, create, locate, ready_install
 from tests.notifications.conftest import Inbox, Mail
 from tests.notifications.helpers import address, body_of, prefer, told, with_email
 
@@ -120,11 +120,34 @@ class TestOtherMoments:
         to = address()
         await prefer(client, d.who, to)
         await helped(client, d)
-        await decided(client, make.party(Role.SPECIALIST), await case_id_of(d.id), "request_info", "photo_unclear")
+        await decided(
+            client,
+            make.party(Role.SPECIALIST),
+            await case_id_of(d.id),
+            "request_info",
+            "photo_unclear",
+            extra_photo="een foto van de aardlekschakelaar",
+            question="Zit de meter in een afgesloten kast?",
+        )
         await mail.drain()
         [message] = inbox.to(to)
         assert message["Subject"] == "We hebben iets van u nodig"
-        assert "- Een foto is niet duidelijk genoeg." in body_of(message)
+        text = body_of(message)
+        assert "- Een foto is niet duidelijk genoeg." in text
+        assert "De vraag:\nZit de meter in een afgesloten kast?" in text
+        assert "Stuur deze extra foto:\neen foto van de aardlekschakelaar" in text
+        assert [r.moment for r in await told(d.id)] == ["info_requested"]  # told once, with what is asked
+
+    async def test_an_installers_retake_is_not_the_customers(self, client: AsyncClient, make: Factory) -> None:
+        """The customer owns the connection, but the installer's install is the installer's to redo."""
+        customer, installer = make.party(Role.CUSTOMER), make.party(Role.INSTALLER)
+        ean = await make.connection(owner=customer.subject)
+        r = await create(client, installer, ean)
+        assert r.status_code == 201, r.text
+        d = Draft(who=installer, id=r.json()["id"], ean=ean, asset_type="smart_meter_1p")
+        assert (await locate(client, d, make.fix())).status_code == 200
+        await submitted(client, d, "needs_retake")  # no photos yet: fixable
+        assert await told(d.id) == []
 
     async def test_a_retake_asked_by_the_automation(
         self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
