@@ -69,15 +69,18 @@ class InstallFacts:
 
 
 async def about_install(install: InstallRec) -> InstallFacts | None:
-    """The customer of an install (its connection's owner) and what and where it is, in words; None
-    when the connection has no owner (an installer's job at a connection no customer has claimed)."""
+    """The install's customer (the connection's owner when it was made: a later occupant is never told)
+    and what and where it is, in words; None without a customer (an installer's job at a connection no
+    customer had claimed)."""
+    if install.customer_subject is None:
+        return None
     connection = await installs_repo.connection_by_id(install.connection)
-    if connection is None or connection.owner_subject is None:
+    if connection is None:
         return None
     spec = load_catalog().types.get(install.asset_type)
     what = {"nl": spec.label_nl, "en": spec.label_en} if spec else install.asset_type
     where = f"{connection.street} {connection.house_number}{connection.house_number_suffix}, {connection.city}"
-    return InstallFacts(connection.owner_subject, {"what": what, "where": where})
+    return InstallFacts(install.customer_subject, {"what": what, "where": where})
 
 
 # --- preferences ----------------------------------------------------------------------------------

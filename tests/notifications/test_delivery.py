@@ -192,6 +192,27 @@ class TestOtherMoments:
         ]
 
 
+class TestMovedOut:
+    async def test_the_customer_of_the_install_is_told_not_the_next_occupant(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await approved(client, make)
+        old_address, new_address, new = address(), address(), make.party(Role.CUSTOMER)
+        await prefer(client, d.who, old_address)
+        await prefer(client, new, new_address)
+        r = await client.post(f"/mobile/v1/connections/{d.ean}/release", headers=d.who.headers)
+        assert r.status_code == 200, r.text
+        claim = {"ean": d.ean, "postcode": "6811AL", "house_number": 14}
+        assert (await client.post("/mobile/v1/connections/claim", json=claim, headers=new.headers)).status_code == 201
+        await reported(client, system(make), body(d.serial, d.ean, import_kwh=4520.0))  # the old install confirmed
+        await mail.drain()
+        assert [m["Subject"] for m in inbox.to(old_address)] == [
+            "Uw installatie is goedgekeurd",
+            "Uw slimme meter (1-fase) is aangemeld",
+        ]
+        assert inbox.to(new_address) == []
+
+
 class TestNotSent:
     async def test_an_unsubscribed_customer_gets_no_email(
         self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
