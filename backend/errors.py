@@ -413,10 +413,9 @@ MESSAGES: dict[str, Message] = {
     ),
     # notifications
     "notifications/invalid-unsubscribe-token": Message(
-        title=("Ongeldige afmeldlink", "Invalid unsubscribe link"),
-        detail=(
-            "Deze afmeldlink is niet geldig; gebruik de link uit het laatste bericht of pas uw keuzes aan in de app.",
-            "This unsubscribe link is not valid; use the link in the latest message or change your choices in the app.",
+        title=N_("Invalid unsubscribe link"),
+        detail=N_(
+            "This unsubscribe link is not valid; use the link in the latest message or change your choices in the app."
         ),
     ),
     # jobs and dispatch

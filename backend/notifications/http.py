@@ -16,9 +16,9 @@ from litestar.enums import MediaType
 from litestar.params import FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from backend.i18n import N_, preferred_language, translate
 from backend.notifications.service import unsubscribe
 from backend.notifications.tokens import subject_of
-from backend.problems import preferred_language
 
 Token = Annotated[str, Parameter(min_length=3, max_length=400, description="the signed token from the e-mail")]
 
@@ -27,14 +27,15 @@ _PAGE = """<!doctype html>
 <meta name="referrer" content="no-referrer"><title>{title}</title></head>
 <body><h1>{title}</h1><p>{text}</p>{form}</body></html>
 """
-_ASK = {
-    "nl": ("Afmelden voor e-mail", "Wilt u geen e-mail meer over uw installaties ontvangen?", "Afmelden"),
-    "en": ("Unsubscribe from e-mail", "Do you want to stop receiving e-mail about your installs?", "Unsubscribe"),
-}
-_DONE = {
-    "nl": ("U bent afgemeld", "U ontvangt geen e-mail meer van ons. In de app kunt u dit weer aanzetten."),
-    "en": ("You are unsubscribed", "You will get no more e-mail from us. You can switch it back on in the app."),
-}
+_ASK = (
+    N_("Unsubscribe from e-mail"),
+    N_("Do you want to stop receiving e-mail about your installs?"),
+    N_("Unsubscribe"),
+)
+_DONE = (
+    N_("You are unsubscribed"),
+    N_("You will get no more e-mail from us. You can switch it back on in the app."),
+)
 
 
 def _page(lang: str, title: str, text: str, form: str = "") -> Response[str]:
@@ -56,7 +57,7 @@ class UnsubscribeController(Controller):
         """A page asking to confirm (a fetched link unsubscribes no one); 400 for a token we did not sign."""
         subject_of(request.app.state.ctx.settings.unsubscribe_secret, token)
         lang = preferred_language(request.headers.get("accept-language"))
-        title, text, button = _ASK[lang]
+        title, text, button = (translate(lang, msgid) for msgid in _ASK)
         form = f'<form method="post" action="?token={escape(token)}"><button type="submit">{button}</button></form>'
         return _page(lang, title, text, form)
 
@@ -66,4 +67,4 @@ class UnsubscribeController(Controller):
         ctx = request.app.state.ctx
         await unsubscribe(ctx.settings.unsubscribe_secret, token, ctx.clock())
         lang = preferred_language(request.headers.get("accept-language"))
-        return _page(lang, *_DONE[lang])
+        return _page(lang, *(translate(lang, msgid) for msgid in _DONE))
