@@ -3,7 +3,8 @@ compiled to .mo by the build (the Makefile's install step, setup.py for the whee
 
 A msgid is the English text, with `{name}` placeholders filled by `str.format`; en.po holds English too,
 so English wording can be edited without touching the code. Code marks msgids it words later with `N_`
-(the reader's language is known only at the answer) and words them with `translate(lang, msgid, **params)`.
+(the reader's language is known only at the answer) and words them with `translate(lang, msgid, **params)`,
+or carries them as a `Msg` (msgid and parameters) to where the language is known.
 A language is offered when its catalog is compiled: dropping in a .po and compiling adds it; what it does
 not translate falls back to English. Dutch is the default; Accept-Language chooses.
 """
@@ -11,9 +12,10 @@ not translate falls back to English. Dutch is the default; Accept-Language choos
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "messages"
@@ -73,3 +75,32 @@ def translate(lang: str, msgid: str, /, **params: Any) -> str:
 def preferred_language(accept_language: str | None) -> str:
     """The language of an answer, from the request's Accept-Language (Dutch by default)."""
     return catalogs().preferred_language(accept_language)
+
+
+@runtime_checkable
+class Worded(Protocol):
+    """Words for a reader whose language is known only at the answer."""
+
+    def words(self, lang: str) -> str: ...
+
+
+class Msg(NamedTuple):
+    """A msgid and its parameters, worded at the answer; a parameter that is `Worded` is worded too."""
+
+    msgid: str
+    params: Mapping[str, Any] = {}
+
+    def words(self, lang: str) -> str:
+        worded = {k: v.words(lang) if isinstance(v, Worded) else v for k, v in self.params.items()}
+        return translate(lang, self.msgid, **worded)
+
+
+class DataWords(NamedTuple):
+    """Words that come with the data rather than the code (the asset catalog's labels, a check's fix as it
+    was stored), in Dutch and English; another language reads the English."""
+
+    nl: str
+    en: str
+
+    def words(self, lang: str) -> str:
+        return self.nl if lang == "nl" else self.en

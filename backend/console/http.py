@@ -32,9 +32,10 @@ from backend.console.svgmap import MapPoint, render_map
 from backend.console.words import KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
+from backend.i18n import preferred_language, translate
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask
-from backend.installs.snapshot import REASON_TEXT
+from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.jobs import visits
 from backend.jobs.planning import load_planning_rule
 from backend.principal import Principal, Role
@@ -190,6 +191,7 @@ class ConsoleController(Controller):
         photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
         now = ctx.clock()
         codes = {outcome: sorted(c) for outcome, c in load_review_config().reason_codes.items()}
+        lang = preferred_language(request.headers.get("accept-language"))
         return Template(
             "case.html",
             context={
@@ -203,7 +205,8 @@ class ConsoleController(Controller):
                 "holds": view.claimed_by == who.subject,
                 "overdue": view.due_at < now,
                 "reason_words": {
-                    r: REASON_TEXT[r][0] if r in REASON_TEXT else KIND_WORDS.get(r, r) for r in view.reasons
+                    r: translate(lang, REASON_TEXT_FOR_STAFF[r]) if r in REASON_TEXT_FOR_STAFF else KIND_WORDS.get(r, r)
+                    for r in view.reasons
                 },
                 "kind_words": KIND_WORDS,
                 "verdict_words": VERDICT_WORDS,

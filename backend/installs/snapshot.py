@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import msgspec
 
+from backend.i18n import N_, DataWords, Msg, translate
 from backend.installs import repository as repo
 from backend.installs.asked import changed_since_request, extra_photo, extra_slot, open_request, retakes
 from backend.installs.catalog import Catalog
@@ -25,16 +27,23 @@ from backend.installs.records import (
 )
 from backend.validation.results import Reason
 
-REASON_TEXT: dict[str, tuple[str, str]] = {
-    Reason.SUSPECTED_FRAUD: ("het bewijs roept vragen op", "the evidence raises questions"),
-    Reason.HUMAN_REQUESTED: ("u vroeg om een persoon", "you asked for a person"),
-    Reason.APPROVAL_REQUIRED: ("dit vraagt goedkeuring van een specialist", "this needs a specialist's approval"),
-    Reason.SPECIALIST_KNOWLEDGE: ("dit vraagt specialistische kennis", "this needs specialist knowledge"),
-    Reason.COMPLEXITY: ("het lukte niet zelf na meerdere pogingen", "self-service did not succeed after several tries"),
-    Reason.UNCERTAIN: (
-        "de automatische controle kon het niet met zekerheid vaststellen",
-        "the automatic check could not establish it with certainty",
-    ),
+# A reason in the words of its reader: the customer, or the staff around the install (specialists,
+# installers, operators), who read the same reason differently ("you asked for a person").
+REASON_TEXT: dict[str, str] = {
+    Reason.SUSPECTED_FRAUD: N_("the evidence raises questions"),
+    Reason.HUMAN_REQUESTED: N_("you asked for a person"),
+    Reason.APPROVAL_REQUIRED: N_("this needs a specialist's approval"),
+    Reason.SPECIALIST_KNOWLEDGE: N_("this needs specialist knowledge"),
+    Reason.COMPLEXITY: N_("self-service did not succeed after several tries"),
+    Reason.UNCERTAIN: N_("the automatic check could not establish it with certainty"),
+}
+REASON_TEXT_FOR_STAFF: dict[str, str] = {
+    Reason.SUSPECTED_FRAUD: N_("suspected fraud"),
+    Reason.HUMAN_REQUESTED: N_("the customer asked for a person"),
+    Reason.APPROVAL_REQUIRED: N_("approval required"),
+    Reason.SPECIALIST_KNOWLEDGE: N_("specialist knowledge needed"),
+    Reason.COMPLEXITY: N_("did not succeed after retakes"),
+    Reason.UNCERTAIN: N_("check not certain"),
 }
 
 
@@ -45,8 +54,7 @@ class NextAction(msgspec.Struct, frozen=True, kw_only=True):
 
     code: str
     subject: str | None
-    text_nl: str
-    text_en: str
+    text: Msg | DataWords  # worded in the reader's language by the API
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,15 @@ def _snapshot(rows: repo.SnapshotRows, install: InstallRec) -> InstallSnapshot:
     )
 
 
+class Reasons(NamedTuple):
+    """An install's reasons, worded for its customer and joined in the reader's language."""
+
+    codes: tuple[str, ...]
+
+    def words(self, lang: str) -> str:
+        return ", ".join(translate(lang, REASON_TEXT[r]) for r in self.codes)
+
+
 def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     """What the user must still do, one action per slot or step."""
     state = InstallState(snap.install.state)
@@ -116,16 +133,9 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     if visit == "planned":
         return [_VISIT_PLANNED, _ASK_FOR_HELP]
     if state is InstallState.IN_REVIEW:
-        reasons_nl = ", ".join(REASON_TEXT[r][0] for r in snap.install.reasons)
-        reasons_en = ", ".join(REASON_TEXT[r][1] for r in snap.install.reasons)
-        return [
-            NextAction(
-                code="wait",
-                subject=None,
-                text_nl=f"Een specialist bekijkt uw installatie ({reasons_nl}). U hoeft nu niets te doen.",
-                text_en=f"A specialist is reviewing your install ({reasons_en}). There is nothing you need to do now.",
-            )
-        ]
+        reasons = Reasons(tuple(snap.install.reasons))
+        waiting = N_("A specialist is reviewing your install ({reasons}). There is nothing you need to do now.")
+        return [NextAction(code="wait", subject=None, text=Msg(waiting, {"reasons": reasons}))]
     if state not in EDITABLE_STATES:
         # Moved out (the connection is no longer the install's customer's): nothing new starts there.
         return _after_decision(state, snap.connection.owner_subject == snap.install.customer_subject)
@@ -137,9 +147,9 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="specialist_request",
                 subject=None,
-                text_nl=message
-                or "Een specialist vraagt u de installatie aan te vullen; zie de reden bij het besluit.",
-                text_en=message or "A specialist asks you to complete the install; see the reason with the decision.",
+                text=DataWords(message, message)
+                if message
+                else Msg("A specialist asks you to complete the install; see the reason with the decision."),
             )
         )
         request = open_request(snap.install, snap.info_requests)
@@ -150,8 +160,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="scan_label",
                 subject=None,
-                text_nl="Scan het QR-label van het apparaat.",
-                text_en="Scan the asset's QR label.",
+                text=Msg("Scan the asset's QR label."),
             )
         )
     by_slot = {p.slot: p for p in snap.photos}
@@ -163,15 +172,14 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
                 NextAction(
                     code="upload_photo",
                     subject=slot,
-                    text_nl=f"Upload een {spec.label_nl}.",
-                    text_en=f"Upload a {spec.label_en}.",
+                    text=Msg("Upload a {photo}.", {"photo": DataWords(spec.label_nl, spec.label_en)}),
                 )
             )
             continue
         for check in snap.checks:
             if check.photo == photo.id and check.status != "pass" and check.user_fixable:
                 actions.append(
-                    NextAction(code="retake_photo", subject=slot, text_nl=check.fix_nl, text_en=check.fix_en)
+                    NextAction(code="retake_photo", subject=slot, text=DataWords(check.fix_nl, check.fix_en))
                 )
     needs_reading = any(catalog.slots[s].requires_reading for s in catalog.types[snap.install.asset_type].slots)
     # A verdict on the reading is stale once another value was entered.
@@ -185,8 +193,9 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="enter_reading",
                 subject="reading",
-                text_nl=reading_fixes[0].fix_nl if reading_fixes else "Vul de meterstand in die op het display staat.",
-                text_en=reading_fixes[0].fix_en if reading_fixes else "Enter the reading shown on the display.",
+                text=DataWords(reading_fixes[0].fix_nl, reading_fixes[0].fix_en)
+                if reading_fixes
+                else Msg("Enter the reading shown on the display."),
             )
         )
     # A location verdict from a submit is stale once a newer fix has been shared.
@@ -203,8 +212,9 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="share_location",
                 subject="location",
-                text_nl=location_fixes[0].fix_nl if location_fixes else "Deel uw locatie bij de meterkast.",
-                text_en=location_fixes[0].fix_en if location_fixes else "Share your location at the meter cabinet.",
+                text=DataWords(location_fixes[0].fix_nl, location_fixes[0].fix_en)
+                if location_fixes
+                else Msg("Share your location at the meter cabinet."),
             )
         )
     # Nothing missing and nothing to redo; after a specialist's request, once something changed.
@@ -215,8 +225,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="submit",
                 subject=None,
-                text_nl="Verstuur de installatie ter controle.",
-                text_en="Submit the install for checking.",
+                text=Msg("Submit the install for checking."),
             )
         )
     actions.append(_ASK_FOR_HELP)
@@ -234,13 +243,14 @@ def _asked(request: InfoRequestRec, snap: InstallSnapshot) -> list[NextAction]:
                 NextAction(
                     code="upload_extra_photo",
                     subject=slot,
-                    text_nl=f"Upload de extra foto die de specialist vraagt: {request.photo_label}.",
-                    text_en=f"Upload the extra photo the specialist asks for: {request.photo_label}.",
+                    text=Msg(
+                        "Upload the extra photo the specialist asks for: {label}.", {"label": request.photo_label}
+                    ),
                 )
             )
         else:
             actions.extend(
-                NextAction(code="retake_photo", subject=slot, text_nl=c.fix_nl, text_en=c.fix_en)
+                NextAction(code="retake_photo", subject=slot, text=DataWords(c.fix_nl, c.fix_en))
                 for c in retakes(photo, snap.checks)
             )
     if request.question is not None and request.answer is None:
@@ -248,8 +258,7 @@ def _asked(request: InfoRequestRec, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="answer_question",
                 subject=None,
-                text_nl=f"Beantwoord de vraag van de specialist: {request.question}",
-                text_en=f"Answer the specialist's question: {request.question}",
+                text=Msg("Answer the specialist's question: {question}", {"question": request.question}),
             )
         )
     return actions
@@ -258,38 +267,32 @@ def _asked(request: InfoRequestRec, snap: InstallSnapshot) -> list[NextAction]:
 _ASK_FOR_HELP = NextAction(
     code="ask_for_help",
     subject=None,
-    text_nl="Lukt het niet? Vraag hulp van een medewerker.",
-    text_en="Stuck? Ask a person for help.",
+    text=Msg("Stuck? Ask a person for help."),
 )
 _PICK_VISIT_WINDOW = NextAction(
     code="pick_visit_window",
     subject="visit",
-    text_nl="Een installateur komt langs: kies een tijdvak voor het bezoek.",
-    text_en="An installer will come by: pick a window for the visit.",
+    text=Msg("An installer will come by: pick a window for the visit."),
 )
 _VISIT_PLANNED = NextAction(
     code="visit_planned",
     subject="visit",
-    text_nl="Het bezoek van de installateur is gepland. U hoeft nu niets te doen.",
-    text_en="The installer's visit is planned. There is nothing you need to do now.",
+    text=Msg("The installer's visit is planned. There is nothing you need to do now."),
 )
 _START_NEW = NextAction(
     code="start_new_install",
     subject=None,
-    text_nl="Begin een nieuwe installatie.",
-    text_en="Start a new install.",
+    text=Msg("Start a new install."),
 )
 _OBJECT = NextAction(
     code="object_to_decision",
     subject=None,
-    text_nl="Bent u het niet eens met het besluit? Maak bezwaar: een specialist bekijkt het opnieuw.",
-    text_en="Do you disagree with the decision? Object to it: a specialist looks at it again.",
+    text=Msg("Do you disagree with the decision? Object to it: a specialist looks at it again."),
 )
 _AFTER_HELP = NextAction(
     code="ask_for_help",
     subject=None,
-    text_nl="Vragen over uw installatie? Vraag een medewerker.",
-    text_en="Questions about your install? Ask a person.",
+    text=Msg("Questions about your install? Ask a person."),
 )
 
 

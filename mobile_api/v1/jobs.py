@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth import requires_role
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
+from backend.i18n import DataWords
 from backend.installs.catalog import Catalog
 from backend.installs.context import InstallContext
 from backend.jobs import service, visits
@@ -28,7 +29,7 @@ def job_summary(catalog: Catalog, job: JobRec, lang: str, visit: VisitRec | None
         state=job.state,
         connection=s.ConnectionView(**{name: getattr(job, name) for name in s.ConnectionView.__struct_fields__}),
         asset_type=job.asset_type,
-        asset_label=spec.label_en if lang == "en" else spec.label_nl,
+        asset_label=DataWords(spec.label_nl, spec.label_en).words(lang),
         serial=job.serial,
         window_start=job.window_start,
         window_end=job.window_end,

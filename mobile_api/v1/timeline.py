@@ -3,105 +3,102 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
+from backend.i18n import N_, DataWords, Msg, Worded
 from backend.installs.catalog import Catalog
 from backend.installs.records import EventRec
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.words import window_words
 
 _OUTCOME_WORDS = {
-    "approved": ("goedgekeurd", "approved"),
-    "needs_retake": ("er moet iets opnieuw", "something needs redoing"),
-    "in_review": ("doorgestuurd naar een specialist", "passed to a specialist"),
-    "rejected": ("afgekeurd", "rejected"),
+    "approved": N_("approved"),
+    "needs_retake": N_("something needs redoing"),
+    "in_review": N_("passed to a specialist"),
+    "rejected": N_("rejected"),
 }
 
 
-def _device_words(asset_type: str) -> tuple[str, str]:
+def _outcome(to_state: str | None) -> Worded:
+    msgid = _OUTCOME_WORDS.get(to_state or "")
+    return Msg(msgid) if msgid else DataWords("", "")
+
+
+def _device(asset_type: str) -> Msg:
     if asset_type.startswith("smart_meter"):
-        return "meter", "meter"
-    return ("laadpaal", "charger") if asset_type == "ev_charger" else ("apparaat", "device")
+        return Msg("meter")
+    return Msg("charger") if asset_type == "ev_charger" else Msg("device")
 
 
-def _text(catalog: Catalog, extra_labels: dict[str, str], e: EventRec) -> tuple[str, str] | None:
+class _Window(NamedTuple):
+    """A visit's window in words, in the reader's language."""
+
+    start: datetime
+    end: datetime
+
+    def words(self, lang: str) -> str:
+        return window_words(self.start, self.end, lang)
+
+
+def _text(catalog: Catalog, extra_labels: dict[str, str], e: EventRec) -> Worded | None:
     d = e.detail
     match e.action:
         case "install.created":
-            return "Installatie gestart.", "Install started."
+            return Msg("Install started.")
         case "label.scanned":
-            return f"Label gescand ({d.get('serial')}).", f"Label scanned ({d.get('serial')})."
+            return Msg("Label scanned ({serial}).", {"serial": d.get("serial")})
         case "photo.uploaded":
             slot = catalog.slots.get(str(d.get("slot")))
             extra = extra_labels.get(str(d.get("slot")), str(d.get("slot")))  # in the specialist's words
-            nl, en = (slot.label_nl, slot.label_en) if slot else (extra, extra)
-            return f"Foto toegevoegd: {nl}.", f"Photo added: {en}."
+            label = DataWords(slot.label_nl, slot.label_en) if slot else DataWords(extra, extra)
+            return Msg("Photo added: {photo}.", {"photo": label})
         case "info.requested":
             return _asked_words(d)
         case "info.answered":
-            return f"U antwoordde: {d.get('text')}", f"You answered: {d.get('text')}"
+            return Msg("You answered: {answer}", {"answer": d.get("text")})
         case "info.provided":
-            return (
-                "Alles wat de specialist vroeg is binnen: de specialist kijkt weer.",
-                "Everything the specialist asked for is in: the specialist looks again.",
-            )
+            return Msg("Everything the specialist asked for is in: the specialist looks again.")
         case "location.reported":
-            return "Locatie gedeeld.", "Location shared."
+            return Msg("Location shared.")
         case "reading.entered":
-            return f"Meterstand ingevuld: {d.get('reading')}.", f"Reading entered: {d.get('reading')}."
+            return Msg("Reading entered: {reading}.", {"reading": d.get("reading")})
         case "install.submitted":
-            nl, en = _OUTCOME_WORDS.get(e.to_state or "", ("", ""))
-            return f"Verstuurd en automatisch gecontroleerd: {nl}.", f"Submitted and checked automatically: {en}."
+            return Msg("Submitted and checked automatically: {outcome}.", {"outcome": _outcome(e.to_state)})
         case "help.requested":
-            return "U vroeg om hulp van een medewerker.", "You asked for help from a person."
+            return Msg("You asked for help from a person.")
         case "decision.objected":
-            return (
-                "U maakte bezwaar tegen het besluit: een specialist bekijkt het opnieuw.",
-                "You objected to the decision: a specialist looks at it again.",
-            )
+            return Msg("You objected to the decision: a specialist looks at it again.")
         case "review.claimed":
-            return "Een specialist bekijkt uw installatie.", "A specialist is looking at your install."
+            return Msg("A specialist is looking at your install.")
         case "review.decided":
-            nl, en = _OUTCOME_WORDS.get(e.to_state or "", ("", ""))
-            if e.to_state == "needs_retake":
-                nl, en = "meer informatie gevraagd", "more information requested"
-            return f"Besluit van de specialist: {nl}.", f"The specialist's decision: {en}."
+            outcome = Msg("more information requested") if e.to_state == "needs_retake" else _outcome(e.to_state)
+            return Msg("The specialist's decision: {outcome}.", {"outcome": outcome})
         case "visit.offered":
-            return (
-                "Er kan een installateur langskomen: kies een tijdvak.",
-                "An installer can come by: pick a window.",
-            )
+            return Msg("An installer can come by: pick a window.")
         case "visit.planned":
-            start, end = datetime.fromisoformat(d["window_start"]), datetime.fromisoformat(d["window_end"])
-            return (
-                f"Bezoek gepland: {window_words(start, end, 'nl')}.",
-                f"Visit planned: {window_words(start, end, 'en')}.",
-            )
+            window = _Window(datetime.fromisoformat(d["window_start"]), datetime.fromisoformat(d["window_end"]))
+            return Msg("Visit planned: {window}.", {"window": window})
         case "visit.cancelled":
-            return "Het bezoek gaat niet door.", "The visit is off."
+            return Msg("The visit is off.")
         case "install.cancelled":
-            return "Ingetrokken.", "Withdrawn."
+            return Msg("Withdrawn.")
         case "install.device-approved":
-            nl, en = _device_words(str(d.get("asset_type", "")))
-            return (
-                f"Goedgekeurd: uw {nl} meldde zich zelf bij ons aan.",
-                f"Approved: your {en} reported in to us itself.",
-            )
+            device = _device(str(d.get("asset_type", "")))
+            return Msg("Approved: your {device} reported in to us itself.", {"device": device})
         case "install.confirmed":
-            nl, en = _device_words(str(d.get("asset_type", "")))
-            return f"Uw {nl} is online.", f"Your {en} is online."
+            return Msg("Your {device} is online.", {"device": _device(str(d.get("asset_type", "")))})
     return None  # internal: releases, first approvals, device mismatches ...
 
 
-def _asked_words(d: dict[str, object]) -> tuple[str, str] | None:
+def _asked_words(d: dict[str, object]) -> Worded | None:
     """What a specialist asked for in particular (a request in words only is its decision's entry)."""
-    nl, en = [], []
+    photo = Msg("The specialist asks for an extra photo: {label}.", {"label": d.get("photo_label")})
+    question = Msg("The specialist asks: {question}", {"question": d.get("question")})
+    if d.get("photo_label") and d.get("question"):
+        return Msg("{photo} {question}", {"photo": photo, "question": question})
     if d.get("photo_label"):
-        nl.append(f"De specialist vraagt een extra foto: {d['photo_label']}.")
-        en.append(f"The specialist asks for an extra photo: {d['photo_label']}.")
-    if d.get("question"):
-        nl.append(f"De specialist vraagt: {d['question']}")
-        en.append(f"The specialist asks: {d['question']}")
-    return (" ".join(nl), " ".join(en)) if nl else None
+        return photo
+    return question if d.get("question") else None
 
 
 _AFTER_ITS_CAUSE = frozenset({"install.confirmed", "visit.offered", "visit.cancelled", "info.requested"})
@@ -121,5 +118,5 @@ def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.Time
     for e in sorted(events, key=lambda e: (e.created_at, e.action in _AFTER_ITS_CAUSE, e.id)):
         text = _text(catalog, extra_labels, e)
         if text is not None:
-            entries.append(s.TimelineEntry(at=e.created_at, text=text[1] if lang == "en" else text[0]))
+            entries.append(s.TimelineEntry(at=e.created_at, text=text.words(lang)))
     return entries

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.i18n import N_, DataWords, translate
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, DecisionRec, InstallRec, PhotoRec
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
@@ -15,24 +16,14 @@ from mobile_api.v1 import schemas as s
 from mobile_api.v1.timeline import timeline
 from mobile_api.v1.words import MONTHS, WEEKDAYS, window_words
 
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    "draft": (
-        "U bent bezig: verzamel het bewijs en verstuur de installatie.",
-        "In progress: gather the evidence and submit the install.",
-    ),
-    "needs_retake": (
-        "Er moet iets opnieuw: zie de acties hieronder.",
-        "Something needs redoing: see the actions below.",
-    ),
-    "in_review": ("Een specialist bekijkt uw installatie.", "A specialist is reviewing your install."),
-    "approved": ("Goedgekeurd: de installatie is afgerond.", "Approved: the install is complete."),
-    "rejected": ("Afgekeurd door een specialist.", "Rejected by a specialist."),
-    "cancelled": ("Ingetrokken.", "Withdrawn."),
+STATUS_TEXT: dict[str, str] = {
+    "draft": N_("In progress: gather the evidence and submit the install."),
+    "needs_retake": N_("Something needs redoing: see the actions below."),
+    "in_review": N_("A specialist is reviewing your install."),
+    "approved": N_("Approved: the install is complete."),
+    "rejected": N_("Rejected by a specialist."),
+    "cancelled": N_("Withdrawn."),
 }
-
-
-def _pick(lang: str, nl: str, en: str) -> str:
-    return en if lang == "en" else nl
 
 
 # Evidence that names other parties' installs: customers and installers see only how many.
@@ -54,7 +45,7 @@ def check_view(rec: CheckRec | CheckResult, lang: str) -> s.CheckView:
             confidence=rec.confidence,
             evidence=_public(rec.evidence),
             user_fixable=rec.user_fixable,
-            fix=_pick(lang, rec.fix_nl, rec.fix_en),
+            fix=DataWords(rec.fix_nl, rec.fix_en).words(lang),
         )
     return s.CheckView(
         check=rec.check_name,
@@ -63,7 +54,7 @@ def check_view(rec: CheckRec | CheckResult, lang: str) -> s.CheckView:
         confidence=rec.confidence,
         evidence=_public(rec.evidence),
         user_fixable=rec.user_fixable,
-        fix=_pick(lang, rec.fix_nl, rec.fix_en),
+        fix=DataWords(rec.fix_nl, rec.fix_en).words(lang),
     )
 
 
@@ -97,7 +88,7 @@ def connection_view(c: ConnectionRec) -> s.ConnectionView:
 
 
 def action_views(actions: list[NextAction], lang: str) -> list[s.ActionView]:
-    return [s.ActionView(code=a.code, subject=a.subject, text=_pick(lang, a.text_nl, a.text_en)) for a in actions]
+    return [s.ActionView(code=a.code, subject=a.subject, text=a.text.words(lang)) for a in actions]
 
 
 def customer_message(snap: InstallSnapshot, lang: str) -> str | None:
@@ -114,18 +105,17 @@ def due_words(due: datetime, now: datetime, tz: ZoneInfo, lang: str) -> str:
     """When something is due, as a person says it in the operator's time zone: 'uiterlijk morgen 12:00',
     'by 12:00 tomorrow'; a weekday within the week, else the date; past due: 'as soon as possible'."""
     if due <= now:
-        return _pick(lang, "zo snel mogelijk", "as soon as possible")
+        return translate(lang, "as soon as possible")
     local = due.astimezone(tz)
     days, clock = (local.date() - now.astimezone(tz).date()).days, f"{local:%H:%M}"
     if days == 0:
-        return _pick(lang, f"uiterlijk vandaag {clock}", f"by {clock} today")
+        return translate(lang, "by {clock} today", clock=clock)
     if days == 1:
-        return _pick(lang, f"uiterlijk morgen {clock}", f"by {clock} tomorrow")
+        return translate(lang, "by {clock} tomorrow", clock=clock)
     if days < 7:
-        day_nl, day_en = WEEKDAYS[local.weekday()]
-        return _pick(lang, f"uiterlijk {day_nl} {clock}", f"by {day_en} {clock}")
-    month_nl, month_en = MONTHS[local.month - 1]
-    return _pick(lang, f"uiterlijk {local.day} {month_nl} {clock}", f"by {local.day} {month_en} {clock}")
+        return translate(lang, "by {weekday} {clock}", weekday=translate(lang, WEEKDAYS[local.weekday()]), clock=clock)
+    month = translate(lang, MONTHS[local.month - 1])
+    return translate(lang, "by {day} {month} {clock}", day=local.day, month=month, clock=clock)
 
 
 def decision_expected(snap: InstallSnapshot, lang: str) -> str | None:
@@ -148,15 +138,13 @@ def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.Ac
             a = s.ActionView(code=a.code, subject=a.subject, text=message)
         elif a.code == "visit_planned" and snap.visit and snap.visit.window_start and snap.visit.window_end:
             when = window_words(snap.visit.window_start, snap.visit.window_end, lang)
-            text = _pick(
-                lang,
-                f"Een installateur komt {when}. U hoeft nu niets te doen.",
-                f"An installer comes {when}. There is nothing you need to do now.",
-            )
+            text = translate(lang, "An installer comes {when}. There is nothing you need to do now.", when=when)
             a = s.ActionView(code=a.code, subject=a.subject, text=text)
         elif a.code == "wait" and expected:
             a = s.ActionView(
-                code=a.code, subject=a.subject, text=f"{a.text} {_pick(lang, 'Besluit', 'Decision')}: {expected}."
+                code=a.code,
+                subject=a.subject,
+                text=translate(lang, "{wait} Decision: {due}.", wait=a.text, due=expected),
             )
         out.append(a)
     return out
@@ -174,7 +162,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
     return s.InstallView(
         id=i.id,
         state=i.state,
-        status_text=_pick(lang, *STATUS_TEXT[i.state]),
+        status_text=translate(lang, STATUS_TEXT[i.state]),
         asset_type=i.asset_type,
         connection=connection_view(snap.connection),
         asset=s.AssetView(serial=snap.asset.serial, asset_type=snap.asset.asset_type, status=snap.asset.status)
@@ -195,7 +183,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
         else None,
         checks=checks,
         reasons=list(i.reasons),
-        reasons_text=[_pick(lang, *REASON_TEXT[r]) for r in i.reasons],
+        reasons_text=[translate(lang, REASON_TEXT[r]) for r in i.reasons],
         next_actions=actions_for(catalog, snap, lang),
         decisions=[
             s.DecisionView(
@@ -239,7 +227,7 @@ def _reason_text(reason_code: str | None, outcome: str, lang: str) -> str | None
     """A specialist's reason code in words (review.toml), e.g. 'A photo is not clear enough.'"""
     codes = load_review_config().reason_codes.get(_DECISION_OUTCOMES.get(outcome, ""), {})
     words = codes.get(reason_code or "")
-    return _pick(lang, *words) if words else None
+    return DataWords(*words).words(lang) if words else None
 
 
 def install_summary(i: InstallRec) -> s.InstallSummary:

@@ -12,8 +12,9 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import requires_role
+from backend.i18n import N_, DataWords, translate
 from backend.installs.context import InstallContext
-from backend.installs.snapshot import REASON_TEXT
+from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.jobs import visits
 from backend.jobs.repository import VisitRec
 from backend.principal import Principal, Role
@@ -21,18 +22,11 @@ from mobile_api.v1 import schemas as s
 from mobile_api.v1.words import window_words
 
 STATE_TEXT = {
-    "offered": (
-        "Een installateur kan langskomen: kies een van de tijdvakken.",
-        "An installer can come by: pick one of the windows.",
-    ),
-    "planned": ("Het bezoek is gepland.", "The visit is planned."),
-    "done": ("Het bezoek is geweest.", "The visit has taken place."),
-    "cancelled": ("Het bezoek gaat niet door.", "The visit is off."),
+    "offered": N_("An installer can come by: pick one of the windows."),
+    "planned": N_("The visit is planned."),
+    "done": N_("The visit has taken place."),
+    "cancelled": N_("The visit is off."),
 }
-
-
-def _pick(lang: str, nl: str, en: str) -> str:
-    return en if lang == "en" else nl
 
 
 def _window(start: datetime, end: datetime, lang: str) -> s.VisitWindow:
@@ -44,7 +38,7 @@ def visit_view(visit: VisitRec, lang: str) -> s.VisitView:
     return s.VisitView(
         id=visit.id,
         state=visit.state,  # type: ignore[arg-type]
-        state_text=_pick(lang, *STATE_TEXT[visit.state]),
+        state_text=translate(lang, STATE_TEXT[visit.state]),
         windows=[_window(w.start, w.end, lang) for w in visit.windows],
         chosen=_window(visit.window_start, visit.window_end, lang) if chosen else None,  # type: ignore[arg-type]
         offered_at=visit.created_at,
@@ -58,10 +52,13 @@ def visit_brief(visit: VisitRec, lang: str) -> s.VisitBrief:
     return s.VisitBrief(
         visit_id=visit.id,
         reasons=reasons,
-        reasons_text=[_pick(lang, *REASON_TEXT[r]) for r in reasons if r in REASON_TEXT],
+        reasons_text=[translate(lang, REASON_TEXT_FOR_STAFF[r]) for r in reasons if r in REASON_TEXT_FOR_STAFF],
         checks=[
             s.VisitCheck(
-                check=c["check"], subject=c["subject"], status=c["status"], text=_pick(lang, c["fix_nl"], c["fix_en"])
+                check=c["check"],
+                subject=c["subject"],
+                status=c["status"],
+                text=DataWords(c["fix_nl"], c["fix_en"]).words(lang),
             )
             for c in b.get("checks", [])
         ],

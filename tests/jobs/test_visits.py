@@ -161,7 +161,7 @@ class TestSpecialistOffersAVisit:
         r = await client.get(MY_JOBS, headers=installer.headers)
         (item,) = r.json()["items"]  # assigned at the pick: the offer named the installer
         assert item["state"] == "assigned" and item["visit"]["note"] == "Label achter een kastje."
-        assert item["visit"]["reasons_text"] == ["u vroeg om een persoon"]
+        assert item["visit"]["reasons_text"] == ["klant vroeg om een medewerker"]  # worded for the installer
 
     async def test_only_the_lease_holder_of_an_open_escalation_offers(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
