@@ -3,11 +3,14 @@ sender -> a real SMTP server (aiosmtpd) that shows what a customer would receive
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from httpx import AsyncClient
 
-from backend.notifications.sender import unsubscribe_url
+from backend.notifications.channels import Channel, Outgoing
+from backend.notifications.sender import send_round, unsubscribe_url
 from backend.notifications.texts import window_words
 from backend.principal import Role
 from tests.factories import Factory
@@ -286,3 +289,54 @@ class TestServerAway:
         assert inbox.to(to) == []
         [row] = await told(d.id)
         assert (row.state, row.last_error) == ("failed", "too old to send")
+
+
+class _Crash(BaseException):
+    """The worker dies (kill -9, OOM) right after the server accepted the message."""
+
+
+class _DiesAfterSending:
+    """The e-mail channel of a worker that dies between the server's 250 and marking the row sent."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.name, self.address, self.inner = channel.name, channel.address, channel
+
+    async def send(self, message: Outgoing) -> None:
+        await self.inner.send(message)
+        raise _Crash
+
+
+class TestAtLeastOnce:
+    async def test_two_senders_at_once_send_it_once(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to)
+        await submitted(client, d, "approved")
+        await asyncio.gather(mail.drain(), mail.drain(), mail.drain())  # each takes a row by compare-and-set
+        assert len(inbox.to(to)) == 1
+
+    async def test_a_crash_after_the_send_sends_it_again_with_the_same_message_id(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        """The documented at-least-once window: the row was never marked, so it goes again once its
+        lease ends, as the same message (Message-ID) the mail store can recognise."""
+        d = await ready_install(client, make)
+        to = address()
+        await prefer(client, d.who, to)
+        await submitted(client, d, "approved")
+        dying = {"email": _DiesAfterSending(mail.channels["email"])}
+        with pytest.raises(_Crash):
+            for _ in range(1000):  # other tests' rows may come first; ours ends the loop
+                await send_round(mail.settings, dying, datetime.now(UTC))
+        assert len(inbox.to(to)) == 1
+        [row] = await told(d.id)
+        assert row.state == "pending"
+        await mail.drain()  # its lease still holds: no other worker sends it meanwhile
+        assert len(inbox.to(to)) == 1
+        await mail.drain(datetime.now(UTC) + timedelta(minutes=5))  # the lease (2 x SMTP_TIMEOUT_S + 30 s) ended
+        first, second = inbox.to(to)
+        assert first["Message-ID"] == second["Message-ID"] == f"<{row.id}@localhost>"
+        [row] = await told(d.id)
+        assert row.state == "sent"
