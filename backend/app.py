@@ -58,6 +58,7 @@ from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
 from backend.notifications import flows as notification_flows
+from backend.notifications import metrics as notifications_metrics
 from backend.notifications.http import UnsubscribeController
 from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
@@ -121,7 +122,13 @@ async def metrics(state: State, request: Request[Any, Any, Any]) -> bytes:
 
 
 # The database's /metrics families, domain by domain (backend/metrics.py Producer).
-METRIC_PRODUCERS = (core_metrics, quality_metrics.families, integrations_metrics.families, events_metrics.families)
+METRIC_PRODUCERS = (
+    core_metrics,
+    quality_metrics.families,
+    integrations_metrics.families,
+    events_metrics.families,
+    notifications_metrics.families,
+)
 
 
 DEVICE_SWEEP_INTERVAL_S = 3600.0  # silence is measured in days: hourly is plenty

@@ -116,6 +116,25 @@ async def of_install(install_id: uuid.UUID) -> list[NotificationRec]:
     return [msgspec.convert(r, NotificationRec, strict=False) for r in rows]
 
 
+class Backlog(msgspec.Struct, frozen=True, kw_only=True):
+    pending: int
+    failing: int  # pending after a failed attempt
+    oldest_pending_at: datetime | None
+
+
+async def backlog() -> Backlog:
+    """What is still to send (the partial index of pending rows), and since when."""
+    pending = Notification.state == Delivery.PENDING.value
+    oldest = (
+        await Notification.select(Notification.created_at).where(pending).order_by(Notification.created_at).limit(1)
+    )
+    return Backlog(
+        pending=await Notification.count().where(pending),
+        failing=await Notification.count().where(pending & (Notification.attempts > 0)),
+        oldest_pending_at=oldest[0]["created_at"] if oldest else None,
+    )
+
+
 # --- preferences ----------------------------------------------------------------------------------
 
 
