@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.console.words import FIELD_WORDS, FLASH
 from backend.errors import MESSAGES, DomainError, Said
+from backend.i18n import translate
 from backend.problems import row_wire
 
 LANG = "nl"
@@ -26,7 +27,7 @@ def flash(code: str | None) -> dict[str, str] | None:
     if code in FLASH:
         kind, text = FLASH[code]
     elif code in MESSAGES:
-        kind, text = "error", MESSAGES[code].detail[0].format_map(_Blank())
+        kind, text = "error", translate(LANG, MESSAGES[code].detail).format_map(_Blank())
     else:
         return None
     return {"kind": kind, "text": text}
@@ -44,7 +45,7 @@ def error_flash(exc: DomainError, words: Mapping[str, Mapping[str, str]] = {}) -
             for k, v in exc.params.items()
         }
     )
-    return {"kind": "error", "text": message.detail[0].format_map(params)}
+    return {"kind": "error", "text": translate(LANG, message.detail).format_map(params)}
 
 
 def bad_lines(exc: DomainError) -> list[dict[str, Any]]:
