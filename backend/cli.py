@@ -89,7 +89,7 @@ def _token(args: argparse.Namespace) -> None:
     from backend.auth import issue_token
 
     try:
-        print(issue_token(get_settings(), args.sub, Role(args.role), timedelta(seconds=args.ttl)))
+        print(issue_token(get_settings(), args.sub, Role(args.role), timedelta(seconds=args.ttl), args.email))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -225,6 +225,7 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True)
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds (default 8 hours)")
+    token.add_argument("--email", help="an `email` claim, as a provider's token carries (customers' e-mail)")
     token.set_defaults(fn=_token)
     label = sub.add_parser("label", help="render an asset's QR label")
     label.add_argument("serial")

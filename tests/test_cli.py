@@ -91,6 +91,14 @@ class TestToken:
         )
         assert claims["exp"] - claims["iat"] == 60
 
+    async def test_email_is_the_claim_a_providers_token_carries(self, client: AsyncClient, settings: Settings) -> None:
+        run = _cli("token", "--role", "customer", "--sub", "cli-mail", "--email", "anna@example.com")
+        assert run.code == 0, run.err
+        r = await client.get("/mobile/v1/me/notifications", headers={"Authorization": f"Bearer {run.text.strip()}"})
+        assert (r.json()["email"], r.json()["email_source"]) == ("anna@example.com", "account")
+        refused = _cli("token", "--role", "customer", "--sub", "cli-mail", "--email", "not an address")
+        assert refused.code == 2 and "e-mail address" in refused.err
+
     def test_ttl_beyond_the_maximum_lifetime_is_refused(self, settings: Settings) -> None:
         """The command never prints a token the API would refuse."""
         run = _cli("token", "--role", "customer", "--sub", "cli-long", "--ttl", str(settings.jwt_max_lifetime_s + 1))

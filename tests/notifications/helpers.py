@@ -9,7 +9,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from backend.auth import jwt_auth
+from backend.auth import issue_token
 from backend.notifications import repository as repo
 from backend.notifications.repository import NotificationRec
 from backend.principal import Role
@@ -22,14 +22,7 @@ EVERY_MOMENT = ["approved", "rejected", "retake_needed", "info_requested", "visi
 
 def with_email(settings: Settings, subject: str, email: str) -> dict[str, str]:
     """A customer's headers whose token carries an `email` claim, as an identity provider's would."""
-    token = jwt_auth(settings).create_token(
-        identifier=subject,
-        token_expiration=timedelta(hours=1),
-        token_issuer=settings.jwt_issuer,
-        token_audience=settings.jwt_audience,
-        token_extras={"role": Role.CUSTOMER.value, "email": email},
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {issue_token(settings, subject, Role.CUSTOMER, timedelta(hours=1), email)}"}
 
 
 def address() -> str:
