@@ -8,6 +8,7 @@ List-Unsubscribe with List-Unsubscribe-Post, so a mail client offers one-click u
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate, parseaddr
 
 import aiosmtplib
@@ -15,6 +16,10 @@ import aiosmtplib
 from backend.notifications.channels import Outgoing, PermanentFailure, TemporaryFailure
 from backend.notifications.repository import PreferenceRec
 from backend.settings import Settings
+
+# Lines up to RFC 5322's 998 characters: folded at 78 (the SMTP policy's default), a long List-Unsubscribe
+# URL (no space to fold at) would go out as an RFC 2047 encoded word, which mail clients do not read as a URL.
+_POLICY = SMTP.clone(max_line_length=998)
 
 
 class EmailChannel:
@@ -26,7 +31,8 @@ class EmailChannel:
         if settings.smtp_host is None:
             raise ValueError("the e-mail channel needs SMTP_HOST")
         self.settings = settings
-        self.domain = parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "localhost"
+        self.sender = parseaddr(settings.smtp_from)[1]  # the envelope's MAIL FROM
+        self.domain = self.sender.rpartition("@")[2] or "localhost"
 
     def address(self, preference: PreferenceRec) -> str | None:
         """The customer's own address, else the one their identity provider gave; None once unsubscribed."""
@@ -53,7 +59,9 @@ class EmailChannel:
         s = self.settings
         try:
             await aiosmtplib.send(
-                self.compose(message),
+                self.compose(message).as_bytes(policy=_POLICY),  # bytes: aiosmtplib would refold at 78
+                sender=self.sender,
+                recipients=[message.to],
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,

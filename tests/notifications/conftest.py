@@ -23,12 +23,17 @@ class Inbox:
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.raw: list[tuple[list[str], bytes]] = []  # as it came over the wire
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
         message = message_from_bytes(envelope.content, policy=default)
         assert isinstance(message, EmailMessage)
         self.received.append((list(envelope.rcpt_tos), message))
+        self.raw.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
         return "250 Message accepted for delivery"
+
+    def raw_to(self, address: str) -> list[bytes]:
+        return [raw for rcpt, raw in self.raw if address in rcpt]
 
     def to(self, address: str) -> list[EmailMessage]:
         """The messages whose envelope named `address`."""

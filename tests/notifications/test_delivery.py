@@ -43,6 +43,8 @@ class TestApproved:
         assert f"Meld u af: {link}" in text
         assert message["List-Unsubscribe"] == f"<{link}>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        [raw] = inbox.raw_to(to)  # on the wire as a plain <URL> a mail client reads, not an encoded word
+        assert f"\r\nList-Unsubscribe: <{link}>\r\n".encode() in raw
         assert message["Content-Language"] == "nl"
         assert message["Message-ID"] == f"<{row.id}@localhost>"
         [sent] = await told(d.id)
