@@ -29,10 +29,10 @@ from backend.admin.known_answers import KnownAnswerController
 from backend.admission import AdmissionLimit, InFlight
 from backend.auth import TokenVerifier, confine_systems, jwt_auth
 from backend.console.headers import console_security_headers
+from backend.console.language import add_template_helpers
 from backend.console.oidc import provider_sign_in
 from backend.console.pages import CONSOLE_CONTROLLERS
 from backend.console.signin import ConsoleSignInController
-from backend.console.times import add_time_filters
 from backend.db import BoundedSQLiteEngine, ping
 from backend.events import metrics as events_metrics
 from backend.events.delivery import deliver_due
@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         template_config=TemplateConfig(
-            directory=console_dir / "templates", engine=JinjaTemplateEngine, engine_callback=add_time_filters
+            directory=console_dir / "templates", engine=JinjaTemplateEngine, engine_callback=add_template_helpers
         ),
         # Forms of the console carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
         csrf_config=CSRFConfig(

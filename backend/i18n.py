@@ -40,6 +40,8 @@ class Catalogs:
 
     def translate(self, lang: str, msgid: str, /, **params: Any) -> str:
         """`msgid` in `lang`, its placeholders filled; English where `lang` has no translation for it."""
+        if not msgid:  # gettext's "" is the catalog's header: no words are no words
+            return ""
         words = self._words.get(lang)
         text = words.gettext(msgid) if words is not None else msgid
         return text.format(**params) if params else text

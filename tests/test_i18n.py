@@ -13,7 +13,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from backend.i18n import LOCALE_DIR, Catalogs, preferred_language, translate
+from backend.i18n import LOCALE_DIR, Catalogs, DataWords, Msg, preferred_language, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETE = ("nl", "en")
@@ -97,3 +97,17 @@ class TestAThirdLanguage:
         assert catalogs.translate("de", "Not found") == "Nicht gefunden"
         assert catalogs.translate("de", "Too many requests") == "Too many requests"
         assert catalogs.translate("nl", "Too many requests") == "Te veel verzoeken"
+
+
+class TestWordedLater:
+    def test_a_msg_words_its_parameters_in_the_readers_language(self) -> None:
+        device = Msg("charger")
+        said = Msg("Your {device} is online.", {"device": device})
+        assert (said.words("nl"), said.words("en")) == ("Uw laadpaal is online.", "Your charger is online.")
+
+    def test_data_words_read_english_in_a_third_language(self) -> None:
+        label = DataWords("meterkast", "meter cabinet")
+        assert (label.words("nl"), label.words("de")) == ("meterkast", "meter cabinet")
+
+    def test_no_words_are_no_words_not_the_catalog_header(self) -> None:
+        assert translate("nl", "") == "" and Msg("").words("nl") == ""

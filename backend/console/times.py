@@ -46,14 +46,15 @@ def format_clock(moment: datetime | str) -> str:
     return f"{local(moment):%H:%M %Z}"
 
 
-def _reader_language(context: Context) -> str:
+def reader_language(context: Context) -> str:
+    """The language the console speaks to this request's reader."""
     request: Any = context.get("request")
     return preferred_language(request.headers.get("accept-language") if request is not None else None)
 
 
 @pass_context
 def _moment_filter(context: Context, moment: datetime | str | None) -> str:
-    return "—" if moment is None else format_moment(moment, _reader_language(context))
+    return "—" if moment is None else format_moment(moment, reader_language(context))
 
 
 def _clock_filter(moment: datetime | str | None) -> str:

@@ -122,8 +122,8 @@ class CheckRec(Record):
     confidence: float
     evidence: dict[str, Any]
     user_fixable: bool
-    fix_nl: str
-    fix_en: str
+    fix: str
+    fix_params: dict[str, Any]
     created_at: datetime
 
 

@@ -328,8 +328,8 @@ async def save_checks(
                 "confidence": r.confidence,
                 "evidence": r.evidence,
                 "user_fixable": r.user_fixable,
-                "fix_nl": r.fix_nl,
-                "fix_en": r.fix_en,
+                "fix": r.fix,
+                "fix_params": r.fix_params,
                 "created_at": at,
             }
             for r in results

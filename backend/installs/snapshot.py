@@ -178,9 +178,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             continue
         for check in snap.checks:
             if check.photo == photo.id and check.status != "pass" and check.user_fixable:
-                actions.append(
-                    NextAction(code="retake_photo", subject=slot, text=DataWords(check.fix_nl, check.fix_en))
-                )
+                actions.append(NextAction(code="retake_photo", subject=slot, text=Msg(check.fix, check.fix_params)))
     needs_reading = any(catalog.slots[s].requires_reading for s in catalog.types[snap.install.asset_type].slots)
     # A verdict on the reading is stale once another value was entered.
     reading_fixes = [
@@ -193,7 +191,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="enter_reading",
                 subject="reading",
-                text=DataWords(reading_fixes[0].fix_nl, reading_fixes[0].fix_en)
+                text=Msg(reading_fixes[0].fix, reading_fixes[0].fix_params)
                 if reading_fixes
                 else Msg("Enter the reading shown on the display."),
             )
@@ -212,7 +210,7 @@ def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
             NextAction(
                 code="share_location",
                 subject="location",
-                text=DataWords(location_fixes[0].fix_nl, location_fixes[0].fix_en)
+                text=Msg(location_fixes[0].fix, location_fixes[0].fix_params)
                 if location_fixes
                 else Msg("Share your location at the meter cabinet."),
             )
@@ -250,7 +248,7 @@ def _asked(request: InfoRequestRec, snap: InstallSnapshot) -> list[NextAction]:
             )
         else:
             actions.extend(
-                NextAction(code="retake_photo", subject=slot, text=DataWords(c.fix_nl, c.fix_en))
+                NextAction(code="retake_photo", subject=slot, text=Msg(c.fix, c.fix_params))
                 for c in retakes(photo, snap.checks)
             )
     if request.question is not None and request.answer is None:

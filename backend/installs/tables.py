@@ -160,8 +160,8 @@ class CheckResult(Table, tablename="check_results"):
     confidence = DoublePrecision()
     evidence = JSON(default={})
     user_fixable = Boolean()
-    fix_nl = Text(default="")
-    fix_en = Text(default="")
+    fix = Text(default="")  # a msgid of the message catalogs (backend/i18n.py), worded where it is shown
+    fix_params = JSON(default={})
     created_at = Timestamptz()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backend.i18n import N_
 from backend.installs import repository as installs_repo
 from backend.installs.context import InstallContext
 from backend.installs.records import InstallRec
@@ -86,8 +87,7 @@ def _match_line(report: ReportRec, difference: float | None, far: bool, threshol
         confidence=0.8,
         evidence=evidence,
         user_fixable=False,
-        fix_nl="De meterstand die de meter zelf doorgeeft wijkt sterk af van de ingevulde stand.",
-        fix_en="The reading the meter reports itself is far from the one entered.",
+        fix=N_("The reading the meter reports itself is far from the one entered."),
     )
 
 

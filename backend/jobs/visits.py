@@ -130,7 +130,7 @@ def _brief(snap: InstallSnapshot, reasons: list[str], note: str) -> dict[str, An
     """What the installer is shown of the case: its reasons, what the checks still found wrong, the serial
     and reading the customer gave, the specialist's note. Never the photos or the customer's messages."""
     failing = [
-        {"check": c.check_name, "subject": c.subject, "status": c.status, "fix_nl": c.fix_nl, "fix_en": c.fix_en}
+        {"check": c.check_name, "subject": c.subject, "status": c.status, "fix": c.fix, "fix_params": c.fix_params}
         for c in snap.checks
         if c.status != "pass"
     ]

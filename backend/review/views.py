@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from backend.i18n import translate
 from backend.installs.asked import extra_slot
 from backend.installs.context import InstallContext
 from backend.installs.records import CheckRec, FixRec, InfoRequestRec, PhotoRec
@@ -112,6 +113,10 @@ class CheckDetail(msgspec.Struct, kw_only=True):
     user_fixable: bool
     fix_en: Annotated[str, Meta(examples=[""])]
     created_at: Annotated[datetime, Meta(examples=["2026-05-12T09:38:40+02:00"])]
+    # The fix as a msgid of the message catalogs and its parameters (README "Languages"), for a client
+    # that words it in its own language; `fix_en` is it in English.
+    fix: Annotated[str, Meta(examples=[""])] = ""
+    fix_params: dict[str, Any] = {}
 
 
 class FixDetail(msgspec.Struct, kw_only=True):
@@ -242,8 +247,10 @@ def check_details(checks: list[CheckRec]) -> list[CheckDetail]:
             confidence=k.confidence,
             evidence=k.evidence,
             user_fixable=k.user_fixable,
-            fix_en=k.fix_en,
+            fix_en=translate("en", k.fix, **k.fix_params),
             created_at=k.created_at,
+            fix=k.fix,
+            fix_params=k.fix_params,
         )
         for k in checks
     ]

@@ -11,7 +11,7 @@ import msgspec
 
 from backend.validation.geo import Territory, distance_m
 from backend.validation.policy import Policy
-from backend.validation.results import CheckResult, Reason, Status
+from backend.validation.results import N_, CheckResult, Reason, Status
 
 
 class Fix(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,8 +38,7 @@ def check_slots_complete(required: tuple[str, ...], present: set[str]) -> list[C
             confidence=1.0,
             evidence={"present": slot in present},
             user_fixable=slot not in present,
-            fix_nl="" if slot in present else "Deze foto ontbreekt nog.",
-            fix_en="" if slot in present else "This photo is still missing.",
+            fix="" if slot in present else N_("This photo is still missing."),
         )
         for slot in required
     ]
@@ -73,8 +72,7 @@ def check_location(
             confidence=1.0,
             evidence={},
             user_fixable=True,
-            fix_nl="Deel uw locatie bij de meterkast.",
-            fix_en="Share your location at the meter cabinet.",
+            fix=N_("Share your location at the meter cabinet."),
         )
     distance = distance_m(fix.lat, fix.lon, target_lat, target_lon)
     evidence = {
@@ -95,9 +93,9 @@ def check_location(
             confidence=0.95,
             user_fixable=False,
             escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="De locatie is niet betrouwbaar (gesimuleerd, herhaald of buiten ons gebied). "
-            "Een specialist kijkt ernaar.",
-            fix_en="The location is not trustworthy (simulated, repeated or outside our area). A specialist will look.",
+            fix=N_(
+                "The location is not trustworthy (simulated, repeated or outside our area). A specialist will look."
+            ),
         )
     if distance - fix.accuracy_m > limits.max_distance_m:
         return CheckResult(
@@ -106,8 +104,8 @@ def check_location(
             confidence=0.9,
             user_fixable=False,
             escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl=f"De locatie ligt {distance:.0f} m van het adres van de aansluiting.",
-            fix_en=f"The location is {distance:.0f} m from the connection's address.",
+            fix=N_("The location is {distance} m from the connection's address."),
+            fix_params={"distance": round(distance)},
         )
     if fix.provider in UNPROVEN_PROVIDERS:
         return CheckResult(
@@ -115,10 +113,10 @@ def check_location(
             status=Status.UNCERTAIN,
             confidence=0.4,
             user_fixable=True,
-            fix_nl="Deel uw locatie met GPS aan, bij de meterkast: "
-            "een getypte of netwerklocatie is niet precies genoeg.",
-            fix_en="Share your location with GPS on, at the meter cabinet: "
-            "a typed or network location is not precise enough.",
+            fix=N_(
+                "Share your location with GPS on, at the meter cabinet: "
+                "a typed or network location is not precise enough."
+            ),
         )
     if fix.accuracy_m > limits.max_accuracy_m or distance + fix.accuracy_m > limits.max_distance_m:
         return CheckResult(
@@ -126,8 +124,7 @@ def check_location(
             status=Status.UNCERTAIN,
             confidence=0.5,
             user_fixable=True,
-            fix_nl="Deel uw locatie opnieuw bij de meterkast, met GPS aan en zo mogelijk bij een raam.",
-            fix_en="Share your location again at the meter cabinet, with GPS on and near a window if possible.",
+            fix=N_("Share your location again at the meter cabinet, with GPS on and near a window if possible."),
         )
     return CheckResult(**base, status=Status.PASS, confidence=0.95, user_fixable=False)
 
@@ -157,8 +154,7 @@ def check_fix_time(
             confidence=0.9,
             user_fixable=False,
             escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="De tijd van de gedeelde locatie ligt in de toekomst. Een specialist kijkt ernaar.",
-            fix_en="The shared location's time lies in the future. A specialist will look.",
+            fix=N_("The shared location's time lies in the future. A specialist will look."),
         )
     if fix.captured_at < earliest:
         return CheckResult(
@@ -166,8 +162,7 @@ def check_fix_time(
             status=Status.FAIL,
             confidence=0.9,
             user_fixable=True,
-            fix_nl="De gedeelde locatie is van voor deze installatie. Deel uw locatie nu opnieuw, bij de meterkast.",
-            fix_en="The shared location predates this install. Share your location again now, at the meter cabinet.",
+            fix=N_("The shared location predates this install. Share your location again now, at the meter cabinet."),
         )
     if gap is not None and gap > f.max_fix_photo_gap_min:
         return CheckResult(
@@ -175,10 +170,10 @@ def check_fix_time(
             status=Status.UNCERTAIN,
             confidence=0.5,
             user_fixable=True,
-            fix_nl="De locatie is op een ander moment gedeeld dan de foto's zijn gemaakt. "
-            "Deel hem opnieuw bij de meterkast.",
-            fix_en="The location was shared at another time than the photos were taken. "
-            "Share it again at the meter cabinet.",
+            fix=N_(
+                "The location was shared at another time than the photos were taken. "
+                "Share it again at the meter cabinet."
+            ),
         )
     return CheckResult(**base, status=Status.PASS, confidence=0.9, user_fixable=False)
 
@@ -195,8 +190,7 @@ def check_asset(
             status=Status.FAIL,
             confidence=1.0,
             user_fixable=True,
-            fix_nl="Scan het QR-label van het apparaat.",
-            fix_en="Scan the asset's QR label.",
+            fix=N_("Scan the asset's QR label."),
         )
     free_here = status == "in_stock" or (status == "installed" and installed_on_this_connection)
     if free_here and not fits_connection:
@@ -206,8 +200,7 @@ def check_asset(
             confidence=1.0,
             user_fixable=False,
             escalate_as=Reason.SPECIALIST_KNOWLEDGE,
-            fix_nl="Dit apparaat past niet bij de capaciteit van de aansluiting. Een specialist kijkt ernaar.",
-            fix_en="This asset does not fit the connection's capacity. A specialist will look.",
+            fix=N_("This asset does not fit the connection's capacity. A specialist will look."),
         )
     if free_here:
         return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)
@@ -217,8 +210,7 @@ def check_asset(
         confidence=1.0,
         user_fixable=False,
         escalate_as=Reason.SUSPECTED_FRAUD,
-        fix_nl="Dit apparaat is al elders geïnstalleerd of buiten gebruik. Een specialist kijkt ernaar.",
-        fix_en="This asset is installed elsewhere or retired. A specialist will look.",
+        fix=N_("This asset is installed elsewhere or retired. A specialist will look."),
     )
 
 
@@ -227,10 +219,9 @@ def check_reading(value: float | None, last_known: float | None) -> CheckResult:
     evidence = {"reading": value, "last_known_reading": last_known}
     ok = value is not None and value >= 0 and (last_known is None or value >= last_known)
     if value is None:
-        nl, en = "Vul de meterstand in die op het display staat.", "Enter the reading shown on the display."
+        fix = N_("Enter the reading shown on the display.")
     else:
-        nl = "Controleer de meterstand: hij is negatief of lager dan de vorige stand."
-        en = "Check the reading: it is negative or lower than the previous reading."
+        fix = N_("Check the reading: it is negative or lower than the previous reading.")
     return CheckResult(
         check="reading",
         subject="reading",
@@ -238,6 +229,5 @@ def check_reading(value: float | None, last_known: float | None) -> CheckResult:
         confidence=0.95,
         evidence=evidence,
         user_fixable=not ok,
-        fix_nl="" if ok else nl,
-        fix_en="" if ok else en,
+        fix="" if ok else fix,
     )

@@ -9,7 +9,7 @@ import msgspec
 from backend.validation.geo import distance_m
 from backend.validation.photo import PhotoFacts
 from backend.validation.policy import Policy, ReusePolicy
-from backend.validation.results import CheckResult, Reason, Status
+from backend.validation.results import N_, CheckResult, Reason, Status
 
 LABEL_PREFIX = "SI1:"
 
@@ -75,7 +75,13 @@ class PhotoContext(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _retake(
-    check: str, slot: str, evidence: dict[str, object], ok: bool, nl: str, en: str, confidence: float = 0.9
+    check: str,
+    slot: str,
+    evidence: dict[str, object],
+    ok: bool,
+    fix: str,
+    confidence: float = 0.9,
+    fix_params: dict[str, object] | None = None,
 ) -> CheckResult:
     """A check whose failure the user fixes by taking the photo again."""
     return CheckResult(
@@ -85,8 +91,8 @@ def _retake(
         confidence=confidence,
         evidence=evidence,
         user_fixable=not ok,
-        fix_nl="" if ok else nl,
-        fix_en="" if ok else en,
+        fix="" if ok else fix,
+        fix_params={} if ok or fix_params is None else fix_params,
     )
 
 
@@ -107,8 +113,7 @@ def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckR
             confidence=0.99,
             user_fixable=False,
             escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="Het label op de foto hoort bij een ander apparaat dan het gescande. Een specialist kijkt ernaar.",
-            fix_en="The label in the photo belongs to another asset than the one scanned. A specialist will look.",
+            fix=N_("The label in the photo belongs to another asset than the one scanned. A specialist will look."),
         )
     if expected_payload is None:
         return CheckResult(
@@ -116,8 +121,7 @@ def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckR
             status=Status.UNCERTAIN,
             confidence=0.5,
             user_fixable=True,
-            fix_nl="Scan eerst het QR-label van het apparaat; daarna vergelijken we de foto ermee.",
-            fix_en="Scan the asset's QR label first; the photo is then compared with it.",
+            fix=N_("Scan the asset's QR label first; the photo is then compared with it."),
         )
     if photo.qr_symbol_seen:  # a code is there but does not read: a better photo may well read it
         return CheckResult(
@@ -125,16 +129,14 @@ def check_label_qr(photo: PhotoEvidence, expected_payload: str | None) -> CheckR
             status=Status.UNCERTAIN,
             confidence=0.6,
             user_fixable=True,
-            fix_nl="Maak de foto opnieuw: het QR-label is niet leesbaar. Kom dichterbij en vermijd schittering.",
-            fix_en="Retake the photo: the QR label is not readable. Move closer and avoid glare.",
+            fix=N_("Retake the photo: the QR label is not readable. Move closer and avoid glare."),
         )
     return CheckResult(
         **{**base, "evidence": {**base["evidence"], "symbol_seen": False}},
         status=Status.FAIL,
         confidence=0.8,
         user_fixable=True,
-        fix_nl="Maak de foto opnieuw: het QR-label is niet te vinden. Zorg dat het hele label scherp in beeld is.",
-        fix_en="Retake the photo: the QR label cannot be found. Make sure the whole label is in the frame and sharp.",
+        fix=N_("Retake the photo: the QR label cannot be found. Make sure the whole label is in the frame and sharp."),
     )
 
 
@@ -146,9 +148,9 @@ def check_resolution(photo: PhotoEvidence, policy: Policy) -> CheckResult:
         photo.slot,
         {"short_side_px": short_side, "min_short_side_px": threshold},
         short_side >= threshold,
-        f"Maak de foto opnieuw met de camera op volle resolutie (minimaal {threshold} pixels).",
-        f"Retake the photo with the camera at full resolution (at least {threshold} pixels).",
+        N_("Retake the photo with the camera at full resolution (at least {threshold} pixels)."),
         1.0,
+        {"threshold": threshold},
     )
 
 
@@ -160,8 +162,7 @@ def check_sharpness(photo: PhotoEvidence, policy: Policy) -> CheckResult:
         photo.slot,
         {"sharpness": round(photo.sharpness, 3), "min_sharpness": threshold},
         photo.sharpness >= threshold,
-        "Maak de foto opnieuw: hij is onscherp of bewogen. Houd de telefoon stil en tik om scherp te stellen.",
-        "Retake the photo: it is blurred or shaken. Hold the phone still and tap to focus.",
+        N_("Retake the photo: it is blurred or shaken. Hold the phone still and tap to focus."),
     )
 
 
@@ -179,8 +180,7 @@ def check_content(photo: PhotoEvidence, policy: Policy) -> CheckResult:
             "min_contrast": p.min_contrast,
         },
         ok,
-        "Maak de foto opnieuw: er is niets op te zien. Haal de lens vrij en richt de camera op de meterkast.",
-        "Retake the photo: nothing can be seen in it. Uncover the lens and point the camera at the meter cabinet.",
+        N_("Retake the photo: nothing can be seen in it. Uncover the lens and point the camera at the meter cabinet."),
         0.95,
     )
 
@@ -202,8 +202,7 @@ def check_exposure(photo: PhotoEvidence, policy: Policy) -> CheckResult:
             photo.slot,
             evidence,
             False,
-            "Maak de foto opnieuw: hij is te donker. Doe het licht aan of gebruik de flitser.",
-            "Retake the photo: it is too dark. Turn on a light or use the flash.",
+            N_("Retake the photo: it is too dark. Turn on a light or use the flash."),
         )
     if photo.brightness > p.max_brightness or photo.bright_fraction > p.max_clipped_fraction:
         return _retake(
@@ -211,10 +210,9 @@ def check_exposure(photo: PhotoEvidence, policy: Policy) -> CheckResult:
             photo.slot,
             evidence,
             False,
-            "Maak de foto opnieuw: hij is overbelicht. Vermijd direct licht of de flitser van dichtbij.",
-            "Retake the photo: it is overexposed. Avoid direct light or a close-up flash.",
+            N_("Retake the photo: it is overexposed. Avoid direct light or a close-up flash."),
         )
-    return _retake("exposure", photo.slot, evidence, True, "", "")
+    return _retake("exposure", photo.slot, evidence, True, "")
 
 
 def check_capture_time(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> CheckResult:
@@ -234,8 +232,7 @@ def check_capture_time(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) 
             status=Status.UNCERTAIN,
             confidence=0.5,
             user_fixable=True,
-            fix_nl="De foto heeft geen opnametijd. Maak hem met de camera in de app.",
-            fix_en="The photo has no capture time. Take it with the camera in the app.",
+            fix=N_("The photo has no capture time. Take it with the camera in the app."),
         )
     if photo.taken_at > latest:
         return CheckResult(
@@ -244,8 +241,7 @@ def check_capture_time(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) 
             confidence=0.9,
             user_fixable=False,
             escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="De opnametijd van de foto ligt in de toekomst. Een specialist kijkt ernaar.",
-            fix_en="The photo's capture time lies in the future. A specialist will look.",
+            fix=N_("The photo's capture time lies in the future. A specialist will look."),
         )
     if photo.taken_at < earliest:
         return CheckResult(
@@ -253,8 +249,7 @@ def check_capture_time(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) 
             status=Status.FAIL,
             confidence=0.9,
             user_fixable=True,
-            fix_nl="Deze foto is eerder gemaakt dan deze installatie. Maak nu een nieuwe foto.",
-            fix_en="This photo was taken before this install. Take a new photo now.",
+            fix=N_("This photo was taken before this install. Take a new photo now."),
         )
     return CheckResult(**base, status=Status.PASS, confidence=0.9, user_fixable=False)
 
@@ -275,10 +270,8 @@ def check_exif_location(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy)
         evidence={"distance_m": round(distance, 1), "fix_accuracy_m": accuracy, "max_distance_m": limit},
         user_fixable=False,
         escalate_as=Reason.SUSPECTED_FRAUD,
-        fix_nl=""
-        if ok
-        else f"De foto is {distance:.0f} m van uw gedeelde locatie gemaakt. Een specialist kijkt ernaar.",
-        fix_en="" if ok else f"The photo was taken {distance:.0f} m from your shared location. A specialist will look.",
+        fix="" if ok else N_("The photo was taken {distance} m from your shared location. A specialist will look."),
+        fix_params={} if ok else {"distance": round(distance)},
     )
 
 
@@ -314,8 +307,7 @@ def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> Chec
             status=Status.FAIL,
             confidence=0.97,
             escalate_as=Reason.SUSPECTED_FRAUD,
-            fix_nl="Deze foto is al bij een andere installatie gebruikt. Een specialist kijkt ernaar.",
-            fix_en="This photo was already used for another install. A specialist will look.",
+            fix=N_("This photo was already used for another install. A specialist will look."),
         )
     if near:  # at the edge of the threshold: a person compares the two pictures
         return CheckResult(
@@ -323,8 +315,7 @@ def check_reuse(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy) -> Chec
             status=Status.UNCERTAIN,
             confidence=0.6,
             escalate_as=Reason.UNCERTAIN,
-            fix_nl="Deze foto lijkt sterk op een foto van een andere installatie. Een specialist vergelijkt ze.",
-            fix_en="This photo closely resembles a photo of another install. A specialist will compare them.",
+            fix=N_("This photo closely resembles a photo of another install. A specialist will compare them."),
         )
     return CheckResult(**base, status=Status.PASS, confidence=0.95)
 
@@ -338,9 +329,7 @@ def check_distinct_slots(photo: PhotoEvidence, ctx: PhotoContext, policy: Policy
         photo.slot,
         {"same_as_slots": sorted({m.slot for m in twins})},
         not twins,
-        "Deze foto is ook voor een andere stap gebruikt. "
-        "Maak voor elke stap een eigen foto van wat erbij gevraagd wordt.",
-        "This photo was also used for another step. Take a separate photo of what each step asks for.",
+        N_("This photo was also used for another step. Take a separate photo of what each step asks for."),
         0.95,
     )
 

@@ -8,6 +8,12 @@ from typing import Any
 import msgspec
 
 
+def N_(msgid: str) -> str:
+    """Marks a fix's msgid for extraction (validation imports nothing of the project: backend/i18n.py's
+    marker, restated)."""
+    return msgid
+
+
 class Status(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
@@ -43,8 +49,10 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     confidence: float
     evidence: dict[str, Any]
     user_fixable: bool
-    fix_nl: str = ""
-    fix_en: str = ""
+    # What the user can do about it, as a msgid of the message catalogs (the English text; "" when nothing)
+    # and its parameters: worded in the reader's language where the result is shown, not here.
+    fix: str = ""
+    fix_params: dict[str, Any] = {}
     # What a failure that the user cannot fix means for the decision.
     escalate_as: Reason = Reason.UNCERTAIN
 

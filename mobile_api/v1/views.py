@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.i18n import N_, DataWords, translate
+from backend.i18n import N_, DataWords, Msg, translate
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, DecisionRec, InstallRec, PhotoRec
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
@@ -45,7 +45,7 @@ def check_view(rec: CheckRec | CheckResult, lang: str) -> s.CheckView:
             confidence=rec.confidence,
             evidence=_public(rec.evidence),
             user_fixable=rec.user_fixable,
-            fix=DataWords(rec.fix_nl, rec.fix_en).words(lang),
+            fix=Msg(rec.fix, rec.fix_params).words(lang),
         )
     return s.CheckView(
         check=rec.check_name,
@@ -54,7 +54,7 @@ def check_view(rec: CheckRec | CheckResult, lang: str) -> s.CheckView:
         confidence=rec.confidence,
         evidence=_public(rec.evidence),
         user_fixable=rec.user_fixable,
-        fix=DataWords(rec.fix_nl, rec.fix_en).words(lang),
+        fix=Msg(rec.fix, rec.fix_params).words(lang),
     )
 
 

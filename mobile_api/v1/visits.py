@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import requires_role
-from backend.i18n import N_, DataWords, translate
+from backend.i18n import N_, Msg, translate
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.jobs import visits
@@ -58,7 +58,7 @@ def visit_brief(visit: VisitRec, lang: str) -> s.VisitBrief:
                 check=c["check"],
                 subject=c["subject"],
                 status=c["status"],
-                text=DataWords(c["fix_nl"], c["fix_en"]).words(lang),
+                text=Msg(c.get("fix", ""), c.get("fix_params", {})).words(lang),
             )
             for c in b.get("checks", [])
         ],

@@ -8,6 +8,8 @@ from typing import Any
 from httpx import AsyncClient
 from PIL import Image
 
+from backend.i18n import translate
+from backend.validation.results import CheckResult
 from tests.mobile_api.helpers import Draft, submit
 
 M_PER_DEG_LAT = 6_371_008.8 * 3.141592653589793 / 180
@@ -43,3 +45,8 @@ async def submitted(client: AsyncClient, d: Draft, state: str, **headers: str) -
     body = r.json()
     assert body["state"] == state, ([c for c in body["checks"] if c["status"] != "pass"], body["reasons"])
     return body
+
+
+def said(result: CheckResult, lang: str) -> str:
+    """A check's fix in `lang`, as the API words it ("" when there is nothing to fix)."""
+    return translate(lang, result.fix, **result.fix_params) if result.fix else ""

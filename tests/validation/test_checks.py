@@ -11,6 +11,7 @@ from backend.settings import get_settings
 from backend.validation.checks import Fix, check_asset, check_location, check_reading, check_slots_complete
 from backend.validation.geo import Territory
 from backend.validation.results import Reason, Status
+from tests.helpers.validation import said
 
 POLICY = load_policy()
 TERRITORY = load_territory(get_settings().territory_path)
@@ -93,7 +94,7 @@ class TestLocation:
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
         assert result.evidence["distance_m"] == pytest.approx(400.0, abs=0.5)
-        assert "400" in result.fix_en
+        assert "400" in said(result, "en")
 
     async def test_far_fix_with_a_huge_error_circle_is_only_uncertain(self) -> None:
         result = locate(fix_north_of(ARNHEM, 400, accuracy_m=300))
@@ -120,7 +121,7 @@ class TestLocationFraudSignals:
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
         assert result.evidence["accuracy_m"] == 0.0
-        assert "simulated, repeated" in result.fix_en
+        assert "simulated, repeated" in said(result, "en")
 
     async def test_a_tiny_but_nonzero_accuracy_passes(self) -> None:
         assert locate(fix_north_of(ARNHEM, 10, accuracy_m=0.5)).status is Status.PASS
@@ -174,7 +175,7 @@ class TestAsset:
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SPECIALIST_KNOWLEDGE
         assert result.evidence == {"serial": "MTR3-X1", "status": "in_stock", "fits_connection": False}
-        assert "capacity" in result.fix_en and "capaciteit" in result.fix_nl
+        assert "capacity" in said(result, "en") and "capaciteit" in said(result, "nl")
 
 
 class TestReading:
@@ -182,18 +183,18 @@ class TestReading:
         result = check_reading(None, 1000.0)
         assert (result.check, result.subject, result.status) == ("reading", "reading", Status.FAIL)
         assert result.user_fixable and result.evidence == {"reading": None, "last_known_reading": 1000.0}
-        assert result.fix_en == "Enter the reading shown on the display."
+        assert said(result, "en") == "Enter the reading shown on the display."
 
     @pytest.mark.parametrize(("value", "last_known"), [(-0.1, None), (999.9, 1000.0)])
     async def test_negative_or_below_the_last_known_fails_fixable(self, value: float, last_known: float | None) -> None:
         result = check_reading(value, last_known)
         assert result.status is Status.FAIL and result.user_fixable
         assert result.evidence == {"reading": value, "last_known_reading": last_known}
-        assert "lower than the previous" in result.fix_en and "lager dan de vorige" in result.fix_nl
+        assert "lower than the previous" in said(result, "en") and "lager dan de vorige" in said(result, "nl")
 
     @pytest.mark.parametrize(("value", "last_known"), [(1000.0, 1000.0), (1000.1, 1000.0), (0.0, None), (4512.7, None)])
     async def test_equal_or_above_the_last_known_passes(self, value: float, last_known: float | None) -> None:
         result = check_reading(value, last_known)
         assert result.status is Status.PASS and not result.user_fixable
-        assert result.fix_nl == "" and result.fix_en == ""
+        assert said(result, "nl") == "" and said(result, "en") == ""
         assert result.evidence == {"reading": value, "last_known_reading": last_known}

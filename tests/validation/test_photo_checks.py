@@ -25,7 +25,7 @@ from backend.validation.photo_checks import (
     run_photo_checks,
 )
 from backend.validation.results import CheckResult, Reason, Status
-from tests.helpers.validation import north_of
+from tests.helpers.validation import north_of, said
 
 POLICY = load_policy()
 EXPECTED = "SI1:K1:MTR1-T00000001:ABCDEFGHIJKLMNOPQRST"
@@ -75,12 +75,12 @@ def match(
 
 def assert_retake_pass(result: CheckResult, check: str) -> None:
     assert (result.check, result.subject, result.status) == (check, "meter_label", Status.PASS)
-    assert not result.user_fixable and result.fix_nl == "" and result.fix_en == ""
+    assert not result.user_fixable and said(result, "nl") == "" and said(result, "en") == ""
 
 
 def assert_retake_fail(result: CheckResult, check: str) -> None:
     assert (result.check, result.subject, result.status) == (check, "meter_label", Status.FAIL)
-    assert result.user_fixable and result.fix_nl and result.fix_en
+    assert result.user_fixable and said(result, "nl") and said(result, "en")
 
 
 class TestLabelQr:
@@ -96,20 +96,20 @@ class TestLabelQr:
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
         assert not result.user_fixable and result.confidence == 0.99
         assert result.evidence == {"decoded": [OTHER], "expected": EXPECTED}
-        assert result.fix_nl and result.fix_en
+        assert said(result, "nl") and said(result, "en")
 
     async def test_a_located_but_unreadable_label_is_uncertain_and_fixable(self) -> None:
         result = check_label_qr(photo((), qr_symbol_seen=True), EXPECTED)
         assert result.status is Status.UNCERTAIN and result.user_fixable
         assert result.confidence == 0.6
         assert result.evidence == {"decoded": [], "expected": EXPECTED, "symbol_seen": True}
-        assert "QR" in result.fix_en
+        assert "QR" in said(result, "en")
 
     async def test_no_label_in_the_photo_fails_fixable(self) -> None:
         result = check_label_qr(photo((), qr_symbol_seen=False), EXPECTED)
         assert result.status is Status.FAIL and result.user_fixable
         assert result.evidence == {"decoded": [], "expected": EXPECTED, "symbol_seen": False}
-        assert "QR" in result.fix_en and "QR" in result.fix_nl
+        assert "QR" in said(result, "en") and "QR" in said(result, "nl")
 
     async def test_a_foreign_qr_code_is_not_fraud(self) -> None:
         result = check_label_qr(photo(("https://example.com/menu",)), EXPECTED)
@@ -128,14 +128,14 @@ class TestLabelQr:
 class TestResolution:
     async def test_short_side_at_threshold_passes(self) -> None:
         result = check_resolution(photo(width=2000, height=640), POLICY)
-        assert result.status is Status.PASS and not result.user_fixable and result.fix_en == ""
+        assert result.status is Status.PASS and not result.user_fixable and said(result, "en") == ""
         assert result.evidence == {"short_side_px": 640, "min_short_side_px": 640}
 
     async def test_short_side_below_threshold_fails_fixable(self) -> None:
         result = check_resolution(photo(width=639, height=2000), POLICY)
         assert result.status is Status.FAIL and result.user_fixable
         assert result.evidence == {"short_side_px": 639, "min_short_side_px": 640}
-        assert "640" in result.fix_nl and "640" in result.fix_en
+        assert "640" in said(result, "nl") and "640" in said(result, "en")
 
 
 class TestSharpness:
@@ -161,7 +161,7 @@ class TestContent:
     async def test_a_blank_picture_fails_fixable(self, facts: dict[str, float]) -> None:
         result = check_content(photo(**facts), POLICY)
         assert_retake_fail(result, "content")
-        assert "lens" in result.fix_en and "lens" in result.fix_nl
+        assert "lens" in said(result, "en") and "lens" in said(result, "nl")
 
 
 class TestExposure:
@@ -185,18 +185,18 @@ class TestExposure:
     async def test_dark_by_mean_or_crushed_fraction_fails(self, facts: dict[str, float]) -> None:
         result = check_exposure(photo(**facts), POLICY)
         assert_retake_fail(result, "exposure")
-        assert "too dark" in result.fix_en and "te donker" in result.fix_nl
+        assert "too dark" in said(result, "en") and "te donker" in said(result, "nl")
 
     async def test_blown_out_by_mean_fails(self) -> None:
         result = check_exposure(photo(brightness=225.1, bright_fraction=0.3), POLICY)
         assert_retake_fail(result, "exposure")
-        assert "overexposed" in result.fix_en and "overbelicht" in result.fix_nl
+        assert "overexposed" in said(result, "en") and "overbelicht" in said(result, "nl")
         assert result.evidence["mean_luminance"] == 225.1
 
     async def test_blown_out_by_clipped_fraction_fails(self) -> None:
         result = check_exposure(photo(brightness=150.0, bright_fraction=0.41), POLICY)
         assert_retake_fail(result, "exposure")
-        assert "overexposed" in result.fix_en
+        assert "overexposed" in said(result, "en")
         assert result.evidence["bright_fraction"] == 0.41
 
 
@@ -205,14 +205,14 @@ class TestCaptureTime:
         result = check_capture_time(photo(taken_at=None), context(), POLICY)
         assert result.status is Status.UNCERTAIN and result.user_fixable
         assert result.evidence["taken_at"] is None
-        assert "camera" in result.fix_en and "app" in result.fix_en and "app" in result.fix_nl
+        assert "camera" in said(result, "en") and "app" in said(result, "en") and "app" in said(result, "nl")
 
     @pytest.mark.parametrize(
         "taken_at", [STARTED - timedelta(hours=24), STARTED + timedelta(minutes=5), UPLOADED + timedelta(minutes=10)]
     )
     async def test_within_the_window_passes(self, taken_at: datetime) -> None:
         result = check_capture_time(photo(taken_at=taken_at), context(), POLICY)
-        assert result.status is Status.PASS and not result.user_fixable and result.fix_en == ""
+        assert result.status is Status.PASS and not result.user_fixable and said(result, "en") == ""
 
     async def test_evidence_holds_the_time_and_the_window(self) -> None:
         taken = datetime(2026, 11, 30, 11, 10, tzinfo=timezone(timedelta(hours=2)))
@@ -228,13 +228,13 @@ class TestCaptureTime:
         result = check_capture_time(photo(taken_at=STARTED - timedelta(hours=24, seconds=1)), context(), POLICY)
         assert result.status is Status.FAIL and result.user_fixable
         assert result.escalate_as is not Reason.SUSPECTED_FRAUD
-        assert "before this install" in result.fix_en
+        assert "before this install" in said(result, "en")
 
     async def test_beyond_the_clock_skew_in_the_future_is_suspected_fraud(self) -> None:
         result = check_capture_time(photo(taken_at=UPLOADED + timedelta(minutes=10, seconds=1)), context(), POLICY)
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
-        assert "future" in result.fix_en and "toekomst" in result.fix_nl
+        assert "future" in said(result, "en") and "toekomst" in said(result, "nl")
 
 
 class TestExifLocation:
@@ -253,7 +253,7 @@ class TestExifLocation:
             "fix_accuracy_m": 8.0,
             "max_distance_m": 500.0,
         }
-        assert result.fix_en == ""
+        assert said(result, "en") == ""
 
     async def test_the_fix_accuracy_widens_the_limit(self) -> None:
         result = check_exif_location(photo(exif_gps=north_of(ARNHEM, 600)), context(fix=(*ARNHEM, 150.0)), POLICY)
@@ -265,7 +265,7 @@ class TestExifLocation:
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
         assert result.evidence["distance_m"] == pytest.approx(5000.0, abs=1.0)
-        assert "5000 m" in result.fix_en and "5000 m" in result.fix_nl
+        assert "5000 m" in said(result, "en") and "5000 m" in said(result, "nl")
 
 
 REUSE_LIMITS = {
@@ -294,7 +294,7 @@ class TestReuse:
         )
         assert result.status is Status.FAIL and not result.user_fixable
         assert result.escalate_as is Reason.SUSPECTED_FRAUD
-        assert result.fix_en and result.fix_nl
+        assert said(result, "en") and said(result, "nl")
 
     @pytest.mark.parametrize("fingerprint_distance", [25, 34])
     async def test_at_the_edge_of_the_threshold_is_uncertain_for_a_specialist(self, fingerprint_distance: int) -> None:
