@@ -32,7 +32,8 @@ from backend.console.svgmap import MapPoint, render_map
 from backend.console.words import KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
-from backend.i18n import preferred_language, translate
+from backend.i18n import DataWords, preferred_language, translate
+from backend.installs.catalog import Catalog
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
@@ -61,6 +62,12 @@ def _login_page(ctx: InstallContext, status: int, error: str | None, who: Princi
         "paste": pasted_tokens_allowed(ctx.settings),
     }
     return Template("login.html", status_code=status, context=context)
+
+
+def _labels(catalog: Catalog, lang: str) -> dict[str, str]:
+    """The asset types' and photo slots' names in the reader's language (the catalog's words)."""
+    specs = {**catalog.types, **catalog.slots}
+    return {name: DataWords(spec.label_nl, spec.label_en).words(lang) for name, spec in specs.items()}
 
 
 def _findings(checks: list[CheckDetail]) -> list[CheckDetail]:
@@ -163,6 +170,7 @@ class ConsoleController(Controller):
                 "reasons": [r.value for r in Reason],
                 "asset_types": sorted(ctx.catalog.types),
                 "kinds": KIND_WORDS,
+                "labels": _labels(ctx.catalog, preferred_language(request.headers.get("accept-language"))),
                 "filters": {"reason": reason, "asset_type": asset_type, "kind": kind},
                 "next_cursor": view.next_cursor,
             },
@@ -186,12 +194,16 @@ class ConsoleController(Controller):
         for p in detail.snapshot.photos:
             if p.exif_lat is not None and p.exif_lon is not None:
                 exif.setdefault((round(p.exif_lat, 5), round(p.exif_lon, 5)), []).append(p.slot)
-        points += [MapPoint(f"EXIF {', '.join(slots)}", lat, lon, "exif") for (lat, lon), slots in exif.items()]
+        lang = preferred_language(request.headers.get("accept-language"))
+        labels = _labels(ctx.catalog, lang)
+        points += [
+            MapPoint(f"EXIF {', '.join(labels.get(s, s) for s in slots)}", lat, lon, "exif")
+            for (lat, lon), slots in exif.items()
+        ]
         order = {slot: i for i, slot in enumerate(ctx.catalog.types[detail.snapshot.install.asset_type].slots)}
         photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
         now = ctx.clock()
         codes = {outcome: sorted(c) for outcome, c in load_review_config().reason_codes.items()}
-        lang = preferred_language(request.headers.get("accept-language"))
         return Template(
             "case.html",
             context={
@@ -209,6 +221,7 @@ class ConsoleController(Controller):
                     for r in view.reasons
                 },
                 "kind_words": KIND_WORDS,
+                "labels": labels,
                 "verdict_words": VERDICT_WORDS,
                 "codes_json": json.dumps(codes),
                 "policy_versions": sorted({d["policy_version"] for d in view.decisions}),

@@ -11,15 +11,34 @@ from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from backend.console.times import add_time_filters, reader_language
+from backend.console.words import (
+    CASE_STATE_TEXT,
+    CHECK_STATUS_TEXT,
+    CHECK_TEXT,
+    DECISION_OUTCOME_TEXT,
+    INSTALL_STATE_TEXT,
+)
 from backend.i18n import translate
+from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
+
+# The codes a page shows, each kind's msgids: `{{ _(codes.reason[r]) }}`.
+CODES = {
+    "reason": REASON_TEXT_FOR_STAFF,
+    "case_state": CASE_STATE_TEXT,
+    "install_state": INSTALL_STATE_TEXT,
+    "check": CHECK_TEXT,
+    "check_status": CHECK_STATUS_TEXT,
+    "outcome": DECISION_OUTCOME_TEXT,
+}
 
 
 @pass_context
 def _say(context: Context, msgid: str, /, **params: Any) -> str:
-    return translate(reader_language(context), msgid, **params)
+    return translate(reader_language(context), str(msgid), **params)
 
 
 def add_template_helpers(engine: JinjaTemplateEngine) -> None:
-    """TemplateConfig's engine_callback: the time filters (backend/console/times.py) and `_`."""
+    """TemplateConfig's engine_callback: the time filters (backend/console/times.py), `_` and `codes`."""
     add_time_filters(engine)
     engine.engine.globals["_"] = _say
+    engine.engine.globals["codes"] = CODES

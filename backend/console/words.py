@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.i18n import N_
 from backend.principal import Role
 
 FLASH = {
@@ -125,3 +126,33 @@ EVENT_WORDS = {
     "job.cancelled": "opdracht geannuleerd",
 }
 DELIVERY_STATE_WORDS = {"failing": "mislukt, wordt opnieuw geprobeerd", "dead": "opgegeven"}
+# Codes in words from the message catalogs (msgids; the templates word them with `_`, in the reader's
+# language): templates reach them as `codes.<kind>` (backend/console/language.py), so no code is on a screen.
+CASE_STATE_TEXT = {"open": N_("open"), "waiting_customer": N_("waiting for the customer"), "closed": N_("closed")}
+INSTALL_STATE_TEXT = {
+    "draft": N_("in progress"),
+    "needs_retake": N_("retake needed"),
+    "in_review": N_("in review"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "cancelled": N_("withdrawn"),
+}
+CHECK_TEXT = {
+    "slot_present": N_("photo present"),
+    "label_qr": N_("QR label"),
+    "resolution": N_("resolution"),
+    "sharpness": N_("sharpness"),
+    "content": N_("content"),
+    "exposure": N_("exposure"),
+    "capture_time": N_("capture time"),
+    "exif_location": N_("location in the photo"),
+    "reuse": N_("photo reused"),
+    "distinct_slots": N_("a photo per step"),
+    "location": N_("location"),
+    "location_time": N_("time of the location"),
+    "asset": N_("device"),
+    "reading": N_("meter reading"),
+    "device_report": N_("the device's own report"),
+}
+DECISION_OUTCOME_TEXT = {**INSTALL_STATE_TEXT, "first_approval": N_("first approval")}
+CHECK_STATUS_TEXT = {"pass": N_("passed"), "fail": N_("failed"), "uncertain": N_("uncertain")}
