@@ -1,6 +1,6 @@
 """Times on the console as a Dutch specialist reads them: Europe/Amsterdam, with the zone named
-(CET in winter, CEST in summer), weekday and month in the reader's language (Dutch unless the
-browser prefers English). The database holds UTC; a bare UTC time reads one or two hours wrong.
+(CET in winter, CEST in summer), weekday and month in the reader's language (Accept-Language;
+Dutch by default). The database holds UTC; a bare UTC time reads one or two hours wrong.
 """
 
 from __future__ import annotations
@@ -13,17 +13,13 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from backend.i18n import preferred_language
+from backend.i18n import N_, preferred_language, translate
 
 CONSOLE_ZONE = ZoneInfo("Europe/Amsterdam")  # the grid operator's, whatever zone the server runs in
-_WEEKDAYS = {
-    "nl": ("ma", "di", "wo", "do", "vr", "za", "zo"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
-_MONTHS = {
-    "nl": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}
+# Abbreviated, as on a clock; msgids of the message catalogs, worded in the reader's language.
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+_MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
+           N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"))  # fmt: skip
 
 
 def local(moment: datetime | str) -> datetime:
@@ -37,7 +33,7 @@ def local(moment: datetime | str) -> datetime:
 def format_moment(moment: datetime | str, lang: str) -> str:
     """'di 1 dec 2026 14:05 CET' (nl) or 'Tue 1 Dec 2026 14:05 CET' (en)."""
     t = local(moment)
-    weekday, month = _WEEKDAYS[lang][t.weekday()], _MONTHS[lang][t.month - 1]
+    weekday, month = translate(lang, _WEEKDAYS[t.weekday()]), translate(lang, _MONTHS[t.month - 1])
     return f"{weekday} {t.day} {month} {t.year} {t:%H:%M} {t:%Z}"
 
 

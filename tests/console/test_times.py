@@ -32,6 +32,9 @@ class TestFormat:
     def test_winter_and_summer_time(self, moment: datetime, lang: str, text: str) -> None:
         assert format_moment(moment, lang) == text
 
+    def test_a_language_without_those_words_reads_english(self) -> None:
+        assert format_moment(WINTER, "de") == "Tue 1 Dec 2026 14:05 CET"  # the catalogs' fallback, not a 500
+
     def test_the_day_changes_at_local_midnight(self) -> None:
         assert format_moment(datetime(2026, 3, 1, 23, 30, tzinfo=UTC), "nl") == "ma 2 mrt 2026 00:30 CET"
 
