@@ -12,11 +12,13 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from backend.console.times import add_time_filters, reader_language
 from backend.console.words import (
+    ACTION_TEXT,
     CASE_STATE_TEXT,
     CHECK_STATUS_TEXT,
     CHECK_TEXT,
     DECISION_OUTCOME_TEXT,
     INSTALL_STATE_TEXT,
+    ROLE_TEXT,
 )
 from backend.i18n import translate
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
@@ -29,6 +31,8 @@ CODES = {
     "check": CHECK_TEXT,
     "check_status": CHECK_STATUS_TEXT,
     "outcome": DECISION_OUTCOME_TEXT,
+    "action": ACTION_TEXT,
+    "role": ROLE_TEXT,
 }
 
 

@@ -155,4 +155,36 @@ CHECK_TEXT = {
     "device_report": N_("the device's own report"),
 }
 DECISION_OUTCOME_TEXT = {**INSTALL_STATE_TEXT, "first_approval": N_("first approval")}
+ACTION_TEXT = {  # an install's history: what happened
+    "install.created": N_("install started"),
+    "label.scanned": N_("label scanned"),
+    "photo.uploaded": N_("photo uploaded"),
+    "location.reported": N_("location shared"),
+    "reading.entered": N_("reading entered"),
+    "install.submitted": N_("submitted"),
+    "help.requested": N_("help requested"),
+    "decision.objected": N_("objection to the decision"),
+    "info.requested": N_("information requested"),
+    "info.answered": N_("question answered"),
+    "info.provided": N_("everything asked for is in"),
+    "review.claimed": N_("case claimed"),
+    "review.released": N_("case released"),
+    "review.decided": N_("decided by a specialist"),
+    "review.first-approval": N_("first approval"),
+    "review.followup-claimed": N_("follow-up claimed"),
+    "review.verdict": N_("verdict on a follow-up"),
+    "visit.offered": N_("visit offered"),
+    "visit.planned": N_("visit planned"),
+    "visit.cancelled": N_("visit called off"),
+    "install.cancelled": N_("withdrawn"),
+    "install.device-approved": N_("approved on the device's report"),
+    "install.confirmed": N_("confirmed by the device"),
+}
+ROLE_TEXT = {
+    "customer": N_("customer"),
+    "installer": N_("installer"),
+    "specialist": N_("specialist"),
+    "admin": N_("administrator"),
+    "system": N_("system"),
+}
 CHECK_STATUS_TEXT = {"pass": N_("passed"), "fail": N_("failed"), "uncertain": N_("uncertain")}

@@ -15,7 +15,16 @@ from tests.factories import Factory
 from tests.helpers.review import case_id_of, set_case
 from tests.mobile_api.helpers import ready_install, submit, upload
 
-CODES = ("suspected_fraud", "label_qr", "smart_meter_1p", "in_review", "meter_label", ">fail<")
+CODES = (
+    "suspected_fraud",
+    "label_qr",
+    "smart_meter_1p",
+    "in_review",
+    "meter_label",
+    "|fail|",
+    "install.submitted",
+    "(customer)",
+)
 
 
 def _visible(html: str) -> str:
@@ -50,6 +59,7 @@ class TestCodesInWords:
         assert [c for c in CODES if c in case or c in queue] == []
         assert "vermoeden van fraude" in case and "vermoeden van fraude" in queue
         assert "QR-label" in case and "mislukt" in case and "bij een specialist" in case
+        assert "|verstuurd|" in case and "(klant)" in case  # the history: what happened, and who
         assert "Het label op de foto hoort bij een ander apparaat dan het gescande." in case  # not fix_en
 
     async def test_the_case_in_english_for_an_english_reader(
