@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench lint screenshots clean messages
+.PHONY: install run test bench lint screenshots clean messages axe
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
@@ -29,7 +29,7 @@ run: install
 	$(BIN)/selfinstall seed
 	$(BIN)/selfinstall serve
 
-test: install
+test: install axe
 	$(BIN)/pytest
 
 bench: install
@@ -39,9 +39,16 @@ lint: install
 	$(BIN)/ruff check backend mobile_api fixtures bench tests
 	$(BIN)/ruff format --check backend mobile_api fixtures bench tests
 
-# The console tests write docs/screenshots/*.png: the specialists' and the operators' pages (needs Debian's chromium).
-screenshots: install
-	SCREENSHOTS=docs $(BIN)/pytest tests/console
+# The console and portal tests write docs/screenshots/*.png: the specialists', the operators' and the
+# customers' pages (needs Debian's chromium).
+screenshots: install axe
+	SCREENSHOTS=docs $(BIN)/pytest tests/console tests/portal
+
+# axe-core from the npm registry for the portal's accessibility checks (tests/portal), into build/ (not committed).
+AXE := build/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	npm install --no-save --no-audit --no-fund --prefix build/axe axe-core@4.14.1
 
 clean:
 	rm -rf $(VENV) data

@@ -63,6 +63,8 @@ from backend.notifications.http import UnsubscribeController
 from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.periodic import every
+from backend.portal.http import PortalController
+from backend.portal.signin import PortalSignInController
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.quality import metrics as quality_metrics
 from backend.quality.flows import qa_sample_hook
@@ -224,7 +226,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware.append(DefineMiddleware(RateLimit, limiter=limiter))
     # Last: a request refused above never touches its key; a POST without the header passes for free.
     middleware.append(DefineMiddleware(IdempotencyKeys))
-    console_dir = Path(__file__).parent / "console"
+    console_dir, portal_dir = Path(__file__).parent / "console", Path(__file__).parent / "portal"
     app = Litestar(
         route_handlers=[
             live,
@@ -252,6 +254,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeviceReportController,
             *CONSOLE_CONTROLLERS,
             *([ConsoleSignInController] if provider_sign_in(settings) else []),
+            PortalController,  # the customers' portal (backend/portal), beside the console
+            *([PortalSignInController] if provider_sign_in(settings) else []),
+            create_static_files_router(
+                path="/portal/static",
+                directories=[portal_dir / "static"],
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},
+            ),
             create_static_files_router(
                 path="/console/static",
                 directories=[console_dir / "static"],
@@ -260,14 +270,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         template_config=TemplateConfig(
-            directory=console_dir / "templates", engine=JinjaTemplateEngine, engine_callback=add_template_helpers
+            directory=[console_dir / "templates", portal_dir / "templates"],  # the portal's under portal/
+            engine=JinjaTemplateEngine,
+            engine_callback=add_template_helpers,
         ),
-        # Forms of the console carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
+        # Forms of the console and the portal carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
         csrf_config=CSRFConfig(
             secret=settings.csrf_secret,  # its own: the JWT "secret" is public when it is an RS256 key
             cookie_secure=True,
             cookie_samesite="strict",
-            cookie_path="/console",
+            cookie_path="/",  # the console's and the portal's forms
             exclude=[
                 "^/mobile",
                 "^/review",

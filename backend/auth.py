@@ -176,7 +176,7 @@ class _VerifyingJWTAuth(JWTAuth[Principal, Token]):
 
 
 def jwt_auth(settings: Settings, verifier: TokenVerifier | None = None) -> JWTAuth[Principal, Token]:
-    """The bearer-token middleware; /schema, /health, /metrics and /console (its own session) stay public.
+    """The bearer-token middleware; /schema, /health, /metrics, /console and /portal (their own sessions) stay public.
 
     Every method is authenticated: Litestar skips OPTIONS and HEAD by default, and the role guards
     of those routes then found no user (a 500). The patterns are anchored: Litestar searches them
@@ -190,7 +190,7 @@ def jwt_auth(settings: Settings, verifier: TokenVerifier | None = None) -> JWTAu
         accepted_issuers=[settings.jwt_issuer],
         accepted_audiences=[settings.jwt_audience],
         require_claims=REQUIRED_CLAIMS,
-        exclude=["^/schema", "^/health", "^/metrics", "^/console"],
+        exclude=["^/schema", "^/health", "^/metrics", "^/console", "^/portal"],
         exclude_http_methods=[],
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-CONSOLE = "/console"
+PAGES = ("/console", "/portal")  # the operators' console and the customers' portal
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -23,12 +23,12 @@ SECURITY_HEADERS = {
 
 
 async def console_security_headers(message: Message, scope: Scope) -> None:
-    """Litestar before_send hook: adds SECURITY_HEADERS to every response under /console (async:
+    """Litestar before_send hook: adds SECURITY_HEADERS to every response under PAGES (async:
     Litestar runs a sync hook in a worker thread, twice for every response of every route)."""
     if message["type"] != "http.response.start":
         return
     path = scope.get("path", "")
-    if path == CONSOLE or path.startswith(CONSOLE + "/"):
+    if any(path == page or path.startswith(page + "/") for page in PAGES):
         headers = MutableScopeHeaders.from_message(message)
         for name, value in SECURITY_HEADERS.items():
             headers[name] = value

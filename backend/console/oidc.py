@@ -141,8 +141,11 @@ async def finish(
     attempt: SignInAttempt | None,
     params: Mapping[str, str],
     redirect_url: str,
+    roles: frozenset[Role] = CONSOLE_ROLES,
+    refused: str = STAFF_ONLY,
 ) -> Token:
-    """The specialist's or admin's verified ID token for the provider's redirect back; SignInFailed otherwise."""
+    """The verified ID token of one of `roles` (the console's: a specialist or an admin; the portal's: a
+    customer) for the provider's redirect back; SignInFailed otherwise, `refused` for another role."""
     oidc = provider_sign_in(verifier.settings)
     assert oidc is not None and oidc.client_id, "the callback is routed only with a provider sign-in"
     if "error" in params:  # the user cancelled, or the provider refused them
@@ -164,6 +167,6 @@ async def finish(
         raise SignInFailed(503, UNREACHABLE) from None
     if not _same(str(token.extras.get("nonce", "")), attempt.nonce):
         raise SignInFailed(401, REFUSED_BY_PROVIDER)  # an ID token issued for another sign-in
-    if verifier.role(token) not in CONSOLE_ROLES:
-        raise SignInFailed(403, STAFF_ONLY)
+    if verifier.role(token) not in roles:
+        raise SignInFailed(403, refused)
     return token

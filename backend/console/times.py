@@ -43,7 +43,10 @@ def format_clock(moment: datetime | str) -> str:
 
 
 def reader_language(context: Context) -> str:
-    """The language the console speaks to this request's reader."""
+    """The language the page speaks to this request's reader: the page's own `lang` where its handler
+    chose one (the portal's language switch), else Accept-Language."""
+    if context.get("lang"):
+        return str(context["lang"])
     request: Any = context.get("request")
     return preferred_language(request.headers.get("accept-language") if request is not None else None)
 

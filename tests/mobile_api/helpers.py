@@ -127,13 +127,15 @@ async def ready_install(
     skip: tuple[str, ...] = (),
     photo_options: dict[str, dict[str, Any]] | None = None,
     reading: float | None = 4512.7,
+    who: Party | None = None,
 ) -> Draft:
     """An install with its asset scanned, a location shared, the reading entered where the type asks
     for one (unless `reading` is None) and a photo in every slot but `skip`.
 
-    `photo_options` maps a slot to extra options of `make.photo` (e.g. a blur) for that slot.
+    `photo_options` maps a slot to extra options of `make.photo` (e.g. a blur) for that slot; `who` a
+    caller of the test's choosing (a demo customer the portal's demo sign-in offers).
     """
-    d = await new_install(client, make, asset_type, role=role, capacity=capacity)
+    d = await new_install(client, make, asset_type, role=role, capacity=capacity, who=who)
     d.serial, d.payload = await make.asset(asset_type)
     r = await scan(client, d, d.payload)
     assert r.status_code == 200, r.text

@@ -31,6 +31,7 @@ INSTALL = "/mobile/v1/installs/{install_id:uuid}"
 CASE = "/review/v1/cases/{case_id:int}"
 CALIBRATION = "/review/v1/calibration/{known_answer_id:int}"
 CONSOLE_CASE = "/console/cases/{case_id:int}"
+PORTAL_INSTALL = "/portal/installs/{install_id:uuid}"
 JOB = "/admin/v1/jobs/{job_id:int}"
 UPLOAD = "/mobile/v1/uploads/{upload_id:uuid}"
 TUS = "/mobile/v1/tus"
@@ -123,6 +124,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", CONSOLE_CASE + "/decision"): Route(None, elsewhere="test_hostile_bodies.py"),
     ("POST", CONSOLE_CASE + "/verdict"): Route(None, elsewhere="test_hostile_bodies.py"),
     ("GET", "/console/static/{file_path:path}"): Route(None),
+    # The customers' portal (backend/portal): its own session cookie, none of these sends one.
+    ("GET", "/portal"): Route(None),
+    ("GET", "/portal/login"): Route(None),
+    ("POST", "/portal/login/demo"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
+    ("POST", "/portal/logout"): Route(None),
+    ("GET", PORTAL_INSTALL): Route(None, query=("msg",)),
+    ("POST", PORTAL_INSTALL + "/help"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
+    ("POST", PORTAL_INSTALL + "/objection"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
+    ("POST", PORTAL_INSTALL + "/visit"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
+    ("GET", "/portal/static/{file_path:path}"): Route(None),
     ("GET", "/schema"): Route(None),
     ("GET", "/schema/swagger"): Route(None),
     ("GET", "/schema/openapi.json"): Route(None),

@@ -1,0 +1,63 @@
+"""Who may open a portal page: the session cookie names a customer (the console's session machinery,
+backend/console/sessions.py, in a cookie of the portal's own path). No session: the sign-in page.
+A staff session never opens here: its cookie is scoped to /console, and the role is checked.
+
+The reader's language: `?lang=` (the language switch, then kept in a cookie), else the cookie, else
+Accept-Language (Dutch by default)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+
+from backend.console import sessions
+from backend.i18n import catalogs, preferred_language
+from backend.installs.context import InstallContext
+from backend.principal import Principal, Role
+
+COOKIE = "si_portal"
+LANG_COOKIE = "si_lang"
+PATH = "/portal"
+HOME = "/portal/"
+LOGIN = "/portal/login"
+
+
+class PortalLoginRequired(Exception):
+    """No customer's session: go to the sign-in page."""
+
+
+HANDLERS: dict[type[Exception], Any] = {PortalLoginRequired: lambda _r, _e: Redirect(LOGIN, status_code=303)}
+
+
+async def principal_of(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
+    """The customer whose portal session the cookie names (None for none, or for any other role)."""
+    who = await sessions.session_principal(request.cookies.get(COOKIE), ctx.clock())
+    return who if who is not None and who.role is Role.CUSTOMER else None
+
+
+async def require_customer(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
+    """The signed-in customer, or the sign-in page."""
+    who = await principal_of(request, ctx)
+    if who is None:
+        raise PortalLoginRequired
+    return who
+
+
+def session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(key=COOKIE, value=value, path=PATH, max_age=max_age, httponly=True, secure=True, samesite="strict")
+
+
+def language_of(request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
+    """The page's language, and the cookie that keeps a language the reader just switched to."""
+    offered = catalogs().languages
+    chosen = request.query_params.get("lang")
+    if chosen in offered:
+        year = 365 * 24 * 3600
+        return chosen, Cookie(key=LANG_COOKIE, value=chosen, path=PATH, max_age=year, secure=True, samesite="lax")
+    kept = request.cookies.get(LANG_COOKIE)
+    if kept in offered:
+        return kept, None
+    return preferred_language(request.headers.get("accept-language")), None

@@ -1,0 +1,260 @@
+"""/portal: the customers' own pages, "what is going on for me, and what can I do", in a phone's browser.
+
+Server-rendered like the console and over the same services as the mobile API: the words of a state,
+the next actions and the expected decision time are mobile_api/v1/views.py's install_view, a form is
+checked by the API's own request Struct, and asking for a person, objecting and picking a visit window
+call the services the API calls. Sign-in opens a customer's session (backend/portal/access.py); every
+form carries a CSRF token (Litestar's CSRF middleware, as the console's)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from backend.console import sessions
+from backend.console.oidc import pasted_tokens_allowed, provider_sign_in
+from backend.errors import MESSAGES, DomainError
+from backend.i18n import N_, DataWords, translate
+from backend.installs import service
+from backend.installs.connections import owned_connections
+from backend.installs.context import InstallContext
+from backend.jobs import visits
+from backend.portal.access import (
+    COOKIE,
+    HANDLERS,
+    HOME,
+    LOGIN,
+    language_of,
+    principal_of,
+    require_customer,
+    session_cookie,
+)
+from backend.principal import Principal, Role
+from mobile_api.v1 import schemas as s
+from mobile_api.v1.views import connection_view, install_view
+from mobile_api.v1.visits import visit_view
+
+_T = TypeVar("_T", bound=msgspec.Struct)
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+# The demo customers of `selfinstall seed` (fixtures/seed.py): one click signs in as one, in development.
+DEMO_CUSTOMERS = ("cust-anna", "cust-bram", "cust-chris")
+DEMO_SESSION = timedelta(hours=8)
+HOME_INSTALLS = 20  # the newest installs on the home page; older ones are one link away in the app's list
+FLASH = {
+    "help_sent": N_("Your message has been sent. A person from our team will contact you."),
+    "objection_sent": N_("Your objection has been sent. A specialist looks at your install again."),
+    "visit_picked": N_("The visit is planned in the window you picked."),
+}
+
+
+@dataclass
+class ConnectionGroup:
+    """A connection of the customer's with their installs there; `current` False once they moved out."""
+
+    connection: s.ConnectionView
+    current: bool
+    installs: list[s.InstallView] = field(default_factory=list)
+
+
+def _page(request: Request[Any, Any, Any], name: str, status: int = 200, **context: Any) -> Template:
+    lang, keep = language_of(request)
+    return Template(
+        f"portal/{name}.html",
+        status_code=status,
+        context={"lang": lang, "path": request.url.path, **context},
+        cookies=[keep] if keep else [],
+    )
+
+
+def _labels(ctx: InstallContext, lang: str) -> dict[str, str]:
+    """Each asset type as the catalog names it for a person ('Slimme meter (1-fase)'), not its code."""
+    return {name: DataWords(t.label_nl, t.label_en).words(lang) for name, t in ctx.catalog.types.items()}
+
+
+def _flash(lang: str, code: str | None) -> dict[str, str] | None:
+    """The message a redirect's `?msg=` names: an outcome of ours, or a problem code in words."""
+    if code in FLASH:
+        return {"kind": "info", "text": translate(lang, FLASH[code])}
+    if code in MESSAGES:  # its parameters are not in the URL: a placeholder reads as …
+        return {"kind": "error", "text": translate(lang, MESSAGES[code].detail).format_map(_Blank())}
+    return None
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def _form(data: dict[str, str], kind: type[_T]) -> _T | None:
+    """The form as the mobile API's request Struct: the same limits, one place; None if it breaks one."""
+    try:
+        return msgspec.convert(data, kind, strict=False)
+    except msgspec.ValidationError:
+        return None
+
+
+def _back(install_id: uuid.UUID, code: str) -> Redirect:
+    anchor = "" if code in FLASH else "#top"
+    return Redirect(f"/portal/installs/{install_id}?msg={code}{anchor}", status_code=303)
+
+
+async def _act(action: Awaitable[object], install_id: uuid.UUID, success: str) -> Redirect:
+    """Run a customer's action and go back to the install's page with its outcome as the message."""
+    try:
+        await action
+    except DomainError as exc:
+        return _back(install_id, exc.code)
+    return _back(install_id, success)
+
+
+async def _visit(snap_has_visit: bool, who: Principal, install_id: uuid.UUID, lang: str) -> s.VisitView | None:
+    return visit_view(await visits.customer_visit(who, install_id), lang) if snap_has_visit else None
+
+
+class PortalController(Controller):
+    path = "/portal"
+    include_in_schema = False
+    exception_handlers = HANDLERS
+
+    @get("/login")
+    async def login_page(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[Any]:
+        """The sign-in page: the provider's button when one is configured, the demo customers in development."""
+        if await principal_of(request, ctx) is not None:
+            return Redirect(HOME, status_code=303)
+        return _login(request, ctx, 200)
+
+    @post("/login/demo", status_code=303)
+    async def demo_sign_in(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Form
+    ) -> Response[Any]:
+        """Development only (the console's rule for pasted tokens): sign in as one of the demo customers."""
+        if not pasted_tokens_allowed(ctx.settings):
+            return _login(request, ctx, 403, N_("The demo sign-in is only there in development."))
+        subject = data.get("customer", "")
+        if subject not in DEMO_CUSTOMERS:
+            return _login(request, ctx, 422, N_("Pick one of the demo customers."))
+        now = ctx.clock()
+        session = await sessions.open_session(Principal(subject=subject, role=Role.CUSTOMER), now, now + DEMO_SESSION)
+        cookie = session_cookie(session, int(DEMO_SESSION.total_seconds()))
+        return Redirect(HOME, status_code=303, cookies=[cookie])
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        await sessions.end_session(request.cookies.get(COOKIE))
+        return Redirect(LOGIN, status_code=303, cookies=[session_cookie("", 0)])
+
+    @get("/")
+    async def home(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
+        """What is going on for me: my connections, the installs on each, what to do next."""
+        who = await require_customer(request, ctx)
+        lang, _ = language_of(request)
+        groups: dict[str, ConnectionGroup] = {}
+        for owned in await owned_connections(ctx, who, 100, None):
+            groups[owned.connection.ean] = ConnectionGroup(connection_view(owned.connection), current=True)
+        for install in await service.list_installs(who, HOME_INSTALLS, None, None):
+            # The same scoped read as the API's GetInstall: after a move-out, only their own time's installs.
+            view = install_view(ctx.catalog, await service.get_install(who, install.id), lang)
+            group = groups.setdefault(view.connection.ean, ConnectionGroup(view.connection, current=False))
+            group.installs.append(view)
+        return _page(request, "home", who=who, groups=list(groups.values()), labels=_labels(ctx, lang))
+
+    @get("/installs/{install_id:uuid}")
+    async def install(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        msg: FromQuery[str | None] = None,
+    ) -> Template:
+        """One install: its state, checks with their fix, timeline, next actions and the help forms."""
+        who = await require_customer(request, ctx)
+        lang, _ = language_of(request)
+        snap = await service.get_install(who, install_id)  # 404 for another's (the API's problem page)
+        view = install_view(ctx.catalog, snap, lang)
+        visit = await _visit(snap.visit is not None, who, install_id, lang)
+        codes = {a.code for a in view.next_actions}
+        return _page(
+            request,
+            "install",
+            who=who,
+            install=view,
+            visit=visit,
+            labels=_labels(ctx, lang),
+            flash=_flash(lang, msg),
+            failing=[c for c in view.checks if c.status != "pass"],
+            can_object=view.state == "rejected",
+            can_pick="pick_visit_window" in codes and visit is not None and visit.state == "offered",
+        )
+
+    @post("/installs/{install_id:uuid}/help", status_code=303)
+    async def help(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """Ask for a person with a message (the API's AskForHelp)."""
+        who = await require_customer(request, ctx)
+        form = _form({"message": data.get("message", "")}, s.AskForHelp)
+        if form is None:
+            return _back(install_id, "request/invalid")
+        return await _act(service.request_help(ctx, who, install_id, form.message), install_id, "help_sent")
+
+    @post("/installs/{install_id:uuid}/objection", status_code=303)
+    async def objection(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """Object to a rejection with the customer's words (the API's ObjectToDecision)."""
+        who = await require_customer(request, ctx)
+        form = _form({"message": data.get("message", "")}, s.ObjectToDecision)
+        if form is None:
+            return _back(install_id, "request/invalid")
+        action = service.object_to_decision(ctx, who, install_id, form.message)
+        return await _act(action, install_id, "objection_sent")
+
+    @post("/installs/{install_id:uuid}/visit", status_code=303)
+    async def visit(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """Pick one of the offered windows (the API's PickVisitWindow); the radio's value is `start|end`."""
+        who = await require_customer(request, ctx)
+        start, _, end = data.get("window", "").partition("|")
+        form = _form({"window_start": start, "window_end": end}, s.PickVisitWindow)
+        if form is None:
+            return _back(install_id, "request/invalid")
+        urls, now = ctx.settings.webhook_urls, ctx.clock()
+        action = visits.pick_window(urls, who, install_id, form.window_start, form.window_end, now)
+        return await _act(action, install_id, "visit_picked")
+
+
+def _login(request: Request[Any, Any, Any], ctx: InstallContext, status: int, error: str | None = None) -> Template:
+    lang, _ = language_of(request)
+    return _page(
+        request,
+        "login",
+        status,
+        who=None,
+        flash={"kind": "error", "text": translate(lang, error)} if error else None,
+        provider=provider_sign_in(ctx.settings) is not None,
+        demo=DEMO_CUSTOMERS if pasted_tokens_allowed(ctx.settings) else (),
+    )
