@@ -26,7 +26,7 @@ from backend.console.oidc import pasted_tokens_allowed, provider_sign_in
 from backend.errors import MESSAGES, DomainError
 from backend.i18n import N_, DataWords, translate
 from backend.installs import service
-from backend.installs.connections import owned_connections
+from backend.installs.connections import claim_connection, owned_connections
 from backend.installs.context import InstallContext
 from backend.jobs import visits
 from backend.portal.access import (
@@ -55,7 +55,9 @@ FLASH = {
     "help_sent": N_("Your message has been sent. A person from our team will contact you."),
     "objection_sent": N_("Your objection has been sent. A specialist looks at your install again."),
     "visit_picked": N_("The visit is planned in the window you picked."),
+    "claimed": N_("The connection is linked to your account."),
 }
+CLAIM_FORM_HELP = N_("Check the EAN (18 digits), the postcode (such as 6811 AL) and the house number.")
 
 
 @dataclass
@@ -155,19 +157,34 @@ class PortalController(Controller):
         return Redirect(LOGIN, status_code=303, cookies=[session_cookie("", 0)])
 
     @get("/")
-    async def home(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
+    async def home(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], msg: FromQuery[str | None] = None
+    ) -> Template:
         """What is going on for me: my connections, the installs on each, what to do next."""
         who = await require_customer(request, ctx)
         lang, _ = language_of(request)
-        groups: dict[str, ConnectionGroup] = {}
-        for owned in await owned_connections(ctx, who, 100, None):
-            groups[owned.connection.ean] = ConnectionGroup(connection_view(owned.connection), current=True)
-        for install in await service.list_installs(who, HOME_INSTALLS, None, None):
-            # The same scoped read as the API's GetInstall: after a move-out, only their own time's installs.
-            view = install_view(ctx.catalog, await service.get_install(who, install.id), lang)
-            group = groups.setdefault(view.connection.ean, ConnectionGroup(view.connection, current=False))
-            group.installs.append(view)
-        return _page(request, "home", who=who, groups=list(groups.values()), labels=_labels(ctx, lang))
+        return await _home(request, ctx, who, 200, _flash(lang, msg))
+
+    @post("/connections/claim", status_code=303)
+    async def claim(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Form
+    ) -> Response[Any]:
+        """Link a connection by EAN, postcode and house number: the API's ClaimConnection, with its limits."""
+        who = await require_customer(request, ctx)
+        lang, _ = language_of(request)
+        typed = {k: data.get(k, "").strip() for k in ("ean", "postcode", "house_number")}
+        form = _form({**typed, "postcode": typed["postcode"].replace(" ", "")}, s.ClaimConnection)
+        if form is None:
+            flash = {"kind": "error", "text": translate(lang, CLAIM_FORM_HELP)}
+            return await _home(request, ctx, who, 422, flash, typed)
+        try:
+            await claim_connection(ctx, who, form.ean, form.postcode, form.house_number)
+        except DomainError as exc:  # a wrong answer counts towards the limits, as in the API
+            page = await _home(request, ctx, who, exc.status, {"kind": "error", "text": exc.message(lang)}, typed)
+            if "retry_after_s" in exc.params:
+                page.headers["Retry-After"] = str(exc.params["retry_after_s"])
+            return page
+        return Redirect(f"{HOME}?msg=claimed", status_code=303)
 
     @get("/installs/{install_id:uuid}")
     async def install(
@@ -245,6 +262,36 @@ class PortalController(Controller):
         urls, now = ctx.settings.webhook_urls, ctx.clock()
         action = visits.pick_window(urls, who, install_id, form.window_start, form.window_end, now)
         return await _act(action, install_id, "visit_picked")
+
+
+async def _home(
+    request: Request[Any, Any, Any],
+    ctx: InstallContext,
+    who: Principal,
+    status: int,
+    flash: dict[str, str] | None,
+    typed: dict[str, str] | None = None,
+) -> Template:
+    """The home page: each connection with the customer's installs there, and the claim form (as typed)."""
+    lang, _ = language_of(request)
+    groups: dict[str, ConnectionGroup] = {}
+    for owned in await owned_connections(ctx, who, 100, None):
+        groups[owned.connection.ean] = ConnectionGroup(connection_view(owned.connection), current=True)
+    for install in await service.list_installs(who, HOME_INSTALLS, None, None):
+        # The same scoped read as the API's GetInstall: after a move-out, only their own time's installs.
+        view = install_view(ctx.catalog, await service.get_install(who, install.id), lang)
+        group = groups.setdefault(view.connection.ean, ConnectionGroup(view.connection, current=False))
+        group.installs.append(view)
+    return _page(
+        request,
+        "home",
+        status,
+        who=who,
+        groups=list(groups.values()),
+        labels=_labels(ctx, lang),
+        flash=flash,
+        typed=typed or {},
+    )
 
 
 def _login(request: Request[Any, Any, Any], ctx: InstallContext, status: int, error: str | None = None) -> Template:

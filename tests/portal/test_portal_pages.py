@@ -244,6 +244,54 @@ class TestInstallPage:
         assert 'name="window"' not in page.text and "Planned:" in page.text
 
 
+class TestClaim:
+    async def test_link_a_connection_with_its_proof(self, client: httpx.AsyncClient, make: Factory) -> None:
+        ean = await make.connection(postcode="6811AL", house_number=14)
+        customer = make.party(Role.CUSTOMER)
+        headers = await portal_headers(client, customer.subject)
+        empty = await client.get("/portal/", headers={**headers, **NL})
+        assert "Er is nog geen aansluiting" in empty.text and 'id="claim-ean"' in empty.text
+        fields = {"ean": ean, "postcode": "6811 al", "house_number": "14"}
+        r = await client.post("/portal/connections/claim", headers=headers, data=form(headers, **fields))
+        assert r.status_code == 303 and r.headers["location"] == "/portal/?msg=claimed"
+        home = await client.get(r.headers["location"], headers={**headers, **NL})
+        assert "De aansluiting is aan uw account gekoppeld." in home.text and f'id="conn-{ean}"' in home.text
+        mine = (await client.get("/mobile/v1/connections", headers=customer.headers)).json()["items"]
+        assert [c["connection"]["ean"] for c in mine] == [ean]
+
+    async def test_a_wrong_answer_counts_and_the_limit_holds(self, client: httpx.AsyncClient, make: Factory) -> None:
+        ean = await make.connection(postcode="6811AL", house_number=14)
+        headers = await portal_headers(client, make.party(Role.CUSTOMER).subject)
+        wrong = {"ean": ean, "postcode": "6811AL", "house_number": "15"}
+        r = await client.post("/portal/connections/claim", headers={**headers, **EN}, data=form(headers, **wrong))
+        assert r.status_code == 422 and "The details do not match a connection." in r.text
+        assert f'value="{ean}"' in r.text and 'value="15"' in r.text  # as typed, to correct
+        for _ in range(4):  # CLAIM_FAILURES_ALLOWED is 5 in the window
+            await client.post("/portal/connections/claim", headers=headers, data=form(headers, **wrong))
+        right = {**wrong, "house_number": "14"}
+        r = await client.post("/portal/connections/claim", headers={**headers, **EN}, data=form(headers, **right))
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "Too many failed attempts" in r.text
+
+    async def test_another_customers_connection_is_refused(self, client: httpx.AsyncClient, make: Factory) -> None:
+        ean = await make.connection(owner=make.party(Role.CUSTOMER).subject, postcode="6811AL", house_number=14)
+        headers = await portal_headers(client, make.party(Role.CUSTOMER).subject)
+        fields = {"ean": ean, "postcode": "6811AL", "house_number": "14"}
+        r = await client.post("/portal/connections/claim", headers={**headers, **NL}, data=form(headers, **fields))
+        assert r.status_code == 409 and f'id="conn-{ean}"' not in r.text
+
+    async def test_a_malformed_form_is_refused_in_words(self, client: httpx.AsyncClient, make: Factory) -> None:
+        headers = await portal_headers(client, make.party(Role.CUSTOMER).subject)
+        for fields in (
+            {"ean": "12345", "postcode": "6811AL", "house_number": "14"},
+            {"ean": "871687000000000009", "postcode": "6811\x00AL", "house_number": "14"},
+            {"ean": "871687000000000009", "postcode": "6811AL", "house_number": "veertien"},
+            {"ean": "871687000000000009", "postcode": "6811AL", "house_number": "9" * 40},
+            {},
+        ):
+            r = await client.post("/portal/connections/claim", headers={**headers, **EN}, data=form(headers, **fields))
+            assert r.status_code == 422 and "Check the EAN (18 digits)" in r.text, fields
+
+
 class TestHostileForms:
     """The forms' bodies as an attacker sends them: refused in words, never a server error, nothing changed."""
 

@@ -129,6 +129,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/portal/login"): Route(None),
     ("POST", "/portal/login/demo"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", "/portal/logout"): Route(None),
+    ("POST", "/portal/connections/claim"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("GET", PORTAL_INSTALL): Route(None, query=("msg",)),
     ("POST", PORTAL_INSTALL + "/help"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", PORTAL_INSTALL + "/objection"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
