@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
+from backend.admin.assets import cursor_serial
 from backend.bounds import LINE
 from backend.console.access import HANDLERS, require
 from backend.console.said import error_flash
@@ -23,6 +24,7 @@ from backend.installs import qr
 from backend.installs.assets import AssetSearch, label_keys, label_sheet, search_assets
 from backend.installs.connection_admin import ConnectionSearch, search_connections
 from backend.installs.context import InstallContext
+from backend.installs.ean import eighteen_digits
 from backend.installs.enums import AssetStatus
 from backend.principal import Principal, Role
 
@@ -60,12 +62,13 @@ async def _assets_page(
             status=AssetStatus(fields["status"]) if "status" in fields else None,
             key_id=fields.get("key_id"),
         )
-        after = decode_cursor(cursor, str)[0] if cursor else None
+        after = decode_cursor(cursor, cursor_serial)[0] if cursor else None
         entries = await search_assets(who, search, PAGE + 1, after)
         next_cursor = _next([e.asset for e in entries], "serial")
     return Template(
         "assets.html",
         status_code=status,
+        media_type=MediaType.HTML,  # also as the label sheet's refusal, whose route answers SVG
         context={
             "who": who,
             "flash": {"kind": "error", "text": " ".join(wrong)} if wrong else None,
@@ -158,7 +161,7 @@ class InventoryController(Controller):
             search = ConnectionSearch(
                 ean=fields.get("ean"), postcode=fields.get("postcode"), house_number=number, owner=fields.get("owner")
             )
-            after = decode_cursor(cursor, str)[0] if cursor else None
+            after = decode_cursor(cursor, eighteen_digits)[0] if cursor else None
             try:
                 rows = await search_connections(who, search, PAGE + 1, after)
             except DomainError as exc:

@@ -17,8 +17,10 @@ import msgspec
 from backend.admin.assets import RetireAssetIn, SwapAssetIn
 from backend.admin.connections import SettleOwnerIn
 from backend.admin.known_answers import KnownAnswerIn
+from backend.events.http import SubscriptionIn
 from backend.integrations.http import DeviceReportIn
 from backend.jobs.http import AssignJobIn, CancelJobIn, JobIn
+from backend.jobs.visit_http import OfferVisitIn
 from backend.principal import Role
 from backend.quality.http import AnswerIn
 from backend.review.http import DecisionIn, VerdictIn
@@ -35,11 +37,13 @@ PORTAL_INSTALL = "/portal/installs/{install_id:uuid}"
 JOB = "/admin/v1/jobs/{job_id:int}"
 UPLOAD = "/mobile/v1/uploads/{upload_id:uuid}"
 TUS = "/mobile/v1/tus"
+CONSOLE_JOB = "/console/jobs/{job_id:int}"
+CONSOLE_ADMIN = "console-admin"  # an admin's console session (None: a specialist's, or no one's)
 
 
 @dataclass(frozen=True)
 class Route:
-    role: Role | None  # None: no token (public, or the console's own cookie)
+    role: Role | str | None  # None: no token (public, or a specialist's console cookie); CONSOLE_ADMIN
     schema: type[msgspec.Struct] | None = None  # the JSON body
     query: tuple[str, ...] = ()  # query parameters, attacked by TestQueryStrings
     elsewhere: str = ""  # covered by another file of this suite
@@ -67,6 +71,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", INSTALL + "/photos/{photo_id:int}"): Route(Role.CUSTOMER),
     ("POST", "/mobile/v1/connections/claim"): Route(Role.CUSTOMER, s.ClaimConnection),
     ("POST", "/mobile/v1/connections/{ean:str}/release"): Route(Role.CUSTOMER),
+    ("GET", INSTALL + "/visit"): Route(Role.CUSTOMER),
+    ("POST", INSTALL + "/visit"): Route(Role.CUSTOMER, s.PickVisitWindow),
+    ("GET", "/mobile/v1/me/notifications"): Route(Role.CUSTOMER),
+    ("PUT", "/mobile/v1/me/notifications"): Route(Role.CUSTOMER, s.NotificationSettings),
+    ("GET", "/notifications/v1/unsubscribe"): Route(None, query=("token",)),
+    ("POST", "/notifications/v1/unsubscribe"): Route(None, query=("token",)),
     # Resumable uploads: raw bodies and header fields, attacked in tests/uploads (offsets, lengths, limits).
     ("PATCH", UPLOAD): Route(Role.CUSTOMER, elsewhere="tests/uploads/test_resumable.py"),
     ("DELETE", UPLOAD): Route(Role.CUSTOMER),
@@ -93,6 +103,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", JOB): Route(Role.ADMIN),
     ("POST", JOB + "/assign"): Route(Role.ADMIN, AssignJobIn),
     ("POST", JOB + "/cancel"): Route(Role.ADMIN, CancelJobIn),
+    ("GET", "/admin/v1/webhooks"): Route(Role.ADMIN, query=("limit", "cursor")),
+    ("POST", "/admin/v1/webhooks"): Route(Role.ADMIN, SubscriptionIn),
+    ("DELETE", "/admin/v1/webhooks/{subscription_id:int}"): Route(Role.ADMIN),
+    ("GET", "/admin/v1/deliveries"): Route(Role.ADMIN, query=("limit", "cursor", "state")),
+    ("POST", "/admin/v1/deliveries/{delivery_id:int}/retry"): Route(Role.ADMIN),
     ("GET", "/admin/v1/known-answers"): Route(Role.ADMIN, query=("limit", "cursor")),
     ("POST", "/admin/v1/known-answers"): Route(Role.ADMIN, KnownAnswerIn),
     ("DELETE", "/admin/v1/known-answers/{known_answer_id:int}"): Route(Role.ADMIN),
@@ -105,6 +120,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", CASE + "/release"): Route(Role.SPECIALIST),
     ("POST", CASE + "/decision"): Route(Role.SPECIALIST, DecisionIn),
     ("POST", CASE + "/verdict"): Route(Role.SPECIALIST, VerdictIn),
+    ("POST", CASE + "/visit"): Route(Role.SPECIALIST, OfferVisitIn),
     ("GET", CASE + "/photos/{photo_id:int}/original"): Route(Role.SPECIALIST),
     ("GET", CALIBRATION): Route(Role.SPECIALIST),
     ("POST", CALIBRATION + "/answer"): Route(Role.SPECIALIST, AnswerIn),
@@ -123,6 +139,20 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", CONSOLE_CASE + "/release"): Route(None),
     ("POST", CONSOLE_CASE + "/decision"): Route(None, elsewhere="test_hostile_bodies.py"),
     ("POST", CONSOLE_CASE + "/verdict"): Route(None, elsewhere="test_hostile_bodies.py"),
+    ("POST", CONSOLE_CASE + "/visit"): Route(None, elsewhere="tests/console/test_visit_form.py"),
+    ("GET", "/console/jobs"): Route(CONSOLE_ADMIN, query=("installer", "state", "msg", "cursor")),
+    ("POST", "/console/jobs"): Route(CONSOLE_ADMIN, elsewhere="tests/console/test_dispatch_pages.py"),
+    ("POST", "/console/jobs/import"): Route(CONSOLE_ADMIN, elsewhere="tests/console/test_dispatch_pages.py"),
+    ("POST", CONSOLE_JOB + "/assign"): Route(CONSOLE_ADMIN, elsewhere="tests/console/test_dispatch_pages.py"),
+    ("POST", CONSOLE_JOB + "/cancel"): Route(CONSOLE_ADMIN, elsewhere="tests/console/test_dispatch_pages.py"),
+    ("GET", "/console/assets"): Route(CONSOLE_ADMIN, query=("serial", "cursor", "key_id", "status", "asset_type")),
+    ("GET", "/console/assets/keys"): Route(CONSOLE_ADMIN),
+    ("GET", "/console/assets/labels.svg"): Route(CONSOLE_ADMIN, query=("serial",)),
+    ("GET", "/console/connections"): Route(CONSOLE_ADMIN, query=("cursor", "ean", "house_number", "owner", "postcode")),
+    ("GET", "/console/outbox"): Route(CONSOLE_ADMIN, query=("state", "msg", "cursor")),
+    ("POST", "/console/outbox/{delivery_id:int}/retry"): Route(CONSOLE_ADMIN),
+    ("GET", "/console/figures"): Route(CONSOLE_ADMIN),
+    ("GET", "/console/settings"): Route(CONSOLE_ADMIN),
     ("GET", "/console/static/{file_path:path}"): Route(None),
     # The customers' portal (backend/portal): its own session cookie, none of these sends one.
     ("GET", "/portal"): Route(None),
@@ -147,7 +177,7 @@ ROUTES: dict[tuple[str, str], Route] = {
 class World:
     """Real rows every hostile request aims at, so a request that got through would store something."""
 
-    parties: dict[Role | None, dict[str, str]]
+    parties: dict[Role | str | None, dict[str, str]]
     install_id: str
     ean: str  # the customer's own connection
     free_ean: str  # a connection nobody has claimed
@@ -218,6 +248,27 @@ def samples(w: World) -> dict[type[msgspec.Struct], dict[str, Any]]:
         },
         VerdictIn: {"verdict": "agree", "version": 1, "note": "n"},
         AnswerIn: {"answer": "approve"},
+        OfferVisitIn: {
+            "windows": [
+                {
+                    "window_start": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+                    "window_end": (datetime.now(UTC) + timedelta(days=2, hours=4)).isoformat(),
+                }
+            ],
+            "installer": "inst-hostile",
+            "note": "Kelder.",
+        },
+        s.PickVisitWindow: {
+            "window_start": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+            "window_end": (datetime.now(UTC) + timedelta(days=2, hours=4)).isoformat(),
+        },
+        s.NotificationSettings: {
+            "email": "anna@example.com",
+            "language": "nl",
+            "moments": ["approved", "rejected"],
+            "email_enabled": True,
+        },
+        SubscriptionIn: {"url": "https://registry.example/hooks", "event_types": ["install.approved"]},
         DeviceReportIn: {
             "report_id": f"r-{uuid.uuid4().hex}",
             "device_serial": w.serial,
@@ -247,18 +298,19 @@ async def make_world(client: httpx.AsyncClient, settings: Settings) -> World:
     serial, payload = await make.asset()
     installer = make.party(Role.INSTALLER)
     free_ean = await make.connection()
-    parties: dict[Role | None, dict[str, str]] = {
+    parties: dict[Role | str | None, dict[str, str]] = {
         Role.CUSTOMER: customer.headers,
         Role.INSTALLER: installer.headers,
         **{role: make.party(role).headers for role in (Role.SPECIALIST, Role.ADMIN, Role.SYSTEM)},
         None: await console_session(client, make),
+        CONSOLE_ADMIN: await console_session(client, make, Role.ADMIN),
     }
     job_id = await make.job(free_ean, installer=installer.subject)
     return World(parties, install_id, ean, free_ean, serial, payload, job_id)
 
 
 async def send(
-    client: httpx.AsyncClient, w: World, method: str, path: str, role: Role | None, **kw: Any
+    client: httpx.AsyncClient, w: World, method: str, path: str, role: Role | str | None, **kw: Any
 ) -> httpx.Response:
     headers = {**w.parties[role], **kw.pop("headers", {})}
     return await client.request(method, path, headers=headers, **kw)

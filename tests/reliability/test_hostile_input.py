@@ -79,7 +79,10 @@ class TestIntegerPathIds:
         self, client: httpx.AsyncClient, world: World, settings: Settings, method: str, path: str, value: int
     ) -> None:
         before = await stored(settings.photo_dir)
-        ids = {name: value for name in ("case_id", "photo_id", "known_answer_id", "job_id")}
+        ids = {
+            name: value
+            for name in ("case_id", "photo_id", "known_answer_id", "job_id", "delivery_id", "subscription_id")
+        }
         r = await send(client, world, method, world.url(path, **ids), ROUTES[method, path].role, json={})
         body = refused(r, "request/id-out-of-range")
         assert r.status_code == 404 and str(MAX_INT4) in body["detail"]
@@ -115,7 +118,9 @@ class TestJsonBodies:
         body = refused(r, *INPUT_CODES)
         if case.field is not None:  # refused for the poisoned field, not for something else
             named = [e.get(k) for e in body.get("errors", []) for k in ("key", "field")] + [body.get("field")]
-            assert case.field in named or f"'{case.field}'" in body["detail"], body
+            # the field itself, or (a list's) element of it: 'moments[0]'
+            within = [n for n in named if n == case.field or str(n).startswith(case.field + "[")]
+            assert within or f"'{case.field}'" in body["detail"], body
         assert await stored(settings.photo_dir) == before
 
     @pytest.mark.parametrize(
