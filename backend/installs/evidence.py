@@ -69,8 +69,10 @@ async def upload_photo(
             reuse = await find_reuse(ctx.halves, ctx.clock(), install.id, staged.sha256, facts.lookup)
             results = _photo_checks(ctx, snap, slot, staged, facts, reuse)
         except BaseException:
-            if await asyncio.shield(durable):  # written for nothing (before `discard`: it must not race the commit)
-                await _take_back(ctx, staged.sha256)
+            # Written for nothing; wait for it (`discard` below must not race the commit), but leave the file
+            # to the orphan sweep's grace: a retry of this upload may have found it stored and not yet
+            # written its row, and taking it back would lose that acknowledged photo.
+            await asyncio.shield(durable)
             raise
         wrote = await durable
     finally:

@@ -113,5 +113,6 @@ class StoredHalves:
         if newer.any():
             self._seen_max = int(rows.ids[newer][-1])
         if len(kept) > MAX_GAPS:
-            kept = [_Gap(min(g.lo for g in kept), max(g.hi for g in kept), min(g.since for g in kept))]
+            # The merged gap holds the newest gap's ids too: it settles when the last of them does.
+            kept = [_Gap(min(g.lo for g in kept), max(g.hi for g in kept), max(g.since for g in kept))]
         self._gaps = kept

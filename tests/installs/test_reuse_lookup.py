@@ -22,7 +22,8 @@ import pytest
 from PIL import Image
 
 from backend.installs import verdict
-from backend.installs.stored_halves import SETTLE_S, StoredHalves
+from backend.installs.repository import HalfRows
+from backend.installs.stored_halves import MAX_GAPS, SETTLE_S, StoredHalves
 from backend.installs.tables import Install, Photo
 from backend.validation.policy import DEFAULT_POLICY_PATH, parse_policy
 from backend.validation.reuse_hash import QueryHashes, photo_hashes
@@ -243,3 +244,15 @@ class TestStoredHalves:
         # A write transaction lasts milliseconds: SETTLE_S after a later row was made, the ids are gone.
         await halves.refresh(datetime.fromtimestamp(made + SETTLE_S, UTC))
         assert (n + 1, n + 4) not in [(g.lo, g.hi) for g in halves._gaps]
+
+    def test_merged_gaps_settle_when_their_newest_does(self) -> None:
+        # Past MAX_GAPS the skipped ranges merge into one; it must be asked for until the newest settles.
+        halves = StoredHalves()
+        ids = np.arange(1, 2 * (MAX_GAPS + 10), 2, dtype=np.int64)  # every other id skipped
+        created = np.where(ids < MAX_GAPS, 1000.0, 1200.0)
+        rows = HalfRows(
+            ids=ids, informative=np.ones(len(ids), bool), halves=np.zeros((len(ids), 4), np.uint64), created=created
+        )
+        halves._track_gaps(rows, now=1200.0)
+        [merged] = halves._gaps
+        assert (merged.lo, merged.hi, merged.since) == (2, int(ids[-1]) - 1, 1200.0)

@@ -8,6 +8,8 @@ import asyncio
 import hashlib
 import io
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from backend.installs import repository as repo
+from backend.installs.orphans import sweep_files
 from backend.installs.stored_halves import StoredHalves
 from backend.jobs.tables import Job
 from backend.principal import Role
@@ -126,11 +129,12 @@ class TestPhotoUploads:
         refused(r, "install/state-conflict")
         assert await orphans(settings.photo_dir) == leftovers  # the checked file was taken back
 
-    async def test_a_reuse_lookup_that_fails_while_the_photo_is_made_durable_keeps_no_file(
+    async def test_a_reuse_lookup_that_fails_while_the_photo_is_made_durable_leaves_it_to_the_sweep(
         self, client: httpx.AsyncClient, make: Factory, settings: Settings, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        # The store's commit runs beside the reuse lookup (backend/installs/evidence.py): a lookup that
-        # fails (the database went away) once the file is durable must not leave it behind.
+        # The store's commit runs beside the reuse lookup (backend/installs/evidence.py). A lookup that fails
+        # (the database went away) once the file is durable leaves it to the orphan sweep's grace, never
+        # takes it back at once: a retry of the same upload may have found it stored and still write its row.
         d = await new_install(client, make)
         data = make.photo("cabinet_overview")
         sha256 = hashlib.sha256(data).hexdigest()
@@ -151,7 +155,11 @@ class TestPhotoUploads:
         )
         assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json", r.text
         assert seen_durable == [sha256]
-        assert await orphans(settings.photo_dir) == leftovers  # the committed file was taken back
+        assert sorted(await orphans(settings.photo_dir)) == sorted([*leftovers, sha256])  # whole, for the sweep
+        ctx = client._transport.app.state.ctx  # type: ignore[attr-defined]
+        later = replace(ctx, clock=lambda: datetime.now(UTC) + timedelta(hours=2))
+        await sweep_files(later, grace_s=3600)
+        assert sha256 not in await stored_originals()
 
 
 def csv_batch(*rows: str) -> bytes:
