@@ -149,9 +149,7 @@ def _put(sample: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str,
     return body
 
 
-async def console_session(
-    client: httpx.AsyncClient, make: Factory, role: Role = Role.SPECIALIST
-) -> dict[str, str]:
+async def console_session(client: httpx.AsyncClient, make: Factory, role: Role = Role.SPECIALIST) -> dict[str, str]:
     """Headers of a signed-in operator in the console (its cookies sent by hand: they are Secure)."""
     csrf = (await client.get("/console/login")).cookies["csrftoken"]
     token = make.party(role).headers["Authorization"].removeprefix("Bearer ")
