@@ -11,9 +11,10 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from backend.console import sessions
+from backend.errors import NotFound
 from backend.i18n import catalogs, preferred_language
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
@@ -29,7 +30,18 @@ class PortalLoginRequired(Exception):
     """No customer's session: go to the sign-in page."""
 
 
-HANDLERS: dict[type[Exception], Any] = {PortalLoginRequired: lambda _r, _e: Redirect(LOGIN, status_code=303)}
+def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Template:
+    """Another customer's install, or none: a page in words with the 404 (a browser, not an API client,
+    reads the portal); the problem's code rides along for support."""
+    lang, _ = language_of(request)
+    context = {"lang": lang, "who": None, "flash": None, "text": exc.message(lang), "code": exc.code}
+    return Template("portal/not_found.html", status_code=404, context=context)
+
+
+HANDLERS: dict[type[Exception], Any] = {
+    PortalLoginRequired: lambda _r, _e: Redirect(LOGIN, status_code=303),
+    NotFound: _not_found,
+}
 
 
 async def principal_of(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:

@@ -5,6 +5,7 @@ may see what (another customer's install is a 404, staff sessions and bearer tok
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -105,8 +106,9 @@ class TestAccess:
         mine, theirs = await new_install(client, make), await new_install(client, make)
         headers = await portal_headers(client, mine.who.subject)
         assert (await client.get(f"/portal/installs/{mine.id}", headers=headers)).status_code == 200
-        r = await client.get(f"/portal/installs/{theirs.id}", headers=headers)
-        assert r.status_code == 404 and r.json()["code"] == "install/not-found"
+        r = await client.get(f"/portal/installs/{theirs.id}", headers={**headers, **NL})
+        assert r.status_code == 404 and "Deze installatie is niet gevonden." in r.text and theirs.ean not in r.text
+        assert 'data-code="install/not-found"' in r.text
         r = await client.post(f"/portal/installs/{theirs.id}/help", headers=headers, data=form(headers, message="hoi"))
         assert r.status_code == 303 and r.headers["location"].endswith("msg=install/not-found#top")
         home = await client.get("/portal/", headers=headers)
@@ -151,6 +153,8 @@ class TestHome:
         assert '<html lang="en">' in english.text and "Expected decision:" in english.text
         assert "si_lang=en" in english.headers["set-cookie"]
         assert len(home.content) < 100_000 and len(english.content) < 100_000
+        scripts = re.findall(r"<script[^>]*>", home.text)
+        assert scripts and all(" defer" in tag or " async" in tag for tag in scripts)  # none blocks rendering
 
     async def test_the_security_headers(self, client: httpx.AsyncClient, make: Factory) -> None:
         headers = await portal_headers(client, make.party(Role.CUSTOMER).subject)
