@@ -73,7 +73,7 @@ async def settle_owner(
     release while an install there is undecided. Audited with the reason on the connection's trail."""
     _require_admin(who)
     async with transaction():
-        connection = await repo.connection_by_ean(ean)
+        connection = await repo.connection_by_ean(ean, for_update=True)  # no install starts meanwhile
         if connection is None:
             raise NotFound("connection/not-found")
         if connection.owner_subject != expected_owner:

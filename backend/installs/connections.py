@@ -126,7 +126,7 @@ async def release_connection(ctx: InstallContext, who: Principal, ean: str) -> C
     if who.role is not Role.CUSTOMER:
         raise Forbidden("auth/forbidden")
     async with transaction():
-        connection = await repo.connection_by_ean(ean)
+        connection = await repo.connection_by_ean(ean, for_update=True)  # no install starts meanwhile
         if connection is None or connection.owner_subject != who.subject:
             raise NotFound("connection/not-found")
         await refuse_while_open(connection)

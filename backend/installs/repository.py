@@ -59,12 +59,23 @@ def _many(rows: list[dict[str, Any]], rec: type[R]) -> list[R]:
 # --- connections -------------------------------------------------------------------------------
 
 
-async def connection_by_ean(ean: str) -> ConnectionRec | None:
-    return _one(await Connection.select().where(Connection.ean == ean), ConnectionRec)
+async def connection_by_ean(ean: str, for_update: bool = False) -> ConnectionRec | None:
+    """`for_update` locks the row until the transaction ends, so who owns the connection cannot change
+    between reading it and acting on it (an install started, a release that checked for open installs).
+    PostgreSQL; SQLite's IMMEDIATE transaction already holds the whole database."""
+    return _one(await _locked(Connection.select().where(Connection.ean == ean), for_update), ConnectionRec)
 
 
-async def connection_by_id(connection_id: int) -> ConnectionRec | None:
-    return _one(await Connection.select().where(Connection.id == connection_id), ConnectionRec)
+def _locked(query: Select, for_update: bool) -> Select:
+    if for_update and Connection._meta.db.engine_type == "postgres":
+        return query.lock_rows("update")
+    return query
+
+
+async def connection_by_id(connection_id: int, for_update: bool = False) -> ConnectionRec | None:
+    """`for_update`: as connection_by_ean's."""
+    query = Connection.select().where(Connection.id == connection_id)
+    return _one(await _locked(query, for_update), ConnectionRec)
 
 
 async def connections_owned(subject: str, limit: int, after_ean: str | None) -> list[ConnectionRec]:

@@ -153,7 +153,7 @@ async def create_install(
             raise Forbidden("install/installer-needs-job")
         if asset_type not in ctx.catalog.types:
             raise Invalid("install/asset-type-unknown", asset_type=asset_type)
-        connection = await repo.connection_by_ean(connection_ean)
+        connection = await repo.connection_by_ean(connection_ean, for_update=True)  # vs. a release meanwhile
         if connection is None or connection.owner_subject != who.subject:
             raise NotFound("connection/not-found")
         return await insert_draft(ctx, who, install_id, connection, asset_type, request_hash, started_at, client_time)

@@ -250,7 +250,8 @@ async def start_install(
             return await replayed(existing, who, request_hash), False
         if job.state != JobState.ASSIGNED:
             raise Conflict("job/state-conflict", state=job.state)
-        connection = await installs_repo.connection_by_id(job.connection)
+        # Locked: the install is the occupant's, so their release waits for it (or it sees them gone).
+        connection = await installs_repo.connection_by_id(job.connection, for_update=True)
         assert connection is not None  # a foreign key
         snap, created = await insert_draft(
             ctx, who, install_id, connection, job.asset_type, request_hash, started_at, client_time, job.asset

@@ -5,12 +5,19 @@ the previous one's, the previous one keeps seeing their own but starts none ther
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
+import asyncpg
 import httpx
 import pytest
 from httpx import AsyncClient
 
+from backend.db import BoundedSQLiteEngine
 from backend.installs import repository as repo
+from backend.installs.tables import Install
 from backend.principal import Role
+from backend.settings import Settings
 from tests.factories import Factory, Party
 from tests.helpers.review import case_id_of, claimed, decide, helped
 from tests.helpers.webhooks import events_of
@@ -183,3 +190,52 @@ class TestOtherSystemsHearTheInstallsCustomer:
         assert [e["payload"]["customer_ref"] for e in escalations] == [d.who.subject, d.who.subject]
         # Back in review, the previous occupant's install does not hold the new occupant's move-out.
         assert (await _release(client, new, d.ean)).status_code == 200
+
+
+_WAITING_ON_A_LOCK = """
+    SELECT count(*) FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"""
+
+
+class TestReleaseRacesAnInstall:
+    async def test_an_install_started_during_a_release_sees_the_connection_gone(
+        self, client: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
+        """A release holds the connection's row from checking for open installs to handing it back: an
+        install started meanwhile waits, then finds the connection no longer the customer's (404), so no
+        open install is left for a customer who moved out. Another connection plays the release here, so
+        the install is known to be waiting on it (SQLite: the IMMEDIATE transaction's write lock)."""
+        who = make.party(Role.CUSTOMER)
+        ean = await make.connection(owner=who.subject)
+        release = "UPDATE connections SET owner_subject = NULL WHERE ean = "
+        if settings.is_sqlite:
+            holder = sqlite3.connect(settings.sqlite_path, isolation_level=None)
+            try:
+                holder.execute("BEGIN IMMEDIATE")
+                started = asyncio.create_task(create(client, who, ean))
+                engine = Install._meta.db
+                assert isinstance(engine, BoundedSQLiteEngine)
+                async with asyncio.timeout(30):  # fails the test if the install never waits (no timing)
+                    while not engine.write_lock().locked() and not started.done():
+                        await asyncio.sleep(0.005)
+                holder.execute(release + "?", (ean,))
+                holder.execute("COMMIT")
+            finally:
+                holder.close()
+        else:
+            holder = await asyncpg.connect(settings.database_url)
+            try:
+                async with holder.transaction():
+                    await holder.execute("SELECT id FROM connections WHERE ean = $1 FOR UPDATE", ean)
+                    started = asyncio.create_task(create(client, who, ean))
+                    async with asyncio.timeout(30):  # fails the test if the install never waits (no timing)
+                        while not started.done() and not await holder.fetchval(_WAITING_ON_A_LOCK):
+                            await holder.execute("SELECT pg_stat_clear_snapshot()")
+                            await asyncio.sleep(0.01)
+                    await holder.execute(release + "$1", ean)
+            finally:
+                await holder.close()
+        problem(await started, 404, "connection/not-found")
+        connection = await repo.connection_by_ean(ean)
+        assert connection is not None and connection.owner_subject is None
+        assert await repo.open_installs_on(connection.id) == []
