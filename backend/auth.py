@@ -132,9 +132,10 @@ def _principal_of(verifier: TokenVerifier):  # noqa: ANN202 - Litestar's retriev
 
 
 def _email_of(claims: dict[str, Any]) -> str | None:
-    """The token's e-mail address, if the provider did not say it is unverified and it looks like one."""
+    """The token's e-mail address, if the provider says it verified it (`email_verified` true: a missing
+    claim vouches for nothing, the address may be anyone's) and it looks like one."""
     email = claims.get("email")
-    if claims.get("email_verified") is False or not isinstance(email, str):
+    if claims.get("email_verified") is not True or not isinstance(email, str):
         return None
     return email if len(email) <= 254 and EMAIL_PATTERN.fullmatch(email) else None
 
@@ -197,21 +198,22 @@ def jwt_auth(settings: Settings, verifier: TokenVerifier | None = None) -> JWTAu
 
 def issue_token(settings: Settings, subject: str, role: Role, ttl: timedelta, email: str | None = None) -> str:
     """A signed development token (the `selfinstall token` command) that passes every check above; with
-    `email`, the `email` claim a provider's token carries (where a customer's e-mail goes by default)."""
+    `email`, the `email` claim a provider's token carries, verified (where a customer's e-mail goes by
+    default)."""
     if settings.oidc is not None:
         raise ValueError("tokens come from the identity provider (OIDC_ISSUER or JWKS_URL is set)")
     if ttl.total_seconds() > settings.jwt_max_lifetime_s:
         raise ValueError(f"a token may live at most {settings.jwt_max_lifetime_s} s (JWT_MAX_LIFETIME_S)")
     if not subject_fits(subject):
         raise ValueError(f"a subject is 1 to {MAX_SUBJECT_LENGTH} printable characters")
-    if email is not None and _email_of({"email": email}) is None:
+    if email is not None and _email_of({"email": email, "email_verified": True}) is None:
         raise ValueError(f"{email!r} does not look like an e-mail address")
     return jwt_auth(settings).create_token(
         identifier=subject,
         token_expiration=ttl,
         token_issuer=settings.jwt_issuer,
         token_audience=settings.jwt_audience,
-        token_extras={"role": role.value, **({"email": email} if email else {})},
+        token_extras={"role": role.value, **({"email": email, "email_verified": True} if email else {})},
     )
 
 

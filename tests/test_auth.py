@@ -108,6 +108,20 @@ class TestTokenClaims:
         assert r.status_code == 201, r.text
         assert [i["id"] for i in (await client.get(LIST, headers=who.headers)).json()["items"]] == [install["id"]]
 
+    @pytest.mark.parametrize(
+        ("verified", "used"), [(True, True), (None, False), (False, False), ("true", False), (1, False)]
+    )
+    async def test_the_email_claim_counts_only_when_the_provider_verified_it(
+        self, client: httpx.AsyncClient, settings: Settings, verified: Any, used: bool
+    ) -> None:
+        """A missing `email_verified` vouches for nothing: the address may be anyone's, and a customer's
+        messages would go there (only a true boolean counts)."""
+        extras = {"role": "customer", "email": "anna@example.com", "email_verified": verified}
+        token = customer_token(settings, extras={k: v for k, v in extras.items() if v is not None})
+        r = await client.get("/mobile/v1/me/notifications", headers=_bearer(token))
+        assert r.status_code == 200, r.text
+        assert r.json()["email"] == ("anna@example.com" if used else None)
+
 
 class TestIssueToken:
     def test_refuses_a_lifetime_the_api_would_refuse(self, settings: Settings) -> None:
