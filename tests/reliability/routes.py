@@ -155,7 +155,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/console/settings"): Route(CONSOLE_ADMIN),
     ("GET", "/console/static/{file_path:path}"): Route(None),
     # The customers' portal (backend/portal): its own session cookie, none of these sends one.
-    ("GET", "/portal"): Route(None),
+    ("GET", "/portal"): Route(None, query=("msg",)),
     ("GET", "/portal/login"): Route(None),
     ("POST", "/portal/login/demo"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", "/portal/logout"): Route(None),
