@@ -10,7 +10,9 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from backend.console import sessions
+from backend.console.said import LANG
 from backend.console.words import ROLE_WORDS
+from backend.i18n import translate
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
 
@@ -33,7 +35,8 @@ class ConsoleForbidden(Exception):
 
 
 def _forbidden(_request: Request[Any, Any, Any], exc: ConsoleForbidden) -> Template:
-    text = f"Deze pagina is alleen voor {ROLE_WORDS[exc.needed]}; u bent aangemeld als {ROLE_WORDS[exc.who.role]}."
+    needed, who = translate(LANG, ROLE_WORDS[exc.needed]), translate(LANG, ROLE_WORDS[exc.who.role])
+    text = translate(LANG, "This page is only for {needed}; you are signed in as {who}.", needed=needed, who=who)
     context = {"who": exc.who, "flash": {"kind": "error", "text": text}, "home": HOME[exc.who.role]}
     return Template("forbidden.html", status_code=403, context=context)
 

@@ -15,8 +15,11 @@ from prometheus_client.core import Metric
 
 from backend.console.access import HANDLERS, require
 from backend.console.charts import Bar, bar_chart, number, percent, share_chart
-from backend.console.words import DEVICE_REPORT_WORDS, KIND_WORDS, OUTCOME_WORDS, REASON_WORDS, WAITING_WORDS
+from backend.console.said import LANG
+from backend.console.words import DEVICE_REPORT_WORDS, KIND_WORDS, OUTCOME_WORDS, WAITING_WORDS
+from backend.i18n import translate
 from backend.installs.context import InstallContext
+from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.principal import Role
 
 _OUTCOME_TONES = {"approved": "good", "needs_retake": "warn", "in_review": "bad"}
@@ -39,7 +42,7 @@ class Figures:
 
 
 def _bars(counts: dict[str, float], words: dict[str, str], tone: str = "") -> list[Bar]:
-    return [Bar(words[key], counts.get(key, 0), tone=tone) for key in words]
+    return [Bar(translate(LANG, words[key]), counts.get(key, 0), tone=tone) for key in words]
 
 
 def charts(figures: Figures) -> list[dict[str, Any]]:
@@ -47,7 +50,7 @@ def charts(figures: Figures) -> list[dict[str, Any]]:
     outcomes = figures.by("selfinstall_automatic_decisions_total")
     decided = sum(outcomes.values())
     approved_share = outcomes.get("approved", 0) / decided if decided else None
-    escalations = _bars(figures.by("selfinstall_escalations_total"), REASON_WORDS)
+    escalations = _bars(figures.by("selfinstall_escalations_total"), REASON_TEXT_FOR_STAFF)
     waiting = _bars(figures.by("selfinstall_review_waiting_cases"), WAITING_WORDS, "warn")
     open_cases = _bars(figures.by("selfinstall_review_open_cases"), KIND_WORDS)
     overdue = _bars(figures.by("selfinstall_review_overdue_cases"), KIND_WORDS, "bad")
@@ -66,7 +69,7 @@ def charts(figures: Figures) -> list[dict[str, Any]]:
             share_chart(
                 "chart-auto-approval",
                 "Automatische besluiten naar uitkomst",
-                [Bar(OUTCOME_WORDS[o], outcomes.get(o, 0), tone=t) for o, t in _OUTCOME_TONES.items()],
+                [Bar(translate(LANG, OUTCOME_WORDS[o]), outcomes.get(o, 0), tone=t) for o, t in _OUTCOME_TONES.items()],
             ),
         ),
         _chart(

@@ -217,8 +217,7 @@ class ConsoleController(Controller):
                 "holds": view.claimed_by == who.subject,
                 "overdue": view.due_at < now,
                 "reason_words": {
-                    r: translate(lang, REASON_TEXT_FOR_STAFF[r]) if r in REASON_TEXT_FOR_STAFF else KIND_WORDS.get(r, r)
-                    for r in view.reasons
+                    r: translate(lang, REASON_TEXT_FOR_STAFF.get(r) or KIND_WORDS.get(r, r)) for r in view.reasons
                 },
                 "kind_words": KIND_WORDS,
                 "labels": labels,

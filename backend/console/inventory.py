@@ -16,10 +16,11 @@ from litestar.response import Template
 from backend.admin.assets import cursor_serial
 from backend.bounds import LINE
 from backend.console.access import HANDLERS, require
-from backend.console.said import error_flash
+from backend.console.said import LANG, error_flash
 from backend.console.words import ASSET_STATUS_WORDS, SEARCH_WORDS
 from backend.cursor import decode_cursor, encode_cursor
 from backend.errors import DomainError
+from backend.i18n import translate
 from backend.installs import qr
 from backend.installs.assets import AssetSearch, label_keys, label_sheet, search_assets
 from backend.installs.connection_admin import ConnectionSearch, search_connections
@@ -43,7 +44,11 @@ _LINE = re.compile(LINE)
 def _searched(**given: str | None) -> tuple[dict[str, str], list[str]]:
     """The filled-in search fields, and a sentence for each one that can match nothing as typed."""
     fields = {k: v.strip() for k, v in given.items() if v and v.strip()}
-    wrong = [SEARCH_WORDS[k] for k, v in fields.items() if not (_FIELDS[k].fullmatch(v) and _LINE.fullmatch(v))]
+    wrong = [
+        translate(LANG, SEARCH_WORDS[k])
+        for k, v in fields.items()
+        if not (_FIELDS[k].fullmatch(v) and _LINE.fullmatch(v))
+    ]
     return fields, wrong
 
 

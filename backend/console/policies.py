@@ -12,8 +12,11 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from backend.console.access import HANDLERS, require
-from backend.console.words import INSTALLER_WORDS, KIND_WORDS, POLICY_SECTION_WORDS, REASON_WORDS
+from backend.console.said import LANG
+from backend.console.words import INSTALLER_WORDS, KIND_WORDS, POLICY_SECTION_WORDS
+from backend.i18n import translate
 from backend.installs.context import InstallContext
+from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.principal import Role
 from backend.review.config import load_review_config
 
@@ -36,7 +39,7 @@ def _catalog(ctx: InstallContext) -> dict[str, Any]:
     types = [
         {
             "name": spec.label_nl,
-            "who": ", ".join(INSTALLER_WORDS[w] for w in sorted(spec.self_install)),
+            "who": ", ".join(translate(LANG, INSTALLER_WORDS[w]) for w in sorted(spec.self_install)),
             "capacities": ", ".join(sorted(spec.capacities)),
             "slots": [catalog.slots[s].label_nl for s in spec.slots],
             "power_kw": spec.power_kw,
@@ -50,7 +53,10 @@ def _catalog(ctx: InstallContext) -> dict[str, Any]:
 def _policy(ctx: InstallContext) -> dict[str, Any]:
     values = msgspec.to_builtins(ctx.policy)
     sections = [
-        {"name": POLICY_SECTION_WORDS.get(key, key), "values": [(k, _said(v)) for k, v in sorted(section.items())]}
+        {
+            "name": translate(LANG, POLICY_SECTION_WORDS.get(key, key)),
+            "values": [(k, _said(v)) for k, v in sorted(section.items())],
+        }
         for key, section in values.items()
         if isinstance(section, dict)
     ]
@@ -65,9 +71,16 @@ def _review() -> dict[str, Any]:
         "version": config.version,
         "lease_minutes": config.lease_minutes,
         "working_hours": f"{days}, {wh.start_hour}:00-{wh.end_hour}:00 ({wh.timezone})",
-        "sla": [(REASON_WORDS[r], _said(h), config.risk_weight[r]) for r, h in config.sla_working_hours.items()],
+        "sla": [
+            (translate(LANG, REASON_TEXT_FOR_STAFF[r]), _said(h), config.risk_weight[r])
+            for r, h in config.sla_working_hours.items()
+        ],
         "followups": [
-            (KIND_WORDS.get(k, k), _said(config.followup_sla_working_hours[k]), config.followup_risk[k])
+            (
+                translate(LANG, KIND_WORDS.get(k, k)),
+                _said(config.followup_sla_working_hours[k]),
+                config.followup_risk[k],
+            )
             for k in sorted(config.followup_sla_working_hours)
         ],
     }

@@ -1,5 +1,6 @@
-"""What the console says after an action, in Dutch: a flash from an outcome code (words.FLASH) or from a
-domain error (the problem catalog's words, its codes' values worded too), and a batch's bad lines."""
+"""What the console says after an action, in Dutch (its prose's language): a flash from an outcome code
+(words.FLASH) or from a domain error (the problem catalog's words, its codes' values worded too), and a
+batch's bad lines; all from the message catalogs."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def flash(code: str | None) -> dict[str, str] | None:
     if not code:
         return None
     if code in FLASH:
-        kind, text = FLASH[code]
+        kind, msgid = FLASH[code]
+        text = translate(LANG, msgid)
     elif code in MESSAGES:
         kind, text = "error", translate(LANG, MESSAGES[code].detail).format_map(_Blank())
     else:
@@ -38,17 +40,20 @@ def error_flash(exc: DomainError, words: Mapping[str, Mapping[str, str]] = {}) -
     (a state's code as the word for it). A batch's rows are listed by `bad_lines`, not here."""
     message = MESSAGES[exc.code]
     if exc.rows:
-        return {"kind": "error", "text": message.title_in(LANG) + ": er is niets opgeslagen."}
-    params = _Blank(
-        {
-            k: v.text(LANG) if isinstance(v, Said) else str(words[k].get(str(v), v) if k in words else v)
-            for k, v in exc.params.items()
-        }
-    )
+        text = translate(LANG, "{problem}: nothing is saved.", problem=message.title_in(LANG))
+        return {"kind": "error", "text": text}
+    params = _Blank({k: _worded(v, words.get(k, {})) for k, v in exc.params.items()})
     return {"kind": "error", "text": translate(LANG, message.detail).format_map(params)}
+
+
+def _worded(value: Any, words: Mapping[str, str]) -> str:
+    """A parameter's value in words: a `Said`, a code `words` has a msgid for, or the value as it is."""
+    if isinstance(value, Said):
+        return value.text(LANG)
+    return translate(LANG, words[str(value)]) if str(value) in words else str(value)
 
 
 def bad_lines(exc: DomainError) -> list[dict[str, Any]]:
     """A batch's or a form's faults: line, the field in words, and the sentence."""
     rows = [row_wire(row, LANG) for row in exc.rows]
-    return [{**r, "field": FIELD_WORDS.get(r["field"] or "", r["field"] or "")} for r in rows]
+    return [{**r, "field": translate(LANG, FIELD_WORDS.get(r["field"] or "", r["field"] or ""))} for r in rows]

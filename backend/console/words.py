@@ -1,4 +1,5 @@
-"""The console's own Dutch words: flash messages after an action, kinds of case and verdicts, roles."""
+"""The console's own words, as msgids of the message catalogs: flash messages after an action, kinds of case and
+verdicts, roles, states; worded in the reader's language by the templates (`_`) and backend/console/said.py."""
 
 from __future__ import annotations
 
@@ -6,126 +7,121 @@ from backend.i18n import N_
 from backend.principal import Role
 
 FLASH = {
-    "claimed": ("info", "U heeft de zaak geclaimd."),
-    "released": ("info", "De zaak is teruggegeven aan de wachtrij."),
-    "decided": ("info", "Het besluit is vastgelegd."),
-    "first_approval": ("info", "Eerste goedkeuring vastgelegd; een tweede specialist moet nog goedkeuren."),
-    "verdict": ("info", "Het oordeel is vastgelegd; de installatie zelf is niet veranderd."),
-    "visit_offered": ("info", "Het bezoek is aangeboden; de klant kiest een tijdvak. De zaak wacht op het bezoek."),
+    "claimed": ("info", N_("You claimed the case.")),
+    "released": ("info", N_("The case went back to the queue.")),
+    "decided": ("info", N_("The decision is recorded.")),
+    "first_approval": ("info", N_("First approval recorded; a second specialist still has to approve.")),
+    "verdict": ("info", N_("The verdict is recorded; the install itself did not change.")),
+    "visit_offered": ("info", N_("The visit is offered; the customer picks a window. The case waits for the visit.")),
 }
-VISIT_STATE_WORDS = {"offered": "aangeboden", "planned": "gepland", "done": "geweest", "cancelled": "gaat niet door"}
+VISIT_STATE_WORDS = {
+    "offered": N_("offered"),
+    "planned": N_("planned"),
+    "done": N_("taken place"),
+    "cancelled": N_("called off"),
+}
 KIND_WORDS = {
-    "escalation": "escalatie",
-    "qa_sample": "steekproef van een automatische goedkeuring",
-    "device_silent": "apparaat meldt zich niet",
-    "device_mismatch": "apparaat wijkt af",
-    "reading_mismatch": "meterstand wijkt af",
-    "customer_help": "klant vraagt om een medewerker",
+    "escalation": N_("escalation"),
+    "qa_sample": N_("sample of an automatic approval"),
+    "device_silent": N_("device does not report in"),
+    "device_mismatch": N_("device differs"),
+    "reading_mismatch": N_("reading differs"),
+    "customer_help": N_("customer asks for a person"),
 }
 VERDICT_WORDS = {
-    "agree": "Eens met de automaat",
-    "disagree": "Oneens met de automaat",
-    "resolved": "Opgelost",
-    "escalate": "Doorzetten (buitendienst)",
-    "answered": "Klant geholpen",
+    "agree": N_("Agree with the automation"),
+    "disagree": N_("Disagree with the automation"),
+    "resolved": N_("Resolved"),
+    "escalate": N_("Pass on (field service)"),
+    "answered": N_("Customer helped"),
 }
 # Someone else acted first: say so plainly; the page below shows the current state, nothing was overwritten.
 _STALE = (
     "error",
-    "Iemand anders heeft deze zaak intussen gewijzigd of besloten. Uw wijziging is niet opgeslagen; "
-    "hieronder staat de actuele stand.",
+    N_("Someone else changed or decided this case meanwhile. Your change is not saved; the current state is below."),
 )
 FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})
-ROLE_WORDS = {Role.SPECIALIST: "specialisten", Role.ADMIN: "beheerders"}
+ROLE_WORDS = {Role.SPECIALIST: N_("specialists"), Role.ADMIN: N_("administrators")}
 JOB_STATE_WORDS = {
-    "planned": "gepland",
-    "assigned": "toegewezen",
-    "in_progress": "bezig",
-    "done": "klaar",
-    "cancelled": "geannuleerd",
+    "planned": N_("planned"),
+    "assigned": N_("assigned"),
+    "in_progress": N_("in progress"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
 }
-ASSIGNEE_WORDS = {"installer": "installateur", "customer": "klant zelf"}
+ASSIGNEE_WORDS = {"installer": N_("installer"), "customer": N_("the customer themselves")}
 FIELD_WORDS = {
-    "ean": "EAN",
-    "asset_type": "type",
-    "window_start": "begin venster",
-    "window_end": "einde venster",
-    "installer": "installateur",
-    "self_install": "klant zelf",
-    "serial": "serienummer",
-    "version": "versie",
-    "reason": "reden",
+    "ean": N_("EAN"),
+    "asset_type": N_("type"),
+    "window_start": N_("window start"),
+    "window_end": N_("window end"),
+    "installer": N_("installer"),
+    "self_install": N_("the customer themselves"),
+    "serial": N_("serial"),
+    "version": N_("version"),
+    "reason": N_("reason"),
 }
 FLASH.update(
     {
-        "job_created": ("info", "De opdracht is aangemaakt."),
-        "jobs_imported": ("info", "Alle regels van het bestand zijn als opdracht aangemaakt."),
-        "job_assigned": ("info", "De opdracht is toegewezen."),
-        "job_cancelled": ("info", "De opdracht is geannuleerd; een gereserveerd apparaat is weer vrij."),
+        "job_created": ("info", N_("The job is created.")),
+        "jobs_imported": ("info", N_("Every line of the file is created as a job.")),
+        "job_assigned": ("info", N_("The job is assigned.")),
+        "job_cancelled": ("info", N_("The job is cancelled; an allocated device is free again.")),
     }
 )
-# The operators' words for what the figures count (the customer's are in installs/snapshot.REASON_TEXT).
-REASON_WORDS = {
-    "suspected_fraud": "vermoeden van fraude",
-    "human_requested": "klant vroeg om een medewerker",
-    "approval_required": "goedkeuring vereist",
-    "specialist_knowledge": "specialistische kennis nodig",
-    "complexity": "lukte niet na herkansingen",
-    "uncertain": "controle niet zeker",
-}
-OUTCOME_WORDS = {"approved": "goedgekeurd", "needs_retake": "herkansing gevraagd", "in_review": "naar een specialist"}
-WAITING_WORDS = {"1h": "langer dan 1 uur", "4h": "langer dan 4 uur", "24h": "langer dan 24 uur"}
+OUTCOME_WORDS = {"approved": N_("approved"), "needs_retake": N_("retake requested"), "in_review": N_("to a specialist")}
+WAITING_WORDS = {"1h": N_("longer than 1 hour"), "4h": N_("longer than 4 hours"), "24h": N_("longer than 24 hours")}
 DEVICE_REPORT_WORDS = {
-    "confirmed": "bevestigd",
-    "auto_approved": "goedgekeurd op de melding",
-    "already_confirmed": "al bevestigd",
-    "noted": "bewaard (nog geen besluit)",
-    "device_mismatch": "apparaat elders",
-    "reading_mismatch": "meterstand wijkt af",
-    "unmatched": "onbekend",
+    "confirmed": N_("confirmed"),
+    "auto_approved": N_("approved on the report"),
+    "already_confirmed": N_("already confirmed"),
+    "noted": N_("kept (no decision yet)"),
+    "device_mismatch": N_("device elsewhere"),
+    "reading_mismatch": N_("reading differs"),
+    "unmatched": N_("unknown"),
 }
-INSTALLER_WORDS = {"customer": "klant zelf", "installer": "installateur"}
+INSTALLER_WORDS = {"customer": N_("the customer themselves"), "installer": N_("installer")}
 POLICY_SECTION_WORDS = {
-    "photo": "Foto's",
-    "freshness": "Actualiteit",
-    "reuse": "Hergebruik van foto's",
-    "location": "Locatie",
-    "decision": "Besluit",
-    "device": "Apparaatmeldingen",
-    "quality": "Kwaliteit",
+    "photo": N_("Photos"),
+    "freshness": N_("Freshness"),
+    "reuse": N_("Reuse of photos"),
+    "location": N_("Location"),
+    "decision": N_("Decision"),
+    "device": N_("Device reports"),
+    "quality": N_("Quality"),
 }
-ASSET_STATUS_WORDS = {"in_stock": "op voorraad", "installed": "geïnstalleerd", "retired": "buiten gebruik"}
-FLASH.update({"delivery_retried": ("info", "De aflevering wordt zo opnieuw verstuurd.")})
+ASSET_STATUS_WORDS = {"in_stock": N_("in stock"), "installed": N_("installed"), "retired": N_("retired")}
+FLASH.update({"delivery_retried": ("info", N_("The delivery is sent again shortly."))})
 # A search field that cannot match anything as typed: said instead of searching.
 SEARCH_WORDS = {
-    "serial": "Een serienummer is 3-39 hoofdletters, cijfers of '-'.",
-    "ean": "Een EAN is 18 cijfers.",
-    "postcode": "Een postcode is 4 cijfers en 2 letters.",
-    "house_number": "Een huisnummer is een getal, en zoekt alleen met een postcode.",
-    "owner": "Een klant is een naam van hoogstens 128 tekens.",
-    "key_id": "Een sleutel is 1-8 hoofdletters of cijfers.",
+    "serial": N_("A serial is 3-39 capital letters, digits or '-'."),
+    "ean": N_("An EAN is 18 digits."),
+    "postcode": N_("A postcode is 4 digits and 2 letters."),
+    "house_number": N_("A house number is a number, and searches only with a postcode."),
+    "owner": N_("A customer is a name of at most 128 characters."),
+    "key_id": N_("A key is 1-8 capital letters or digits."),
 }
 EVENT_WORDS = {
-    "install.approved": "installatie goedgekeurd",
-    "install.escalated": "installatie naar een specialist",
-    "install.rejected": "installatie afgekeurd",
-    "install.retake_requested": "herkansing gevraagd",
-    "install.cancelled": "installatie ingetrokken",
-    "install.confirmed": "bevestigd door het apparaat",
-    "install.info_requested": "informatie gevraagd",
-    "install.visit_offered": "bezoek aangeboden",
-    "install.visit_planned": "bezoek gepland",
-    "install.visit_cancelled": "bezoek vervallen",
-    "review.decided": "besluit van een specialist",
-    "review.first_approval": "eerste goedkeuring",
-    "review.verdict": "oordeel over een vervolgzaak",
-    "job.created": "opdracht aangemaakt",
-    "job.assigned": "opdracht toegewezen",
-    "job.started": "opdracht begonnen",
-    "job.done": "opdracht klaar",
-    "job.cancelled": "opdracht geannuleerd",
+    "install.approved": N_("install approved"),
+    "install.escalated": N_("install to a specialist"),
+    "install.rejected": N_("install rejected"),
+    "install.retake_requested": N_("retake requested"),
+    "install.cancelled": N_("install withdrawn"),
+    "install.confirmed": N_("confirmed by the device"),
+    "install.info_requested": N_("information requested"),
+    "install.visit_offered": N_("visit offered"),
+    "install.visit_planned": N_("visit planned"),
+    "install.visit_cancelled": N_("visit called off"),
+    "review.decided": N_("decided by a specialist"),
+    "review.first_approval": N_("first approval"),
+    "review.verdict": N_("verdict on a follow-up"),
+    "job.created": N_("job created"),
+    "job.assigned": N_("job assigned"),
+    "job.started": N_("job started"),
+    "job.done": N_("job done"),
+    "job.cancelled": N_("job cancelled"),
 }
-DELIVERY_STATE_WORDS = {"failing": "mislukt, wordt opnieuw geprobeerd", "dead": "opgegeven"}
+DELIVERY_STATE_WORDS = {"failing": N_("failed, being retried"), "dead": N_("given up")}
 # Codes in words from the message catalogs (msgids; the templates word them with `_`, in the reader's
 # language): templates reach them as `codes.<kind>` (backend/console/language.py), so no code is on a screen.
 CASE_STATE_TEXT = {"open": N_("open"), "waiting_customer": N_("waiting for the customer"), "closed": N_("closed")}

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.helpers.server import serving_sync
 
@@ -40,8 +41,25 @@ async def browser() -> AsyncIterator[Browser]:
                 "--disable-sync",
             ],
         )
-        yield b
+        yield _DutchBrowser(b)  # type: ignore[misc]
         await b.close()
+
+
+class _DutchBrowser:
+    """The browser of a Dutch specialist or operator: pages ask for Dutch (Accept-Language nl-NL), as the
+    console's words follow the reader's language (Playwright's own default is en-US)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    async def new_page(self, **options: Any) -> Page:
+        return await self._browser.new_page(**{"locale": "nl-NL", **options})
+
+    async def new_context(self, **options: Any) -> BrowserContext:
+        return await self._browser.new_context(**{"locale": "nl-NL", **options})
 
 
 @pytest.fixture(scope="session")

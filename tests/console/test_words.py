@@ -60,6 +60,7 @@ class TestCodesInWords:
         assert "vermoeden van fraude" in case and "vermoeden van fraude" in queue
         assert "QR-label" in case and "mislukt" in case and "bij een specialist" in case
         assert "|verstuurd|" in case and "(klant)" in case  # the history: what happened, and who
+        assert "|escalatie|" in case and "|escalatie|" in queue  # the kind of case (console words)
         assert "Het label op de foto hoort bij een ander apparaat dan het gescande." in case  # not fix_en
 
     async def test_the_case_in_english_for_an_english_reader(
@@ -68,5 +69,5 @@ class TestCodesInWords:
         case_id, headers = wrong_label_case
         page = await client.get(f"/console/cases/{case_id}", headers={**headers, "Accept-Language": "en"})
         case = _visible(page.text)
-        assert "suspected fraud" in case and "QR label" in case and "failed" in case
+        assert "suspected fraud" in case and "QR label" in case and "failed" in case and "|escalation|" in case
         assert "The label in the photo belongs to another asset than the one scanned." in case
