@@ -57,8 +57,9 @@ class TestCatalogs:
 
     def test_dutch_is_not_english(self) -> None:
         # Words that read the same in both languages are few; a copied English catalog would not be.
-        same = [m.id for m in _po("nl") if m.id and m.id == m.string]
-        assert len(same) < 10, same
+        catalog = [m for m in _po("nl") if m.id]
+        same = [m.id for m in catalog if m.id == m.string]  # 'EAN', 'null', 'specialist'...
+        assert len(same) < len(catalog) / 20, same
 
     def test_the_compiled_catalogs_answer(self) -> None:
         assert translate("nl", "Not found") == "Niet gevonden"
