@@ -53,7 +53,7 @@ from backend.integrations.sweep import device_round
 from backend.jobs.flows import holds_asset, job_hook
 from backend.jobs.http import JobAdminController
 from backend.jobs.visit_http import VisitReviewController
-from backend.jobs.visits import visit_hook
+from backend.jobs.visits import LAPSE_INTERVAL_S, lapse_round, visit_hook
 from backend.logs import configure_logging
 from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook, exposition
 from backend.metrics import core_families as core_metrics
@@ -180,7 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await deliver_due(webhooks, settings.webhook_secret, ctx.clock(), max_age)
 
         # Every worker sweeps (each sweep is safe to overlap): silent devices, files a crash left behind,
-        # expired resumable uploads and their parts, expired Idempotency-Keys.
+        # expired resumable uploads and their parts, expired Idempotency-Keys, visit offers left unpicked.
         grace_s, files_s = settings.orphan_grace_s, settings.file_sweep_interval_s
         sweeps = [
             asyncio.create_task(every(*loop))
@@ -190,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 (files_s, "upload sweep", lambda: upload_round(ctx, grace_s)),
                 (KEY_SWEEP_INTERVAL_S, "idempotency sweep", lambda: key_round(ctx.clock())),
                 (settings.webhook_interval_s, "webhook delivery", delivery_round),
+                (LAPSE_INTERVAL_S, "visit lapse sweep", lambda: lapse_round(ctx)),
             )
         ]
         if channels:  # every worker sends: a compare-and-set holds each message for one of them

@@ -172,6 +172,7 @@ ACTION_TEXT = {  # an install's history: what happened
     "visit.offered": N_("visit offered"),
     "visit.planned": N_("visit planned"),
     "visit.cancelled": N_("visit called off"),
+    "visit.lapsed": N_("visit lapsed: no window picked"),
     "install.cancelled": N_("withdrawn"),
     "install.device-approved": N_("approved on the device's report"),
     "install.confirmed": N_("confirmed by the device"),

@@ -12,7 +12,7 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 
 from backend.installs.tables import Asset, Connection
-from backend.jobs.enums import LIVE, LIVE_VISIT, MAX_WINDOW, OPEN, Assignee, JobState
+from backend.jobs.enums import LIVE, LIVE_VISIT, MAX_WINDOW, OPEN, Assignee, JobState, VisitState
 from backend.jobs.tables import Job, Visit
 
 
@@ -210,6 +210,12 @@ async def live_visit(install_id: uuid.UUID) -> VisitRec | None:
     """The install's offered or planned visit (UNIQUE visits_live)."""
     where = (Visit.install == install_id) & Visit.state.is_in([s.value for s in LIVE_VISIT])
     return next(iter(_visits(await Visit.select().where(where))), None)
+
+
+async def offered_visits(after_id: int, limit: int) -> list[VisitRec]:
+    """Visits still waiting for the customer's pick, by id (the partial index visits_live holds them)."""
+    where = (Visit.state == VisitState.OFFERED.value) & (Visit.id > after_id)
+    return _visits(await Visit.select().where(where).order_by(Visit.id).limit(limit))
 
 
 async def visit_by_job(job_id: int) -> VisitRec | None:

@@ -5,7 +5,8 @@ A specialist holding an escalation case, or the policy for an escalation the pla
 leaves the queue (state `visit`). The customer picks one window; the pick makes a job at the install's
 connection for the installer the offer named (else `default_installer`, else a dispatcher assigns it),
 carrying the case's brief. A visit follows its job: done or cancelled, and the case is back in the queue
-for a specialist to settle the customer's own install with what the visit found. Every change is audited
+for a specialist to settle the customer's own install with what the visit found. An offer whose windows
+all began unpicked lapses (a sweep: `lapse_round`), and its case is back in the queue too. Every change is audited
 and in the outbox (`install.visit_offered`, `install.visit_planned`, `install.visit_cancelled`) in its own
 transaction.
 """
@@ -18,6 +19,8 @@ from typing import Any
 
 from backend.errors import Conflict, Invalid, NotFound, RowError
 from backend.events.outbox import enqueue
+from backend.installs import repository as installs_repo
+from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
 from backend.installs.flows import StateChange, StateHook
 from backend.installs.records import InstallRec
@@ -32,6 +35,7 @@ from backend.notifications.enums import Moment
 from backend.notifications.service import about_install, notify
 from backend.principal import Principal, Role
 from backend.review import repository as review_repo
+from backend.review.config import load_review_config
 from backend.review.repository import CaseRec
 from backend.review.service import holds_lease
 
@@ -39,6 +43,8 @@ Window = tuple[datetime, datetime]
 POLICY = Principal("automation", Role.SYSTEM)  # who offers a visit the planning rule calls for
 CASE_STATE = "visit"  # an escalation case waiting on its visit: out of the queue, back when the visit ends
 _FINAL = frozenset({InstallState.APPROVED, InstallState.REJECTED, InstallState.CANCELLED})
+LAPSE_BATCH = 200
+LAPSE_INTERVAL_S = 300.0  # a lapsed offer waits at most this long to be back in the queue
 
 
 async def offer_visit(
@@ -178,8 +184,64 @@ async def _cancel(urls: tuple[str, ...], who: Principal, visit: VisitRec, instal
             await announce(urls, who, "job.cancelled", at, job.id, job.state, JobState.CANCELLED, reason="visit")
     await _move(visit, VisitState.CANCELLED, at)
     await record_event(who, "visit.cancelled", at, install, visit_id=visit.id)
-    payload = {"install_id": str(install.id), "visit_id": visit.id, "at": at.isoformat()}
+    await _announce_cancelled(urls, who, visit, install, at, "install-settled")
+
+
+async def _announce_cancelled(
+    urls: tuple[str, ...], who: Principal, visit: VisitRec, install: InstallRec, at: datetime, reason: str
+) -> None:
+    """`install.visit_cancelled` in the outbox, with what its siblings carry; `reason`: install-settled (the
+    install was decided or withdrawn) or no-window-picked (every offered window began unpicked)."""
+    connection = await installs_repo.connection_by_id(install.connection)
+    assert connection is not None  # a foreign key
+    payload = {
+        "install_id": str(install.id),
+        "visit_id": visit.id,
+        "case_id": visit.case_id,
+        "ean": connection.ean,
+        "customer_ref": install.customer_subject,  # by reference only, as every install event
+        "reason": reason,
+        "actor_role": who.role.value,
+        "at": at.isoformat(),
+    }
     await enqueue("install.visit_cancelled", payload, at, urls)
+
+
+async def lapse_offers(ctx: InstallContext, now: datetime) -> int:
+    """Offered visits whose last window has begun unpicked can no longer be picked nor offered again: each
+    is cancelled and its case is back in the queue (`open`, due per the SLA from now) for a specialist to
+    settle the install or offer new windows; the customer's timeline says so. One short transaction a
+    visit; safe on many workers (the visit's compare-and-set lets one of them do it). Returns how many."""
+    lapsed, after = 0, 0
+    while True:
+        batch = await repo.offered_visits(after, LAPSE_BATCH)
+        for visit in batch:
+            if max(w.start for w in visit.windows) <= now:
+                lapsed += await _lapse(ctx.settings.webhook_urls, visit, now)
+        if len(batch) < LAPSE_BATCH:
+            return lapsed
+        after = batch[-1].id
+
+
+async def _lapse(urls: tuple[str, ...], visit: VisitRec, now: datetime) -> int:
+    async with transaction():
+        install = await scoped_install(POLICY, visit.install, for_update=True)
+        lapsed = {"state": VisitState.CANCELLED.value, "updated_at": now}
+        if not await repo.update_visit(visit.id, visit.version, lapsed):
+            return 0  # picked, settled or lapsed by another worker meanwhile
+        await record_event(POLICY, "visit.lapsed", now, install, visit_id=visit.id)
+        await _announce_cancelled(urls, POLICY, visit, install, now, "no-window-picked")
+        case = await review_repo.case_by_id(visit.case_id) if visit.case_id is not None else None
+        if case is not None and case.state == CASE_STATE:
+            due = load_review_config().due_at(now, case.reasons)
+            await review_repo.update_case(case.id, None, {"state": "open", "due_at": due})
+        return 1
+
+
+async def lapse_round(ctx: InstallContext) -> str | None:
+    """One round of the lifespan's loop (backend/periodic.py): how many offers lapsed, if any."""
+    lapsed = await lapse_offers(ctx, ctx.clock())
+    return f"{lapsed} unpicked visits lapsed" if lapsed else None
 
 
 async def end_visit(job: JobRec, to_state: JobState, at: datetime) -> None:

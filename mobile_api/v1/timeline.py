@@ -80,6 +80,10 @@ def _text(catalog: Catalog, extra_labels: dict[str, str], e: EventRec) -> Worded
             return Msg("Visit planned: {window}.", {"window": window})
         case "visit.cancelled":
             return Msg("The visit is off.")
+        case "visit.lapsed":
+            return Msg(
+                "No window was picked before they began: the visit is off. A specialist looks at your install again."
+            )
         case "install.cancelled":
             return Msg("Withdrawn.")
         case "install.device-approved":

@@ -3,6 +3,7 @@ the installer's job; a specialist's offer; what a pick refuses; who may see and 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,8 +11,13 @@ from typing import Any
 from httpx import AsyncClient
 
 from backend.events.tables import OutboxEvent
+from backend.installs.context import build_context
 from backend.jobs.tables import Visit
+from backend.jobs.visits import lapse_offers
 from backend.principal import Role
+from backend.review import repository as review_repo
+from backend.review.config import load_review_config
+from backend.settings import Settings
 from tests.factories import Factory, Party
 from tests.helpers.review import case_id_of, case_row, case_url, claimed, helped
 from tests.integrations.helpers import in_review_complexity
@@ -255,6 +261,36 @@ class TestTheVisitFollowsItsJob:
         assert (await visit_of(client, d))["state"] == "cancelled"
         assert (await client.get(MY_JOBS, headers=installer.headers)).json()["items"] == []
         assert len(await outbox("install.visit_cancelled", d.id)) == 1
+
+
+class TestAnOfferLeftUnpicked:
+    async def test_lapses_once_its_last_window_began_and_the_case_is_back_in_the_queue(
+        self, client: AsyncClient, make: Factory, settings: Settings
+    ) -> None:
+        d, case_id, _, out = await offered_by_specialist(client, make, windows=_windows(26, 50))
+        last_start = datetime.fromisoformat(_windows(26, 50)[1]["window_start"])
+        ctx = build_context(settings)
+
+        async def sweep_at(at: datetime) -> int:
+            return await lapse_offers(dataclasses.replace(ctx, clock=lambda: at), at)
+
+        assert await sweep_at(last_start - timedelta(minutes=1)) == 0  # one window left to pick
+        assert (await visit_of(client, d))["state"] == "offered"
+        later = last_start + timedelta(minutes=5)
+        assert await sweep_at(later) >= 1
+        assert (await visit_of(client, d))["state"] == "cancelled"
+        case = await review_repo.case_by_id(case_id)
+        assert case is not None and case.state == "open" and case.claimed_by is None  # in the queue again,
+        assert case.due_at == load_review_config().due_at(later, case.reasons)  # due per the SLA from now
+        [event] = await outbox("install.visit_cancelled", d.id)
+        assert event["reason"] == "no-window-picked" and event["visit_id"] == out["visit_id"]
+        assert (event["ean"], event["customer_ref"], event["actor_role"]) == (d.ean, d.who.subject, "system")
+        assert event["case_id"] == case_id
+        view = await install_view(client, d)
+        assert view["timeline"][-1]["text"].startswith("Er is geen tijdvak gekozen"), view["timeline"]
+        assert view["next_actions"][0]["code"] == "wait"
+        await sweep_at(later + timedelta(minutes=5))
+        assert len(await outbox("install.visit_cancelled", d.id)) == 1  # not lapsed twice
 
 
 class TestWhoMay:
