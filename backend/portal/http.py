@@ -25,7 +25,7 @@ from backend.console import sessions
 from backend.console.oidc import pasted_tokens_allowed, provider_sign_in
 from backend.errors import MESSAGES, DomainError
 from backend.i18n import N_, DataWords, translate
-from backend.installs import service
+from backend.installs import conversation, service
 from backend.installs.connections import claim_connection, owned_connections
 from backend.installs.context import InstallContext
 from backend.jobs import visits
@@ -56,6 +56,7 @@ FLASH = {
     "objection_sent": N_("Your objection has been sent. A specialist looks at your install again."),
     "visit_picked": N_("The visit is planned in the window you picked."),
     "claimed": N_("The connection is linked to your account."),
+    "answer_sent": N_("Thank you: your answer is with the specialist."),
 }
 CLAIM_FORM_HELP = N_("Check the EAN (18 digits), the postcode (such as 6811 AL) and the house number.")
 
@@ -211,6 +212,7 @@ class PortalController(Controller):
             flash=_flash(lang, msg),
             failing=[c for c in view.checks if c.status != "pass"],
             can_object=view.state == "rejected",
+            can_answer="answer_question" in codes,
             can_pick="pick_visit_window" in codes and visit is not None and visit.state == "offered",
         )
 
@@ -228,6 +230,21 @@ class PortalController(Controller):
         if form is None:
             return _back(install_id, "request/invalid")
         return await _act(service.request_help(ctx, who, install_id, form.message), install_id, "help_sent")
+
+    @post("/installs/{install_id:uuid}/answer", status_code=303)
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """Answer the specialist's open question in words (the API's SendMessage)."""
+        who = await require_customer(request, ctx)
+        form = _form({"text": data.get("text", "")}, s.SendMessage)
+        if form is None:
+            return _back(install_id, "request/invalid")
+        return await _act(conversation.send_message(ctx, who, install_id, form.text), install_id, "answer_sent")
 
     @post("/installs/{install_id:uuid}/objection", status_code=303)
     async def objection(

@@ -203,6 +203,24 @@ class TestInstallPage:
         api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
         assert api["state"] == "in_review"
 
+    async def test_answer_the_specialists_question(self, client: httpx.AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        await helped(client, d)
+        question = "Wanneer is de meter geplaatst?"
+        spec = make.party(Role.SPECIALIST)
+        await decided(client, spec, await case_id_of(d.id), "request_info", "more_information", question=question)
+        headers = await portal_headers(client, d.who.subject)
+        page = await client.get(f"/portal/installs/{d.id}", headers={**headers, **NL})
+        assert question in page.text and 'id="answer-text"' in page.text
+        r = await client.post(f"/portal/installs/{d.id}/answer", headers=headers, data=form(headers, text="Op 12 mei."))
+        assert r.headers["location"].endswith("msg=answer_sent")
+        api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert api["state"] == "in_review"
+        page = await client.get(f"/portal/installs/{d.id}", headers={**headers, **NL})
+        assert 'id="answer-text"' not in page.text and "Op 12 mei." in page.text  # in the timeline
+        again = await client.post(f"/portal/installs/{d.id}/answer", headers=headers, data=form(headers, text="x"))
+        assert again.headers["location"].endswith("#top") and "msg=answer_sent" not in again.headers["location"]
+
     async def test_objecting_before_a_rejection_says_why_not(self, client: httpx.AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)
         headers = await portal_headers(client, d.who.subject)
@@ -310,6 +328,8 @@ class TestHostileForms:
             ("visit", {"window": "gisteren|morgen"}),
             ("visit", {"window": "2026-12-08T08:00:00|2026-12-08T12:00:00"}),  # no zone: not as offered
             ("visit", {}),
+            ("answer", {"text": ""}),
+            ("answer", {"text": "a\x00b"}),
         ):
             r = await client.post(f"/portal/installs/{d.id}/{action}", headers=headers, data=form(headers, **fields))
             assert r.status_code == 303 and r.headers["location"].endswith("msg=request/invalid#top"), (action, r.text)

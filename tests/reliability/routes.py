@@ -162,6 +162,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/portal/connections/claim"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("GET", PORTAL_INSTALL): Route(None, query=("msg",)),
     ("POST", PORTAL_INSTALL + "/help"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
+    ("POST", PORTAL_INSTALL + "/answer"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", PORTAL_INSTALL + "/objection"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", PORTAL_INSTALL + "/visit"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("GET", "/portal/static/{file_path:path}"): Route(None),
