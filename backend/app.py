@@ -177,7 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_age = timedelta(seconds=settings.webhook_max_age_s)
 
         async def delivery_round() -> None:
-            await deliver_due(webhooks, settings.webhook_secret, ctx.clock(), max_age)
+            await deliver_due(webhooks, settings.webhook_secret, ctx.clock, max_age)
 
         # Every worker sweeps (each sweep is safe to overlap): silent devices, files a crash left behind,
         # expired resumable uploads and their parts, expired Idempotency-Keys, visit offers left unpicked.
@@ -195,7 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ]
         if channels:  # every worker sends: a compare-and-set holds each message for one of them
             sender = every(
-                settings.notify_interval_s, "notifications", lambda: send_round(settings, channels, ctx.clock())
+                settings.notify_interval_s, "notifications", lambda: send_round(settings, channels, ctx.clock)
             )
             sweeps.append(asyncio.create_task(sender))
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,12 +72,14 @@ def signed_headers(secret: str, event_id: str, now: datetime, body: bytes) -> di
     }
 
 
-async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime, max_age: timedelta) -> int:
+async def deliver_due(client: httpx.AsyncClient, secret: str, clock: Callable[[], datetime], max_age: timedelta) -> int:
     """Send every due delivery once; returns how many were delivered. `secret` signs deliveries to
     WEBHOOK_URLS (a subscription's own signs its); a failure `max_age` after the event (or after an
-    admin's retry) is the last: the delivery is dead."""
+    admin's retry) is the last: the delivery is dead. The clock is read afresh for each delivery: slow
+    receivers make a round long, and a lock counted from its start could have run out when taken."""
     delivered = 0
-    for row in await repo.due_deliveries(now, BATCH):
+    for row in await repo.due_deliveries(clock(), BATCH):
+        now = clock()
         if not await repo.take_delivery(row["id"], now, LOCK):
             continue  # another worker took it
         event_id = str(row["event.id"])
@@ -90,6 +93,7 @@ async def deliver_due(client: httpx.AsyncClient, secret: str, now: datetime, max
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         attempts = row["attempts"] + 1
+        now = clock()  # after the attempt, however long it took
         if error is None:
             await repo.mark_delivered(row["id"], attempts, now)
             delivered += 1

@@ -11,7 +11,7 @@ it for good, or it grows too old to be worth sending (NOTIFY_MAX_AGE_S)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from backend.notifications import repository as repo
@@ -48,23 +48,26 @@ def unsubscribe_url(settings: Settings, subject: str) -> str:
     return f"{settings.public_url}{UNSUBSCRIBE_PATH}?token={unsubscribe_token(settings.unsubscribe_secret, subject)}"
 
 
-async def send_round(settings: Settings, channels: Mapping[str, Channel], now: datetime) -> str | None:
-    """Send what is due on the configured channels; what it did, for the log (None: nothing was due)."""
+async def send_round(settings: Settings, channels: Mapping[str, Channel], clock: Callable[[], datetime]) -> str | None:
+    """Send what is due on the configured channels; what it did, for the log (None: nothing was due).
+    The clock is read afresh for each row: a slow server makes a round long, and a lease counted from
+    the round's start could have run out when the row is taken, so another worker would send it too."""
     if not channels:
         return None
     names = tuple(channels)
     lease = timedelta(seconds=settings.smtp_timeout_s * 2 + 30)  # longer than any one send can take
     counts: dict[str, int] = {}
-    for row in await repo.due(now, names, BATCH):
-        if not await repo.take(row.id, now, lease, names):
+    for row in await repo.due(clock(), names, BATCH):
+        if not await repo.take(row.id, clock(), lease, names):
             continue  # another worker has it
-        outcome = await _deliver(settings, channels[row.channel], row, now)
+        outcome = await _deliver(settings, channels[row.channel], row, clock)
         counts[outcome] = counts.get(outcome, 0) + 1
     return ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or None
 
 
-async def _deliver(settings: Settings, channel: Channel, row: NotificationRec, now: datetime) -> str:
+async def _deliver(settings: Settings, channel: Channel, row: NotificationRec, clock: Callable[[], datetime]) -> str:
     attempts = row.attempts + 1
+    now = clock()
     if now - row.created_at > timedelta(seconds=settings.notify_max_age_s):
         await repo.finish(row.id, Delivery.FAILED, attempts - 1, last_error="too old to send")
         return "expired"
@@ -82,12 +85,12 @@ async def _deliver(settings: Settings, channel: Channel, row: NotificationRec, n
     try:
         await channel.send(Outgoing(row.id, to, preference.language, subject, body, link))
     except TemporaryFailure as failure:
-        await repo.retry_at(row.id, attempts, now + backoff(attempts), str(failure))
+        await repo.retry_at(row.id, attempts, clock() + backoff(attempts), str(failure))
         log.warning("notification %s not sent yet (attempt %d): %s", row.id, attempts, failure)
         return "to retry"
     except PermanentFailure as failure:
         await repo.finish(row.id, Delivery.FAILED, attempts, last_error=str(failure)[:500], recipient=to)
         log.warning("notification %s refused for good: %s", row.id, failure)
         return "failed"
-    await repo.finish(row.id, Delivery.SENT, attempts, recipient=to, sent_at=now, last_error=None)
+    await repo.finish(row.id, Delivery.SENT, attempts, recipient=to, sent_at=clock(), last_error=None)
     return "sent"

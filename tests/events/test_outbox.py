@@ -14,12 +14,14 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from httpx import AsyncClient
 from standardwebhooks import Webhook
 
+from backend.events import repository as events_repo
 from backend.events.delivery import backoff, deliver_due, new_secret, signed_headers
 from backend.events.outbox import enqueue
 from backend.events.tables import OutboxDelivery, OutboxEvent
 from backend.installs.service import transaction
 from backend.principal import Role
 from tests.factories import Factory
+from tests.helpers.clock import Ticking
 from tests.helpers.review import case_id_of, claimed, decide, get_case, helped
 from tests.helpers.webhooks import SECRET, Received, Receiver, deliveries_to, enqueued, events_of
 from tests.mobile_api.helpers import locate, new_install, problem, ready_install, submit
@@ -42,7 +44,7 @@ def _now() -> datetime:
 
 
 async def deliver(http: httpx.AsyncClient, now: datetime) -> int:
-    return await deliver_due(http, SECRET, now, MAX_AGE)
+    return await deliver_due(http, SECRET, lambda: now, MAX_AGE)
 
 
 async def _delivery(receiver: Receiver) -> dict:
@@ -261,6 +263,21 @@ class TestDelivery:
         for row in await deliveries_to(receiver):
             assert row["attempts"] == 1, row
         assert {str(r["event"]) for r in await deliveries_to(receiver)} == {str(v), str(y)}
+
+    async def test_a_slow_round_takes_each_delivery_at_its_own_time(self, receiver: Receiver) -> None:
+        """Each answer takes longer than the lock (the clock moves 90 s a reading): a delivery taken late in
+        the round is locked from when it is taken, not from the round's start (then already run out, and
+        another worker would send it too), and is marked delivered when it was."""
+        t0 = _now()
+        for n in range(3):
+            await enqueued(receiver, "test.ping", {"n": n}, t0)
+        clock = Ticking(t0, timedelta(seconds=90))
+        async with receiver.client() as http:
+            while await events_repo.due_deliveries(clock.now, 1):  # other tests' due deliveries may come first
+                await deliver_due(http, SECRET, clock, MAX_AGE)
+        delivered = [r["delivered_at"] for r in await deliveries_to(receiver)]
+        assert None not in delivered and len(set(delivered)) == 3, delivered  # each at its own moment
+        assert len(receiver.mine()) == 3  # each sent once
 
     async def test_a_locked_delivery_is_left_alone(self, receiver: Receiver) -> None:
         t0 = _now()

@@ -72,7 +72,7 @@ class Mail:
         """Rounds until nothing is due at `now` (default: the present); what each round reported."""
         said = []
         for _ in range(1000):  # bounded: every round finishes the rows it takes, so this ends long before
-            report = await send_round(self.settings, self.channels, now or datetime.now(UTC))
+            report = await send_round(self.settings, self.channels, lambda: now or datetime.now(UTC))
             if report is None:
                 return said
             said.append(report)

@@ -14,6 +14,7 @@ from backend.notifications.sender import send_round, unsubscribe_url
 from backend.notifications.texts import window_words
 from backend.principal import Role
 from tests.factories import Factory
+from tests.helpers.clock import Ticking
 from tests.helpers.review import case_id_of, decided, helped, install_in
 from tests.integrations.helpers import approved, body, reported, submitted, system
 from tests.jobs.test_visits import offered_by_specialist, pick, visit_of
@@ -319,6 +320,27 @@ class TestAtLeastOnce:
         await asyncio.gather(mail.drain(), mail.drain(), mail.drain())  # each takes a row by compare-and-set
         assert len(inbox.to(to)) == 1
 
+    async def test_a_slow_server_makes_each_row_taken_and_sent_at_its_own_time(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        """Each send takes longer than the lease (the clock moves 100 s a reading): a row taken late in the
+        round is leased from when it is taken, not from the round's start (then already run out, and
+        another worker would send it too), and its sent_at is when it was sent."""
+        installs = []
+        for _ in range(2):
+            d = await ready_install(client, make)
+            await prefer(client, d.who, address())
+            await submitted(client, d, "approved")
+            installs.append(d.id)
+        clock = Ticking(datetime.now(UTC), timedelta(seconds=100))
+        for _ in range(1000):  # other tests' rows may come first; bounded
+            if await send_round(mail.settings, mail.channels, clock) is None:
+                break
+        rows = [row for install_id in installs for row in await told(install_id)]
+        assert [row.state for row in rows] == ["sent", "sent"]
+        assert rows[0].sent_at != rows[1].sent_at, rows  # each at its own moment, not the round's
+        assert all(row.attempts == 1 for row in rows)
+
     async def test_a_crash_after_the_send_sends_it_again_with_the_same_message_id(
         self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
     ) -> None:
@@ -331,7 +353,7 @@ class TestAtLeastOnce:
         dying = {"email": _DiesAfterSending(mail.channels["email"])}
         with pytest.raises(_Crash):
             for _ in range(1000):  # other tests' rows may come first; ours ends the loop
-                await send_round(mail.settings, dying, datetime.now(UTC))
+                await send_round(mail.settings, dying, lambda: datetime.now(UTC))
         assert len(inbox.to(to)) == 1
         [row] = await told(d.id)
         assert row.state == "pending"
