@@ -40,10 +40,11 @@ async def info_requested(
             "asked_of": install.created_by,  # who answers: the install's customer or installer
             "asked_of_role": install.created_by_role,
             "reason_code": reason_code,
-            "message": message,
+            # The specialist's message and question are free text to the customer (they may quote them):
+            # no message leaves in an event (README "Webhooks"); receivers learn that a question was asked.
             "photo_label": asked.photo_label,
             "photo_slot": extra_slot(request.id) if asked.photo_label is not None else None,
-            "question": asked.question,
+            "question_asked": asked.question is not None,
             "at": now.isoformat(),
         },
         now,

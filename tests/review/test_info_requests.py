@@ -61,7 +61,9 @@ class TestExtraPhotoAndQuestion:
         assert (request["photo_label"], request["question"], request["answer"]) == (LABEL, QUESTION, None)
         assert slot == f"extra_{request['id']}" and request["asked_by"] == spec.subject
         [event] = [e for e in await events_of(d.id) if e["event_type"] == "install.info_requested"]
-        assert event["payload"]["photo_label"] == LABEL and event["payload"]["question"] == QUESTION
+        assert event["payload"]["photo_label"] == LABEL and event["payload"]["question_asked"] is True
+        assert "question" not in event["payload"] and "message" not in event["payload"]  # no message leaves
+        assert QUESTION not in str(event["payload"])
         assert event["payload"]["photo_slot"] == slot and event["payload"]["asked_of"] == d.who.subject
         assert event["payload"]["case_id"] == case_id and NOTE not in str(event["payload"])
         assert (event["payload"]["ean"], event["payload"]["customer_ref"]) == (d.ean, d.who.subject)
