@@ -71,8 +71,9 @@ def outbox_hook(urls: tuple[str, ...]) -> StateHook:
             "installed_at": facts.installed_at.isoformat()
             if facts.installed_at and event_type == "install.approved"
             else None,
-            # The customer by reference only: the identity provider's subject of the connection's owner, never
-            # a name, address, e-mail or their messages (a receiver that needs more asks its own customer system).
+            # The customer by reference only: the install's customer (its customer_subject, kept when they move
+            # out), never a name, address, e-mail or their messages (a receiver that needs more asks its own
+            # customer system).
             "customer_ref": facts.customer_subject,
             "created_by_role": change.install.created_by_role,  # customer (self-install) or installer
             "from_state": change.install.state,

@@ -177,14 +177,19 @@ def visit_hook(urls: tuple[str, ...]) -> StateHook:
 async def _cancel(urls: tuple[str, ...], who: Principal, visit: VisitRec, install: InstallRec, at: datetime) -> None:
     """The customer's install was settled: the visit is off, and its job with it unless it has begun."""
     if visit.job is not None:
-        job = await repo.job_by_id(visit.job)
-        if job is not None and JobState(job.state) in DISPATCHABLE:
-            if not await repo.update_job(job.id, job.version, {"state": JobState.CANCELLED, "updated_at": at}):
-                raise Conflict("job/stale-version", version=job.version)
-            await announce(urls, who, "job.cancelled", at, job.id, job.state, JobState.CANCELLED, reason="visit")
+        await _cancel_job(urls, who, visit.job, at)
     await _move(visit, VisitState.CANCELLED, at)
     await record_event(who, "visit.cancelled", at, install, visit_id=visit.id)
     await _announce_cancelled(urls, who, visit, install, at, "install-settled")
+
+
+async def _cancel_job(urls: tuple[str, ...], who: Principal, job_id: int, at: datetime) -> None:
+    """Cancel the visit's job unless it has begun. A dispatcher's change meanwhile (an assign) is no
+    reason to refuse the customer's own cancel: re-read the job and cancel it if it is still not begun."""
+    while (job := await repo.job_by_id(job_id)) is not None and JobState(job.state) in DISPATCHABLE:
+        if await repo.update_job(job.id, job.version, {"state": JobState.CANCELLED, "updated_at": at}):
+            await announce(urls, who, "job.cancelled", at, job.id, job.state, JobState.CANCELLED, reason="visit")
+            return
 
 
 async def _announce_cancelled(

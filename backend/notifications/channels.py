@@ -1,5 +1,5 @@
 """The channel interface: how a rendered message reaches a customer. E-mail is the one built
-(backend/notifications/email.py); SMS or push is another class with these two members, registered in
+(backend/notifications/smtp.py); SMS or push is another class with these two members, registered in
 `sender.channels_from`."""
 
 from __future__ import annotations
