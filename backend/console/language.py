@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from backend.console.times import add_time_filters, reader_language
 from backend.console.words import (
     ACTION_TEXT,
+    ASSET_STATUS_WORDS,
     CASE_STATE_TEXT,
     CHECK_STATUS_TEXT,
     CHECK_TEXT,
@@ -33,6 +34,7 @@ CODES = {
     "outcome": DECISION_OUTCOME_TEXT,
     "action": ACTION_TEXT,
     "role": ROLE_TEXT,
+    "asset_status": ASSET_STATUS_WORDS,
 }
 
 
@@ -42,7 +44,9 @@ def _say(context: Context, msgid: str, /, **params: Any) -> str:
 
 
 def add_template_helpers(engine: JinjaTemplateEngine) -> None:
-    """TemplateConfig's engine_callback: the time filters (backend/console/times.py), `_` and `codes`."""
+    """TemplateConfig's engine_callback: the time filters (backend/console/times.py), `_`, `codes` and
+    `reader_language()` (the page's `<html lang>`)."""
     add_time_filters(engine)
     engine.engine.globals["_"] = _say
+    engine.engine.globals["reader_language"] = pass_context(reader_language)
     engine.engine.globals["codes"] = CODES

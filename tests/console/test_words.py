@@ -71,3 +71,17 @@ class TestCodesInWords:
         case = _visible(page.text)
         assert "suspected fraud" in case and "QR label" in case and "failed" in case and "|escalation|" in case
         assert "The label in the photo belongs to another asset than the one scanned." in case
+        # The page's own words too: headings, labels, buttons, table headers; and its lang attribute.
+        assert '<html lang="en">' in page.text
+        assert "|What the automatic check found|" in case and "|History and decisions|" in case
+        assert "|Attempt|" in case and "|Outcome|" in case and "|Queue|" in case
+        assert [w for w in ("Zaak", "Poging", "Wachtrij", "Geschiedenis", "Kaart", "Afmelden") if w in case] == []
+
+    async def test_the_pages_own_words_in_dutch_by_default(
+        self, client: httpx.AsyncClient, wrong_label_case: tuple[int, dict[str, str]]
+    ) -> None:
+        case_id, headers = wrong_label_case
+        page = await client.get(f"/console/cases/{case_id}", headers=headers)
+        assert '<html lang="nl">' in page.text
+        case = _visible(page.text)
+        assert "|Wat de automatische controle vond|" in case and "|Poging|" in case and "|Wachtrij|" in case
