@@ -1,8 +1,8 @@
 """The customers' portal in Debian's Chromium on a phone (360x800, touch): the demo sign-in, the home
 page showing an install in review with the expected decision time, the install's page, asking for a
 person; axe-core finds no serious or critical WCAG violation on any of the pages. Under
-`make screenshots` it writes docs/screenshots/portal-login.png, portal-home.png, portal-install.png
-and portal-help-sent.png."""
+`make screenshots` it writes docs/screenshots/portal-login.png, portal-home.png, portal-install.png,
+portal-help-sent.png and portal-visit.png."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from playwright.async_api import Browser, Page, expect
 
 from backend.principal import Role
 from tests.factories import Factory
-from tests.helpers.review import fraud_escalated
-from tests.mobile_api.helpers import ready_install
+from tests.helpers.review import case_id_of, claimed, fraud_escalated, helped
+from tests.mobile_api.helpers import Draft, new_install, ready_install
 
 CUSTOMER = "cust-chris"  # a demo customer: the demo sign-in offers only those
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -36,6 +36,18 @@ async def _accessible(page: Page, axe_source: str) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert not bad, f"{page.url}: {bad}"
+
+
+async def _offered_visit(live_server: str, make: Factory) -> Draft:
+    """An install of the demo customer's that asked for a person, with a visit offered by a specialist."""
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as api:
+        d = await new_install(api, make, who=make.party(Role.CUSTOMER, CUSTOMER))
+        await helped(api, d)
+        case_id, spec = await case_id_of(d.id), make.party(Role.SPECIALIST)
+        await claimed(api, spec, case_id)
+        r = await api.post(f"/review/v1/cases/{case_id}/visit", json={}, headers=spec.headers)  # the planning rule's
+        assert r.status_code == 201, r.text
+    return d
 
 
 class TestPortalOnAPhone:
@@ -89,6 +101,16 @@ class TestPortalOnAPhone:
 
         await page.get_by_role("link", name="English").tap()
         await expect(page.locator("h2#now")).to_have_text("Where it stands")
+
+        # A visit offered on another install: the radio buttons pass the same checks, and a tap plans it.
+        visit = await _offered_visit(live_server, make)
+        await page.goto(f"{live_server}/portal/installs/{visit.id}")
+        await expect(page.locator("h2#visit-title")).to_have_text("Visit by an installer")
+        await _accessible(page, axe_source)
+        await page.screenshot(path=str(screenshots / "portal-visit.png"), full_page=True)
+        await page.locator("label[for=window-2]").tap()
+        await page.locator("#visit button[type=submit]").tap()
+        await expect(page.locator(".flash")).to_have_text("The visit is planned in the window you picked.")
         await context.close()
 
         async with httpx.AsyncClient(base_url=live_server) as api:

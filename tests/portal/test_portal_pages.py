@@ -248,7 +248,7 @@ class TestInstallPage:
         assert r.status_code == 201, r.text
         headers = await portal_headers(client, d.who.subject)
         home = await client.get("/portal/", headers={**headers, **EN})
-        assert "pick a window for the visit" in home.text
+        assert "pick a window for the visit" in home.text and f'href="/portal/installs/{d.id}#visit"' in home.text
         page = await client.get(f"/portal/installs/{d.id}", headers={**headers, **EN})
         assert page.text.count('name="window"') == 2 and "Pick a window" in page.text
         second = windows[1]
