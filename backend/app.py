@@ -63,6 +63,7 @@ from backend.notifications.http import UnsubscribeController
 from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.periodic import every
+from backend.portal.guide import GuideController
 from backend.portal.http import PortalController
 from backend.portal.signin import PortalSignInController
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CONSOLE_CONTROLLERS,
             *([ConsoleSignInController] if provider_sign_in(settings) else []),
             PortalController,  # the customers' portal (backend/portal), beside the console
+            GuideController,  # its step-by-step self-install guide
             *([PortalSignInController] if provider_sign_in(settings) else []),
             create_static_files_router(
                 path="/portal/static",

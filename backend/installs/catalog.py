@@ -41,6 +41,11 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     slots: dict[str, SlotSpec]
     types: dict[str, AssetTypeSpec]
 
+    def self_installable(self, role: str, capacity: str) -> list[str]:
+        """The asset types `role` may install themselves at a connection of `capacity` (the rule
+        installs.service.insert_draft enforces), for offering them."""
+        return [n for n, t in self.types.items() if role in t.self_install and capacity in t.capacities]
+
     def __post_init__(self) -> None:
         for name, spec in self.types.items():
             unknown = set(spec.slots) - self.slots.keys()

@@ -308,6 +308,10 @@ async def _home(
         labels=_labels(ctx, lang),
         flash=flash,
         typed=typed or {},
+        # The guide's start form (backend/portal/guide.py): the types a customer may install there, and a
+        # fresh install id per form, so pressing it twice is one install (CreateInstall is idempotent on it).
+        offers=lambda capacity: ctx.catalog.self_installable(Role.CUSTOMER.value, capacity),
+        new_id=uuid.uuid4,
     )
 
 

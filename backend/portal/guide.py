@@ -1,0 +1,201 @@
+"""/portal: the customer's step-by-step self-install guide, over the same services as the mobile API.
+
+Starting an install is the API's CreateInstall (the catalog decides who may self-install what, at which
+capacity); the guide page shows the first of the install's next_actions (installs.snapshot.next_actions,
+worded by mobile_api's install_view), so a reload or a return days later resumes at the current step.
+Each step is a plain form (typed label code, reading, photo file, submit); the geolocation step is filled
+by the browser's geolocation in portal.js, its fallback is asking for a person. A photo goes through
+evidence.upload_photo, and the page after it shows that photo's checks in words with the fix."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from backend.errors import DomainError, NotFound
+from backend.i18n import N_, translate
+from backend.installs import evidence, service
+from backend.installs.context import InstallContext
+from backend.portal.access import HANDLERS, language_of, require_customer
+from backend.portal.http import Form, _flash, _form, _labels, _page
+from mobile_api.v1 import schemas as s
+from mobile_api.v1.views import install_view
+
+Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+CHUNK = 64 * 1024
+# The steps the guide walks; the others (a specialist's request, a visit, waiting) are the install's page.
+SAID = {
+    "step_done": N_("Saved. Here is the next step."),
+    "photo_checked": N_("Your photo is in. Its checks are below."),
+    "submitted": N_("Your install has been submitted. The outcome is below."),
+}
+STEPS = ("scan_label", "share_location", "enter_reading", "upload_photo", "retake_photo", "submit")
+
+
+def _guide(install_id: uuid.UUID, code: str, photo: int | None = None) -> Redirect:
+    shown = f"&photo={photo}" if photo is not None else ""
+    return Redirect(f"/portal/installs/{install_id}/guide?msg={code}{shown}#step", status_code=303)
+
+
+async def _step(action: Any, install_id: uuid.UUID, success: str) -> Redirect:
+    """Run one step's service call and go back to the guide, which shows the next step (or the problem)."""
+    try:
+        await action
+    except NotFound:
+        raise  # another's install, or none: the 404 page, as when reading it
+    except DomainError as exc:
+        return _guide(install_id, exc.code)
+    return _guide(install_id, success)
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(CHUNK):
+        yield chunk
+
+
+class GuideController(Controller):
+    path = "/portal"
+    include_in_schema = False
+    exception_handlers = HANDLERS
+
+    @post("/installs", status_code=303)
+    async def start(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Form
+    ) -> Redirect:
+        """Start an install of a type the catalog lets a customer self-install (the API's CreateInstall); the
+        form carries the install's id, made when the page was, so a second press is the same install."""
+        who = await require_customer(request, ctx)
+        form = _form({k: data.get(k, "") for k in ("id", "connection_ean", "asset_type")}, s.CreateInstall)
+        if form is None:
+            return Redirect("/portal/?msg=request/invalid#top", status_code=303)
+        try:
+            await service.create_install(ctx, who, form.id, form.connection_ean, form.asset_type)
+        except DomainError as exc:
+            return Redirect(f"/portal/?msg={exc.code}#top", status_code=303)
+        return Redirect(f"/portal/installs/{form.id}/guide", status_code=303)
+
+    @get("/installs/{install_id:uuid}/guide")
+    async def guide(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        msg: FromQuery[str | None] = None,
+        photo: FromQuery[int | None] = None,
+    ) -> Template:
+        """The current step of the self-install: the first of the install's next actions the guide walks."""
+        who = await require_customer(request, ctx)
+        lang, _ = language_of(request)
+        view = install_view(ctx.catalog, await service.get_install(who, install_id), lang)
+        step = next((a for a in view.next_actions if a.code in STEPS), None)
+        shown = next((p for p in view.photos if p.id == photo), None)
+        slots = ctx.catalog.types[view.asset_type].slots
+        done = sum(1 for p in view.photos if p.slot in slots)
+        return _page(
+            request,
+            "guide",
+            who=who,
+            install=view,
+            step=step,
+            shown=shown,
+            retakes=[a for a in view.next_actions if a.code == "retake_photo"],
+            slot_words={n: (sp.label_nl if lang == "nl" else sp.label_en) for n, sp in ctx.catalog.slots.items()},
+            progress=(done, len(slots)),
+            labels=_labels(ctx, lang),
+            flash={"kind": "info", "text": translate(lang, SAID[msg])} if msg in SAID else _flash(lang, msg),
+        )
+
+    @post("/installs/{install_id:uuid}/guide/scan", status_code=303)
+    async def scan(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """The label's code, typed from under the QR or read by the browser's BarcodeDetector (the API's ScanLabel)."""
+        who = await require_customer(request, ctx)
+        form = _form({"payload": data.get("payload", "").strip()}, s.ScanLabel)
+        if form is None:
+            return _guide(install_id, "request/invalid")
+        return await _step(service.scan_label(ctx, who, install_id, form.payload), install_id, "step_done")
+
+    @post("/installs/{install_id:uuid}/guide/location", status_code=303)
+    async def location(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """The browser's geolocation fix with its accuracy (the API's ReportLocation, provider gps)."""
+        who = await require_customer(request, ctx)
+        fields = {k: data.get(k, "") for k in ("lat", "lon", "accuracy_m")}
+        form = _form({**fields, "captured_at": datetime.now(UTC).isoformat()}, s.ReportLocation)
+        if form is None:
+            return _guide(install_id, "request/invalid")
+        now = ctx.clock()
+        action = service.add_location(ctx, who, install_id, form.lat, form.lon, form.accuracy_m, now, "gps", False)
+        return await _step(action, install_id, "step_done")
+
+    @post("/installs/{install_id:uuid}/guide/reading", status_code=303)
+    async def reading(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        """The reading off the display (the API's EnterReading); a decimal comma is a Dutch reader's point."""
+        who = await require_customer(request, ctx)
+        form = _form({"value": data.get("value", "").strip().replace(",", ".")}, s.EnterReading)
+        if form is None:
+            return _guide(install_id, "request/invalid")
+        return await _step(service.enter_reading(ctx, who, install_id, form.value), install_id, "step_done")
+
+    @post("/installs/{install_id:uuid}/guide/photos/{slot:str}", status_code=303, request_max_body_size=None)
+    async def photo(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        slot: FromPath[str],
+    ) -> Redirect:
+        """A photo from the phone's camera (a form's file part) through the API's photo upload; the guide
+        then shows its checks. The body is bounded by the photo store's limit as the API's upload is."""
+        who = await require_customer(request, ctx)
+        # The form is read whole (a browser always sends its length): refused above the API's photo limit.
+        if request.content_length is None or request.content_length > ctx.settings.max_photo_bytes + CHUNK:
+            return _guide(install_id, "photo/too-large")
+        form = await request.form()
+        upload = form.get("photo")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return _guide(install_id, "request/invalid")
+        try:
+            photo, _results, _created = await evidence.upload_photo(
+                ctx, who, install_id, slot, upload.content_type, None, _chunks(upload)
+            )
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return _guide(install_id, exc.code)
+        finally:
+            await upload.close()
+        return _guide(install_id, "photo_checked", photo.id)
+
+    @post("/installs/{install_id:uuid}/guide/submit", status_code=303)
+    async def submit(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], install_id: FromPath[uuid.UUID]
+    ) -> Redirect:
+        """Send the install for checking (the API's SubmitInstall); the guide then says the outcome."""
+        who = await require_customer(request, ctx)
+        return await _step(service.submit(ctx, who, install_id), install_id, "submitted")

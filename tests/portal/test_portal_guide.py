@@ -1,0 +1,154 @@
+"""The portal's self-install guide without a browser: start an install from home (only a type the
+catalog lets a customer install at that capacity), each step as a form over the mobile API's services,
+a photo's checks at once with its retake, submit and the outcome, and who may do what (another's
+install is a 404, no session is the sign-in page, a form without its CSRF token is refused)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from backend.principal import Role
+from tests.factories import Factory
+from tests.mobile_api.helpers import new_install
+from tests.portal.helpers import form, portal_headers
+
+NL = {"Accept-Language": "nl-NL"}
+EN = {"Accept-Language": "en"}
+BLURRED = {"blur_radius": 12}
+
+
+def _step(page: httpx.Response) -> str:
+    """The current step's form action (its last path part), or '' when no step is left."""
+    found = re.search(r'action="/portal/installs/[^/]+/guide/([a-z_/]+)"', page.text)
+    return found.group(1) if found else ""
+
+
+async def _photo(client: httpx.AsyncClient, url: str, headers: dict[str, str], slot: str, data: bytes) -> str:
+    files = {"photo": (f"{slot}.jpg", data, "image/jpeg")}
+    r = await client.post(f"{url}/photos/{slot}", headers=headers, data=form(headers), files=files)
+    assert r.status_code == 303, r.text
+    return r.headers["location"]
+
+
+class TestStart:
+    async def test_home_offers_what_the_catalog_allows_and_starts_it(
+        self, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        customer = make.party(Role.CUSTOMER)
+        ean = await make.connection(capacity="1x35A", owner=customer.subject)
+        headers = await portal_headers(client, customer.subject)
+        home = await client.get("/portal/", headers={**headers, **EN})
+        offered = re.findall(r'<option value="([a-z0-9_]+)"', home.text)
+        assert offered == ["smart_meter_1p", "home_battery"]  # not the 3-phase meter nor the large battery
+        install_id = re.search(r'name="id" value="([0-9a-f-]{36})"', home.text).group(1)  # type: ignore[union-attr]
+        fields = form(headers, id=install_id, connection_ean=ean, asset_type="smart_meter_1p")
+        for _ in range(2):  # pressed twice: one install
+            r = await client.post("/portal/installs", headers=headers, data=fields)
+            assert r.status_code == 303 and r.headers["location"] == f"/portal/installs/{install_id}/guide"
+        home = await client.get("/portal/", headers=headers)
+        assert home.text.count(f"/portal/installs/{install_id}/guide") == 1
+
+    async def test_a_type_not_for_customers_or_anothers_connection_is_refused(
+        self, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        customer = make.party(Role.CUSTOMER)
+        mine = await make.connection(capacity="3x25A", owner=customer.subject)
+        theirs = await make.connection(capacity="1x35A", owner=make.party(Role.CUSTOMER).subject)
+        headers = await portal_headers(client, customer.subject)
+        for ean, asset_type, code in (
+            (mine, "smart_meter_3p", "install/self-install-not-allowed"),
+            (theirs, "smart_meter_1p", "connection/not-found"),
+        ):
+            fields = form(headers, id=str(uuid.uuid4()), connection_ean=ean, asset_type=asset_type)
+            r = await client.post("/portal/installs", headers=headers, data=fields)
+            assert r.status_code == 303 and r.headers["location"] == f"/portal/?msg={code}#top"
+        assert (await client.get("/portal/", headers=headers)).text.count("/guide") == 0
+
+
+class TestGuide:
+    async def test_the_whole_self_install_with_a_retake(self, client: httpx.AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        serial, payload = await make.asset()
+        headers = await portal_headers(client, d.who.subject)
+        url = f"/portal/installs/{d.id}/guide"
+        page = await client.get(url, headers={**headers, **NL})
+        assert (
+            page.status_code == 200 and _step(page) == "scan" and "Of typ de code die onder het QR-label" in page.text
+        )
+        assert len(page.content) < 100_000
+        r = await client.post(f"{url}/scan", headers=headers, data=form(headers, payload=f"  {payload} "))
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?msg=step_done#step"
+        # The steps in the order of the install's next actions; a reload resumes at the current one.
+        assert _step(await client.get(url, headers=headers)) == "photos/meter_label"
+        blurred = make.photo("meter_label", payload=payload, serial=serial, **BLURRED)
+        shown = await _photo(client, url, headers, "meter_label", blurred)
+        page = await client.get(shown, headers={**headers, **EN})
+        # The checks at once, in words with the fix, and the retake as the current step.
+        assert "The checks of your photo" in page.text and "Not good yet" in page.text
+        assert _step(page) == "photos/meter_label" and "Retake the photo" in page.text
+        for slot in ("meter_label", "meter_display", "cabinet_overview"):
+            await _photo(client, url, headers, slot, make.photo(slot, payload=payload, serial=serial))
+        fix = make.fix()
+        for step, post in (
+            ("reading", {"value": "4512,7"}),
+            ("location", {"lat": str(fix["lat"]), "lon": str(fix["lon"]), "accuracy_m": "9.5"}),
+        ):
+            page = await client.get(url, headers=headers)
+            assert _step(page) == step, step
+            r = await client.post(f"{url}/{step}", headers=headers, data=form(headers, **post))
+            assert r.headers["location"].endswith("msg=step_done#step")
+        api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert api["reading"] == 4512.7 and api["location"]["accuracy_m"] == 9.5
+        page = await client.get(url, headers=headers)
+        assert _step(page) == "submit"
+        r = await client.post(f"{url}/submit", headers=headers, data=form(headers))
+        assert r.headers["location"] == f"{url}?msg=submitted#step"
+        page = await client.get(r.headers["location"], headers={**headers, **EN})
+        assert _step(page) == "" and "state-approved" in page.text, page.text
+
+    async def test_a_wrong_code_and_a_malformed_reading_say_why(self, client: httpx.AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        headers = await portal_headers(client, d.who.subject)
+        url = f"/portal/installs/{d.id}/guide"
+        r = await client.post(f"{url}/scan", headers=headers, data=form(headers, payload="SI1:K1:NOPE"))
+        assert r.status_code == 303 and "msg=qr/" in r.headers["location"]
+        page = await client.get(r.headers["location"], headers={**headers, **NL})
+        assert 'class="flash error"' in page.text and _step(page) == "scan"
+        r = await client.post(f"{url}/reading", headers=headers, data=form(headers, value="veel"))
+        assert r.headers["location"] == f"{url}?msg=request/invalid#step"
+        r = await client.post(f"{url}/photos/meter_label", headers=headers, data=form(headers))
+        assert r.headers["location"] == f"{url}?msg=request/invalid#step"
+
+
+class TestGuideAccess:
+    async def test_only_the_customer_on_their_own_install(self, client: httpx.AsyncClient, make: Factory) -> None:
+        theirs = await new_install(client, make)
+        url = f"/portal/installs/{theirs.id}/guide"
+        r = await client.get(url)
+        assert r.status_code == 303 and r.headers["location"] == "/portal/login"
+        for role in (Role.SPECIALIST, Role.INSTALLER, Role.ADMIN):
+            r = await client.get(url, headers=make.party(role).headers)
+            assert r.status_code == 303 and r.headers["location"] == "/portal/login", role
+        headers = await portal_headers(client, make.party(Role.CUSTOMER).subject)
+        assert (await client.get(url, headers=headers)).status_code == 404
+        posts = {"scan": {"payload": "X"}, "location": {"lat": "1", "lon": "1", "accuracy_m": "5"}}
+        for step, fields in {**posts, "reading": {"value": "1"}, "submit": {}}.items():
+            r = await client.post(f"{url}/{step}", headers=headers, data=form(headers, **fields))
+            assert r.status_code == 404, step
+        files = {"photo": ("a.jpg", make.photo("meter_label"), "image/jpeg")}
+        r = await client.post(f"{url}/photos/meter_label", headers=headers, data=form(headers), files=files)
+        assert r.status_code == 404
+        api = (await client.get(f"/mobile/v1/installs/{theirs.id}", headers=theirs.who.headers)).json()
+        assert api["asset"] is None and api["photos"] == [] and api["state"] == "draft"
+
+    async def test_a_form_without_its_csrf_token_is_refused(self, client: httpx.AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        headers = await portal_headers(client, d.who.subject)
+        no_token = {"Cookie": headers["Cookie"]}
+        r = await client.post(f"/portal/installs/{d.id}/guide/reading", headers=no_token, data={"value": "1"})
+        assert r.status_code == 403
+        api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert api["reading"] is None
