@@ -1,4 +1,5 @@
-"""Console sign-in sessions, ended on the server at sign-out.
+"""Sign-in sessions of the console and of the customers' portal (backend/portal/access.py: its own
+cookie, role customer), ended on the server at sign-out.
 
 The cookie carries 256 random bits, not the sign-in token: a copied cookie dies with the session,
 and the database keeps only the value's SHA-256. A session lasts as long as its sign-in token did."""
@@ -21,7 +22,7 @@ def _digest(value: str) -> str:
 
 
 async def open_session(who: Principal, now: datetime, expires_at: datetime) -> str:
-    """A new session for `who` (a specialist or an admin); returns the cookie value."""
+    """A new session for `who` (a specialist or an admin; a customer in the portal); returns the cookie value."""
     await repository.delete_expired_sessions(now)
     value = secrets.token_urlsafe(SESSION_BYTES)
     await repository.insert_session(_digest(value), who.subject, who.role.value, now, expires_at)
