@@ -88,6 +88,7 @@ class TestGuide:
         page = await client.get(shown, headers={**headers, **EN})
         # The checks at once, in words with the fix, and the retake as the current step.
         assert "The checks of your photo" in page.text and "Not good yet" in page.text
+        assert re.search(r"\d of \d+ checks are good", page.text)
         assert _step(page) == "photos/meter_label" and "Retake the photo" in page.text
         for slot in ("meter_label", "meter_display", "cabinet_overview"):
             await _photo(client, url, headers, slot, make.photo(slot, payload=payload, serial=serial))
