@@ -178,7 +178,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_age = timedelta(seconds=settings.webhook_max_age_s)
 
         async def delivery_round() -> None:
-            await deliver_due(webhooks, settings.webhook_secret, ctx.clock, max_age)
+            await deliver_due(
+                webhooks, settings.webhook_secret, ctx.clock, max_age, development=settings.is_development()
+            )
 
         # Every worker sweeps (each sweep is safe to overlap): silent devices, files a crash left behind,
         # expired resumable uploads and their parts, expired Idempotency-Keys, visit offers left unpicked.

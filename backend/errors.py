@@ -529,6 +529,12 @@ MESSAGES: dict[str, Message] = {
         title=N_("Unknown event type"),
         detail=N_("Unknown event type '{event_type}'; known are: {known}."),
     ),
+    "webhook/url-not-allowed": Message(
+        title=N_("Webhook address not allowed"),
+        detail=N_(
+            "Webhooks go only over https to a public address, not to '{url}' (this machine or an internal network)."
+        ),
+    ),
     "delivery/not-found": Message(
         title=N_("Delivery not found"),
         detail=N_("This delivery was not found."),

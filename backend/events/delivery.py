@@ -23,6 +23,7 @@ from cloudevents.core.v1.event import CloudEvent
 from standardwebhooks import Webhook
 
 from backend.events import repository as repo
+from backend.events.targets import private_resolution
 
 log = logging.getLogger("selfinstall.events")
 BATCH = 20
@@ -72,11 +73,20 @@ def signed_headers(secret: str, event_id: str, now: datetime, body: bytes) -> di
     }
 
 
-async def deliver_due(client: httpx.AsyncClient, secret: str, clock: Callable[[], datetime], max_age: timedelta) -> int:
+async def deliver_due(
+    client: httpx.AsyncClient,
+    secret: str,
+    clock: Callable[[], datetime],
+    max_age: timedelta,
+    *,
+    development: bool,
+) -> int:
     """Send every due delivery once; returns how many were delivered. `secret` signs deliveries to
     WEBHOOK_URLS (a subscription's own signs its); a failure `max_age` after the event (or after an
     admin's retry) is the last: the delivery is dead. The clock is read afresh for each delivery: slow
-    receivers make a round long, and a lock counted from its start could have run out when taken."""
+    receivers make a round long, and a lock counted from its start could have run out when taken.
+    Outside `development` a subscription's URL whose name resolves to a non-public address is not sent
+    to: the attempt fails with the refusal (WEBHOOK_URLS are the operator's own, and may be internal)."""
     delivered = 0
     for row in await repo.due_deliveries(clock(), BATCH):
         now = clock()
@@ -86,12 +96,15 @@ async def deliver_due(client: httpx.AsyncClient, secret: str, clock: Callable[[]
         message = envelope(event_id, row["event.event_type"], row["event.created_at"], row["event.payload"])
         headers = {**message.headers, **signed_headers(row["secret"] or secret, event_id, now, message.body)}
         error: str | None = None
-        try:
-            response = await client.post(row["url"], content=message.body, headers=headers)
-            if response.status_code >= 300:
-                error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        if not development and row["secret"] is not None and (why := await private_resolution(row["url"])):
+            error = f"refused: {why}"
+        else:
+            try:
+                response = await client.post(row["url"], content=message.body, headers=headers)
+                if response.status_code >= 300:
+                    error = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
         attempts = row["attempts"] + 1
         now = clock()  # after the attempt, however long it took
         if error is None:

@@ -126,7 +126,10 @@ class WebhookAdminController(Controller):
         data: JSONBody[SubscriptionIn],
     ) -> NewSubscriptionView:
         """Subscribe a receiver to event types (none: all); the answer holds its signing secret, shown once."""
-        s, secret = await service.create_subscription(request.user, data.url, data.event_types, ctx.clock())
+        development = ctx.settings.is_development()  # local http receivers only there (events/targets.py)
+        s, secret = await service.create_subscription(
+            request.user, data.url, data.event_types, ctx.clock(), development
+        )
         return NewSubscriptionView(**msgspec.structs.asdict(subscription_view(s)), secret=secret)
 
     @get("/", operation_id="ListWebhooks")

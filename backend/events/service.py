@@ -12,14 +12,18 @@ from backend.events import repository as repo
 from backend.events.delivery import new_secret
 from backend.events.outbox import EVENT_TYPES
 from backend.events.repository import Backlog, DeliveryRec, DeliveryState, SubscriptionRec
+from backend.events.targets import refusal
 from backend.installs.service import record_event, transaction
 from backend.principal import Principal
 
 
 async def create_subscription(
-    who: Principal, url: str, event_types: list[str], now: datetime
+    who: Principal, url: str, event_types: list[str], now: datetime, development: bool
 ) -> tuple[SubscriptionRec, str]:
-    """A new receiver of the listed event types (none: every type) with its own secret, returned this once."""
+    """A new receiver of the listed event types (none: every type) with its own secret, returned this once.
+    Outside development only https to a name or a public address (backend/events/targets.py)."""
+    if not development and refusal(url) is not None:
+        raise Invalid("webhook/url-not-allowed", url=url)
     for event_type in event_types:
         if event_type not in EVENT_TYPES:
             raise Invalid("webhook/unknown-event-type", event_type=event_type, known=", ".join(sorted(EVENT_TYPES)))

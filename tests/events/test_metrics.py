@@ -40,12 +40,12 @@ class TestOutboxMetrics:
             )
             assert pending["selfinstall_webhook_oldest_pending_age_seconds"] >= 2 * 3600
             async with httpx.AsyncClient() as http:
-                await deliver_due(http, "s", lambda: t0, MAX_AGE)
+                await deliver_due(http, "s", lambda: t0, MAX_AGE, development=True)
                 assert (await _samples(t0))["selfinstall_webhook_deliveries/failing"] == before[
                     "selfinstall_webhook_deliveries/failing"
                 ] + 1
                 later = t0 + MAX_AGE
-                await deliver_due(http, "s", lambda: later, MAX_AGE)
+                await deliver_due(http, "s", lambda: later, MAX_AGE, development=True)
             dead = await _samples(later)
             assert dead["selfinstall_webhook_deliveries/dead"] == before["selfinstall_webhook_deliveries/dead"] + 1
             assert dead["selfinstall_webhook_deliveries/failing"] == before["selfinstall_webhook_deliveries/failing"]

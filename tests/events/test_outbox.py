@@ -44,7 +44,7 @@ def _now() -> datetime:
 
 
 async def deliver(http: httpx.AsyncClient, now: datetime) -> int:
-    return await deliver_due(http, SECRET, lambda: now, MAX_AGE)
+    return await deliver_due(http, SECRET, lambda: now, MAX_AGE, development=True)
 
 
 async def _delivery(receiver: Receiver) -> dict:
@@ -274,7 +274,7 @@ class TestDelivery:
         clock = Ticking(t0, timedelta(seconds=90))
         async with receiver.client() as http:
             while await events_repo.due_deliveries(clock.now, 1):  # other tests' due deliveries may come first
-                await deliver_due(http, SECRET, clock, MAX_AGE)
+                await deliver_due(http, SECRET, clock, MAX_AGE, development=True)
         delivered = [r["delivered_at"] for r in await deliveries_to(receiver)]
         assert None not in delivered and len(set(delivered)) == 3, delivered  # each at its own moment
         assert len(receiver.mine()) == 3  # each sent once
