@@ -14,6 +14,7 @@ from backend.principal import Role
 from tests.factories import Factory
 from tests.mobile_api.helpers import new_install
 from tests.portal.helpers import form, portal_headers
+from tests.portal.test_portal_pages import _portal
 
 NL = {"Accept-Language": "nl-NL"}
 EN = {"Accept-Language": "en"}
@@ -122,6 +123,33 @@ class TestGuide:
         assert r.headers["location"] == f"{url}?msg=request/invalid#step"
         r = await client.post(f"{url}/photos/meter_label", headers=headers, data=form(headers))
         assert r.headers["location"] == f"{url}?msg=request/invalid#step"
+
+    async def test_in_review_the_guide_says_when_the_decision_comes(
+        self, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        d = await new_install(client, make)
+        headers = await portal_headers(client, d.who.subject)
+        r = await client.post(f"/portal/installs/{d.id}/help", headers=headers, data=form(headers, message="Help"))
+        assert r.status_code == 303
+        page = await client.get(f"/portal/installs/{d.id}/guide", headers={**headers, **EN})
+        assert _step(page) == "" and "state-in_review" in page.text and "Expected decision:" in page.text
+
+    async def test_a_photo_above_the_limit_or_not_a_photo_is_refused(
+        self, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        d = await new_install(client, make)
+        async with _portal({"MAX_PHOTO_BYTES": "4096"}) as portal:
+            headers = await portal_headers(portal, d.who.subject)
+            url = f"/portal/installs/{d.id}/guide"
+            for name, data, kind, code in (
+                ("label.jpg", make.photo("meter_label"), "image/jpeg", "photo/too-large"),
+                ("label.txt", b"not a photo", "text/plain", "photo/unsupported-type"),
+            ):
+                files = {"photo": (name, data, kind)}
+                r = await portal.post(f"{url}/photos/meter_label", headers=headers, data=form(headers), files=files)
+                assert r.status_code == 303 and r.headers["location"] == f"{url}?msg={code}#step"
+        api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert api["photos"] == []
 
 
 class TestGuideAccess:
