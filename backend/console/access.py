@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from backend.console import sessions
-from backend.console.said import LANG
+from backend.console.said import reader
 from backend.console.words import ROLE_WORDS
 from backend.i18n import translate
 from backend.installs.context import InstallContext
@@ -34,9 +34,10 @@ class ConsoleForbidden(Exception):
         self.needed = needed
 
 
-def _forbidden(_request: Request[Any, Any, Any], exc: ConsoleForbidden) -> Template:
-    needed, who = translate(LANG, ROLE_WORDS[exc.needed]), translate(LANG, ROLE_WORDS[exc.who.role])
-    text = translate(LANG, "This page is only for {needed}; you are signed in as {who}.", needed=needed, who=who)
+def _forbidden(request: Request[Any, Any, Any], exc: ConsoleForbidden) -> Template:
+    lang = reader(request)
+    needed, who = translate(lang, ROLE_WORDS[exc.needed]), translate(lang, ROLE_WORDS[exc.who.role])
+    text = translate(lang, "This page is only for {needed}; you are signed in as {who}.", needed=needed, who=who)
     context = {"who": exc.who, "flash": {"kind": "error", "text": text}, "home": HOME[exc.who.role]}
     return Template("forbidden.html", status_code=403, context=context)
 

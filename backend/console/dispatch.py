@@ -19,7 +19,8 @@ from litestar.response import Redirect, Template
 from backend.batches import CSV, read_batch
 from backend.bounds import LINE
 from backend.console.access import HANDLERS, require
-from backend.console.said import bad_lines, error_flash, flash
+from backend.console.language import type_words
+from backend.console.said import bad_lines, error_flash, flash, reader
 from backend.console.times import CONSOLE_ZONE
 from backend.console.words import ASSIGNEE_WORDS, JOB_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
@@ -79,6 +80,7 @@ def _default_window(now: datetime) -> tuple[str, str]:
 async def _page(
     ctx: InstallContext,
     who: Principal,
+    lang: str,
     *,
     state: str | None = None,
     installer: str | None = None,
@@ -104,7 +106,7 @@ async def _page(
             "dispatchable": {s.value for s in DISPATCHABLE},
             "states": JOB_STATE_WORDS,
             "assignees": ASSIGNEE_WORDS,
-            "types": {name: spec.label_nl for name, spec in sorted(ctx.catalog.types.items())},
+            "types": type_words(ctx.catalog, lang),
             "filters": {"state": state, "installer": installer or ""},
             "next_cursor": next_cursor,
             "form": {"window_start": start, "window_end": end, **(form or {})},
@@ -113,12 +115,11 @@ async def _page(
 
 
 async def _refused(
-    ctx: InstallContext, who: Principal, exc: DomainError, form: dict[str, str] | None = None
+    ctx: InstallContext, who: Principal, lang: str, exc: DomainError, form: dict[str, str] | None = None
 ) -> Template:
     """The page again with what was refused; 422 for a fault in what was sent, the error's own status else."""
-    return await _page(
-        ctx, who, message=error_flash(exc, _STATE_PARAMS), faults=bad_lines(exc), form=form, status=exc.status
-    )
+    message, faults = error_flash(exc, lang, _STATE_PARAMS), bad_lines(exc, lang)
+    return await _page(ctx, who, lang, message=message, faults=faults, form=form, status=exc.status)
 
 
 class DispatchController(Controller):
@@ -139,8 +140,10 @@ class DispatchController(Controller):
         """Jobs by window start, of one state or installer, 25 a page."""
         who = await require(request, ctx, Role.ADMIN)
         state = job_state if job_state in JOB_STATE_WORDS else None
+        lang = reader(request)
+        installer_filter = _installer_filter(installer)
         return await _page(
-            ctx, who, state=state, installer=_installer_filter(installer), cursor=cursor, message=flash(msg)
+            ctx, who, lang, state=state, installer=installer_filter, cursor=cursor, message=flash(msg, lang)
         )
 
     @post("/", status_code=303)
@@ -152,7 +155,7 @@ class DispatchController(Controller):
             item = _read(data, JobIn, JOB_COLUMNS, _INVALID)
             await service.create_jobs(ctx, who, [job_draft(1, item)], _INVALID)
         except DomainError as exc:
-            return await _refused(ctx, who, exc, form=data)
+            return await _refused(ctx, who, reader(request), exc, form=data)
         return Redirect("/console/jobs?msg=job_created", status_code=303)
 
     @post("/import", status_code=303, request_max_body_size=5 * 1024 * 1024)
@@ -167,7 +170,7 @@ class DispatchController(Controller):
             items = read_batch(CSV, body, JobIn, JOB_COLUMNS, _BATCH)
             await service.create_jobs(ctx, who, [job_draft(line, item) for line, item in items], _BATCH)
         except DomainError as exc:
-            return await _refused(ctx, who, exc)
+            return await _refused(ctx, who, reader(request), exc)
         return Redirect("/console/jobs?msg=jobs_imported", status_code=303)
 
     @post("/{job_id:int}/assign", status_code=303)
@@ -179,7 +182,7 @@ class DispatchController(Controller):
             item = _read(data, AssignJobIn, ("version", "installer", "self_install"), _INVALID)
             await service.assign_job(ctx, who, job_id, item.version, item.installer, item.self_install)
         except DomainError as exc:
-            return await _refused(ctx, who, exc)
+            return await _refused(ctx, who, reader(request), exc)
         return Redirect("/console/jobs?msg=job_assigned", status_code=303)
 
     @post("/{job_id:int}/cancel", status_code=303)
@@ -191,5 +194,5 @@ class DispatchController(Controller):
             item = _read(data, CancelJobIn, ("version", "reason"), _INVALID)
             await service.cancel_job(ctx, who, job_id, item.version, item.reason)
         except DomainError as exc:
-            return await _refused(ctx, who, exc)
+            return await _refused(ctx, who, reader(request), exc)
         return Redirect("/console/jobs?msg=job_cancelled", status_code=303)

@@ -27,12 +27,12 @@ from backend.console import sessions
 from backend.console.access import COOKIE, HANDLERS, HOME, principal_of, require, session_cookie
 from backend.console.annotate import annotated_jpeg
 from backend.console.oidc import CONSOLE_ROLES, STAFF_ONLY, pasted_tokens_allowed, provider_sign_in
-from backend.console.said import flash
+from backend.console.said import flash, reader
 from backend.console.svgmap import MapPoint, render_map
 from backend.console.words import KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
-from backend.i18n import DataWords, preferred_language, translate
+from backend.i18n import DataWords, translate
 from backend.installs.catalog import Catalog
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask
@@ -170,7 +170,7 @@ class ConsoleController(Controller):
                 "reasons": [r.value for r in Reason],
                 "asset_types": sorted(ctx.catalog.types),
                 "kinds": KIND_WORDS,
-                "labels": _labels(ctx.catalog, preferred_language(request.headers.get("accept-language"))),
+                "labels": _labels(ctx.catalog, reader(request)),
                 "filters": {"reason": reason, "asset_type": asset_type, "kind": kind},
                 "next_cursor": view.next_cursor,
             },
@@ -194,7 +194,7 @@ class ConsoleController(Controller):
         for p in detail.snapshot.photos:
             if p.exif_lat is not None and p.exif_lon is not None:
                 exif.setdefault((round(p.exif_lat, 5), round(p.exif_lon, 5)), []).append(p.slot)
-        lang = preferred_language(request.headers.get("accept-language"))
+        lang = reader(request)
         labels = _labels(ctx.catalog, lang)
         points += [
             MapPoint(f"EXIF {', '.join(labels.get(s, s) for s in slots)}", lat, lon, "exif")
@@ -208,12 +208,12 @@ class ConsoleController(Controller):
             "case.html",
             context={
                 "who": who,
-                "flash": flash(msg),
+                "flash": flash(msg, lang),
                 "case": view,
                 "photos": photos,
                 "checks": view.checks,
                 "policy": ctx.policy,
-                "map_svg": render_map(ctx.territory.geometry, points),
+                "map_svg": render_map(ctx.territory.geometry, points, lang),
                 "holds": view.claimed_by == who.subject,
                 "overdue": view.due_at < now,
                 "reason_words": {

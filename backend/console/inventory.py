@@ -16,11 +16,12 @@ from litestar.response import Template
 from backend.admin.assets import cursor_serial
 from backend.bounds import LINE
 from backend.console.access import HANDLERS, require
-from backend.console.said import LANG, error_flash
+from backend.console.language import type_words
+from backend.console.said import error_flash, reader
 from backend.console.words import ASSET_STATUS_WORDS, SEARCH_WORDS
 from backend.cursor import decode_cursor, encode_cursor
 from backend.errors import DomainError
-from backend.i18n import translate
+from backend.i18n import N_, translate
 from backend.installs import qr
 from backend.installs.assets import AssetSearch, label_keys, label_sheet, search_assets
 from backend.installs.connection_admin import ConnectionSearch, search_connections
@@ -41,11 +42,11 @@ _FIELDS = {
 _LINE = re.compile(LINE)
 
 
-def _searched(**given: str | None) -> tuple[dict[str, str], list[str]]:
+def _searched(lang: str, **given: str | None) -> tuple[dict[str, str], list[str]]:
     """The filled-in search fields, and a sentence for each one that can match nothing as typed."""
     fields = {k: v.strip() for k, v in given.items() if v and v.strip()}
     wrong = [
-        translate(LANG, SEARCH_WORDS[k])
+        translate(lang, SEARCH_WORDS[k])
         for k, v in fields.items()
         if not (_FIELDS[k].fullmatch(v) and _LINE.fullmatch(v))
     ]
@@ -57,7 +58,13 @@ def _next(rows: list[Any], key: str) -> str | None:
 
 
 async def _assets_page(
-    ctx: InstallContext, who: Principal, fields: dict[str, str], wrong: list[str], cursor: str | None, status: int = 200
+    ctx: InstallContext,
+    who: Principal,
+    lang: str,
+    fields: dict[str, str],
+    wrong: list[str],
+    cursor: str | None,
+    status: int = 200,
 ) -> Template:
     entries, next_cursor = [], None
     if not wrong:
@@ -80,7 +87,7 @@ async def _assets_page(
             "entries": entries[:PAGE],
             "next_cursor": next_cursor,
             "filters": fields,
-            "types": {name: spec.label_nl for name, spec in sorted(ctx.catalog.types.items())},
+            "types": type_words(ctx.catalog, lang),
             "statuses": ASSET_STATUS_WORDS,
             "sheet_size": qr.SHEET_SIZE,
         },
@@ -105,12 +112,13 @@ class InventoryController(Controller):
     ) -> Template:
         """Assets by serial, 25 a page, narrowed by type, status or label key; the label keys' counts."""
         who = await require(request, ctx, Role.ADMIN)
-        fields, wrong = _searched(serial=serial, key_id=key_id)
+        lang = reader(request)
+        fields, wrong = _searched(lang, serial=serial, key_id=key_id)
         if asset_type in ctx.catalog.types:
             fields["asset_type"] = asset_type
         if asset_status in ASSET_STATUS_WORDS:
             fields["status"] = asset_status
-        return await _assets_page(ctx, who, fields, wrong, cursor)
+        return await _assets_page(ctx, who, lang, fields, wrong, cursor)
 
     @get("/assets/keys")
     async def keys(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
@@ -128,15 +136,16 @@ class InventoryController(Controller):
     ) -> Response[Any]:
         """An A4 sheet with the labels of the chosen assets (at most one sheet), signed with the active key."""
         who = await require(request, ctx, Role.ADMIN)
+        lang = reader(request)
         serials = [s.strip() for s in serial if s.strip()]
         if not serials or len(serials) > qr.SHEET_SIZE or not all(qr.SERIAL_PATTERN.fullmatch(s) for s in serials):
-            wrong = [f"Kies 1 tot {qr.SHEET_SIZE} apparaten voor één vel etiketten."]
-            return await _assets_page(ctx, who, {}, wrong, None, status=422)
+            wrong = [translate(lang, N_("Choose 1 to {count} assets for one sheet of labels."), count=qr.SHEET_SIZE)]
+            return await _assets_page(ctx, who, lang, {}, wrong, None, status=422)
         try:
             labels = await label_sheet(ctx, who, serials)
         except DomainError as exc:
-            page = await _assets_page(ctx, who, {}, [], None, status=exc.status)
-            page.context["flash"] = error_flash(exc)
+            page = await _assets_page(ctx, who, lang, {}, [], None, status=exc.status)
+            page.context["flash"] = error_flash(exc, lang)
             return page
         return Response(
             qr.render_sheet_svg(labels),
@@ -157,7 +166,8 @@ class InventoryController(Controller):
     ) -> Template:
         """Connections by EAN, 25 a page, narrowed by EAN, address (postcode, house number) or customer."""
         who = await require(request, ctx, Role.ADMIN)
-        fields, wrong = _searched(ean=ean, postcode=postcode, house_number=house_number, owner=owner)
+        lang = reader(request)
+        fields, wrong = _searched(lang, ean=ean, postcode=postcode, house_number=house_number, owner=owner)
         rows, flash, next_cursor, status = [], None, None, 200
         if wrong:
             flash = {"kind": "error", "text": " ".join(wrong)}
@@ -170,7 +180,7 @@ class InventoryController(Controller):
             try:
                 rows = await search_connections(who, search, PAGE + 1, after)
             except DomainError as exc:
-                flash, status = error_flash(exc), exc.status
+                flash, status = error_flash(exc, lang), exc.status
             next_cursor = _next(rows, "ean")
         return Template(
             "connections.html",

@@ -21,7 +21,8 @@ from backend.console.words import (
     INSTALL_STATE_TEXT,
     ROLE_TEXT,
 )
-from backend.i18n import translate
+from backend.i18n import DataWords, translate
+from backend.installs.catalog import Catalog
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 
 # The codes a page shows, each kind's msgids: `{{ _(codes.reason[r]) }}`.
@@ -36,6 +37,11 @@ CODES = {
     "role": ROLE_TEXT,
     "asset_status": ASSET_STATUS_WORDS,
 }
+
+
+def type_words(catalog: Catalog, lang: str) -> dict[str, str]:
+    """The asset types' names in the reader's language (the catalog's own words), in name order."""
+    return {name: DataWords(spec.label_nl, spec.label_en).words(lang) for name, spec in sorted(catalog.types.items())}
 
 
 @pass_context

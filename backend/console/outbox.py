@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.console.access import HANDLERS, require
-from backend.console.said import error_flash, flash
+from backend.console.said import error_flash, flash, reader
 from backend.console.words import DELIVERY_STATE_WORDS, EVENT_WORDS
 from backend.cursor import decode_cursor, encode_cursor
 from backend.errors import DomainError
@@ -71,7 +71,7 @@ class OutboxController(Controller):
         """The backlog and the failing (or dead) deliveries, 25 a page."""
         who = await require(request, ctx, Role.ADMIN)
         state: State = "dead" if delivery_state == "dead" else "failing"
-        return await _page(ctx, who, state, cursor, flash(msg))
+        return await _page(ctx, who, state, cursor, flash(msg, reader(request)))
 
     @post("/{delivery_id:int}/retry", status_code=303)
     async def retry(
@@ -82,6 +82,6 @@ class OutboxController(Controller):
         try:
             retried = await service.retry_delivery(who, delivery_id, ctx.clock())
         except DomainError as exc:
-            return await _page(ctx, who, "failing", None, error_flash(exc), status=exc.status)
+            return await _page(ctx, who, "failing", None, error_flash(exc, reader(request)), status=exc.status)
         back = "dead" if retried.dead_at else "failing"
         return Redirect(f"/console/outbox?state={back}&msg=delivery_retried", status_code=303)

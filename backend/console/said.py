@@ -1,4 +1,4 @@
-"""What the console says after an action, in Dutch (its prose's language): a flash from an outcome code
+"""What the console says after an action, in the reader's language: a flash from an outcome code
 (words.FLASH) or from a domain error (the problem catalog's words, its codes' values worded too), and a
 batch's bad lines; all from the message catalogs."""
 
@@ -7,12 +7,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from litestar import Request
+
 from backend.console.words import FIELD_WORDS, FLASH
 from backend.errors import MESSAGES, DomainError, Said
-from backend.i18n import translate
+from backend.i18n import preferred_language, translate
 from backend.problems import row_wire
 
-LANG = "nl"
+
+def reader(request: Request[Any, Any, Any]) -> str:
+    """The language a console page speaks to the request's reader: Accept-Language, Dutch by default
+    (as the templates' `_` word it)."""
+    return preferred_language(request.headers.get("accept-language"))
 
 
 class _Blank(dict[str, str]):
@@ -20,40 +26,40 @@ class _Blank(dict[str, str]):
         return "…"
 
 
-def flash(code: str | None) -> dict[str, str] | None:
+def flash(code: str | None, lang: str) -> dict[str, str] | None:
     """The message a redirect's `?msg=` names: an outcome of ours, or a problem code (its parameters
     are not in the URL, so they read as …); None for anything else."""
     if not code:
         return None
     if code in FLASH:
         kind, msgid = FLASH[code]
-        text = translate(LANG, msgid)
+        text = translate(lang, msgid)
     elif code in MESSAGES:
-        kind, text = "error", translate(LANG, MESSAGES[code].detail).format_map(_Blank())
+        kind, text = "error", translate(lang, MESSAGES[code].detail).format_map(_Blank())
     else:
         return None
     return {"kind": kind, "text": text}
 
 
-def error_flash(exc: DomainError, words: Mapping[str, Mapping[str, str]] = {}) -> dict[str, str]:
+def error_flash(exc: DomainError, lang: str, words: Mapping[str, Mapping[str, str]] = {}) -> dict[str, str]:
     """A domain error as the console's error message; `words` rewords a parameter's values
     (a state's code as the word for it). A batch's rows are listed by `bad_lines`, not here."""
     message = MESSAGES[exc.code]
     if exc.rows:
-        text = translate(LANG, "{problem}: nothing is saved.", problem=message.title_in(LANG))
+        text = translate(lang, "{problem}: nothing is saved.", problem=message.title_in(lang))
         return {"kind": "error", "text": text}
-    params = _Blank({k: _worded(v, words.get(k, {})) for k, v in exc.params.items()})
-    return {"kind": "error", "text": translate(LANG, message.detail).format_map(params)}
+    params = _Blank({k: _worded(v, words.get(k, {}), lang) for k, v in exc.params.items()})
+    return {"kind": "error", "text": translate(lang, message.detail).format_map(params)}
 
 
-def _worded(value: Any, words: Mapping[str, str]) -> str:
+def _worded(value: Any, words: Mapping[str, str], lang: str) -> str:
     """A parameter's value in words: a `Said`, a code `words` has a msgid for, or the value as it is."""
     if isinstance(value, Said):
-        return value.text(LANG)
-    return translate(LANG, words[str(value)]) if str(value) in words else str(value)
+        return value.text(lang)
+    return translate(lang, words[str(value)]) if str(value) in words else str(value)
 
 
-def bad_lines(exc: DomainError) -> list[dict[str, Any]]:
+def bad_lines(exc: DomainError, lang: str) -> list[dict[str, Any]]:
     """A batch's or a form's faults: line, the field in words, and the sentence."""
-    rows = [row_wire(row, LANG) for row in exc.rows]
-    return [{**r, "field": translate(LANG, FIELD_WORDS.get(r["field"] or "", r["field"] or ""))} for r in rows]
+    rows = [row_wire(row, lang) for row in exc.rows]
+    return [{**r, "field": translate(lang, FIELD_WORDS.get(r["field"] or "", r["field"] or ""))} for r in rows]

@@ -9,6 +9,7 @@ from html import escape
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from backend.i18n import N_, translate
 from backend.validation.geo import distance_m
 
 W, H = 360, 300
@@ -44,7 +45,7 @@ class _Projection:
         return m / 111_320 * self.scale
 
 
-def _overview(territory: BaseGeometry, points: list[MapPoint]) -> str:
+def _overview(territory: BaseGeometry, points: list[MapPoint], lang: str) -> str:
     proj = _Projection(*territory.bounds[0:2], *territory.bounds[2:4])
     paths = []
     for poly in _polygons(territory):
@@ -56,10 +57,11 @@ def _overview(territory: BaseGeometry, points: list[MapPoint]) -> str:
         marks.append(
             f'<circle class="pt {p.kind}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(p.label)}</title></circle>'
         )
-    return f'<g><text class="cap" x="6" y="14">Werkgebied / territory</text>{"".join(paths)}{"".join(marks)}</g>'
+    caption = escape(translate(lang, N_("Territory")))
+    return f'<g><text class="cap" x="6" y="14">{caption}</text>{"".join(paths)}{"".join(marks)}</g>'
 
 
-def _detail(points: list[MapPoint]) -> str:
+def _detail(points: list[MapPoint], lang: str) -> str:
     address = next(p for p in points if p.kind == "address")
     reach = max([50.0] + [distance_m(p.lat, p.lon, address.lat, address.lon) + (p.accuracy_m or 0) for p in points])
     dlat = reach * 1.25 / 111_320
@@ -88,7 +90,8 @@ def _detail(points: list[MapPoint]) -> str:
         f'<line class="bar" x1="10" y1="{H - 12}" x2="{10 + bar:.1f}" y2="{H - 12}"/>'
         f'<text class="lbl" x="10" y="{H - 18}">{bar_m:.0f} m</text>'
     )
-    return f'<g><text class="cap" x="6" y="14">Omgeving / surroundings</text>{"".join(parts)}</g>'
+    caption = escape(translate(lang, N_("Surroundings")))
+    return f'<g><text class="cap" x="6" y="14">{caption}</text>{"".join(parts)}</g>'
 
 
 def _nice(value: float) -> float:
@@ -96,12 +99,14 @@ def _nice(value: float) -> float:
     return next(m * exp for m in (5, 2, 1) if m * exp <= value) if value >= 1 else 1
 
 
-def render_map(territory: BaseGeometry, points: list[MapPoint]) -> str:
-    """Two panels in one SVG: the territory with the points, and the surroundings with distances."""
+def render_map(territory: BaseGeometry, points: list[MapPoint], lang: str) -> str:
+    """Two panels in one SVG: the territory with the points, and the surroundings with distances; their
+    captions in the reader's language."""
+    name = escape(translate(lang, N_("Map")))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {2 * W + 10} {H}" role="img" '
-        f'aria-label="map">'
-        f'<rect class="bg" width="{W}" height="{H}"/>{_overview(territory, points)}'
-        f'<g transform="translate({W + 10},0)"><rect class="bg" width="{W}" height="{H}"/>{_detail(points)}</g>'
+        f'aria-label="{name}">'
+        f'<rect class="bg" width="{W}" height="{H}"/>{_overview(territory, points, lang)}'
+        f'<g transform="translate({W + 10},0)"><rect class="bg" width="{W}" height="{H}"/>{_detail(points, lang)}</g>'
         f"</svg>"
     )

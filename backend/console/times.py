@@ -17,7 +17,7 @@ from backend.i18n import N_, preferred_language, translate
 
 CONSOLE_ZONE = ZoneInfo("Europe/Amsterdam")  # the grid operator's, whatever zone the server runs in
 # Abbreviated, as on a clock; msgids of the message catalogs, worded in the reader's language.
-_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 _MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
            N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"))  # fmt: skip
 
@@ -33,7 +33,7 @@ def local(moment: datetime | str) -> datetime:
 def format_moment(moment: datetime | str, lang: str) -> str:
     """'di 1 dec 2026 14:05 CET' (nl) or 'Tue 1 Dec 2026 14:05 CET' (en)."""
     t = local(moment)
-    weekday, month = translate(lang, _WEEKDAYS[t.weekday()]), translate(lang, _MONTHS[t.month - 1])
+    weekday, month = translate(lang, WEEKDAYS[t.weekday()]), translate(lang, _MONTHS[t.month - 1])
     return f"{weekday} {t.day} {month} {t.year} {t:%H:%M} {t:%Z}"
 
 

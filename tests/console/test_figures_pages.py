@@ -28,23 +28,26 @@ def _desc(page: str, chart_id: str) -> str:
 
 class TestCharts:
     def test_bars_share_one_scale_and_say_their_numbers(self) -> None:
-        svg = bar_chart("c", "Twee", [Bar("veel", 10), Bar("half", 5)])
+        svg = bar_chart("c", "Twee", [Bar("veel", 10), Bar("half", 5)], "nl")
         widths = [float(w) for w in re.findall(r'<rect class="bar " x="\d+" y="\d+" width="([\d.]+)"', svg)]
         assert widths[0] == 2 * widths[1] > 0
         assert '<desc id="c-d">veel: 10; half: 5</desc>' in svg and 'role="img"' in svg
         assert "style=" not in svg and "<script" not in svg  # the console's CSP allows neither
 
     def test_labels_are_escaped(self) -> None:
-        svg = bar_chart("c", "<b>", [Bar("<script>alert(1)</script>", 1)])
+        svg = bar_chart("c", "<b>", [Bar("<script>alert(1)</script>", 1)], "nl")
         assert "<script>" not in svg and "&lt;script&gt;" in svg
 
     def test_shares_add_up_and_nothing_to_share_is_drawn_empty(self) -> None:
-        svg = share_chart("s", "Deel", [Bar("ja", 3, tone="good"), Bar("nee", 1, tone="bad")])
+        svg = share_chart("s", "Deel", [Bar("ja", 3, tone="good"), Bar("nee", 1, tone="bad")], "nl")
         assert "ja: 3 (75,0 %)" in svg and "nee: 1 (25,0 %)" in svg
-        assert 'class="bar empty"' in share_chart("s", "Leeg", [Bar("ja", 0)])
+        assert 'class="bar empty"' in share_chart("s", "Leeg", [Bar("ja", 0)], "nl")
+        english = share_chart("s", "Share", [Bar("yes", 1234.5), Bar("no", 1234.5)], "en")
+        assert "yes: 1,234.5 (50.0 %)" in english and "no: 1,234.5 (50.0 %)" in english
 
     def test_no_bars(self) -> None:
-        assert "geen gegevens" in bar_chart("c", "Niets", [])
+        assert "geen gegevens" in bar_chart("c", "Niets", [], "nl")
+        assert "no data" in bar_chart("c", "Nothing", [], "en")
 
 
 class TestFiguresPage:
@@ -80,6 +83,13 @@ class TestFiguresPage:
         assert f"naar een specialist: {outcomes['in_review']:.0f}" in desc
         assert "Aandeel automatisch goedgekeurd:" in page.text
 
+    async def test_the_figures_in_english_for_an_english_reader(self, client: AsyncClient, make: Factory) -> None:
+        headers = {**await console_headers(client, make, Role.ADMIN), "Accept-Language": "en"}
+        page = await client.get("/console/figures", headers=headers)
+        assert page.status_code == 200, page.text
+        assert "Share approved automatically:" in page.text and "Escalations by reason" in page.text
+        assert "Aandeel" not in page.text and "Escalaties" not in page.text and "Cijfers" not in page.text
+
 
 class TestSettingsPage:
     async def test_versions_and_values_in_force(self, client: AsyncClient, make: Factory) -> None:
@@ -93,3 +103,11 @@ class TestSettingsPage:
         assert "vermoeden van fraude</td><td>2</td>" in page.text  # the SLA in working hours
         assert "<code>min_sharpness</code></td><td>0,31</td>" in page.text and ">False<" not in page.text
         assert "suspected_fraud" not in page.text and "smart_meter_1p" not in page.text
+
+    async def test_the_settings_in_english_for_an_english_reader(self, client: AsyncClient, make: Factory) -> None:
+        headers = {**await console_headers(client, make, Role.ADMIN), "Accept-Language": "en"}
+        page = await client.get("/console/settings", headers=headers)
+        assert page.status_code == 200, page.text
+        assert "<code>min_sharpness</code></td><td>0.31</td>" in page.text and "Mon, " in page.text
+        assert "suspected fraud</td><td>2</td>" in page.text and "Asset types" in page.text
+        assert "slimme meter" not in page.text and "ma, " not in page.text and "Apparaattypen" not in page.text

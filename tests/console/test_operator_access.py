@@ -41,6 +41,20 @@ class TestAdminPages:
         assert 'id="home" href="/console/queue"' in r.text
 
     @pytest.mark.parametrize("path", ADMIN_PAGES)
+    async def test_an_english_reader_reads_english(self, client: AsyncClient, make: Factory, path: str) -> None:
+        headers = {**await console_headers(client, make, Role.ADMIN), "Accept-Language": "en"}
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 200, r.text
+        assert '<html lang="en">' in r.text and 'href="/console/jobs">Jobs</a>' in r.text
+        dutch = ("Opdrachten", "Apparaten", "Aansluitingen", "Volgende", "Zoeken", "alle<", "Afmelden", "Status zaak")
+        assert [w for w in dutch if w in r.text] == []
+        forbidden = await client.get(
+            path, headers={**await console_headers(client, make, Role.SPECIALIST), "Accept-Language": "en"}
+        )
+        assert forbidden.status_code == 403 and "No access" in forbidden.text
+        assert "only for administrators; you are signed in as specialists" in forbidden.text
+
+    @pytest.mark.parametrize("path", ADMIN_PAGES)
     async def test_without_a_session_the_sign_in_page(self, client: AsyncClient, path: str) -> None:
         r = await client.get(path)
         assert r.status_code == 303 and r.headers["location"] == "/console/login"
