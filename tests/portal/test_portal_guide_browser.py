@@ -67,7 +67,7 @@ class TestGuideOnAPhone:
         await page.screenshot(path=str(screenshots / "portal-guide-scan.png"), full_page=True)
         await expect(page.locator("[data-scan]")).to_be_hidden()  # no BarcodeDetector in Linux Chromium
 
-        await page.get_by_label("Of typ de code die onder het QR-label staat").fill(payload)
+        await page.get_by_label("Typ de code die onder het QR-label staat").fill(payload)
         await page.locator("#step button[type=submit]").tap()
         await step("Upload een foto van het meterlabel met de QR-code goed zichtbaar.")
 
