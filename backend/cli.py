@@ -97,11 +97,11 @@ def _token(args: argparse.Namespace) -> None:
 
 def _label(args: argparse.Namespace) -> None:
     from backend.installs import qr
-    from backend.installs.assets import label_payload
+    from backend.installs.assets import issue_label
     from backend.installs.context import build_context
 
-    async def payload() -> str:
-        return await label_payload(build_context(get_settings()), args.serial)
+    async def payload() -> str:  # printing issues the label: signed with the active key, recorded as such
+        return await issue_label(build_context(get_settings()), Principal(subject="cli", role=Role.ADMIN), args.serial)
 
     text = asyncio.run(payload())
     if args.format == "text":

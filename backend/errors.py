@@ -411,6 +411,10 @@ MESSAGES: dict[str, Message] = {
         title=N_("Asset not found"),
         detail=N_("Asset '{serial}' was not found."),
     ),
+    "assets/label-not-issued": Message(
+        title=N_("No label issued"),
+        detail=N_("Asset '{serial}' has no label issued with a configured key: issue one first."),
+    ),
     # notifications
     "notifications/invalid-unsubscribe-token": Message(
         title=N_("Invalid unsubscribe link"),

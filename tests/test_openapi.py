@@ -119,10 +119,11 @@ class TestSuccessMediaTypes:
         async with built_app(settings) as app:
             answering_bytes = {h.operation_id for h in handlers(app) if returns_bytes(h)}
         assert not_json(spec) == answering_bytes == {
-            "GetAssetLabel", "GetPhoto", "GetOriginalPhoto", "GetCalibrationPhoto", "Metrics",
+            "GetAssetLabel", "IssueAssetLabel", "GetPhoto", "GetOriginalPhoto", "GetCalibrationPhoto", "Metrics",
         }  # fmt: skip
         ops = operations(spec)
         assert success_media_types(ops["GetAssetLabel"][2]) == ["image/png", "image/svg+xml"]
+        assert success_media_types(ops["IssueAssetLabel"][2]) == ["image/png", "image/svg+xml"]
         assert success_media_types(ops["GetPhoto"][2]) == ["image/jpeg"]  # re-encoded, whatever was uploaded
         assert set(success_media_types(ops["GetOriginalPhoto"][2])) == {"image/heic", "image/jpeg", "image/png"}
         for op_id in not_json(spec) - {"Metrics"}:
@@ -140,6 +141,9 @@ class TestSuccessMediaTypes:
         admin = make.party(Role.ADMIN)
         serial, _ = await make.asset()
         label = f"/admin/v1/assets/{serial}/label"
+        answers["IssueAssetLabel"] = [
+            await client.post(label, headers=admin.headers, params=params) for params in ({}, {"format": "svg"})
+        ]  # issued: GET reads it again
         await call("GetAssetLabel", label, admin.headers)
         await call("GetAssetLabel", label, admin.headers, format="svg")
 
@@ -166,10 +170,8 @@ class TestSuccessMediaTypes:
                 content_type = r.headers["content-type"]
                 assert documented(content_type, listed), (op_id, content_type, listed)
                 assert r.content.startswith(SIGNATURES[media_type(content_type)[0]]), (op_id, r.content[:16])
-        assert [media_type(r.headers["content-type"])[0] for r in answers["GetAssetLabel"]] == [
-            "image/png",
-            "image/svg+xml",
-        ]
+        for op_id in ("GetAssetLabel", "IssueAssetLabel"):
+            assert [media_type(r.headers["content-type"])[0] for r in answers[op_id]] == ["image/png", "image/svg+xml"]
 
 
 class TestIdempotencyKey:

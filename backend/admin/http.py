@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -32,6 +33,7 @@ from backend.installs.assets import (
     AssetSearch,
     asset_rows,
     import_assets,
+    issue_label,
     label_payload,
     search_assets,
 )
@@ -120,15 +122,39 @@ class AdminController(Controller):
         search = AssetSearch(serial=serial, asset_type=asset_type, status=status, key_id=key_id)
         return asset_page(await search_assets(request.user, search, limit + 1, after), limit)
 
-    @get("/assets/{serial:str}/label", operation_id="GetAssetLabel", opt=answers("image/png", "image/svg+xml"))
+    @get(
+        "/assets/{serial:str}/label",
+        operation_id="GetAssetLabel",
+        opt=answers("image/png", "image/svg+xml"),
+        responses={409: ResponseSpec(None, description="No label issued, or its key retired: issue one (POST).")},
+    )
     async def label(
         self,
         ctx: NamedDependency[InstallContext],
         serial: FromPath[Serial],
         format: FromQuery[Literal["png", "svg"]] = "png",
     ) -> Response[bytes]:
-        """The asset's printable QR label as PNG or SVG."""
-        payload = await label_payload(ctx, serial)
-        if format == "svg":
-            return Response(qr.render_svg(payload), media_type="image/svg+xml")
-        return Response(qr.render_png(payload, serial), media_type="image/png")
+        """The asset's issued QR label again as PNG or SVG, signed with its recorded key; reading writes nothing."""
+        return _label(await label_payload(ctx, serial), serial, format)
+
+    @post(
+        "/assets/{serial:str}/label",
+        operation_id="IssueAssetLabel",
+        status_code=HTTP_200_OK,
+        opt=answers("image/png", "image/svg+xml"),
+    )
+    async def issue_label(
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        serial: FromPath[Serial],
+        format: FromQuery[Literal["png", "svg"]] = "png",
+    ) -> Response[bytes]:
+        """Issue the asset's QR label (PNG or SVG) signed with the active key, recorded as its label key."""
+        return _label(await issue_label(ctx, request.user, serial), serial, format)
+
+
+def _label(payload: str, serial: str, format: str) -> Response[bytes]:
+    if format == "svg":
+        return Response(qr.render_svg(payload), media_type="image/svg+xml")
+    return Response(qr.render_png(payload, serial), media_type="image/png")

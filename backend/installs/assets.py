@@ -10,7 +10,7 @@ import msgspec
 
 from backend.batches import csv_items
 from backend.bounds import LINE, WireRequest
-from backend.errors import Forbidden, Invalid, NotFound, RowError
+from backend.errors import Conflict, Forbidden, Invalid, NotFound, RowError
 from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.context import InstallContext
@@ -132,13 +132,27 @@ async def import_assets(
 
 
 async def label_payload(ctx: InstallContext, serial: str) -> str:
-    """The signed payload of a known asset, for printing its label: signed with the active key, which is
-    recorded as the asset's label key (a reprint moves the asset off a retiring key's list)."""
-    if await repo.asset_by_serial(serial) is None:
+    """The signed payload of a known asset's issued label, to print it again; reading writes nothing. Signed
+    with the key recorded for it, while that key is configured: else 409 `assets/label-not-issued` (issue
+    one: `issue_label`), so no label is printed that the asset's label key does not account for."""
+    asset = await repo.asset_by_serial(serial)
+    if asset is None:
         raise NotFound("assets/not-found", serial=serial)
-    kid = ctx.settings.qr_active_key
+    if asset.label_key_id is None or asset.label_key_id not in ctx.settings.qr_keys:
+        raise Conflict("assets/label-not-issued", serial=serial)
+    return qr.sign(serial, ctx.settings.qr_keys, asset.label_key_id)
+
+
+async def issue_label(ctx: InstallContext, who: Principal, serial: str) -> str:
+    """A known asset's label issued anew (an explicit POST): signed with the active key, which is recorded
+    as the asset's label key (a reprint moves the asset off a retiring key's list); audited."""
+    asset = await repo.asset_by_serial(serial)
+    if asset is None:
+        raise NotFound("assets/not-found", serial=serial)
+    kid, now = ctx.settings.qr_active_key, ctx.clock()
     async with transaction():
-        await repo.record_label_key([serial], kid, ctx.clock())
+        await repo.record_label_key([serial], kid, now)
+        await record_event(who, "asset.label-issued", now, connection=asset.connection, serial=serial, key_id=kid)
     return qr.sign(serial, ctx.settings.qr_keys, kid)
 
 

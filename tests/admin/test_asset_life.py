@@ -214,6 +214,8 @@ class TestLabelsByKey:
         assert keys["K0"]["labels"] >= 1 and not keys["K0"]["configured"] and not keys["K0"]["active"]
         assert keys[settings.qr_active_key]["active"] and keys[settings.qr_active_key]["configured"]
         r = await client.get(f"{ASSETS}/{serial}/label", params={"format": "svg"}, headers=admin.headers)
+        assert r.status_code == 409 and r.json()["code"] == "assets/label-not-issued"  # K0 is gone: reprint
+        r = await client.post(f"{ASSETS}/{serial}/label", params={"format": "svg"}, headers=admin.headers)
         assert r.status_code == 200
         r = await client.get("/admin/v1/labels", params={"key_id": "K0", "limit": 100}, headers=admin.headers)
         assert serial not in [a["serial"] for a in r.json()["items"]]

@@ -245,6 +245,9 @@ class TestAccess:
         serial, _ = await make.asset()
         r = await client.get(f"{ASSETS}/{serial}/label", headers=make.party(role).headers)
         _problem(r, 403, "auth/forbidden")
+        r = await client.post(f"{ASSETS}/{serial}/label", headers=make.party(role).headers)
+        _problem(r, 403, "auth/forbidden")
+        assert (await repo.asset_by_serial(serial)).label_key_id is None  # type: ignore[union-attr]
 
     async def test_without_token_is_401(self, client: AsyncClient) -> None:
         r = await client.post(ASSETS, json=[{"serial": _serial(), "asset_type": "smart_meter_1p"}])
@@ -256,7 +259,7 @@ class TestLabel:
         self, client: AsyncClient, admin: Party, make: Factory
     ) -> None:
         serial, payload = await make.asset("home_battery")
-        r = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)
+        r = await client.post(f"{ASSETS}/{serial}/label", headers=admin.headers)
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == "image/png" and r.content.startswith(b"\x89PNG\r\n\x1a\n")
         decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(r.content)))]
@@ -266,13 +269,13 @@ class TestLabel:
         self, client: AsyncClient, admin: Party, make: Factory
     ) -> None:
         serial, _ = await make.asset()
-        default = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)
-        explicit = await client.get(f"{ASSETS}/{serial}/label?format=png", headers=admin.headers)
+        default = await client.post(f"{ASSETS}/{serial}/label", headers=admin.headers)
+        explicit = await client.post(f"{ASSETS}/{serial}/label?format=png", headers=admin.headers)
         assert explicit.status_code == 200 and explicit.content == default.content
 
     async def test_svg_label(self, client: AsyncClient, admin: Party, make: Factory) -> None:
         serial, _ = await make.asset()
-        r = await client.get(f"{ASSETS}/{serial}/label?format=svg", headers=admin.headers)
+        r = await client.post(f"{ASSETS}/{serial}/label?format=svg", headers=admin.headers)
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith("image/svg+xml")
         assert r.text.startswith("<?xml") or "<svg" in r.text
@@ -280,12 +283,35 @@ class TestLabel:
 
     async def test_unknown_serial_is_404(self, client: AsyncClient, admin: Party) -> None:
         serial = _serial()
-        body = _problem(await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers), 404, "assets/not-found")
+        body = _problem(await client.post(f"{ASSETS}/{serial}/label", headers=admin.headers), 404, "assets/not-found")
         assert serial in body["detail"]
+        _problem(await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers), 404, "assets/not-found")
 
     async def test_imported_asset_label_matches_import_payload(self, client: AsyncClient, admin: Party) -> None:
         serial = _serial()
         imported = await _post_json(client, admin, [{"serial": serial, "asset_type": "smart_meter_1p"}])
         payload = imported.json()["assets"][0]["payload"]
+        r = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)  # issued at import: read again
+        assert [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(r.content)))] == [payload]
+
+    async def test_reading_a_label_writes_nothing_and_issuing_records_its_key(
+        self, client: AsyncClient, admin: Party, make: Factory, settings: Settings
+    ) -> None:
+        """GET is read-only: a label never issued is 409 (nothing recorded, however often it is read); the
+        POST issues it with the active key and records that key; GET then serves the same label again."""
+        serial, payload = await make.asset()
+        for _ in range(2):
+            r = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)
+            _problem(r, 409, "assets/label-not-issued")
+        asset = await repo.asset_by_serial(serial)
+        assert asset is not None and (asset.label_key_id, asset.label_issued_at) == (None, None)
+        issued = await client.post(f"{ASSETS}/{serial}/label", params={"format": "svg"}, headers=admin.headers)
+        assert issued.status_code == 200, issued.text
+        asset = await repo.asset_by_serial(serial)
+        assert asset is not None and asset.label_key_id == settings.qr_active_key
+        again = await client.get(f"{ASSETS}/{serial}/label", params={"format": "svg"}, headers=admin.headers)
+        assert again.status_code == 200 and again.content == issued.content
+        unchanged = await repo.asset_by_serial(serial)
+        assert unchanged is not None and unchanged.label_issued_at == asset.label_issued_at
         r = await client.get(f"{ASSETS}/{serial}/label", headers=admin.headers)
         assert [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(r.content)))] == [payload]

@@ -217,6 +217,13 @@ async def retire_asset(client: AsyncClient, make: Factory) -> Scenario:
     )
 
 
+async def issue_asset_label(client: AsyncClient, make: Factory) -> Scenario:
+    admin = make.party(Role.ADMIN)
+    serial, _ = await make.asset()
+    path = f"/admin/v1/assets/{serial}/label"
+    return Scenario(admin, Call(path), Call(f"{path}?format=svg"), _acts(admin.subject, "asset.label-issued"))
+
+
 async def swap_asset(client: AsyncClient, make: Factory) -> Scenario:
     admin = make.party(Role.ADMIN)
     old, _ = await make.asset()
@@ -509,6 +516,7 @@ SCENARIOS: dict[str, Callable[[AsyncClient, Factory], Awaitable[Scenario]]] = {
     "ReleaseConnection": release_connection,
     "SettleConnectionOwner": settle_connection_owner,
     "RetireAsset": retire_asset,
+    "IssueAssetLabel": issue_asset_label,
     "SwapAsset": swap_asset,
     "CreateJob": create_job,
     "ImportJobs": import_jobs,

@@ -87,6 +87,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/mobile/v1/jobs/{job_id:int}/install"): Route(Role.INSTALLER, s.StartJobInstall),
     ("POST", "/admin/v1/assets"): Route(Role.ADMIN, elsewhere="test_hostile_bodies.py"),
     ("GET", "/admin/v1/assets/{serial:str}/label"): Route(Role.ADMIN, query=("format",)),
+    ("POST", "/admin/v1/assets/{serial:str}/label"): Route(Role.ADMIN, query=("format",)),
     ("GET", "/admin/v1/assets"): Route(Role.ADMIN, query=("limit", "cursor", "serial", "type", "state", "key_id")),
     ("POST", "/admin/v1/assets/{serial:str}/retire"): Route(Role.ADMIN, RetireAssetIn),
     ("POST", "/admin/v1/assets/{serial:str}/swap"): Route(Role.ADMIN, SwapAssetIn),
