@@ -203,7 +203,10 @@ class ConsoleController(Controller):
         order = {slot: i for i, slot in enumerate(ctx.catalog.types[detail.snapshot.install.asset_type].slots)}
         photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
         now = ctx.clock()
-        codes = {outcome: sorted(c) for outcome, c in load_review_config().reason_codes.items()}
+        reason_codes = load_review_config().reason_codes
+        # A specialist's reason code in words (review.toml's Dutch and English): decisions and the form's choices.
+        code_words = {code: DataWords(*words).words(lang) for by in reason_codes.values() for code, words in by.items()}
+        codes = {outcome: [[c, code_words[c]] for c in sorted(by)] for outcome, by in reason_codes.items()}
         return Template(
             "case.html",
             context={
@@ -223,6 +226,7 @@ class ConsoleController(Controller):
                 "labels": labels,
                 "verdict_words": VERDICT_WORDS,
                 "codes_json": json.dumps(codes),
+                "code_words": code_words,
                 "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
                 "findings": _findings(view.checks),
                 "extra_labels": {r["photo_slot"]: r["photo_label"] for r in view.info_requests if r["photo_slot"]},

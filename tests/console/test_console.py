@@ -148,9 +148,15 @@ class TestQueueAndCase:
         await expect(page.locator("form.decide")).to_be_visible()  # the claimed page has loaded
         await page.keyboard.press("a")
         await page.select_option("select[name=reason_code]", "verified_with_customer")
+        chosen = page.locator("select[name=reason_code] option:checked")
+        await expect(chosen).to_have_text("Na contact met u is alles bevestigd.")  # review.toml's words, not the code
         await page.keyboard.press("Control+Enter")
         await expect(page.locator(".flash")).to_contain_text("vastgelegd")
         assert (await client.get(d.url, headers=d.who.headers)).json()["state"] == "approved"
+        await page.goto(f"{live_server}/console/cases/{case_id}")
+        decisions = page.locator("details.card table").last
+        await expect(decisions).to_contain_text("Na contact met u is alles bevestigd.")
+        await expect(decisions).not_to_contain_text("verified_with_customer")
         await page.close()
 
     async def test_stale_page_says_so_and_overwrites_nothing(

@@ -14,9 +14,9 @@
   function fillCodes(outcome) {
     var select = form.querySelector('select[name="reason_code"]');
     select.innerHTML = "";
-    (codes[outcome] || []).forEach(function (code) {
+    (codes[outcome] || []).forEach(function (pair) {  // [code, its words in the reader's language]
       var option = document.createElement("option");
-      option.value = code; option.textContent = code;
+      option.value = pair[0]; option.textContent = pair[1];
       select.appendChild(option);
     });
   }
