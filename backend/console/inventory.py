@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
@@ -127,17 +127,14 @@ class InventoryController(Controller):
         who = await require(request, ctx, Role.ADMIN)
         return Template("label_keys.html", context={"who": who, "flash": None, "keys": await label_keys(ctx, who)})
 
-    @get("/assets/labels.svg", media_type="image/svg+xml")
-    async def label_sheet(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[InstallContext],
-        serial: FromQuery[list[str]],
-    ) -> Response[Any]:
-        """An A4 sheet with the labels of the chosen assets (at most one sheet), signed with the active key."""
+    @post("/assets/labels.svg", status_code=200, media_type="image/svg+xml")
+    async def label_sheet(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[Any]:
+        """An A4 sheet with the labels of the chosen assets (at most one sheet), signed with the active key. A
+        POST form (with its CSRF token): printing issues the labels, recording their key; no GET writes."""
         who = await require(request, ctx, Role.ADMIN)
         lang = reader(request)
-        serials = [s.strip() for s in serial if s.strip()]
+        form = await request.form()
+        serials = [s.strip() for s in form.getall("serial", []) if isinstance(s, str) and s.strip()]
         if not serials or len(serials) > qr.SHEET_SIZE or not all(qr.SERIAL_PATTERN.fullmatch(s) for s in serials):
             wrong = [translate(lang, N_("Choose 1 to {count} assets for one sheet of labels."), count=qr.SHEET_SIZE)]
             return await _assets_page(ctx, who, lang, {}, wrong, None, status=422)

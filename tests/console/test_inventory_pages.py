@@ -49,7 +49,7 @@ class TestLabelSheet:
         self, client: AsyncClient, make: Factory, admin: dict[str, str], settings: Settings
     ) -> None:
         serials = [(await make.asset())[0] for _ in range(2)]
-        r = await client.get(f"/console/assets/labels.svg?serial={serials[0]}&serial={serials[1]}", headers=admin)
+        r = await client.post("/console/assets/labels.svg", data={"serial": serials}, headers=admin)
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith("image/svg+xml")
         assert r.content.startswith(b'<svg xmlns="http://www.w3.org/2000/svg" width="210mm"')
@@ -68,14 +68,34 @@ class TestLabelSheet:
         self, client: AsyncClient, make: Factory, admin: dict[str, str]
     ) -> None:
         known, _ = await make.asset()
-        r = await client.get(f"/console/assets/labels.svg?serial={known}&serial=MTR1-NOPE0001", headers=admin)
+        r = await client.post("/console/assets/labels.svg", data={"serial": [known, "MTR1-NOPE0001"]}, headers=admin)
         assert r.status_code == 404 and "Apparaat &#39;MTR1-NOPE0001&#39; is niet gevonden." in r.text
         assert (await Asset.select(Asset.label_key_id).where(Asset.serial == known))[0]["label_key_id"] is None
 
     async def test_one_sheet_at_most(self, client: AsyncClient, admin: dict[str, str]) -> None:
-        query = "&".join(f"serial=MTR1-T{n:08d}" for n in range(qr.SHEET_SIZE + 1))
-        r = await client.get(f"/console/assets/labels.svg?{query}", headers=admin)
+        serials = [f"MTR1-T{n:08d}" for n in range(qr.SHEET_SIZE + 1)]
+        r = await client.post("/console/assets/labels.svg", data={"serial": serials}, headers=admin)
         assert r.status_code == 422 and f"Kies 1 tot {qr.SHEET_SIZE} apparaten" in r.text
+
+    @pytest.mark.parametrize("serial", ["MTR1\x00X", "\x1b[31m", ""])
+    async def test_a_hostile_serial_is_refused_in_words(
+        self, client: AsyncClient, admin: dict[str, str], serial: str
+    ) -> None:
+        r = await client.post("/console/assets/labels.svg", data={"serial": [serial]}, headers=admin)
+        assert r.status_code == 422 and "<svg" not in r.text and 'class="flash error"' in r.text
+
+    async def test_a_get_prints_and_records_nothing(
+        self, client: AsyncClient, make: Factory, admin: dict[str, str]
+    ) -> None:
+        """Printing issues labels (their key is recorded): only the POST form does, never a link or a GET."""
+        serial, _ = await make.asset()
+        r = await client.get(f"/console/assets/labels.svg?serial={serial}", headers=admin)
+        assert r.status_code == 405 and "<svg" not in r.text
+        assert (await Asset.select(Asset.label_key_id).where(Asset.serial == serial))[0]["label_key_id"] is None
+        without_token = {k: v for k, v in admin.items() if k != "x-csrftoken"}
+        r = await client.post("/console/assets/labels.svg", data={"serial": [serial]}, headers=without_token)
+        assert r.status_code == 403 and "<svg" not in r.text  # the form's CSRF token is required
+        assert (await Asset.select(Asset.label_key_id).where(Asset.serial == serial))[0]["label_key_id"] is None
 
 
 class TestConnections:
@@ -113,7 +133,6 @@ class TestHostileQueries:
             "/console/connections?house_number=99999999999999&postcode=6811AL",
             "/console/connections?owner=" + "x" * 500,
             "/console/connections?ean=87168700000000005%00",
-            "/console/assets/labels.svg?serial=MTR1%00X",
         ],
     )
     async def test_refused_in_words_never_a_500(self, client: AsyncClient, admin: dict[str, str], query: str) -> None:

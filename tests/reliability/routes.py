@@ -148,7 +148,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", CONSOLE_JOB + "/cancel"): Route(CONSOLE_ADMIN, elsewhere="tests/console/test_dispatch_pages.py"),
     ("GET", "/console/assets"): Route(CONSOLE_ADMIN, query=("serial", "cursor", "key_id", "status", "asset_type")),
     ("GET", "/console/assets/keys"): Route(CONSOLE_ADMIN),
-    ("GET", "/console/assets/labels.svg"): Route(CONSOLE_ADMIN, query=("serial",)),
+    ("POST", "/console/assets/labels.svg"): Route(CONSOLE_ADMIN),
     ("GET", "/console/connections"): Route(CONSOLE_ADMIN, query=("cursor", "ean", "house_number", "owner", "postcode")),
     ("GET", "/console/outbox"): Route(CONSOLE_ADMIN, query=("state", "msg", "cursor")),
     ("POST", "/console/outbox/{delivery_id:int}/retry"): Route(CONSOLE_ADMIN),
