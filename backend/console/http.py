@@ -26,13 +26,14 @@ from backend.bounds import PROSE
 from backend.console import sessions
 from backend.console.access import COOKIE, HANDLERS, HOME, principal_of, require, session_cookie
 from backend.console.annotate import annotated_jpeg
+from backend.console.charts import number
 from backend.console.oidc import CONSOLE_ROLES, STAFF_ONLY, pasted_tokens_allowed, provider_sign_in
 from backend.console.said import flash, reader
 from backend.console.svgmap import MapPoint, render_map
 from backend.console.words import KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
-from backend.i18n import DataWords, translate
+from backend.i18n import N_, DataWords, translate
 from backend.installs.catalog import Catalog
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask
@@ -53,11 +54,14 @@ async def _require(request: Request[Any, Any, Any], ctx: InstallContext) -> Prin
     return await require(request, ctx, Role.SPECIALIST)
 
 
-def _login_page(ctx: InstallContext, status: int, error: str | None, who: Principal | None = None) -> Template:
-    """The sign-in page: the provider's button when one is configured, the paste form in development."""
+def _login_page(
+    ctx: InstallContext, lang: str, status: int, error: str | None, who: Principal | None = None
+) -> Template:
+    """The sign-in page: the provider's button when one is configured, the paste form in development;
+    `error` is a msgid."""
     context = {
         "who": who,
-        "flash": {"kind": "error", "text": error} if error else None,
+        "flash": {"kind": "error", "text": translate(lang, error)} if error else None,
         "provider": provider_sign_in(ctx.settings) is not None,
         "paste": pasted_tokens_allowed(ctx.settings),
     }
@@ -116,20 +120,23 @@ class ConsoleController(Controller):
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
-        return _login_page(ctx, 200, None, await principal_of(request, ctx))
+        return _login_page(ctx, reader(request), 200, None, await principal_of(request, ctx))
 
     @post("/login", status_code=303)
-    async def login(self, state: State, ctx: NamedDependency[InstallContext], data: Form) -> Response[Any]:
+    async def login(
+        self, request: Request[Any, Any, Any], state: State, ctx: NamedDependency[InstallContext], data: Form
+    ) -> Response[Any]:
         """Development only: a pasted token, checked exactly like a bearer token (backend/console/oidc.py)."""
+        lang = reader(request)
         if not pasted_tokens_allowed(ctx.settings):
-            return _login_page(ctx, 403, "Aanmelden met een geplakt token kan alleen in ontwikkeling.")
+            return _login_page(ctx, lang, 403, N_("Signing in with a pasted token works in development only."))
         try:
             token = await state.verifier.verify(data.get("token", "").strip())
         except NotAuthorizedException:
-            return _login_page(ctx, 401, "Dit token is ongeldig of verlopen.")
+            return _login_page(ctx, lang, 401, N_("This token is invalid or has expired."))
         role = state.verifier.role(token)
         if role not in CONSOLE_ROLES:
-            return _login_page(ctx, 403, STAFF_ONLY)
+            return _login_page(ctx, lang, 403, STAFF_ONLY)
         now = ctx.clock()
         session = await sessions.open_session(Principal(subject=token.sub, role=role), now, token.exp)
         max_age = max(60, int((token.exp - now).total_seconds()))
@@ -157,7 +164,8 @@ class ConsoleController(Controller):
         after = decode_cursor(cursor, aware_datetime, int, int) if cursor else None
         page = await service.queue(25, after, reason, asset_type, None, ctx.clock(), kind)
         view = queue_view(page, encode_cursor(*page.next_after) if page.next_after else None, ctx.clock())
-        oldest = f"{view.oldest_case_age_s / 3600:.1f} uur" if view.oldest_case_age_s else None
+        lang, age_s = reader(request), view.oldest_case_age_s
+        oldest = translate(lang, N_("{hours} hours"), hours=number(round(age_s / 3600, 1), lang)) if age_s else None
         return Template(
             "queue.html",
             context={
@@ -170,7 +178,7 @@ class ConsoleController(Controller):
                 "reasons": [r.value for r in Reason],
                 "asset_types": sorted(ctx.catalog.types),
                 "kinds": KIND_WORDS,
-                "labels": _labels(ctx.catalog, reader(request)),
+                "labels": _labels(ctx.catalog, lang),
                 "filters": {"reason": reason, "asset_type": asset_type, "kind": kind},
                 "next_cursor": view.next_cursor,
             },

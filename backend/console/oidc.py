@@ -28,6 +28,7 @@ from litestar.security.jwt import Token
 
 from backend.auth import TokenVerifier
 from backend.errors import Unavailable
+from backend.i18n import N_
 from backend.identity.provider import Discovery
 from backend.principal import Role
 from backend.settings import OidcSettings, Settings
@@ -45,10 +46,11 @@ ATTEMPT_PATH = "/console/oidc"
 ATTEMPT_TTL = timedelta(minutes=10)  # from the sign-in button to the provider's redirect back
 CALLBACK_PATH = "/console/oidc/callback"
 
-RETRY = "Deze aanmelding is verlopen of in een ander venster begonnen; meld u opnieuw aan."
-REFUSED_BY_PROVIDER = "De identiteitsprovider heeft de aanmelding niet bevestigd; meld u opnieuw aan."
-UNREACHABLE = "De identiteitsprovider is nu niet bereikbaar; probeer het over een minuut opnieuw."
-STAFF_ONLY = "Deze console is alleen voor specialisten en beheerders."
+# Why a sign-in failed: msgids, worded by the console and the portal in the reader's language.
+RETRY = N_("This sign-in has expired or was started in another window; please sign in again.")
+REFUSED_BY_PROVIDER = N_("The identity provider did not confirm the sign-in; please sign in again.")
+UNREACHABLE = N_("The identity provider cannot be reached now; please try again in a minute.")
+STAFF_ONLY = N_("This console is for specialists and administrators only.")
 # Who may open a console session: specialists (the queue) and admins (the operator pages).
 CONSOLE_ROLES = frozenset({Role.SPECIALIST, Role.ADMIN})
 

@@ -13,7 +13,9 @@ from litestar.response import Redirect, Template
 
 from backend.console import oidc, sessions
 from backend.console.access import HOME, session_cookie
+from backend.console.said import reader
 from backend.errors import Unavailable
+from backend.i18n import translate
 from backend.installs.context import InstallContext
 from backend.principal import Principal
 from backend.settings import OidcSettings
@@ -36,7 +38,8 @@ def _attempt_cookie(value: str, max_age: int) -> Cookie:
     )
 
 
-def _failed(status: int, text: str) -> Template:
+def _failed(request: Request[Any, Any, Any], status: int, msgid: str) -> Template:
+    text = translate(reader(request), msgid)
     context = {"who": None, "flash": {"kind": "error", "text": text}, "provider": True, "paste": False}
     return Template("login.html", status_code=status, context=context)
 
@@ -55,7 +58,7 @@ class ConsoleSignInController(Controller):
         try:
             url, attempt = await oidc.begin(provider, discovery, _redirect_url(request, provider))
         except Unavailable:
-            return _failed(503, oidc.UNREACHABLE)
+            return _failed(request, 503, oidc.UNREACHABLE)
         sealed = oidc.seal(ctx.settings, attempt, ctx.clock())
         max_age = int(oidc.ATTEMPT_TTL.total_seconds())
         return Redirect(url, status_code=303, cookies=[_attempt_cookie(sealed, max_age)])
@@ -73,7 +76,7 @@ class ConsoleSignInController(Controller):
         try:
             token = await oidc.finish(state.verifier, discovery, attempt, params, _redirect_url(request, provider))
         except oidc.SignInFailed as failed:
-            response = _failed(failed.status, failed.text)
+            response = _failed(request, failed.status, failed.text)
             response.cookies.append(spent)
             return response
         now = ctx.clock()

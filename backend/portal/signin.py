@@ -24,13 +24,6 @@ ATTEMPT_PATH = PATH + "/oidc"
 CALLBACK_PATH = ATTEMPT_PATH + "/callback"
 CUSTOMERS = frozenset({Role.CUSTOMER})
 CUSTOMERS_ONLY = N_("This portal is for customers; staff sign in to the console.")
-# The console's sentences are Dutch literals; the portal words its own from the catalogs.
-_WORDS = {
-    oidc.RETRY: N_("This sign-in has expired or was started in another window; please sign in again."),
-    oidc.REFUSED_BY_PROVIDER: N_("The identity provider did not confirm the sign-in; please sign in again."),
-    oidc.UNREACHABLE: N_("The identity provider cannot be reached now; please try again in a minute."),
-    CUSTOMERS_ONLY: CUSTOMERS_ONLY,
-}
 
 
 def _attempt_cookie(value: str, max_age: int) -> Cookie:
@@ -47,7 +40,7 @@ def _attempt_cookie(value: str, max_age: int) -> Cookie:
 
 def _failed(request: Request[Any, Any, Any], status: int, text: str) -> Template:
     lang, _ = language_of(request)
-    flash = {"kind": "error", "text": translate(lang, _WORDS[text])}
+    flash = {"kind": "error", "text": translate(lang, text)}
     context = {"lang": lang, "who": None, "flash": flash, "provider": True, "demo": ()}
     return Template("portal/login.html", status_code=status, context=context)
 

@@ -21,6 +21,7 @@ from playwright.async_api import Browser, ConsoleMessage, expect
 
 from backend.app import create_app
 from backend.console import oidc
+from backend.i18n import translate
 from backend.principal import Role
 from backend.settings import Settings, load_settings
 from tests.factories import Factory
@@ -133,14 +134,14 @@ class TestProviderSignIn:
         sub = _user(oidc_provider, {"realm_access": {"roles": ["customer"]}})
         async with _console(_provider_env(oidc_provider.url)) as console:
             r = await _back(console, _authorize(await _start(console), sub))
-        assert r.status_code == 403 and oidc.STAFF_ONLY in r.text
+        assert r.status_code == 403 and translate("nl", oidc.STAFF_ONLY) in r.text
         assert "si_console" not in _set_cookies(r)
 
     async def test_a_cancelled_sign_in(self, client: httpx.AsyncClient, oidc_provider: LocalProvider) -> None:
         async with _console(_provider_env(oidc_provider.url)) as console:
             denied = httpx.post(await _start(console), data={"action": "deny"})
             r = await _back(console, denied.headers["location"])
-        assert r.status_code == 401 and oidc.REFUSED_BY_PROVIDER in r.text
+        assert r.status_code == 401 and translate("nl", oidc.REFUSED_BY_PROVIDER) in r.text
 
     async def test_a_callback_not_begun_in_this_browser_is_refused(
         self, client: httpx.AsyncClient, oidc_provider: LocalProvider
@@ -151,7 +152,7 @@ class TestProviderSignIn:
         async with _console(env) as attacker, _console(env) as victim:
             callback = _authorize(await _start(attacker), sub)
             r = await _back(victim, callback)  # the victim's browser never started a sign-in
-            assert r.status_code == 400 and oidc.RETRY in r.text
+            assert r.status_code == 400 and translate("nl", oidc.RETRY) in r.text
             await _start(victim)  # it has an attempt now, with another state
             r = await _back(victim, callback)
             assert r.status_code == 400 and "si_console" not in _set_cookies(r)
@@ -181,18 +182,18 @@ class TestProviderSignIn:
         async with _console(_provider_env(oidc_provider.url)) as console:
             await _start(console)
             r = await console.get(oidc.CALLBACK_PATH, params={"code": "c", "state": state})
-        assert r.status_code == 400 and oidc.RETRY in r.text
+        assert r.status_code == 400 and translate("nl", oidc.RETRY) in r.text
 
     async def test_a_made_up_code_is_refused(self, client: httpx.AsyncClient, oidc_provider: LocalProvider) -> None:
         async with _console(_provider_env(oidc_provider.url)) as console:
             state = parse_qs(urlsplit(await _start(console)).query)["state"][0]
             r = await console.get(oidc.CALLBACK_PATH, params={"code": "made-up", "state": state})
-        assert r.status_code == 401 and oidc.REFUSED_BY_PROVIDER in r.text
+        assert r.status_code == 401 and translate("nl", oidc.REFUSED_BY_PROVIDER) in r.text
 
     async def test_an_unreachable_provider_says_so(self, client: httpx.AsyncClient) -> None:
         async with _console(_provider_env(f"http://127.0.0.1:{free_port()}")) as console:
             r = await console.get("/console/oidc/start")
-        assert r.status_code == 503 and oidc.UNREACHABLE in r.text
+        assert r.status_code == 503 and translate("nl", oidc.UNREACHABLE) in r.text
 
 
 class TestAttemptCookie:

@@ -54,6 +54,21 @@ class TestAdminPages:
         assert forbidden.status_code == 403 and "No access" in forbidden.text
         assert "only for administrators; you are signed in as specialists" in forbidden.text
 
+    async def test_the_sign_in_page_and_its_refusal_in_the_readers_language(self, client: AsyncClient) -> None:
+        for lang, heading, refusal in (
+            ("en", "Sign in", "This token is invalid or has expired."),
+            ("nl", "Aanmelden", "Dit token is ongeldig of verlopen."),
+        ):
+            page = await client.get("/console/login", headers={"Accept-Language": lang})
+            assert f'<html lang="{lang}">' in page.text and f"<h1>{heading}</h1>" in page.text
+            csrf = page.cookies["csrftoken"]
+            r = await client.post(
+                "/console/login",
+                data={"token": "not-a-token", "_csrf_token": csrf},
+                headers={"Cookie": f"csrftoken={csrf}", "Accept-Language": lang},
+            )
+            assert r.status_code == 401 and refusal in r.text
+
     @pytest.mark.parametrize("path", ADMIN_PAGES)
     async def test_without_a_session_the_sign_in_page(self, client: AsyncClient, path: str) -> None:
         r = await client.get(path)
