@@ -63,6 +63,7 @@ from backend.notifications.http import UnsubscribeController
 from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.periodic import every
+from backend.portal.answer import AnswerController
 from backend.portal.guide import GuideController
 from backend.portal.http import PortalController
 from backend.portal.signin import PortalSignInController
@@ -260,6 +261,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *([ConsoleSignInController] if provider_sign_in(settings) else []),
             PortalController,  # the customers' portal (backend/portal), beside the console
             GuideController,  # its step-by-step self-install guide
+            AnswerController,  # the extra photo a specialist asks for
             *([PortalSignInController] if provider_sign_in(settings) else []),
             create_static_files_router(
                 path="/portal/static",

@@ -26,6 +26,7 @@ from backend.console.oidc import pasted_tokens_allowed, provider_sign_in
 from backend.errors import MESSAGES, DomainError
 from backend.i18n import N_, DataWords, translate
 from backend.installs import conversation, service
+from backend.installs.asked import EXTRA_SLOT_PREFIX
 from backend.installs.connections import claim_connection, owned_connections
 from backend.installs.context import InstallContext
 from backend.jobs import visits
@@ -57,7 +58,11 @@ FLASH = {
     "visit_picked": N_("The visit is planned in the window you picked."),
     "claimed": N_("The connection is linked to your account."),
     "answer_sent": N_("Thank you: your answer is with the specialist."),
+    "photo_in": N_("Your photo is in. The specialist still asks for what is below."),
 }
+# A refusal of the portal's own (no API route has it: the API's client names the slot it uploads to).
+NO_PHOTO_ASKED = "answer/no-photo-asked"
+REFUSED = {NO_PHOTO_ASKED: N_("No specialist asks you for a photo now. Want to reach a person? Ask for help.")}
 CLAIM_FORM_HELP = N_("Check the EAN (18 digits), the postcode (such as 6811 AL) and the house number.")
 
 
@@ -89,6 +94,8 @@ def _flash(lang: str, code: str | None) -> dict[str, str] | None:
     """The message a redirect's `?msg=` names: an outcome of ours, or a problem code in words."""
     if code in FLASH:
         return {"kind": "info", "text": translate(lang, FLASH[code])}
+    if code in REFUSED:
+        return {"kind": "error", "text": translate(lang, REFUSED[code])}
     if code in MESSAGES:  # its parameters are not in the URL: a placeholder reads as …
         return {"kind": "error", "text": translate(lang, MESSAGES[code].detail).format_map(_Blank())}
     return None
@@ -202,6 +209,10 @@ class PortalController(Controller):
         view = install_view(ctx.catalog, snap, lang)
         visit = await _visit(snap.visit is not None, who, install_id, lang)
         codes = {a.code for a in view.next_actions}
+        # The extra photo a specialist asks for, or its retake: the one action on a request's own slot.
+        asked_photo = next(
+            (a for a in view.next_actions if a.subject and a.subject.startswith(EXTRA_SLOT_PREFIX)), None
+        )
         return _page(
             request,
             "install",
@@ -213,6 +224,7 @@ class PortalController(Controller):
             failing=[c for c in view.checks if c.status != "pass"],
             can_object=view.state == "rejected",
             can_answer="answer_question" in codes,
+            asked_photo=asked_photo,
             can_pick="pick_visit_window" in codes and visit is not None and visit.state == "offered",
         )
 

@@ -164,6 +164,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", PORTAL_INSTALL): Route(None, query=("msg",)),
     ("POST", PORTAL_INSTALL + "/help"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", PORTAL_INSTALL + "/answer"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
+    ("POST", PORTAL_INSTALL + "/answer/photo"): Route(None, elsewhere="tests/portal/test_portal_answer.py"),
     ("POST", PORTAL_INSTALL + "/objection"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     ("POST", PORTAL_INSTALL + "/visit"): Route(None, elsewhere="tests/portal/test_portal_pages.py"),
     # The portal's self-install guide (backend/portal/guide.py).

@@ -1,0 +1,64 @@
+"""/portal: answer a specialist's request for information with the extra photo they ask for.
+
+The photo goes where the API's goes: the open request's own slot (installs.asked.extra_slot) through
+evidence.upload_photo, with its types, MAX_PHOTO_BYTES and checks, and the conversation settles there
+(the install is back with the specialist once all that was asked is given). The slot is the server's:
+the form names no slot, so a photo when nothing of the kind is asked is refused in words."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from backend.errors import DomainError, NotFound
+from backend.installs import evidence, service
+from backend.installs.asked import extra_slot, open_request
+from backend.installs.context import InstallContext
+from backend.installs.enums import InstallState
+from backend.portal.access import HANDLERS, require_customer
+from backend.portal.guide import PHOTO_FORM_BYTES, _chunks
+from backend.portal.http import NO_PHOTO_ASKED, _back
+
+
+class AnswerController(Controller):
+    path = "/portal"
+    include_in_schema = False
+    exception_handlers = HANDLERS
+
+    @post("/installs/{install_id:uuid}/answer/photo", status_code=303, request_max_body_size=PHOTO_FORM_BYTES)
+    async def answer_photo(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """The extra photo the specialist asks for, from the phone's camera (a form's file part); the
+        install's page then says whether it is all given or what is still asked (a retake, a question)."""
+        who = await require_customer(request, ctx)
+        snap = await service.get_install(who, install_id)  # 404 for another's
+        asked = open_request(snap.install, snap.info_requests)
+        form = await request.form()
+        upload = form.get("photo")
+        try:
+            if asked is None or asked.photo_label is None:
+                return _back(install_id, NO_PHOTO_ASKED)
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                return _back(install_id, "request/invalid")
+            await evidence.upload_photo(
+                ctx, who, install_id, extra_slot(asked.id), upload.content_type, None, _chunks(upload)
+            )
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return _back(install_id, exc.code)
+        finally:
+            if isinstance(upload, UploadFile):
+                await upload.close()
+        after = await service.get_install(who, install_id)
+        return _back(install_id, "answer_sent" if after.install.state == InstallState.IN_REVIEW else "photo_in")
