@@ -91,7 +91,8 @@ def _rows(n: int, rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
         created = _BASE + timedelta(seconds=i * 7 + rng.randrange(7))
         installs.append(
             (install, i // 2 + 1, "smart_meter_1p", "in_review", f"cust-{i // 2}", "customer", "x", created, created,
-             f"inst-{(i // 2) % 200}")  # as if from installer inst-N's jobs: the installer's list reads this
+             f"inst-{(i // 2) % 200}", f"cust-{i // 2}")  # as if from installer inst-N's jobs: the installer's
+            # list reads installer_subject; the customer's list their own customer_subject (not the owner's now)
         )  # fmt: skip
         open_ = rng.random() < OPEN_SHARE
         reasons = sorted(rng.sample(_REASONS, rng.choice((1, 1, 2))), key=_REASONS.index)
@@ -120,7 +121,7 @@ _COLUMNS = {
     "connections": "id ean street house_number house_number_suffix postcode city lat lon capacity owner_subject "
     "created_at",
     "installs": "id connection asset_type state created_by created_by_role request_hash created_at updated_at "
-    "installer_subject",
+    "installer_subject customer_subject",
     "review_cases": "id install kind state reasons reason_tags risk due_at asset_type municipality opened_at closed_at",
     "photos": "id install slot sha256 content_type size_bytes width height uploaded_by created_at phash phash_h0 "
     "phash_h1 fingerprint core_hash core_h0 core_h1 core_fingerprint hash_informative",

@@ -21,7 +21,6 @@ from backend.bounds import LINE
 from backend.console.access import HANDLERS, require
 from backend.console.language import type_words
 from backend.console.said import bad_lines, error_flash, flash, reader
-from backend.console.times import CONSOLE_ZONE
 from backend.console.words import ASSIGNEE_WORDS, JOB_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError, Invalid, RowError
@@ -29,6 +28,7 @@ from backend.installs.context import InstallContext
 from backend.jobs import service
 from backend.jobs.enums import DISPATCHABLE
 from backend.jobs.http import JOB_COLUMNS, AssignJobIn, CancelJobIn, JobIn, job_draft, job_view
+from backend.local_time import OPERATOR_ZONE
 from backend.principal import Principal, Role
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -46,7 +46,7 @@ def _local_time(value: str) -> str:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return (moment if moment.tzinfo else moment.replace(tzinfo=CONSOLE_ZONE)).isoformat()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=OPERATOR_ZONE)).isoformat()
 
 
 def _read(form: dict[str, str], struct: type[msgspec.Struct], fields: tuple[str, ...], code: str) -> Any:
@@ -72,7 +72,7 @@ def _installer_filter(value: str | None) -> str | None:
 
 def _default_window(now: datetime) -> tuple[str, str]:
     """Tomorrow 08:00-12:00 where the work is done, as `datetime-local` values."""
-    day = now.astimezone(CONSOLE_ZONE) + timedelta(days=1)
+    day = now.astimezone(OPERATOR_ZONE) + timedelta(days=1)
     start = day.replace(hour=8, minute=0, second=0, microsecond=0)
     return f"{start:%Y-%m-%dT%H:%M}", f"{start + timedelta(hours=4):%Y-%m-%dT%H:%M}"
 

@@ -40,6 +40,7 @@ from backend.installs.conversation import Ask
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.jobs import visits
 from backend.jobs.planning import load_planning_rule
+from backend.local_time import OPERATOR_ZONE
 from backend.principal import Principal, Role
 from backend.review import followups, service
 from backend.review.config import load_review_config
@@ -337,9 +338,9 @@ VISIT_FORM_ROWS = 3  # windows a specialist may type on the case page
 
 
 def _visit_windows(data: dict[str, str]) -> list[tuple[datetime, datetime]] | None:
-    """The form's windows (`start_n`/`end_n`, datetime-local in the planning rule's zone), or None if one
+    """The form's windows (`start_n`/`end_n`, datetime-local on the operator's clock), or None if one
     is half filled or not a time."""
-    tz = ZoneInfo(load_planning_rule().timezone)
+    tz = OPERATOR_ZONE
     windows = []
     for n in range(1, VISIT_FORM_ROWS + 1):
         start, end = data.get(f"start_{n}", ""), data.get(f"end_{n}", "")

@@ -18,6 +18,7 @@ from backend.console.words import INSTALLER_WORDS, KIND_WORDS, POLICY_SECTION_WO
 from backend.i18n import N_, DataWords, translate
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
+from backend.local_time import OPERATOR_ZONE
 from backend.principal import Role
 from backend.review.config import load_review_config
 
@@ -71,7 +72,7 @@ def _review(lang: str) -> dict[str, Any]:
     return {
         "version": config.version,
         "lease_minutes": config.lease_minutes,
-        "working_hours": f"{days}, {wh.start_hour}:00-{wh.end_hour}:00 ({wh.timezone})",
+        "working_hours": f"{days}, {wh.start_hour}:00-{wh.end_hour}:00 ({OPERATOR_ZONE.key})",
         "sla": [
             (translate(lang, REASON_TEXT_FOR_STAFF[r]), _said(h, lang), config.risk_weight[r])
             for r, h in config.sla_working_hours.items()

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from backend.i18n import N_, preferred_language, translate
+from backend.local_time import OPERATOR_ZONE
 
-CONSOLE_ZONE = ZoneInfo("Europe/Amsterdam")  # the grid operator's, whatever zone the server runs in
 # Abbreviated, as on a clock; msgids of the message catalogs, worded in the reader's language.
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 _MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
@@ -27,7 +26,7 @@ def local(moment: datetime | str) -> datetime:
     a naive value is UTC (what the database stores)."""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CONSOLE_ZONE)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(OPERATOR_ZONE)
 
 
 def format_moment(moment: datetime | str, lang: str) -> str:

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from backend.errors import RowError
 from backend.jobs.enums import MAX_AHEAD, MAX_WINDOW
+from backend.local_time import OPERATOR_ZONE
 from backend.validation.results import Reason
 
 CONFIG_PATH = Path(__file__).with_name("visits.toml")
@@ -33,7 +33,6 @@ def window_faults(line: int, start: datetime, end: datetime, now: datetime) -> l
 
 
 class PlanningRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    timezone: str
     lead_days: Annotated[int, msgspec.Meta(ge=0, le=60)]
     days: Annotated[int, msgspec.Meta(ge=1, le=14)]
     weekdays: frozenset[Annotated[int, msgspec.Meta(ge=1, le=7)]]
@@ -50,14 +49,13 @@ class PlanningRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def windows(self, now: datetime) -> list[tuple[datetime, datetime]]:
         """The windows offered at `now`: each slot of the first `days` working days from `lead_days` on,
-        in local time (a day of the clock change keeps its local hours)."""
-        tz = ZoneInfo(self.timezone)
-        day = now.astimezone(tz).date() + timedelta(days=self.lead_days)
+        on the operator's clock (a day of the clock change keeps its local hours)."""
+        day = now.astimezone(OPERATOR_ZONE).date() + timedelta(days=self.lead_days)
         out: list[tuple[datetime, datetime]] = []
         while len(out) < self.days * len(self.slots):
             if day.isoweekday() in self.weekdays:
                 for start, end in self.slots:
-                    midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+                    midnight = datetime(day.year, day.month, day.day, tzinfo=OPERATOR_ZONE)
                     out.append((midnight + timedelta(hours=start), midnight + timedelta(hours=end)))
             day += timedelta(days=1)
         return [w for w in out if w[0] > now]

@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from backend.errors import Conflict, Invalid, NotFound, RowError
 from backend.installs import repository as installs_repo
@@ -25,11 +24,10 @@ from backend.jobs.enums import DISPATCHABLE, TRANSITIONS, Assignee, JobState
 from backend.jobs.planning import window_faults
 from backend.jobs.repository import JobRec
 from backend.jobs.visits import end_visit
+from backend.local_time import OPERATOR_ZONE
 from backend.principal import Principal
 
 MAX_BATCH = 2_000
-# "Today" on an installer's list is a day where the work is done.
-ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +219,8 @@ async def _save(job: JobRec, at: datetime, values: dict[str, Any]) -> None:
 
 
 def today_began(now: datetime) -> datetime:
-    """Midnight of `now`'s day where the work is done."""
-    return now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Midnight of `now`'s day where the work is done: "today" on an installer's list."""
+    return now.astimezone(OPERATOR_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 async def my_jobs(ctx: InstallContext, who: Principal, limit: int, after: tuple[datetime, int] | None) -> list[JobRec]:

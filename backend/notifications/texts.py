@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from backend.i18n import N_, translate
+from backend.local_time import OPERATOR_ZONE
 from backend.notifications.enums import Moment
 
-ZONE = ZoneInfo("Europe/Amsterdam")  # the customers' clock, whatever zone the server runs in
 LANGUAGES = ("nl", "en")  # what a customer may choose (their preferences)
 
 # moment -> (subject, opening paragraph), msgids of the catalogs; {what} and {where} come from the facts.
@@ -59,7 +58,7 @@ _MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N
 
 def window_words(start: datetime, end: datetime, lang: str) -> str:
     """'dinsdag 8 december tussen 08:00 en 12:00' / 'Tuesday 8 December between 08:00 and 12:00'."""
-    s, e = start.astimezone(ZONE), end.astimezone(ZONE)
+    s, e = start.astimezone(OPERATOR_ZONE), end.astimezone(OPERATOR_ZONE)
     weekday, month = translate(lang, _WEEKDAYS[s.weekday()]), translate(lang, _MONTHS[s.month - 1])
     day = translate(lang, N_("{weekday} {day} {month}"), weekday=weekday, day=s.day, month=month)
     return translate(lang, N_("{day} between {start} and {end}"), day=day, start=f"{s:%H:%M}", end=f"{e:%H:%M}")

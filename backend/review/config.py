@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import msgspec
 
+from backend.local_time import OPERATOR_ZONE
 from backend.review.kinds import FOLLOWUP_KINDS
 from backend.validation.results import Reason
 
@@ -16,7 +16,6 @@ CONFIG_PATH = Path(__file__).with_name("review.toml")
 
 
 class WorkingHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    timezone: str
     start_hour: int
     end_hour: int
     weekdays: frozenset[int]
@@ -52,9 +51,8 @@ class ReviewConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 def add_working_hours(start: datetime, hours: float, wh: WorkingHours) -> datetime:
-    """`start` plus `hours` of working time (e.g. Friday 16:00 + 4 h = Monday 11:00)."""
-    tz = ZoneInfo(wh.timezone)
-    t = start.astimezone(tz)
+    """`start` plus `hours` of working time on the operator's clock (e.g. Friday 16:00 + 4 h = Monday 11:00)."""
+    t = start.astimezone(OPERATOR_ZONE)
     remaining = timedelta(hours=hours)
     while True:
         day_start = t.replace(hour=wh.start_hour, minute=0, second=0, microsecond=0)

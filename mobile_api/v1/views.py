@@ -10,6 +10,7 @@ from backend.i18n import N_, DataWords, Msg, translate
 from backend.installs.catalog import Catalog
 from backend.installs.records import CheckRec, ConnectionRec, DecisionRec, InstallRec, PhotoRec
 from backend.installs.snapshot import REASON_TEXT, InstallSnapshot, NextAction, next_actions
+from backend.local_time import OPERATOR_ZONE
 from backend.review.config import load_review_config
 from backend.validation.results import CheckResult
 from mobile_api.v1 import schemas as s
@@ -122,8 +123,7 @@ def decision_expected(snap: InstallSnapshot, lang: str) -> str | None:
     """In review: when a specialist decides at the latest, in words (the case's SLA)."""
     if snap.decision_due is None:
         return None
-    tz = ZoneInfo(load_review_config().working_hours.timezone)
-    return due_words(snap.decision_due, datetime.now(UTC), tz, lang)
+    return due_words(snap.decision_due, datetime.now(UTC), OPERATOR_ZONE, lang)
 
 
 def actions_for(catalog: Catalog, snap: InstallSnapshot, lang: str) -> list[s.ActionView]:

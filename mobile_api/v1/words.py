@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from backend.i18n import N_, translate
-from backend.jobs.planning import load_planning_rule
+from backend.local_time import OPERATOR_ZONE
 
 WEEKDAYS = (
     N_("Monday"),
@@ -35,8 +34,7 @@ MONTHS = (
 
 def window_words(start: datetime, end: datetime, lang: str) -> str:
     """'dinsdag 8 december 08:00-12:00', 'Tuesday 8 December 08:00-12:00', in the operator's time zone."""
-    tz = ZoneInfo(load_planning_rule().timezone)
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    local_start, local_end = start.astimezone(OPERATOR_ZONE), end.astimezone(OPERATOR_ZONE)
     return translate(
         lang,
         "{weekday} {day} {month} {start}-{end}",

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from httpx import AsyncClient
 
-from backend.console.times import CONSOLE_ZONE
 from backend.jobs.tables import Job
+from backend.local_time import OPERATOR_ZONE
 from backend.principal import Role
 from tests.console.helpers import console_headers
 from tests.factories import Factory
@@ -24,7 +24,7 @@ async def admin(client: AsyncClient, make: Factory) -> dict[str, str]:
 
 
 def _local(hours_ahead: int) -> str:
-    moment = datetime.now(UTC).astimezone(CONSOLE_ZONE) + timedelta(hours=hours_ahead)
+    moment = datetime.now(UTC).astimezone(OPERATOR_ZONE) + timedelta(hours=hours_ahead)
     return f"{moment:%Y-%m-%dT%H:%M}"
 
 
@@ -46,7 +46,7 @@ class TestCreate:
         (job,) = await _jobs_of(installer)
         assert job["state"] == "assigned" and job["asset"] is not None
         # The wall time typed is Amsterdam's: stored as the same instant.
-        assert job["window_start"] == datetime.fromisoformat(form["window_start"]).replace(tzinfo=CONSOLE_ZONE)
+        assert job["window_start"] == datetime.fromisoformat(form["window_start"]).replace(tzinfo=OPERATOR_ZONE)
         assert await job_actions(job["id"]) == [("job.created", "assigned")]
         page = await client.get(f"/console/jobs?installer={installer}&msg=job_created", headers=admin)
         assert "De opdracht is aangemaakt." in page.text and "toegewezen" in page.text
