@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench lint screenshots clean messages axe
+.PHONY: install run test bench lint screenshots clean messages axe zxing-wasm
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
@@ -49,6 +49,18 @@ AXE := build/axe/node_modules/axe-core/axe.min.js
 axe: $(AXE)
 $(AXE):
 	npm install --no-save --no-audit --no-fund --prefix build/axe axe-core@4.14.1
+
+# The portal's QR reader where the browser has no BarcodeDetector (README "Customer portal"): zxing-wasm's reader
+# build, committed under $(ZXING_DIR) so `make run`, the wheel and the image serve it offline. This refetches it from
+# the npm registry at the pinned version (npm checks the tarball's integrity); tests/portal/test_portal_scan.py pins
+# the files' SHA-256, so a changed file fails until the test says which version it is.
+ZXING_WASM := 3.1.4
+ZXING_DIR := backend/portal/static/vendor/zxing-wasm
+zxing-wasm:
+	rm -rf build/zxing-wasm && mkdir -p build/zxing-wasm
+	cd build/zxing-wasm && npm pack --silent zxing-wasm@$(ZXING_WASM) >/dev/null && tar -xzf zxing-wasm-$(ZXING_WASM).tgz
+	cp build/zxing-wasm/package/dist/iife/reader/index.js $(ZXING_DIR)/reader.js
+	cp build/zxing-wasm/package/dist/reader/zxing_reader.wasm build/zxing-wasm/package/LICENSE $(ZXING_DIR)/
 
 clean:
 	rm -rf $(VENV) data

@@ -137,6 +137,12 @@ class TestInstalledWheel:
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         assert css.text == (ROOT / "backend/console/static/console.css").read_text()
 
+    def test_it_serves_the_portals_qr_reader(self, served: str) -> None:
+        """The vendored zxing-wasm reader (backend/portal/static/vendor) comes from the install itself, offline."""
+        wasm = httpx.get(f"{served}/portal/static/vendor/zxing-wasm/zxing_reader.wasm", timeout=10)
+        assert wasm.status_code == 200 and wasm.headers["content-type"] == "application/wasm"
+        assert wasm.content == (ROOT / "backend/portal/static/vendor/zxing-wasm/zxing_reader.wasm").read_bytes()
+
     def test_it_serves_the_api_and_its_health(self, served: str) -> None:
         assert httpx.get(f"{served}/health/ready", timeout=10).json() == {"status": "ready"}
         assert httpx.get(f"{served}/schema/openapi.json", timeout=10).status_code == 200

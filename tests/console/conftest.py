@@ -15,6 +15,15 @@ from tests.helpers.server import serving_sync
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # The server shares the run's database for the rest of the run: its background rounds would race later
@@ -35,18 +44,7 @@ async def browser() -> AsyncIterator[Browser]:
     # Generous waits: a loaded 2-core CI machine renders slowly; nothing here asserts speed.
     expect.set_options(timeout=20_000)
     async with async_playwright() as p:
-        b = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield _DutchBrowser(b)  # type: ignore[misc]
         await b.close()
 

@@ -10,8 +10,7 @@
 
 // The self-install guide (portal/guide.html). After a step, focus goes to the next step's heading, so a
 // screen reader reads on where the customer is. The location step posts the browser's geolocation fix with
-// its accuracy; the label step reads the QR with the camera where the browser has a BarcodeDetector
-// (typing the printed code always works).
+// its accuracy. The label step's camera reader is scan.js, loaded by that step's page only.
 (function () {
   "use strict";
   var step = document.querySelector("[data-focus]");
@@ -31,29 +30,6 @@
         locate.elements.accuracy_m.value = position.coords.accuracy;
         locate.submit();
       }, function () { failed.hidden = false; failed.focus(); }, { enableHighAccuracy: true, timeout: 30000 });
-    });
-  }
-
-  var scanner = document.querySelector("[data-scan]");
-  if (scanner && "BarcodeDetector" in window && navigator.mediaDevices) {
-    scanner.hidden = false;
-    scanner.querySelector("[data-scan-start]").addEventListener("click", function () {
-      var video = scanner.querySelector("video");
-      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
-        video.srcObject = stream;
-        video.play();
-        var look = function () {
-          detector.detect(video).then(function (codes) {
-            if (!codes.length) { window.requestAnimationFrame(look); return; }
-            stream.getTracks().forEach(function (track) { track.stop(); });
-            var form = scanner.nextElementSibling;
-            form.elements.payload.value = codes[0].rawValue;
-            form.submit();
-          }, function () { window.requestAnimationFrame(look); });
-        };
-        look();
-      }, function () { scanner.hidden = true; });
     });
   }
 })();
