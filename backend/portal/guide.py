@@ -3,8 +3,10 @@
 Starting an install is the API's CreateInstall (the catalog decides who may self-install what, at which
 capacity); the guide page shows the first of the install's next_actions (installs.snapshot.next_actions,
 worded by mobile_api's install_view), so a reload or a return days later resumes at the current step.
-Each step is a plain form (typed label code, reading, photo file, submit); the geolocation step is filled
-by the browser's geolocation in portal.js, its fallback is asking for a person. A photo goes through
+Each step is a plain form (label code, reading, photo file, submit); the label's code is typed from under
+the QR or read from the camera by static/scan.js (the browser's BarcodeDetector, else the vendored WebAssembly
+build of zxing-cpp) into the same form, and the geolocation step is filled by the browser's geolocation in
+portal.js, its fallback is asking for a person. A photo goes through
 evidence.upload_photo, and the page after it shows that photo's checks in words with the fix."""
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class GuideController(Controller):
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
-        """The label's code, typed from under the QR or read by the browser's BarcodeDetector (the API's ScanLabel)."""
+        """The label's code, typed from under the QR or read from the camera by scan.js (the API's ScanLabel)."""
         who = await require_customer(request, ctx)
         form = _form({"payload": data.get("payload", "").strip()}, s.ScanLabel)
         if form is None:
