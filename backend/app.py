@@ -63,6 +63,8 @@ from backend.notifications.http import UnsubscribeController
 from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.periodic import every
+from backend.portal.access import PATH as PORTAL_PATH
+from backend.portal.access import problem_page
 from backend.portal.answer import AnswerController
 from backend.portal.guide import GuideController
 from backend.portal.http import PortalController
@@ -307,6 +309,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "verifier": verifier,
                 "in_flight": in_flight,
                 "limiter": limiter,  # closed in the lifespan; None with the limit off
+                "problem_pages": ((PORTAL_PATH, problem_page),),  # a customer's browser reads words, not JSON
             }
         ),
         on_app_init=[auth.on_app_init],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +148,11 @@ def violation(message: str, key: str | None = None, source: str | None = None) -
     return Violation(kind, field, source if field else "body", sentence, words, given)
 
 
+# Where a person's browser reads the answers (the customers' portal): a problem there is a page in words,
+# rendered by the app's `problem_pages` state, (path prefix, page) pairs; problem+json everywhere else.
+ProblemPage = Callable[[Request[Any, Any, Any], "LocalizedProblem"], Response[Any]]
+
+
 class LocalizedProblem(ProblemDetailsException):
     """A problem whose human text is chosen per request from the message catalog: the code's stable
     `title`, and the `detail` of this occurrence."""
@@ -167,8 +173,8 @@ class LocalizedProblem(ProblemDetailsException):
         self.violations = violations or []
         self.rows = rows
 
-    def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        lang = preferred_language(request.headers.get("accept-language"))
+    def worded(self, lang: str) -> tuple[str, str]:
+        """The title and the detail in `lang` (a violation's or a bad line's words also into `extra`)."""
         params = self.params
         if self.violations:
             params = {**params, "detail": "; ".join(v.sentence_in(lang) for v in self.violations)}
@@ -177,8 +183,15 @@ class LocalizedProblem(ProblemDetailsException):
             worded = [row_wire(row, lang) for row in self.rows]
             params = {**params, "errors": "; ".join(w["message"] for w in worded[:MAX_ROWS_IN_DETAIL])}
             self.extra = {**(self.extra or {}), "errors": worded}
-        self.title = MESSAGES[self.code].title_in(lang)
-        self.detail = MESSAGES[self.code].detail_in(lang, params)
+        return MESSAGES[self.code].title_in(lang), MESSAGES[self.code].detail_in(lang, params)
+
+    def to_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        pages: tuple[tuple[str, ProblemPage], ...] = getattr(request.app.state, "problem_pages", ())
+        page = next((render for prefix, render in pages if request.url.path.startswith(prefix)), None)
+        if page is not None:  # a person's browser reads it: the problem as a page in words
+            return page(request, self)
+        lang = preferred_language(request.headers.get("accept-language"))
+        self.title, self.detail = self.worded(lang)
         response = super().to_response(request)
         # request_id: the X-Request-Id of the answer and of every log line about it (backend/access.py)
         response.content = {"code": self.code, **response.content, "request_id": current_request_id()}

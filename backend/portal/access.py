@@ -2,6 +2,8 @@
 backend/console/sessions.py, in a cookie of the portal's own path). No session: the sign-in page.
 A staff session never opens here: its cookie is scoped to /console, and the role is checked.
 
+Any other refusal under /portal is a page in words too (problem_page, the app's `problem_pages`).
+
 The reader's language: `?lang=` (the language switch, then kept in a cookie), else the cookie, else
 Accept-Language (Dutch by default)."""
 
@@ -14,10 +16,11 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from backend.console import sessions
-from backend.errors import NotFound
+from backend.errors import MESSAGES, NotFound
 from backend.i18n import catalogs, preferred_language
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
+from backend.problems import LocalizedProblem
 
 COOKIE = "si_portal"
 LANG_COOKIE = "si_lang"
@@ -34,8 +37,20 @@ def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Template:
     """Another customer's install, or none: a page in words with the 404 (a browser, not an API client,
     reads the portal); the problem's code rides along for support."""
     lang, _ = language_of(request)
-    context = {"lang": lang, "who": None, "flash": None, "text": exc.message(lang), "code": exc.code}
-    return Template("portal/not_found.html", status_code=404, context=context)
+    return _problem(lang, 404, exc.code, MESSAGES[exc.code].title_in(lang), exc.message(lang), {})
+
+
+def problem_page(request: Request[Any, Any, Any], problem: LocalizedProblem) -> Template:
+    """Any other refusal under /portal (an unknown page, a form without its CSRF token, a wrong method):
+    the problem catalog's words as a page, not problem+json; its headers (Retry-After) kept."""
+    lang, _ = language_of(request)
+    title, text = problem.worded(lang)
+    return _problem(lang, problem.status_code, problem.code, title, text, dict(problem.headers or {}))
+
+
+def _problem(lang: str, status: int, code: str, title: str, text: str, headers: dict[str, str]) -> Template:
+    context = {"lang": lang, "who": None, "flash": None, "title": title, "text": text, "code": code}
+    return Template("portal/problem.html", status_code=status, context=context, headers=headers)
 
 
 HANDLERS: dict[type[Exception], Any] = {

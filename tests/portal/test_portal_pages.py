@@ -350,3 +350,22 @@ class TestHostileForms:
         window = "2026-12-08T08:00:00+01:00|2026-12-08T12:00:00+01:00"
         r = await client.post(f"/portal/installs/{d.id}/visit", headers=headers, data=form(headers, window=window))
         assert r.headers["location"].endswith("msg=visit/not-found#top")
+
+
+class TestProblemPages:
+    """A refusal under /portal is a page in words (a person's browser reads it), never problem+json."""
+
+    async def test_unknown_page_no_csrf_token_wrong_method(self, client: httpx.AsyncClient, make: Factory) -> None:
+        headers = await portal_headers(client, make.party(Role.CUSTOMER).subject)
+        for method, path, sent, status, code, words in (
+            ("GET", "/portal/nergens", NL, 404, "request/not-found", "Deze pagina of route bestaat niet."),
+            ("GET", "/portal/installs/geen-id", EN, 404, "request/not-found", "This route does not exist."),
+            ("POST", "/portal/logout", {"Cookie": headers["Cookie"], **EN}, 403, "auth/forbidden", ""),
+            ("PUT", "/portal/", EN, 405, "request/method-not-allowed", ""),
+        ):
+            r = await client.request(method, path, headers=sent)
+            assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (path, r.text)
+            assert f'data-code="{code}"' in r.text and words in r.text and "<h1>" in r.text, r.text
+        # The API next door still answers problem+json.
+        r = await client.get("/mobile/v1/nergens")
+        assert r.headers["content-type"].startswith("application/problem+json")

@@ -67,7 +67,11 @@ class TestQueryStrings:
         before = await stored(settings.photo_dir)
         r = await send(client, world, key[0], world.url(key[1], case_id=1) + f"?{name}={value}", ROUTES[key].role)
         assert r.status_code < 500, r.text
-        if label in UNREADABLE:
+        if r.status_code >= 400 and key[1].startswith("/portal"):
+            # A customer's browser reads the portal: the problem is a page in words, its code kept for support.
+            code = "request/invalid-encoding" if label in UNREADABLE else "request/"
+            assert "text/html" in r.headers["content-type"] and f'data-code="{code}' in r.text, r.text
+        elif label in UNREADABLE:
             refused(r, "request/invalid-encoding")
         elif label in FORGED_CURSORS and not (label == "2**31 id" and key in SERIAL_CURSORS):
             refused(r, "request/invalid")
