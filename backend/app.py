@@ -69,6 +69,7 @@ from backend.portal.answer import AnswerController
 from backend.portal.guide import GuideController
 from backend.portal.http import PortalController
 from backend.portal.signin import PortalSignInController
+from backend.portal.uploads import PortalUploadController
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
 from backend.quality import metrics as quality_metrics
 from backend.quality.flows import qa_sample_hook
@@ -264,6 +265,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PortalController,  # the customers' portal (backend/portal), beside the console
             GuideController,  # its step-by-step self-install guide
             AnswerController,  # the extra photo a specialist asks for
+            PortalUploadController,  # the guide's photos, resumable (over backend/uploads)
             *([PortalSignInController] if provider_sign_in(settings) else []),
             create_static_files_router(
                 path="/portal/static",

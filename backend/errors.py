@@ -140,6 +140,12 @@ MESSAGES: dict[str, Message] = {
         title=N_("Access denied"),
         detail=N_("You do not have access to this function."),
     ),
+    "portal/signed-out": Message(
+        title=N_("Not signed in to the portal"),
+        detail=N_(
+            "You are not signed in as a customer, or your session has expired. Sign in again to send your photo."
+        ),
+    ),
     # connections
     "connection/not-found": Message(
         title=N_("Connection not found"),

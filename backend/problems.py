@@ -24,6 +24,7 @@ from backend.logs import current_request_id
 log = logging.getLogger("selfinstall")
 
 PROBLEM_BASE = "https://selfinstall.example/problems/"
+PROBLEM_JSON = "application/problem+json"
 REALM = "selfinstall"  # of every 401's WWW-Authenticate (RFC 6750); /metrics has its own
 SERVER_OWNED_FIELDS = frozenset(
     {"state", "decision", "owner", "owner_subject", "reasons", "checks", "created_by", "created_at", "approved_at"}
@@ -188,7 +189,9 @@ class LocalizedProblem(ProblemDetailsException):
     def to_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
         pages: tuple[tuple[str, ProblemPage], ...] = getattr(request.app.state, "problem_pages", ())
         page = next((render for prefix, render in pages if request.url.path.startswith(prefix)), None)
-        if page is not None:  # a person's browser reads it: the problem as a page in words
+        # A person's browser reads it: the problem as a page in words. A page's own script (the portal's
+        # upload.js) asks for problem+json and says its detail itself.
+        if page is not None and PROBLEM_JSON not in request.headers.get("accept", ""):
             return page(request, self)
         lang = preferred_language(request.headers.get("accept-language"))
         self.title, self.detail = self.worded(lang)

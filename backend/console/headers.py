@@ -4,7 +4,8 @@ that middleware raises (a CSRF refusal is answered outside any route middleware,
 The pages run no inline script or style (console.js, portal.js and the CSS are files), so the policy allows
 only this origin's files: an injected `<script>`, `on…=` handler or `style=` attribute does nothing. The
 portal's policy adds only what its QR reader needs (backend/portal/static/scan.js): compiling WebAssembly
-('wasm-unsafe-eval', which allows no eval of JavaScript) and fetching the reader's .wasm from this origin."""
+('wasm-unsafe-eval', which allows no eval of JavaScript) and fetching the reader's .wasm from this origin, the
+same connect-src that lets upload.js send a photo in chunks to this origin."""
 
 from __future__ import annotations
 

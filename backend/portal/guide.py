@@ -37,6 +37,10 @@ CHUNK = 64 * 1024
 # A photo form's body: the CSRF middleware reads the form (Litestar spools its file part to disk above 1 MB)
 # before the handler runs, so the route bounds it; the store then holds the file part to MAX_PHOTO_BYTES.
 PHOTO_FORM_BYTES = 32 * 1024 * 1024
+# With JavaScript the photo goes in chunks of this size through the resumable upload (backend/portal/uploads.py,
+# which takes any size): a dropped connection costs at most one chunk again (the server also keeps what an
+# interrupted request brought), and a 4 MB phone photo is a handful of requests.
+CHUNK_BYTES = 512 * 1024
 # The steps the guide walks; the others (a specialist's request, a visit, waiting) are the install's page.
 SAID = {
     "step_done": N_("Saved. Here is the next step."),
@@ -46,9 +50,14 @@ SAID = {
 STEPS = ("scan_label", "share_location", "enter_reading", "upload_photo", "retake_photo", "submit")
 
 
-def _guide(install_id: uuid.UUID, code: str, photo: int | None = None) -> Redirect:
+def guide_url(install_id: uuid.UUID, code: str, photo: int | None = None) -> str:
+    """The guide after a step: its outcome `code` said, and the photo whose checks it shows."""
     shown = f"&photo={photo}" if photo is not None else ""
-    return Redirect(f"/portal/installs/{install_id}/guide?msg={code}{shown}#step", status_code=303)
+    return f"/portal/installs/{install_id}/guide?msg={code}{shown}#step"
+
+
+def _guide(install_id: uuid.UUID, code: str, photo: int | None = None) -> Redirect:
+    return Redirect(guide_url(install_id, code, photo), status_code=303)
 
 
 async def _step(action: Any, install_id: uuid.UUID, success: str) -> Redirect:
@@ -115,6 +124,7 @@ class GuideController(Controller):
             retakes=[a for a in view.next_actions if a.code == "retake_photo"],
             slot_words={n: (sp.label_nl if lang == "nl" else sp.label_en) for n, sp in ctx.catalog.slots.items()},
             progress=(done, len(slots)),
+            chunk_bytes=CHUNK_BYTES,  # the photo step's upload.js sends the photo in chunks of this size
             labels=_labels(ctx, lang),
             flash={"kind": "info", "text": translate(lang, SAID[msg])} if msg in SAID else _flash(lang, msg),
         )

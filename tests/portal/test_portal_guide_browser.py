@@ -83,7 +83,8 @@ async def _after_the_scan(page: Page, photos: dict[str, Path], axe_source: str, 
 
     for slot in ("meter_label", "meter_display", "cabinet_overview"):
         await page.locator("#photo").set_input_files(photos[slot])
-        await page.locator("#step button[type=submit]").tap()
+        async with page.expect_navigation():  # upload.js sends it in chunks, then opens the checks' page
+            await page.locator("#step button[type=submit]").tap()
         await expect(page.locator(".flash")).to_have_text("Uw foto is binnen. De controles staan hieronder.")
 
     await _step(page, axe_source, screenshots, "Vul de meterstand in die op het display staat.")

@@ -1,0 +1,131 @@
+"""/portal: the guide's photo sent in chunks that survive a dropped connection (backend/portal/static/upload.js).
+
+Thin routes over the mobile API's resumable uploads (backend/uploads/service.py: the same rows, leases,
+offsets and limits; the last byte goes through evidence.upload_photo, as the guide's form does), on the
+customer's portal session: its cookie names the customer, the CSRF token comes in the `X-CSRFToken`
+header (the body is the photo's bytes, not a form). The requests are the IETF draft's (mobile_api/v1/
+resumable.py): creation carries the photo's type and Upload-Length, HEAD tells the offset, PATCH appends
+at Upload-Offset. A refusal is problem+json (the script says its detail); the finished upload answers with
+the guide's address that shows the photo's checks, the page the form path redirects to."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, head, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from backend.errors import BadRequest, Forbidden, Unsupported
+from backend.installs.context import InstallContext
+from backend.portal.access import principal_of
+from backend.portal.guide import guide_url
+from backend.principal import Principal
+from backend.uploads import service
+from backend.uploads.records import UploadRec
+from mobile_api.v1.photo_upload import chunks_of
+from mobile_api.v1.resumable import (
+    PARTIAL_UPLOAD,
+    UploadComplete,
+    UploadLength,
+    UploadOffset,
+    media_type,
+    required_integer,
+    state_headers,
+    upload_complete,
+)
+
+UPLOADS = "/portal/uploads"
+
+
+class PhotoSent(msgspec.Struct, frozen=True):
+    """The finished upload: the photo, and the guide's page with its checks (the form path's redirect)."""
+
+    photo: int
+    guide: str
+
+
+def _state(ctx: InstallContext, upload: UploadRec) -> dict[str, str]:
+    """The draft's fields of the upload and, once its photo is made, the guide's page with its checks (an
+    offset query after a lost answer finds them there)."""
+    headers = state_headers(ctx, upload)
+    if upload.photo is not None:
+        headers["Guide-Location"] = guide_url(upload.install, "photo_checked", upload.photo)
+    return headers
+
+
+async def _customer(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
+    """The customer whose portal session the cookie names; a staff session or none is refused in words."""
+    who = await principal_of(request, ctx)
+    if who is None:
+        raise Forbidden("portal/signed-out")
+    return who
+
+
+class PortalUploadController(Controller):
+    path = "/portal"
+    include_in_schema = False
+
+    @post("/installs/{install_id:uuid}/uploads/{slot:str}", status_code=HTTP_201_CREATED)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
+        slot: FromPath[str],
+        upload_length: UploadLength = None,
+    ) -> Response[bytes]:
+        """A resumable upload for the slot's photo: the customer's own install and a slot the install asks
+        for, an accepted type, within MAX_PHOTO_BYTES (evidence.admit_photo, as for the API's creation)."""
+        who = await _customer(request, ctx)
+        length = required_integer(upload_length, "Upload-Length")
+        content_type = request.headers.get("content-type", "")
+        upload = await service.create(ctx, who, "ietf", install_id, slot, content_type, length)
+        headers = {**_state(ctx, upload), "Location": f"{UPLOADS}/{upload.id}"}
+        return Response(b"", status_code=HTTP_201_CREATED, headers=headers)
+
+    @head("/uploads/{upload_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def offset(
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], upload_id: FromPath[uuid.UUID]
+    ) -> Response[None]:
+        """How far the customer's upload is: where the script continues after a failed request."""
+        upload = await service.settled(ctx, await _customer(request, ctx), upload_id)
+        headers = {**_state(ctx, upload), "Cache-Control": "no-store"}
+        return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
+
+    @patch("/uploads/{upload_id:uuid}", status_code=HTTP_200_OK, request_max_body_size=None)
+    async def append(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        upload_id: FromPath[uuid.UUID],
+        upload_complete_field: UploadComplete = None,
+        upload_offset: UploadOffset = None,
+    ) -> Response[Any]:
+        """A chunk at Upload-Offset; the last one (Upload-Complete: ?1) makes the photo and answers where
+        its checks are. The photo store holds the body to MAX_PHOTO_BYTES while it streams."""
+        who = await _customer(request, ctx)
+        if media_type(request) != PARTIAL_UPLOAD:
+            raise Unsupported("request/unsupported-media-type", accepted=PARTIAL_UPLOAD)
+        complete = upload_complete(upload_complete_field)
+        if complete is None:
+            raise BadRequest("upload/invalid-header", header="Upload-Complete")
+        offset = required_integer(upload_offset, "Upload-Offset")
+        appended = await service.append(
+            ctx,
+            who,
+            upload_id,
+            offset,
+            chunks_of(request),
+            content_length=request.content_length,
+            declared_length=None,
+            complete=complete,
+        )
+        headers = _state(ctx, appended.upload)
+        if appended.finished is None:
+            return Response(b"", status_code=HTTP_204_NO_CONTENT, headers=headers)
+        sent = PhotoSent(photo=appended.finished.photo.id, guide=headers["Guide-Location"])
+        return Response(sent, status_code=HTTP_200_OK, headers=headers)
