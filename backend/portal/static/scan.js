@@ -37,7 +37,7 @@
           return found.length && found[0].isValid ? found[0].text : null;
         });
       };
-      // The .wasm from this app, not the package's default CDN; compiled now, so a failure shows before the camera.
+      // The .wasm from this app, not the package's default CDN; compiled now, so a failure shows before scanning.
       var located = { locateFile: function (path, prefix) { return /\.wasm$/.test(path) ? VENDOR + path : prefix + path; } };
       return zxing.prepareZXingModule({ overrides: located, fireImmediately: true }).then(function () { return read; });
     });
@@ -72,16 +72,14 @@
     event.currentTarget.disabled = true;
     failed.hidden = true;
     status.textContent = status.getAttribute("data-starting");
-    var reader = "BarcodeDetector" in window ? nativeReader() : wasmReader();
-    reader.then(function (read) {
-      return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (media) {
-        stream = media;
-        video.srcObject = media;
-        return video.play();
-      }).then(function () {
-        status.textContent = status.getAttribute("data-scanning");
-        return firstCode(read);
-      });
+    // The camera first: where it is refused or missing, the reader is never fetched.
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (media) {
+      stream = media;
+      video.srcObject = media;
+      return Promise.all([video.play(), "BarcodeDetector" in window ? nativeReader() : wasmReader()]);
+    }).then(function (started) {
+      status.textContent = status.getAttribute("data-scanning");
+      return firstCode(started[1]);
     }).then(function (text) {
       stop();
       form.elements.payload.value = text;
