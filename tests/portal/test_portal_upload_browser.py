@@ -94,15 +94,18 @@ def _headers(all_headers: dict[str, str], **changed: str) -> dict[str, str]:
 
 class TestUploadThroughABadConnection:
     async def test_a_drop_mid_chunk_resumes_from_the_servers_offset(
-        self, browser: Browser, live_server: str, make: Factory, axe_source: str, tmp_path: Path
+        self, browser: Browser, live_server: str, make: Factory, axe_source: str, screenshots: Path, tmp_path: Path
     ) -> None:
         context = await _phone(browser)
         page = await context.new_page()
         install_id, photo = await _at_the_photo_step(page, live_server, make, tmp_path)
         wire = Wire()
+        seen = asyncio.Event()  # the offset query waits until the retry's words were looked at
 
         async def drop_the_first_chunk_halfway(route: Route) -> None:
             request = route.request
+            if request.method == "HEAD":
+                await seen.wait()
             if request.method != "PATCH":
                 await route.continue_()
                 return
@@ -124,6 +127,11 @@ class TestUploadThroughABadConnection:
         heard = await _listen(page)
         await page.locator("#photo").set_input_files(photo)
         await page.locator("#step button[type=submit]").tap()
+        await expect(page.locator("[data-upload-said]")).to_contain_text(RETRYING)
+        await expect(page.locator("[data-upload-bar]")).to_be_visible()
+        await _accessible(page, axe_source)
+        await page.screenshot(path=str(screenshots / "portal-guide-upload-retry.png"), full_page=True)
+        seen.set()
         await expect(page.locator(".flash")).to_have_text(CHECKED)
         await expect(page.locator("#shown-title")).to_contain_text("De controles van uw foto")
 

@@ -55,6 +55,9 @@ class TestResumablePhoto:
         page = await client.get(guide, headers=headers)  # the photo step offers the resumable path to the script
         assert f'data-upload="/portal/installs/{d.id}/uploads/{SLOT}"' in page.text
         assert '<script src="/portal/static/upload.js" defer></script>' in page.text
+        assert 'data-retrying="Verbinding weg, we proberen het opnieuw… (poging {attempt} van {tries})"' in page.text
+        english = await client.get(guide, headers={**headers, **EN})  # the script's words come with the page
+        assert 'data-retrying="Connection lost, we are trying again… (try {attempt} of {tries})"' in english.text
         data = make.photo(SLOT, payload=payload, serial=serial, blur_radius=12)
         r = await _create(client, d, headers, len(data))
         assert r.status_code == 201, r.text
