@@ -189,3 +189,48 @@ class TestUploadThroughABadConnection:
         assert any(text.startswith("We gaan verder waar het versturen stopte") for text in heard), heard
         assert len(await _photos_in_slot(install_id)) == 1
         await context.close()
+
+    async def test_a_silent_connection_is_given_up_and_resumed(
+        self, browser: Browser, live_server: str, make: Factory, tmp_path: Path
+    ) -> None:
+        """A half-open connection: the server got half of the first chunk, then nothing comes back. The
+        script gives the request up after SILENCE_MS without a byte sent or an answer (the page's clock is
+        Playwright's, moved by the test), asks the server and continues from its offset."""
+        context = await _phone(browser)
+        page = await context.new_page()
+        await page.clock.install()
+        install_id, photo = await _at_the_photo_step(page, live_server, make, tmp_path)
+        wire = Wire()
+        silent = asyncio.Event()
+
+        async def go_silent_after_half_a_chunk(route: Route) -> None:
+            request = route.request
+            if request.method != "PATCH":
+                await route.continue_()
+                return
+            body = request.post_data_buffer or b""
+            offset = int(await request.header_value("upload-offset") or "-1")
+            if wire.reached:
+                wire.reached.append((offset, len(body)))
+                await route.continue_()
+                return
+            half = body[: len(body) // 2]
+            response = await route.fetch(post_data=half, headers=_headers(await request.all_headers()))
+            assert response.status == 204
+            wire.reached.append((offset, len(half)))
+            silent.set()  # and no answer ever reaches the phone
+
+        await page.route("**/portal/uploads/*", go_silent_after_half_a_chunk)
+        await page.locator("#photo").set_input_files(photo)
+        await page.locator("#step button[type=submit]").tap()
+        await silent.wait()
+        await expect(page.locator("[data-upload-said]")).to_have_text("Uw foto wordt verstuurd: 0%")
+        await page.clock.run_for(31_000)  # SILENCE_MS: the request is given up
+        await expect(page.locator("[data-upload-said]")).to_contain_text(RETRYING)
+        await page.clock.run_for(1_000)  # the first wait before trying again
+        await expect(page.locator(".flash")).to_have_text(CHECKED)
+
+        assert wire.reached[1][0] == CHUNK_BYTES // 2, wire.reached  # from the server's offset
+        assert wire.contiguous() and wire.total == photo.stat().st_size, wire.reached
+        assert len(await _photos_in_slot(install_id)) == 1
+        await context.close()

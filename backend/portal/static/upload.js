@@ -12,6 +12,10 @@
   var TRIES = 6; // failed requests in a row before the customer is asked to press again
   var FIRST_WAIT_MS = 1000;
   var LONGEST_WAIT_MS = 15000;
+  // A connection can die without a word (a half-open one in a basement): a request that sends no byte for
+  // this long, or whose answer does not come, is given up and the server asked where it is.
+  var SILENCE_MS = 30000;
+  var CHECKS_MS = 120000; // the last chunk's answer comes after the photo's checks
   var chunk = parseInt(form.getAttribute("data-chunk"), 10);
   var status = form.querySelector("[data-upload-status]");
   var said = form.querySelector("[data-upload-said]");
@@ -33,18 +37,29 @@
   }
 
   // One request on the portal's session: the cookie, the CSRF token in its header, the page's language
-  // (a refusal's words). Resolves with the finished request; rejects when no answer came.
-  function ask(method, url, headers, body, progress) {
+  // (a refusal's words). Resolves with the finished request; rejects when no answer came: after an error,
+  // SILENCE_MS without a byte sent, or `patience` ms for the answer once the body is out.
+  function ask(method, url, headers, body, progress, patience) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
+      var watchdog = null;
+      var watch = function (ms) {
+        window.clearTimeout(watchdog);
+        watchdog = window.setTimeout(function () { xhr.abort(); }, ms);
+      };
       xhr.open(method, url);
       xhr.setRequestHeader("X-CSRFToken", token);
       xhr.setRequestHeader("Accept-Language", document.documentElement.lang);
       xhr.setRequestHeader("Accept", "application/problem+json, application/json"); // a refusal's words as data
       Object.keys(headers).forEach(function (name) { xhr.setRequestHeader(name, headers[name]); });
-      if (progress) { xhr.upload.onprogress = function (event) { progress(event.loaded); }; }
-      xhr.onload = function () { resolve(xhr); };
-      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("no answer")); };
+      xhr.upload.onprogress = function (event) {
+        watch(SILENCE_MS);
+        if (progress) { progress(event.loaded); }
+      };
+      xhr.upload.onload = function () { watch(patience || SILENCE_MS); };
+      xhr.onload = function () { window.clearTimeout(watchdog); resolve(xhr); };
+      xhr.onerror = xhr.onabort = function () { window.clearTimeout(watchdog); reject(new Error("no answer")); };
+      watch(body && body.size ? SILENCE_MS : patience || SILENCE_MS); // an empty body sends no progress
       xhr.send(body);
     });
   }
@@ -109,7 +124,7 @@
     return ask("PATCH", self.url, headers, self.file.slice(start, end), function (loaded) {
       shown(start + loaded, size);
       if (start + loaded === size) { say("checking", {}); } // the last answer comes after the checks
-    }).then(function (xhr) {
+    }, end === size ? CHECKS_MS : SILENCE_MS).then(function (xhr) {
       if (xhr.status === 204) {
         self.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
         say("sending", { percent: percent(self.offset, size) });
