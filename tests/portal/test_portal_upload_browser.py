@@ -25,6 +25,7 @@ SLOT = "meter_label"
 PHOTO_SIZE = (2400, 1800)  # ~600 kB: more than one chunk
 RETRYING = "Verbinding weg, we proberen het opnieuw…"
 CHECKED = "Uw foto is binnen. De controles staan hieronder."
+OFFLINE = "Geen verbinding. We gaan verder zodra uw telefoon weer verbinding heeft…"
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Wire:
     """What each PATCH brought the server: (Upload-Offset, bytes)."""
 
     reached: list[tuple[int, int]] = field(default_factory=list)
+    offline: bool = False  # the phone was taken offline
 
     def contiguous(self) -> bool:
         return all(a + n == b for (a, n), (b, _) in zip(self.reached, self.reached[1:], strict=False))
@@ -231,6 +233,41 @@ class TestUploadThroughABadConnection:
         await expect(page.locator(".flash")).to_have_text(CHECKED)
 
         assert wire.reached[1][0] == CHUNK_BYTES // 2, wire.reached  # from the server's offset
+        assert wire.contiguous() and wire.total == photo.stat().st_size, wire.reached
+        assert len(await _photos_in_slot(install_id)) == 1
+        await context.close()
+
+    async def test_offline_for_a_while_waits_for_the_connection(
+        self, browser: Browser, live_server: str, make: Factory, tmp_path: Path
+    ) -> None:
+        """The phone loses its network after the first chunk (Chromium's offline mode): the script says so and
+        waits, spending no try, until the phone is online again; then it continues from the server's offset."""
+        context = await _phone(browser)
+        page = await context.new_page()
+        install_id, photo = await _at_the_photo_step(page, live_server, make, tmp_path)
+        wire = Wire()
+
+        async def offline_after_the_first_chunk(route: Route) -> None:
+            request = route.request
+            if request.method == "PATCH" and len(wire.reached) == 1 and not wire.offline:
+                wire.offline = True
+                await context.set_offline(True)
+                await route.abort("internetdisconnected")
+                return
+            if request.method == "PATCH":
+                offset = int(await request.header_value("upload-offset") or "-1")
+                wire.reached.append((offset, len(request.post_data_buffer or b"")))
+            await route.continue_()
+
+        await page.route("**/portal/uploads/*", offline_after_the_first_chunk)
+        await page.locator("#photo").set_input_files(photo)
+        await page.locator("#step button[type=submit]").tap()
+        await expect(page.locator("[data-upload-said]")).to_have_text(OFFLINE)
+        assert await page.evaluate("navigator.onLine") is False
+        await context.set_offline(False)
+        await expect(page.locator(".flash")).to_have_text(CHECKED)
+
+        assert wire.reached[0] == (0, CHUNK_BYTES) and wire.reached[1][0] == CHUNK_BYTES, wire.reached
         assert wire.contiguous() and wire.total == photo.stat().st_size, wire.reached
         assert len(await _photos_in_slot(install_id)) == 1
         await context.close()

@@ -69,6 +69,16 @@
 
   function wait(ms) { return new Promise(function (resolve) { window.setTimeout(resolve, ms); }); }
 
+  // The wait before trying again; while the phone says it is offline, until it is online again (no try is
+  // spent on a request that cannot leave the phone).
+  function back(ms) {
+    return wait(ms).then(function () {
+      if (navigator.onLine !== false) { return null; }
+      say("offline", {});
+      return new Promise(function (resolve) { window.addEventListener("online", resolve, { once: true }); });
+    });
+  }
+
   function Refused(xhr) { this.xhr = xhr; }
   function Gone() {}
 
@@ -164,7 +174,7 @@
       if (failures + 1 >= TRIES) { throw error; }
       say("retrying", { attempt: failures + 2, tries: TRIES });
       self.known = !self.url; // what the server holds is asked before the next chunk
-      return wait(Math.min(FIRST_WAIT_MS * Math.pow(2, failures), LONGEST_WAIT_MS)).then(function () {
+      return back(Math.min(FIRST_WAIT_MS * Math.pow(2, failures), LONGEST_WAIT_MS)).then(function () {
         return self.run(failures + 1);
       });
     });
