@@ -59,7 +59,7 @@ from backend.metrics import DomainSnapshot, check_scraper, decision_latency_hook
 from backend.metrics import core_families as core_metrics
 from backend.notifications import flows as notification_flows
 from backend.notifications import metrics as notifications_metrics
-from backend.notifications.http import UnsubscribeController
+from backend.notifications.http import AddressCheckController, UnsubscribeController
 from backend.notifications.sender import channels_from, send_round
 from backend.openapi import contract_plugins, openapi_config, problem_response
 from backend.periodic import every
@@ -249,6 +249,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VisitController,
             NotificationController,
             UnsubscribeController,
+            AddressCheckController,
             AdminController,
             JobAdminController,
             ConnectionAdminController,

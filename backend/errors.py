@@ -428,6 +428,22 @@ MESSAGES: dict[str, Message] = {
             "This unsubscribe link is not valid; use the link in the latest message or change your choices in the app."
         ),
     ),
+    "notifications/invalid-address-link": Message(
+        title=N_("Invalid confirmation link"),
+        detail=N_("This link to confirm an e-mail address is not valid; use the link in the latest message."),
+    ),
+    "notifications/address-link-expired": Message(
+        title=N_("Confirmation link expired"),
+        detail=N_("This link to confirm an e-mail address has expired; enter the address again in the app."),
+    ),
+    "notifications/address-link-superseded": Message(
+        title=N_("Another address was entered since"),
+        detail=N_("You entered another e-mail address after this one; use the link in the latest message."),
+    ),
+    "notifications/too-many-address-checks": Message(
+        title=N_("Too many new addresses"),
+        detail=N_("At most {limit} new e-mail addresses a day can be confirmed; try again tomorrow."),
+    ),
     # jobs and dispatch
     "jobs/invalid": Message(
         title=N_("Job rejected"),

@@ -143,7 +143,7 @@ class Settings:
     notify_interval_s: float = 10.0  # how often each worker sends what is pending
     notify_max_age_s: float = 2 * 24 * 3600.0  # older than this, a message is no longer worth sending
     unsubscribe_secret: str = DEV_UNSUBSCRIBE_SECRET  # signs the one-click unsubscribe links
-    public_url: str = "http://127.0.0.1:8000"  # where a customer's links (unsubscribe) point
+    public_url: str = "http://127.0.0.1:8000"  # where the links in our e-mail point (unsubscribe, address check)
 
     @property
     def photo_dir(self) -> Path:
@@ -184,6 +184,16 @@ class Settings:
                 found.append((variable, f"is shorter than {MIN_SECRET_LENGTH} characters"))
         return found
 
+    def public_url_faults(self) -> list[tuple[str, str]]:
+        """(variable, why) if PUBLIC_URL is not an address customers can reach safely: the links in our
+        e-mail (unsubscribe, an address check) point there."""
+        url = urlsplit(self.public_url)
+        if url.scheme != "https":
+            return [("PUBLIC_URL", f"is {self.public_url!r}: the https:// address customers reach (links in e-mail)")]
+        if not url.hostname or is_loopback(url.hostname) or url.hostname in ("0.0.0.0", "::"):
+            return [("PUBLIC_URL", f"is {self.public_url!r}: no customer reaches this machine's own address")]
+        return []
+
 
 class InsecureStart(Exception):
     """The service would serve outside development with a secret anyone can read or guess."""
@@ -200,15 +210,16 @@ def is_loopback(host: str) -> bool:
 
 
 def check_production_ready(settings: Settings, host: str | None = None) -> None:
-    """Refuse to serve outside development while any development (or guessable) secret is in use."""
+    """Refuse to serve outside development while any development (or guessable) secret is in use, or the
+    links we mail would point at no address a customer reaches."""
     if settings.is_development(host):
         return
-    found = settings.insecure_secrets()
+    found = settings.insecure_secrets() + settings.public_url_faults()
     if not found:
         return
     address = host or settings.host
     why = "SELFINSTALL_ENV=production" if settings.environment else f"{address} is not a loopback address"
-    lines = [f"refusing to start outside development ({why}) with insecure secrets:"]
+    lines = [f"refusing to start outside development ({why}) with insecure settings:"]
     lines += [f"  {variable} {reason}" for variable, reason in found]
     lines += [
         f"make each secret with: {MAKE_A_SECRET}",

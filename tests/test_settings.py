@@ -32,8 +32,10 @@ from backend.settings import (
 )
 
 SCRIPT = Path(sys.executable).parent / "selfinstall"
-# What an operator sets in production: every secret its own, none from the repository.
-REAL_SECRETS = {
+# What an operator sets in production: every secret its own, none from the repository, and the public
+# https address the links in our e-mail point to.
+PRODUCTION_ENV = {
+    "PUBLIC_URL": "https://aansluiten.netbeheerder.example",
     "JWT_SECRET": "prod-jwt-7Qm2vX9pLr4tKw8zN3bH6cJ1dF5gS0aY",
     "QR_KEYS": "K2:prod-qr-Vt5nB8mQ2xR7cL4wZ9kP1sD6fG3hJ0aE",
     "WEBHOOK_SECRET": "prod-webhook-Hs3kL8pQ1wE6rT9yU2iO5aZ7xC4vB0nM",
@@ -50,7 +52,7 @@ DEVELOPMENT_VALUES = {
 
 
 def _production(**overrides: str) -> Settings:
-    return load_settings({"SELFINSTALL_ENV": "production", **REAL_SECRETS, **overrides})
+    return load_settings({"SELFINSTALL_ENV": "production", **PRODUCTION_ENV, **overrides})
 
 
 def _refusal(settings: Settings, host: str | None = None) -> str:
@@ -90,7 +92,7 @@ class TestProductionRefusesDevelopmentSecrets:
 
     @pytest.mark.parametrize("variable", sorted(DEVELOPMENT_VALUES))
     def test_each_development_secret_is_refused(self, variable: str) -> None:
-        env = {"SELFINSTALL_ENV": "production", **REAL_SECRETS}
+        env = {"SELFINSTALL_ENV": "production", **PRODUCTION_ENV}
         del env[variable]  # unset: the embedded development default applies
         message = _refusal(load_settings(env))
         assert _named(message) == {variable}
@@ -109,7 +111,7 @@ class TestProductionRefusesDevelopmentSecrets:
 
     def test_keeping_the_development_qr_key_for_verification_is_refused(self) -> None:
         """Anyone can sign labels with K1 while it still verifies."""
-        message = _refusal(_production(QR_KEYS=f"{REAL_SECRETS['QR_KEYS']},{DEV_QR_KEYS}"))
+        message = _refusal(_production(QR_KEYS=f"{PRODUCTION_ENV['QR_KEYS']},{DEV_QR_KEYS}"))
         assert "QR_KEYS (K1)" in message and "QR_KEYS (K2)" not in message
 
     def test_every_development_secret_is_listed_at_once(self) -> None:
@@ -119,7 +121,23 @@ class TestProductionRefusesDevelopmentSecrets:
             "WEBHOOK_SECRET",
             "CSRF_SECRET",
             "UNSUBSCRIBE_SECRET",
+            "PUBLIC_URL",
         }
+
+    @pytest.mark.parametrize(
+        "url",
+        ["http://aansluiten.netbeheerder.example", "https://127.0.0.1:8000", "https://localhost", "https://0.0.0.0"],
+    )
+    def test_a_public_url_no_customer_reaches_safely_is_refused(self, url: str) -> None:
+        """The links in our e-mail (unsubscribe, an address check) would be plain http or this machine."""
+        message = _refusal(_production(PUBLIC_URL=url))
+        assert _named(message) == {"PUBLIC_URL"} and url in message
+
+    def test_without_public_url_the_served_address_is_refused(self) -> None:
+        env = {k: v for k, v in PRODUCTION_ENV.items() if k != "PUBLIC_URL"}
+        assert "http://0.0.0.0:8000" in _refusal(
+            load_settings({**env, "SELFINSTALL_ENV": "production", "HOST": "0.0.0.0"})
+        )
 
     def test_a_public_key_is_not_judged_as_a_secret(self) -> None:
         """With an identity provider JWT_SECRET is its PEM public key: public by design."""
@@ -154,7 +172,7 @@ class TestServe:
 
     def test_a_public_address_with_development_secrets_is_refused_before_binding(self) -> None:
         port = _free_port()
-        env = {k: v for k, v in os.environ.items() if k not in REAL_SECRETS and k != "SELFINSTALL_ENV"}
+        env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "SELFINSTALL_ENV"}
         done = subprocess.run(
             [str(SCRIPT), "serve", "--host", "0.0.0.0", "--port", str(port)],
             env=env,
@@ -170,7 +188,7 @@ class TestServe:
 
     def test_production_with_real_secrets_serves(self) -> None:
         port = _free_port()
-        env = {**os.environ, **REAL_SECRETS, "SELFINSTALL_ENV": "production"}
+        env = {**os.environ, **PRODUCTION_ENV, "SELFINSTALL_ENV": "production"}
         proc = subprocess.Popen(
             [str(SCRIPT), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -20,7 +20,7 @@ class Outgoing:
     language: str
     subject: str
     body: str
-    unsubscribe_url: str
+    unsubscribe_url: str | None  # None: not a message one unsubscribes from (an address check)
 
 
 class TemporaryFailure(Exception):

@@ -16,6 +16,12 @@ class Moment(enum.StrEnum):
     DEVICE_CONFIRMED = "device_confirmed"
 
 
+class Errand(enum.StrEnum):
+    """A message that answers what the customer just did, not a moment of an install: never switched off."""
+
+    ADDRESS_CHECK = "address_check"  # "is this address yours?", to the address they typed
+
+
 class Delivery(enum.StrEnum):
     PENDING = "pending"  # waiting for its (next) attempt
     SENT = "sent"  # the channel accepted it

@@ -33,6 +33,7 @@ class NotificationRec(msgspec.Struct, frozen=True, kw_only=True):
 class PreferenceRec(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     email: str | None
+    email_pending: str | None
     provider_email: str | None
     language: str
     moments: list[str]
@@ -114,6 +115,13 @@ async def of_install(install_id: uuid.UUID) -> list[NotificationRec]:
         .output(load_json=True)
     )
     return [msgspec.convert(r, NotificationRec, strict=False) for r in rows]
+
+
+async def errands_since(subject: str, errand: str, since: datetime) -> int:
+    """How many `errand` messages a customer caused since `since` (notifications_subject)."""
+    return await Notification.count().where(
+        (Notification.subject == subject) & (Notification.created_at >= since) & (Notification.moment == errand)
+    )
 
 
 class Backlog(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 
 from backend.notifications import repository as repo
 from backend.notifications.channels import Channel, Outgoing, PermanentFailure, TemporaryFailure
-from backend.notifications.enums import Delivery, Moment
+from backend.notifications.enums import Delivery, Errand, Moment
 from backend.notifications.repository import NotificationRec
 from backend.notifications.service import default_preference
 from backend.notifications.smtp import EmailChannel
-from backend.notifications.texts import render
-from backend.notifications.tokens import unsubscribe_token
+from backend.notifications.texts import render, render_address_check
+from backend.notifications.tokens import address_token, unsubscribe_token
 from backend.principal import Principal, Role
 from backend.settings import Settings
 
@@ -31,6 +31,7 @@ BATCH = 50  # rows one round takes at most; the next round takes the rest
 FIRST_RETRY_S = 30.0
 MAX_RETRY_S = 3600.0
 UNSUBSCRIBE_PATH = "/notifications/v1/unsubscribe"
+ADDRESS_PATH = "/notifications/v1/address"
 
 
 def channels_from(settings: Settings) -> dict[str, Channel]:
@@ -46,6 +47,11 @@ def backoff(attempts: int) -> timedelta:
 
 def unsubscribe_url(settings: Settings, subject: str) -> str:
     return f"{settings.public_url}{UNSUBSCRIBE_PATH}?token={unsubscribe_token(settings.unsubscribe_secret, subject)}"
+
+
+def address_url(settings: Settings, subject: str, address: str, asked_at: datetime) -> str:
+    token = address_token(settings.unsubscribe_secret, subject, address, asked_at)
+    return f"{settings.public_url}{ADDRESS_PATH}?token={token}"
 
 
 async def send_round(settings: Settings, channels: Mapping[str, Channel], clock: Callable[[], datetime]) -> str | None:
@@ -72,16 +78,26 @@ async def _deliver(settings: Settings, channel: Channel, row: NotificationRec, c
         await repo.finish(row.id, Delivery.FAILED, attempts - 1, last_error="too old to send")
         return "expired"
     preference = await repo.preference(row.subject) or default_preference(Principal(row.subject, Role.CUSTOMER), now)
-    if row.moment not in preference.moments:
-        await repo.finish(row.id, Delivery.SKIPPED, attempts - 1, last_error="moment switched off")
-        return "skipped"
-    to = channel.address(preference)
-    if to is None:
-        why = "unsubscribed" if not preference.email_enabled else "no address"
-        await repo.finish(row.id, Delivery.SKIPPED, attempts - 1, last_error=why)
-        return "skipped"
-    link = unsubscribe_url(settings, row.subject)
-    subject, body = render(Moment(row.moment), row.facts, preference.language, link)
+    link: str | None
+    if row.moment == Errand.ADDRESS_CHECK:  # to the address typed, whatever else is chosen: they asked for it
+        to, link = row.facts["address"], None
+        if preference.email_pending != to:  # confirmed already, or another address typed since
+            await repo.finish(row.id, Delivery.SKIPPED, attempts - 1, last_error="address no longer asked")
+            return "skipped"
+        subject, body = render_address_check(
+            preference.language, address_url(settings, row.subject, to, row.created_at)
+        )
+    else:
+        if row.moment not in preference.moments:
+            await repo.finish(row.id, Delivery.SKIPPED, attempts - 1, last_error="moment switched off")
+            return "skipped"
+        address = channel.address(preference)
+        if address is None:
+            why = "unsubscribed" if not preference.email_enabled else "no address"
+            await repo.finish(row.id, Delivery.SKIPPED, attempts - 1, last_error=why)
+            return "skipped"
+        to, link = address, unsubscribe_url(settings, row.subject)
+        subject, body = render(Moment(row.moment), row.facts, preference.language, link)
     try:
         await channel.send(Outgoing(row.id, to, preference.language, subject, body, link))
     except TemporaryFailure as failure:

@@ -8,34 +8,39 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from backend.errors import Conflict, TooManyRequests
 from backend.installs import repository as installs_repo
 from backend.installs.catalog import load_catalog
 from backend.installs.records import InstallRec
 from backend.installs.service import transaction
 from backend.notifications import repository as repo
-from backend.notifications.enums import Delivery, Moment
+from backend.notifications.enums import Delivery, Errand, Moment
 from backend.notifications.repository import PreferenceRec
-from backend.notifications.tokens import subject_of
+from backend.notifications.tokens import address_of, subject_of
 from backend.principal import Principal
 
 # The channels a notification is written for. A channel added here (SMS, push) gets its own row per
 # event, delivered once its sender is configured (sender.channels_from).
 CHANNELS = ("email",)
 EVERY_MOMENT = [m.value for m in Moment]
+# Typed addresses a customer may have checked a day: each check mails a stranger's address if they
+# mistype (or mean harm), so a customer cannot make us a mailer for anyone.
+ADDRESS_CHECKS_A_DAY = 5
 
 
 async def notify(
-    moment: Moment,
+    moment: Moment | Errand,
     install_id: uuid.UUID | None,
     customer_subject: str,
     at: datetime,
     facts: dict[str, Any],
     event: str | None = None,
+    channels: tuple[str, ...] = CHANNELS,
 ) -> None:
     """Tell the customer about `moment`, once per channel, inside the caller's transaction. `event`
     names what is told (an outbox event id, say); the same event again writes nothing. By default it
@@ -55,7 +60,7 @@ async def notify(
                 "next_attempt_at": at,
                 "created_at": at,
             }
-            for channel in CHANNELS
+            for channel in channels
         ]
     )
 
@@ -91,6 +96,7 @@ def default_preference(who: Principal, now: datetime) -> PreferenceRec:
     return PreferenceRec(
         subject=who.subject,
         email=None,
+        email_pending=None,
         provider_email=who.email,
         language="nl",
         moments=EVERY_MOMENT,
@@ -112,9 +118,13 @@ async def preference_of(who: Principal, now: datetime) -> PreferenceRec:
 async def set_preference(
     who: Principal, email: str | None, language: str, moments: list[Moment], email_enabled: bool, now: datetime
 ) -> PreferenceRec:
-    """Replace the caller's own preferences (PUT); the token's address is remembered beside them."""
-    values = {
-        "email": email,
+    """Replace the caller's own preferences (PUT); the token's address is remembered beside them.
+
+    An address the customer types is only used once they follow the link we mail to it (an address
+    check, `confirm_address`): until then messages go where they went, so a typo never sends their
+    installs' news to a stranger. Their checked address or their account's is used at once; null
+    goes back to the account's."""
+    values: dict[str, Any] = {
         "language": language,
         "moments": sorted({m.value for m in moments}, key=EVERY_MOMENT.index),
         "email_enabled": email_enabled,
@@ -123,8 +133,45 @@ async def set_preference(
     if who.email:
         values["provider_email"] = who.email
     async with transaction():
+        stored = await repo.preference(who.subject)
+        checked = {stored.email, stored.provider_email} if stored else set()
+        if email is None or email in checked | {who.email}:
+            values |= {"email": email, "email_pending": None}
+        else:
+            values["email_pending"] = email
+            await _ask_to_check(who.subject, email, stored.email_pending if stored else None, now)
         await repo.upsert_preference(who.subject, values, tuple(values))
     return await preference_of(who, now)
+
+
+async def _ask_to_check(subject: str, address: str, pending: str | None, now: datetime) -> None:
+    """Mail `address` its check link (sender.py makes the link), once a day per address however often
+    the same PUT comes; a new address past ADDRESS_CHECKS_A_DAY is 429."""
+    if address != pending and await repo.errands_since(subject, Errand.ADDRESS_CHECK, now - timedelta(days=1)) >= (
+        ADDRESS_CHECKS_A_DAY
+    ):
+        raise TooManyRequests("notifications/too-many-address-checks", limit=ADDRESS_CHECKS_A_DAY)
+    event = f"{Errand.ADDRESS_CHECK.value}/{subject}/{address}/{now.date().isoformat()}"
+    await notify(Errand.ADDRESS_CHECK, None, subject, now, {"address": address}, event, channels=("email",))
+
+
+async def confirm_address(secret: str, token: str, now: datetime) -> str:
+    """The customer followed the link: the address it names becomes theirs, if it is still the one they
+    asked for (a later change, or no change at all, makes an older link do nothing). Idempotent. Returns
+    the address; 409 `notifications/address-link-superseded` when another address was asked since."""
+    subject, address = address_of(secret, token, now)
+    async with transaction():
+        stored = await repo.preference(subject)
+        if stored is not None and stored.email == address:
+            return address  # followed twice
+        if stored is None or stored.email_pending != address:
+            raise Conflict("notifications/address-link-superseded")
+        await repo.upsert_preference(
+            subject,
+            {"email": address, "email_pending": None, "updated_at": now},
+            ("email", "email_pending", "updated_at"),
+        )
+    return address
 
 
 async def remember_provider_email(who: Principal, now: datetime) -> None:

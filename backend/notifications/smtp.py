@@ -35,7 +35,8 @@ class EmailChannel:
         self.domain = self.sender.rpartition("@")[2] or "localhost"
 
     def address(self, preference: PreferenceRec) -> str | None:
-        """The customer's own address, else the one their identity provider gave; None once unsubscribed."""
+        """The customer's own (checked) address, else the one their identity provider gave; None once
+        unsubscribed. An address waiting for its check is not used."""
         if not preference.email_enabled:
             return None
         return preference.email or preference.provider_email
@@ -49,8 +50,9 @@ class EmailChannel:
         mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = f"<{message.id}@{self.domain}>"
         mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to it
-        mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if message.unsubscribe_url is not None:  # an address check is no list: it unsubscribes no one
+            mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mail.set_content(message.body)
         mail["Content-Language"] = message.language  # after set_content, which drops Content-* headers
         return mail

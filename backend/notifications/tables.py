@@ -36,7 +36,9 @@ class NotificationPreference(Table, tablename="notification_preferences"):
     every moment."""
 
     subject = Varchar(length=128, unique=True)
-    email = Varchar(length=320, null=True, default=None)  # set by the customer; wins over the provider's
+    email = Varchar(length=320, null=True, default=None)  # set by the customer and checked; wins over the provider's
+    # Typed by the customer, not used until they follow the link mailed to it (service.confirm_address).
+    email_pending = Varchar(length=320, null=True, default=None)
     provider_email = Varchar(length=320, null=True, default=None)  # the token's `email` claim, last seen
     language = Varchar(length=2, default="nl")
     moments = JSON(default=[])  # the moments they want (enums.Moment values)

@@ -14,6 +14,7 @@ from typing import Any
 from backend.i18n import N_, translate
 from backend.local_time import OPERATOR_ZONE
 from backend.notifications.enums import Moment
+from backend.notifications.tokens import ADDRESS_LINK_VALID
 
 LANGUAGES = ("nl", "en")  # what a customer may choose (their preferences)
 
@@ -62,6 +63,25 @@ def window_words(start: datetime, end: datetime, lang: str) -> str:
     weekday, month = translate(lang, _WEEKDAYS[s.weekday()]), translate(lang, _MONTHS[s.month - 1])
     day = translate(lang, N_("{weekday} {day} {month}"), weekday=weekday, day=s.day, month=month)
     return translate(lang, N_("{day} between {start} and {end}"), day=day, start=f"{s:%H:%M}", end=f"{e:%H:%M}")
+
+
+_CHECK_SUBJECT = N_("Is this your e-mail address?")
+_CHECK_BODY = N_(
+    "You asked us to send news about your installs to this address. Follow this link to confirm it is "
+    "yours (valid for {days} days):\n{url}"
+)
+_CHECK_NOT_YOU = N_("Not you? Then ignore this message: we will send nothing more to this address.")
+
+
+def render_address_check(lang: str, url: str) -> tuple[str, str]:
+    """(subject, body) of the message that asks whether a typed address is the customer's."""
+    lang = lang if lang in LANGUAGES else "nl"
+    paragraphs = [
+        translate(lang, _CHECK_BODY, url=url, days=ADDRESS_LINK_VALID.days),
+        translate(lang, _CHECK_NOT_YOU),
+        translate(lang, _REGARDS),
+    ]
+    return translate(lang, _CHECK_SUBJECT), "\n\n".join(paragraphs) + "\n"
 
 
 def render(moment: Moment, facts: dict[str, Any], lang: str, unsubscribe_url: str) -> tuple[str, str]:

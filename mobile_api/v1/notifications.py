@@ -21,6 +21,7 @@ def _view(p: PreferenceRec) -> s.NotificationSettingsView:
     return s.NotificationSettingsView(
         email=p.email or p.provider_email,
         email_source="customer" if p.email else "account" if p.provider_email else None,
+        email_pending=p.email_pending,
         language=p.language,  # type: ignore[arg-type]
         moments=list(p.moments),  # type: ignore[arg-type]
         email_enabled=p.email_enabled,
@@ -46,7 +47,8 @@ class NotificationController(Controller):
         ctx: NamedDependency[InstallContext],
         data: JSONBody[s.NotificationSettings],
     ) -> s.NotificationSettingsView:
-        """Replace your preferences: address, language, which moments, e-mail on or off."""
+        """Replace your preferences: address, language, which moments, e-mail on or off. A new address gets
+        a message with a link; it is used once the link is followed (429 past a few new addresses a day)."""
         moments = [Moment(m) for m in data.moments]
         saved = await set_preference(request.user, data.email, data.language, moments, data.email_enabled, ctx.clock())
         return _view(saved)

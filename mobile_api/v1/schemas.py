@@ -329,7 +329,13 @@ Language = Annotated[Literal["nl", "en"], Meta(examples=["nl"])]
 class NotificationSettings(Request):
     """Replaces the caller's preferences as a whole (PUT)."""
 
-    email: Annotated[Email | None, Meta(description="your address; null: the one your account gives")]
+    email: Annotated[
+        Email | None,
+        Meta(
+            description="your address; null: the one your account gives. A new address is used once you follow "
+            "the link we mail to it (email_pending until then)"
+        ),
+    ]
     language: Language
     moments: Annotated[list[Moment], Meta(max_length=6, examples=[["approved", "rejected", "info_requested"]])]
     email_enabled: Annotated[bool, Meta(description="false: no e-mail at all (as the unsubscribe link does)")]
@@ -338,6 +344,8 @@ class NotificationSettings(Request):
 class NotificationSettingsView(Response):
     email: Annotated[str | None, Meta(examples=["anna@example.com"])]  # where e-mail goes; null: nowhere yet
     email_source: Annotated[Literal["customer", "account"] | None, Meta(examples=["customer"])]
+    # typed, waiting for its link to be followed (mailed to it); not used until then
+    email_pending: Annotated[str | None, Meta(examples=["anna.nieuw@example.com"])]
     language: Language
     moments: list[Moment]
     email_enabled: Annotated[bool, Meta(examples=[True])]

@@ -27,7 +27,7 @@ from backend.settings import Settings, load_settings
 from tests.factories import Factory
 from tests.helpers.oidc_provider import CLIENT_ID, CLIENT_SECRET, LocalProvider
 from tests.helpers.server import free_port, serving
-from tests.test_settings import REAL_SECRETS
+from tests.test_settings import PRODUCTION_ENV
 
 ORIGIN = "https://testserver"
 KEYCLOAK_SPECIALIST = {"realm_access": {"roles": ["offline_access", "specialist"]}}
@@ -230,7 +230,7 @@ class TestPastedTokens:
         assert r.status_code == 403 and "alleen in ontwikkeling" in r.text
 
     async def test_refused_in_production(self, client: httpx.AsyncClient, make: Factory) -> None:
-        async with _console({"SELFINSTALL_ENV": "production", **REAL_SECRETS}) as console:
+        async with _console({"SELFINSTALL_ENV": "production", **PRODUCTION_ENV}) as console:
             page = await console.get("/console/login")
             assert "Er is geen aanmelding ingesteld" in page.text and "<textarea" not in page.text
             r = await self._paste(console, make.party(Role.SPECIALIST).headers["Authorization"].split()[1])

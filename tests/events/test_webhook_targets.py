@@ -24,7 +24,7 @@ from backend.settings import Settings, load_settings
 from tests.factories import Factory
 from tests.helpers.webhooks import SECRET, Receiver
 from tests.mobile_api.helpers import problem
-from tests.test_settings import REAL_SECRETS
+from tests.test_settings import PRODUCTION_ENV
 
 HOOKS = "/admin/v1/webhooks"
 
@@ -61,7 +61,7 @@ async def test_a_name_resolving_to_this_machine_is_refused() -> None:
 @pytest.fixture
 async def production(client: AsyncClient) -> AsyncIterator[tuple[AsyncClient, Settings]]:
     """The real app as production runs it (real secrets). Needs the `client` fixture (the pool)."""
-    settings = load_settings({**os.environ, "SELFINSTALL_ENV": "production", **REAL_SECRETS})
+    settings = load_settings({**os.environ, "SELFINSTALL_ENV": "production", **PRODUCTION_ENV})
     app = create_app(settings)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:

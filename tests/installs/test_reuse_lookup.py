@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from backend.installs import stored_halves as stored_halves_module
 from backend.installs import verdict
 from backend.installs.repository import HalfRows
 from backend.installs.stored_halves import MAX_GAPS, SETTLE_S, StoredHalves
@@ -200,11 +201,40 @@ class TestStoredHalves:
         frame, core = (int(v) for v in rng.integers(0, 2**63, 2, dtype=np.int64))
         await _store(rolled_back, frame, core, "kept")
         halves = StoredHalves()
+        await halves.refresh(NOW)  # the first read (in the test's transaction, which holds the photo)
         kept = await halves.present(_halves_of(frame, core), NOW)
         assert [k.tolist() for k in kept] == [k.tolist() for k in _halves_of(frame, core)]
         absent = [rng.integers(0, 2**32, 20_000, dtype=np.int64).astype(np.uint64) for _ in range(4)]
         passed = sum(len(k) for k in await halves.present(absent, NOW))
         assert passed < 80_000 * 0.01  # a few thousand stored photos set ~0.01 % of the bits
+
+    async def test_every_key_goes_to_the_database_until_the_first_read_has_ended(self) -> None:
+        # The first read takes every photo row (seconds at a million): in the background, never in an upload.
+        halves = StoredHalves()
+        keys = [np.random.default_rng(7).integers(0, 2**32, 1000, dtype=np.int64).astype(np.uint64) for _ in range(4)]
+        assert [len(k) for k in await halves.present(keys, NOW)] == [1000] * 4
+        assert halves._first_read is not None
+        await halves._first_read
+        assert sum(len(k) for k in await halves.present(keys, NOW)) < 4000 * 0.01
+
+    async def test_a_failed_first_read_is_logged_and_started_again(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        halves, keys = StoredHalves(), _halves_of(1, 2)
+        real = stored_halves_module.repo.photo_halves_unseen
+
+        def away(*_: object) -> object:
+            raise ConnectionError("the database went away")
+
+        monkeypatch.setattr(stored_halves_module.repo, "photo_halves_unseen", away)
+        assert [len(k) for k in await halves.present(keys, NOW)] == [1] * 4
+        assert halves._first_read is not None
+        await halves._first_read  # failed, and said so
+        assert "reading the stored photos' hash halves failed" in caplog.text
+        monkeypatch.setattr(stored_halves_module.repo, "photo_halves_unseen", real)
+        assert [len(k) for k in await halves.present(keys, NOW)] == [1] * 4  # still every key; read again
+        await halves._first_read
+        assert halves._complete
 
     async def test_a_photo_stored_after_the_bitmap_was_built_is_found(self, rolled_back: uuid.UUID) -> None:
         halves = StoredHalves()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -12,8 +12,10 @@ from httpx import AsyncClient
 from backend.auth import issue_token
 from backend.notifications import repository as repo
 from backend.notifications.repository import NotificationRec
+from backend.notifications.sender import ADDRESS_PATH
+from backend.notifications.tokens import address_token
 from backend.principal import Role
-from backend.settings import Settings
+from backend.settings import DEV_UNSUBSCRIBE_SECRET, Settings
 from tests.factories import Party
 
 SETTINGS = "/mobile/v1/me/notifications"
@@ -46,7 +48,23 @@ async def prefer(
     }
     r = await client.put(SETTINGS, json=body, headers=who.headers)
     assert r.status_code == 200, r.text
+    if email is not None and r.json()["email_pending"] == email:
+        await confirm(client, who.subject, email)
+        r = await client.get(SETTINGS, headers=who.headers)
+        assert r.json()["email"] == email, r.text
     return r.json()
+
+
+def check_link(subject: str, email: str, asked_at: datetime | None = None) -> str:
+    """The address check's link as the message carries it (the test app keeps the development secret)."""
+    token = address_token(DEV_UNSUBSCRIBE_SECRET, subject, email, asked_at or datetime.now(UTC))
+    return f"{ADDRESS_PATH}?token={token}"
+
+
+async def confirm(client: AsyncClient, subject: str, email: str) -> None:
+    """The customer follows the link mailed to a typed address (the page's button posts it)."""
+    r = await client.post(check_link(subject, email))
+    assert r.status_code == 200, r.text
 
 
 async def told(install_id: str) -> list[NotificationRec]:

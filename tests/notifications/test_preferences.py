@@ -11,7 +11,7 @@ from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory
 from tests.mobile_api.helpers import problem
-from tests.notifications.helpers import EVERY_MOMENT, SETTINGS, address, prefer, with_email
+from tests.notifications.helpers import EVERY_MOMENT, SETTINGS, address, confirm, prefer, with_email
 
 BODY = {"email": "anna@example.com", "language": "en", "moments": ["approved"], "email_enabled": True}
 
@@ -24,6 +24,7 @@ class TestOwnPreferences:
         assert r.json() == {
             "email": None,
             "email_source": None,
+            "email_pending": None,
             "language": "nl",
             "moments": EVERY_MOMENT,
             "email_enabled": True,
@@ -35,7 +36,10 @@ class TestOwnPreferences:
         r = await client.get(SETTINGS, headers=headers)
         assert (r.json()["email"], r.json()["email_source"]) == (theirs, "account")
         r = await client.put(SETTINGS, json={**BODY, "email": own}, headers=headers)
-        assert (r.json()["email"], r.json()["email_source"]) == (own, "customer")
+        assert (r.json()["email"], r.json()["email_source"], r.json()["email_pending"]) == (theirs, "account", own)
+        await confirm(client, who.subject, own)  # the link mailed to it (tests/notifications/test_address_check.py)
+        r = await client.get(SETTINGS, headers=headers)
+        assert (r.json()["email"], r.json()["email_source"], r.json()["email_pending"]) == (own, "customer", None)
         r = await client.put(SETTINGS, json={**BODY, "email": None}, headers=headers)
         assert (r.json()["email"], r.json()["email_source"]) == (theirs, "account")
 
@@ -45,6 +49,7 @@ class TestOwnPreferences:
         assert mine == {
             "email": "anna@example.com",
             "email_source": "customer",
+            "email_pending": None,
             "language": "en",
             "moments": ["approved", "rejected"],
             "email_enabled": True,

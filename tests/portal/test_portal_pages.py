@@ -21,7 +21,7 @@ from tests.factories import Factory
 from tests.helpers.review import case_id_of, claimed, decided, helped
 from tests.mobile_api.helpers import new_install, ready_install
 from tests.portal.helpers import form, portal_headers
-from tests.test_settings import REAL_SECRETS
+from tests.test_settings import PRODUCTION_ENV
 
 NL = {"Accept-Language": "nl-NL"}
 EN = {"Accept-Language": "en"}
@@ -63,7 +63,7 @@ class TestDemoSignIn:
         assert r.status_code == 422 and "si_portal" not in r.headers.get("set-cookie", "")
 
     async def test_never_in_production(self, client: httpx.AsyncClient) -> None:
-        async with _portal({"SELFINSTALL_ENV": "production", **REAL_SECRETS}) as portal:
+        async with _portal({"SELFINSTALL_ENV": "production", **PRODUCTION_ENV}) as portal:
             page = await portal.get("/portal/login", headers=NL)
             assert (
                 page.status_code == 200

@@ -77,6 +77,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", "/mobile/v1/me/notifications"): Route(Role.CUSTOMER, s.NotificationSettings),
     ("GET", "/notifications/v1/unsubscribe"): Route(None, query=("token",)),
     ("POST", "/notifications/v1/unsubscribe"): Route(None, query=("token",)),
+    ("GET", "/notifications/v1/address"): Route(None, query=("token",)),
+    ("POST", "/notifications/v1/address"): Route(None, query=("token",)),
     # Resumable uploads: raw bodies and header fields, attacked in tests/uploads (offsets, lengths, limits).
     ("PATCH", UPLOAD): Route(Role.CUSTOMER, elsewhere="tests/uploads/test_resumable.py"),
     ("DELETE", UPLOAD): Route(Role.CUSTOMER),
