@@ -126,7 +126,7 @@ class GuideController(Controller):
             progress=(done, len(slots)),
             chunk_bytes=CHUNK_BYTES,  # the photo step's upload.js sends the photo in chunks of this size
             labels=_labels(ctx, lang),
-            flash={"kind": "info", "text": translate(lang, SAID[msg])} if msg in SAID else _flash(lang, msg),
+            flash={"kind": "info", "text": translate(lang, SAID[msg])} if msg in SAID else _flash(lang, msg, ctx),
         )
 
     @post("/installs/{install_id:uuid}/guide/scan", status_code=303)

@@ -90,15 +90,20 @@ def _labels(ctx: InstallContext, lang: str) -> dict[str, str]:
     return {name: DataWords(t.label_nl, t.label_en).words(lang) for name, t in ctx.catalog.types.items()}
 
 
-def _flash(lang: str, code: str | None) -> dict[str, str] | None:
-    """The message a redirect's `?msg=` names: an outcome of ours, or a problem code in words."""
+def _flash(lang: str, code: str | None, ctx: InstallContext | None = None) -> dict[str, str] | None:
+    """The message a redirect's `?msg=` names: an outcome of ours, or a problem code in words (with the
+    settings' limits it may name, from `ctx`)."""
     if code in FLASH:
         return {"kind": "info", "text": translate(lang, FLASH[code])}
     if code in REFUSED:
         return {"kind": "error", "text": translate(lang, REFUSED[code])}
-    if code in MESSAGES:  # its parameters are not in the URL: a placeholder reads as …
-        return {"kind": "error", "text": translate(lang, MESSAGES[code].detail).format_map(_Blank())}
+    if code in MESSAGES:  # its parameters are not in the URL: a limit is the settings', any other reads as …
+        known = _Blank({"limit_mb": str(ctx.settings.max_photo_bytes // MIB)} if ctx else {})
+        return {"kind": "error", "text": translate(lang, MESSAGES[code].detail).format_map(known)}
     return None
+
+
+MIB = 1024 * 1024  # photo/too-large says its limit in MB, as the API's upload computes it
 
 
 class _Blank(dict[str, str]):
@@ -220,7 +225,7 @@ class PortalController(Controller):
             install=view,
             visit=visit,
             labels=_labels(ctx, lang),
-            flash=_flash(lang, msg),
+            flash=_flash(lang, msg, ctx),
             failing=[c for c in view.checks if c.status != "pass"],
             can_object=view.state == "rejected",
             can_answer="answer_question" in codes,

@@ -104,10 +104,11 @@ class TestRefusedInWords:
 
     async def test_too_large_not_a_photo_or_no_file(self, client: httpx.AsyncClient, make: Factory) -> None:
         d = await _asked(client, make, extra_photo=ASKED)
-        async with _portal({"MAX_PHOTO_BYTES": "4096"}) as portal:
+        big = make.photo("cabinet_overview") + bytes(1024 * 1024)  # past the limit while it streams in
+        async with _portal({"MAX_PHOTO_BYTES": str(1024 * 1024)}) as portal:
             headers = await portal_headers(portal, d.who.subject)
             for data, name, kind, code, words in (
-                (make.photo("cabinet_overview"), "a.jpg", "image/jpeg", "photo/too-large", "The photo is too large"),
+                (big, "a.jpg", "image/jpeg", "photo/too-large", "The photo is too large (at most 1 MB)."),
                 (b"not a photo", "a.txt", "text/plain", "photo/unsupported-type", "send a JPEG, PNG or HEIC photo"),
                 (b"\xff\xd8 not a jpeg", "a.jpg", "image/jpeg", "photo/unsupported-type", "send a JPEG, PNG or HEIC"),
             ):
