@@ -1,7 +1,7 @@
 """Which 32-bit hash halves no stored photo has: a per-worker bitmap in front of the reuse lookup.
 
 An upload's reuse lookup asks the four half columns for every key within reach of its hashes
-(verdict.half_keys: 44,000-66,000 keys for a real phone photo). Nearly all of them name no stored
+(verdict.half_neighbours: 44,000-66,000 distinct keys for a real phone photo). Nearly all of them name no stored
 photo, and probing an index once a key cost as much CPU as validating the photo itself (issue 11).
 The bitmap answers "no stored photo has this half" in memory, so only the keys some photo may have
 go to the database.
@@ -67,16 +67,16 @@ class StoredHalves:
     _first_read: asyncio.Task[None] | None = None
 
     async def present(self, keys: list[np.ndarray], now: datetime) -> list[np.ndarray]:
-        """Of each column's keys, those some stored photo may have (after reading the unseen rows); all of
-        them while the first read runs in the background. `now` by the clock photo rows take their
-        created_at from: a skipped id settles by it."""
+        """Of each column's keys, those some stored photo may have, distinct and ascending (after reading
+        the unseen rows); all of them while the first read runs in the background. `now` by the clock photo
+        rows take their created_at from: a skipped id settles by it."""
         if not self._complete:
             if self._first_read is None or self._first_read.done():
                 # A context of its own: not the request's (its open transaction, if any, is not this read's).
                 self._first_read = asyncio.get_running_loop().create_task(
                     self._read_first(now), context=contextvars.Context()
                 )
-            return [np.asarray(values, dtype=np.uint64) for values in keys]
+            return [np.unique(np.asarray(values, dtype=np.uint64)) for values in keys]
         await self.refresh(now)
         assert self._bits is not None
         out = []
@@ -84,7 +84,8 @@ class StoredHalves:
             values = np.asarray(values, dtype=np.uint64)
             index = _bit_index(values)
             byte = self._bits[column][index >> np.uint64(3)]
-            out.append(values[(byte >> (index & np.uint64(7)).astype(np.uint8)) & 1 == 1])
+            # Deduplicated here, where few are left (verdict.half_neighbours repeats many).
+            out.append(np.unique(values[(byte >> (index & np.uint64(7)).astype(np.uint8)) & 1 == 1]))
         return out
 
     async def refresh(self, now: datetime) -> None:

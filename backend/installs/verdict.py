@@ -59,15 +59,22 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
 
 
-def half_keys(shorts: np.ndarray) -> list[np.ndarray]:
+def half_neighbours(shorts: np.ndarray) -> list[np.ndarray]:
     """The values to look up in the high and the low half column so that every stored 64-bit hash
     within _PREFILTER_BITS of one of `shorts` is found: each distinct half with each of its
-    neighbours within _HALF_RADIUS bits (33 a half), deduplicated (15k-37k a column for an upload's crop probes)."""
+    neighbours within _HALF_RADIUS bits (33 a half), not deduplicated (up to 80k a column for an
+    upload's crop probes). The stored-halves bitmap takes them as they are and deduplicates the few it
+    keeps: sorting them all first cost more than the rest of the lookup."""
     shorts = np.asarray(shorts, dtype=np.uint64)
     return [
-        _distinct(_distinct((shorts >> shift) & _HALF_MASK)[:, None] ^ _HALF_FLIPS[None, :])
+        (_distinct((shorts >> shift) & _HALF_MASK)[:, None] ^ _HALF_FLIPS[None, :]).ravel()
         for shift in (np.uint64(32), np.uint64(0))
     ]
+
+
+def half_keys(shorts: np.ndarray) -> list[np.ndarray]:
+    """half_neighbours, each column's values distinct and ascending (15k-37k a column for an upload's crop probes)."""
+    return [_distinct(keys) for keys in half_neighbours(shorts)]
 
 
 def evidence_from_record(photo: PhotoRec) -> PhotoEvidence:
@@ -208,14 +215,14 @@ async def find_reuse(
 ) -> tuple[ReuseMatch, ...]:
     """Candidates for the same picture in OTHER installs, with both hash distances measured.
 
-    One query of indexed equalities on the 32-bit halves (half_keys: nothing within the prefilter is
+    One query of indexed equalities on the 32-bit halves (half_neighbours: nothing within the prefilter is
     missed), asked only for the keys the worker's bitmap of stored halves holds (stored_halves: the
     others name no photo); a chance hit (~33 / 2^32 a key and row: a few at a million photos) is dropped unless its
     hash is really within the prefilter of a query hash, before any fingerprint is compared.
     """
     frames = _distinct(np.array([p.short for p in lookup.frames], dtype=np.uint64))
     crops = _distinct(lookup.crops.astype(np.uint64))
-    keys = await halves.present(half_keys(frames) + half_keys(crops), now)
+    keys = await halves.present(half_neighbours(frames) + half_neighbours(crops), now)
     hits = await repo.half_hits(install_id, keys)
     near = _near(frames, [r["phash"] for r in hits]) | _near(crops, [r["core_hash"] for r in hits])
     close = [row for row, is_near in zip(hits, near.tolist(), strict=True) if is_near]
