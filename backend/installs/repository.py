@@ -18,6 +18,7 @@ from piccolo.query import Select
 from piccolo.query.functions.aggregate import Count
 from piccolo.query.methods.raw import Raw
 from piccolo.table import Table
+from piccolo.utils.encoding import dump_json
 
 from backend.installs.enums import AssetStatus, InstallState
 from backend.installs.records import (
@@ -617,9 +618,27 @@ async def checks_of(install_id: uuid.UUID) -> list[CheckRec]:
     return _many(rows, CheckRec)
 
 
+_CHECK_COLUMNS = tuple(
+    c._meta.db_column_name for c in CheckResult._meta.columns if c is not CheckResult._meta.primary_key
+)
+_CHECK_JSON = frozenset(c._meta.db_column_name for c in CheckResult._meta.columns if isinstance(c, JSON))
+
+
 async def insert_checks(rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await CheckResult.insert(*[CheckResult(**r) for r in rows])
+    """Check results (every column but the id) as one multi-row INSERT. Written here, not built by
+    Piccolo: its Insert (a Table object a row, each value converted by its column) cost ~1.5 ms CPU for
+    an upload's ten checks, more than the statement itself; JSON is dumped as Piccolo dumps it."""
+    if not rows:
+        return
+    row = "(" + ", ".join(["{}"] * len(_CHECK_COLUMNS)) + ")"
+    names = ", ".join(f'"{c}"' for c in _CHECK_COLUMNS)
+    args = [_json_value(r[c]) if c in _CHECK_JSON else r[c] for r in rows for c in _CHECK_COLUMNS]
+    await CheckResult.raw(f"INSERT INTO check_results ({names}) VALUES {', '.join([row] * len(rows))}", *args)
+
+
+def _json_value(value: object) -> object:
+    """A JSON column's value as Piccolo writes it: text as it is, anything else dumped."""
+    return value if value is None or isinstance(value, str) else dump_json(value)
 
 
 async def decisions_of(install_id: uuid.UUID) -> list[DecisionRec]:
