@@ -189,7 +189,9 @@ async def _record(
             "uploaded_by": who.subject,
             "created_at": now,
         }
-        photo_id = await repo.replace_slot_photo(row)
+        # The install's version is the one `snap` was read at (compared and set above), so its photos are
+        # the current ones: a slot's first photo has none to retire.
+        photo_id = await repo.replace_slot_photo(row, retire=any(p.slot == slot for p in snap.photos))
         await save_checks(install.id, 0, results, now, {slot: photo_id})
         await record_event(
             who,

@@ -569,11 +569,14 @@ def _epoch(value: datetime | str) -> float:
     return (value if isinstance(value, datetime) else datetime.fromisoformat(value)).timestamp()
 
 
-async def replace_slot_photo(row: dict[str, Any]) -> int:
-    """Retire the slot's current photo and insert the new one; returns the new photo's id."""
-    await Photo.update({Photo.is_current: False}).where(
-        (Photo.install == row["install"]) & (Photo.slot == row["slot"]) & Photo.is_current.eq(True)
-    )
+async def replace_slot_photo(row: dict[str, Any], retire: bool) -> int:
+    """Retire the slot's current photo (`retire`: the caller read the install, at the version it writes
+    under, with a photo in the slot; a slot's first photo skips the statement) and insert the new one;
+    returns the new photo's id."""
+    if retire:
+        await Photo.update({Photo.is_current: False}).where(
+            (Photo.install == row["install"]) & (Photo.slot == row["slot"]) & Photo.is_current.eq(True)
+        )
     inserted = await Photo.insert(Photo(**row)).returning(Photo.id)
     return int(inserted[0]["id"])
 

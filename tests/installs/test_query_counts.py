@@ -4,6 +4,7 @@ short write transaction plus a few reads, on reused connections. The same bounds
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -86,6 +87,21 @@ class TestUpload:
         # The install with its evidence before the body is read, the reuse lookup, the answer's view.
         assert len(_reads_outside(sent)) <= 2 + REUSE_LOOKUP, _describe(sent)
         assert not [s for s in sent if s.kind == "connect"], _describe(sent)
+
+    async def test_only_a_slots_later_photo_retires_one(self, client: AsyncClient, make: Factory, ready: Draft) -> None:
+        def retiring(sent: list[Statement]) -> list[Statement]:
+            return [s for s in sent if s.sql.startswith('UPDATE "photos"')]
+
+        first, second = make.photo("cabinet_overview"), make.photo("cabinet_overview")
+        r, sent = await _sent(lambda: upload(client, ready, "cabinet_overview", first))
+        assert r.status_code == 201, r.text
+        assert retiring(sent) == [], _describe(sent)  # the slot had no photo: nothing to retire
+        r, sent = await _sent(lambda: upload(client, ready, "cabinet_overview", second))
+        assert r.status_code == 201, r.text
+        assert len(retiring(sent)) == 1, _describe(sent)
+        view = (await client.get(ready.url, headers=ready.who.headers)).json()
+        current = [p["sha256"] for p in view["photos"] if p["slot"] == "cabinet_overview"]
+        assert current == [hashlib.sha256(second).hexdigest()]
 
     async def test_the_same_bytes_again_write_nothing(self, client: AsyncClient, make: Factory, ready: Draft) -> None:
         photo = make.photo("cabinet_overview")
