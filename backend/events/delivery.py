@@ -23,7 +23,7 @@ from cloudevents.core.v1.event import CloudEvent
 from standardwebhooks import Webhook
 
 from backend.events import repository as repo
-from backend.events.targets import private_resolution
+from backend.events.targets import Resolver, pinned, public_address, system_resolver
 
 log = logging.getLogger("selfinstall.events")
 BATCH = 20
@@ -80,13 +80,15 @@ async def deliver_due(
     max_age: timedelta,
     *,
     development: bool,
+    resolve: Resolver = system_resolver,
 ) -> int:
     """Send every due delivery once; returns how many were delivered. `secret` signs deliveries to
     WEBHOOK_URLS (a subscription's own signs its); a failure `max_age` after the event (or after an
     admin's retry) is the last: the delivery is dead. The clock is read afresh for each delivery: slow
     receivers make a round long, and a lock counted from its start could have run out when taken.
     Outside `development` a subscription's URL whose name resolves to a non-public address is not sent
-    to: the attempt fails with the refusal (WEBHOOK_URLS are the operator's own, and may be internal)."""
+    to: the attempt fails with the refusal (WEBHOOK_URLS are the operator's own, and may be internal);
+    one that resolves to public addresses is sent to the address checked (`targets.pinned`)."""
     delivered = 0
     for row in await repo.due_deliveries(clock(), BATCH):
         now = clock()
@@ -96,11 +98,17 @@ async def deliver_due(
         message = envelope(event_id, row["event.event_type"], row["event.created_at"], row["event.payload"])
         headers = {**message.headers, **signed_headers(row["secret"] or secret, event_id, now, message.body)}
         error: str | None = None
-        if not development and row["secret"] is not None and (why := await private_resolution(row["url"])):
-            error = f"refused: {why}"
-        else:
+        url, extensions = row["url"], dict[str, Any]()
+        if not development and row["secret"] is not None:  # an admin's subscription: a public address only
+            address = await public_address(url, resolve)
+            if isinstance(address, str):
+                error = f"refused: {address}"
+            else:
+                url, host, extensions = pinned(url, address)
+                headers |= host
+        if error is None:
             try:
-                response = await client.post(row["url"], content=message.body, headers=headers)
+                response = await client.post(url, content=message.body, headers=headers, extensions=extensions)
                 if response.status_code >= 300:
                     error = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str], Awaitable[list[Any]]]  # getaddrinfo's answers for a host name
 
 
 def is_public(address: Address) -> bool:
@@ -22,7 +25,7 @@ def is_public(address: Address) -> bool:
 def refusal(url: str) -> str | None:
     """Why `url` may not be a webhook outside development, as the name's own words: None when it may
     (a name, or a public address, over https); whether a name resolves to a public address is checked
-    at every delivery (`private_resolution`), since what it resolves to can change."""
+    at every delivery (`public_address`), since what it resolves to can change."""
     parts = urlsplit(url)
     if parts.scheme != "https":
         return "https"
@@ -36,16 +39,34 @@ def refusal(url: str) -> str | None:
     return None if is_public(address) else "address"
 
 
-async def private_resolution(url: str) -> str | None:
-    """At delivery outside development: the non-public address the URL's host resolves to, if any (then
-    nothing is sent), or why it could not be resolved."""
+async def system_resolver(host: str) -> list[Any]:
+    return await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+
+
+async def public_address(url: str, resolve: Resolver = system_resolver) -> Address | str:
+    """At delivery outside development: the address the delivery connects to (`pinned`) — the URL's host
+    resolved once, every answer public — or why nothing may be sent (a non-public answer, or none).
+    Connecting to the very address checked is what stops DNS rebinding: a name that answers a public
+    address to the check and an internal one to a second lookup, made by the HTTP client, would
+    otherwise pass."""
     host = urlsplit(url).hostname or ""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        infos = await resolve(host)
     except OSError as exc:
         return f"{host} does not resolve: {exc}"
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).partition("%")[0])
+    addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    for address in addresses:
         if not is_public(address):
             return f"{host} resolves to {address}, not a public address"
-    return None
+    return addresses[0] if addresses else f"{host} does not resolve"
+
+
+def pinned(url: str, address: Address) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(url, headers, extensions) that send a request for `url` to `address`: the URL's own host stays
+    in Host and, over https, in the TLS server name the certificate is checked against."""
+    parts = urlsplit(url)
+    netloc = f"[{address}]" if address.version == 6 else str(address)
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rpartition("@")[2]}, {"sni_hostname": host}

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +19,7 @@ from backend.app import create_app
 from backend.events.delivery import deliver_due
 from backend.events.outbox import enqueue
 from backend.events.tables import OutboxDelivery, WebhookSubscription
-from backend.events.targets import private_resolution, refusal
+from backend.events.targets import pinned, public_address, refusal
 from backend.installs.service import transaction
 from backend.principal import Role
 from backend.settings import Settings, load_settings
@@ -55,7 +57,24 @@ def test_what_may_be_a_webhook_outside_development(url: str, why: str | None) ->
 
 
 async def test_a_name_resolving_to_this_machine_is_refused() -> None:
-    assert "not a public address" in (await private_resolution("https://localhost/hooks") or "")
+    assert "not a public address" in str(await public_address("https://localhost/hooks"))
+
+
+async def test_a_public_address_literal_is_its_own_answer() -> None:
+    assert str(await public_address("https://93.184.216.34/hooks")) == "93.184.216.34"
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "sent_to", "host"),
+    [
+        ("https://registry.example/hooks?x=1", "93.184.216.34", "https://93.184.216.34/hooks?x=1", "registry.example"),
+        ("https://registry.example:8443/h", "93.184.216.34", "https://93.184.216.34:8443/h", "registry.example:8443"),
+        ("https://registry.example/h", "2606:2800:220:1::1", "https://[2606:2800:220:1::1]/h", "registry.example"),
+    ],
+)
+def test_a_request_is_pinned_to_the_address_checked(url: str, address: str, sent_to: str, host: str) -> None:
+    """The URL's host stays in Host and in the TLS server name (the certificate is checked against it)."""
+    assert pinned(url, ipaddress.ip_address(address)) == (sent_to, {"Host": host}, {"sni_hostname": host.split(":")[0]})
 
 
 @pytest.fixture
@@ -119,3 +138,49 @@ class TestOutsideDevelopment:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+class RebindingNames:
+    """A name's resolver that answers a public address first and this machine afterwards, as a DNS server
+    with a zero TTL can (the "DNS rebinding" way around a check made before the connection)."""
+
+    def __init__(self) -> None:
+        self.answers = ["93.184.216.34", "127.0.0.1"]
+        self.asked = 0
+
+    async def __call__(self, host: str) -> list[tuple[object, ...]]:
+        answer = self.answers[min(self.asked, len(self.answers) - 1)]
+        self.asked += 1
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, 443))]
+
+
+async def test_the_delivery_connects_to_the_address_it_checked(make: Factory) -> None:
+    """Outside development a subscription's name is resolved once: the request goes to that public address
+    with the name in Host, never through a second lookup (which here would answer 127.0.0.1)."""
+    receiver = Receiver(url=f"https://hooks.registry.example/hook/{uuid.uuid4().hex}")
+    names = RebindingNames()
+    try:
+        async with transaction():
+            await WebhookSubscription.insert(
+                WebhookSubscription(
+                    url=receiver.url, event_types=[], secret=SECRET, created_by="admin", created_at=_now()
+                )
+            )
+        async with transaction():
+            await enqueue("test.ping", {"n": 2}, _now(), urls=())
+        sent: list[httpx.Request] = []
+        async with receiver.client() as http:
+            http.event_hooks["request"].append(lambda request: _kept(sent, request))
+            now = _now()
+            await deliver_due(http, SECRET, lambda: now, timedelta(days=3), development=False, resolve=names)
+        [got] = receiver.mine()
+        assert got.headers["host"] == "hooks.registry.example" and names.asked == 1
+        [request] = [r for r in sent if r.url.path == receiver.path]
+        assert request.url.host == "93.184.216.34" and request.extensions["sni_hostname"] == "hooks.registry.example"
+    finally:
+        await WebhookSubscription.delete().where(WebhookSubscription.url == receiver.url)
+        await receiver.forget()
+
+
+async def _kept(sent: list[httpx.Request], request: httpx.Request) -> None:
+    sent.append(request)
