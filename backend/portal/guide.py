@@ -28,7 +28,7 @@ from backend.i18n import N_, translate
 from backend.installs import evidence, service
 from backend.installs.context import InstallContext
 from backend.portal.access import HANDLERS, language_of, require_customer
-from backend.portal.http import Form, _flash, _form, _labels, _page
+from backend.portal.http import GUIDE_STEPS, Form, _flash, _form, _labels, _page
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import install_view
 
@@ -47,7 +47,6 @@ SAID = {
     "photo_checked": N_("Your photo is in. Its checks are below."),
     "submitted": N_("Your install has been submitted. The outcome is below."),
 }
-STEPS = ("scan_label", "share_location", "enter_reading", "upload_photo", "retake_photo", "submit")
 
 
 def guide_url(install_id: uuid.UUID, code: str, photo: int | None = None) -> str:
@@ -110,7 +109,7 @@ class GuideController(Controller):
         who = await require_customer(request, ctx)
         lang, _ = language_of(request)
         view = install_view(ctx.catalog, await service.get_install(who, install_id), lang)
-        step = next((a for a in view.next_actions if a.code in STEPS), None)
+        step = next((a for a in view.next_actions if a.code in GUIDE_STEPS), None)
         shown = next((p for p in view.photos if p.id == photo), None)
         slots = ctx.catalog.types[view.asset_type].slots
         done = sum(1 for p in view.photos if p.slot in slots)

@@ -75,12 +75,22 @@ class ConnectionGroup:
     installs: list[s.InstallView] = field(default_factory=list)
 
 
+# The next actions the guide (backend/portal/guide.py) walks; the others (a specialist's request, a visit,
+# waiting) are the install's page.
+GUIDE_STEPS = frozenset({"scan_label", "share_location", "enter_reading", "upload_photo", "retake_photo", "submit"})
+
+
+def guided(view: s.InstallView) -> bool:
+    """Whether the guide has a step for the install now: only then is "Continue step by step" offered."""
+    return any(a.code in GUIDE_STEPS for a in view.next_actions)
+
+
 def _page(request: Request[Any, Any, Any], name: str, status: int = 200, **context: Any) -> Template:
     lang, keep = language_of(request)
     return Template(
         f"portal/{name}.html",
         status_code=status,
-        context={"lang": lang, "path": request.url.path, **context},
+        context={"lang": lang, "path": request.url.path, "guided": guided, **context},
         cookies=[keep] if keep else [],
     )
 

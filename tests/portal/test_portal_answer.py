@@ -13,7 +13,7 @@ import httpx
 from backend.principal import Role
 from tests.factories import Factory
 from tests.helpers.review import case_id_of, decided, helped
-from tests.mobile_api.helpers import Draft, new_install
+from tests.mobile_api.helpers import Draft, new_install, ready_install
 from tests.portal.helpers import form, portal_headers
 from tests.portal.test_portal_pages import _portal
 
@@ -56,12 +56,34 @@ class TestExtraPhoto:
         page = await client.get(f"/portal/installs/{d.id}", headers={**headers, **EN})
         assert 'id="answer-photo"' in page.text and 'capture="environment"' in page.text and ASKED in page.text
         assert 'id="answer-text"' not in page.text  # no question asked
+        assert f'href="/portal/installs/{d.id}/guide"' in page.text  # the draft's own steps are still to do
         location = await _send(client, d, headers, make.photo("cabinet_overview"))
         assert location.endswith("msg=answer_sent")
         view = await _api(client, d)
         assert view["state"] == "in_review" and [p["slot"] for p in view["photos"]][-1].startswith("extra_")
         page = await client.get(location, headers={**headers, **EN})
         assert "your answer is with the specialist" in page.text and 'id="answer-photo"' not in page.text
+
+    async def test_the_guide_is_offered_only_with_a_step_of_its_own(
+        self, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        """Every step done, a specialist's request is the one thing to do: the guide has no step for it (the
+        install's page has the form), so "Continue step by step" is not offered."""
+        d = await ready_install(client, make)
+        await helped(client, d)
+        await decided(
+            client,
+            make.party(Role.SPECIALIST),
+            await case_id_of(d.id),
+            "request_info",
+            "photo_unclear",
+            extra_photo=ASKED,
+        )
+        headers = await portal_headers(client, d.who.subject)
+        home = await client.get("/portal/", headers={**headers, **EN})
+        page = await client.get(f"/portal/installs/{d.id}", headers={**headers, **EN})
+        guide = f'href="/portal/installs/{d.id}/guide"'
+        assert 'id="answer-photo"' in page.text and guide not in page.text and guide not in home.text
 
     async def test_a_blurred_photo_is_retaken_then_the_question_answered(
         self, client: httpx.AsyncClient, make: Factory

@@ -177,6 +177,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", PORTAL_INSTALL + "/guide/reading"): Route(None, elsewhere="tests/portal/test_portal_guide.py"),
     ("POST", PORTAL_INSTALL + "/guide/photos/{slot:str}"): Route(None, elsewhere="tests/portal/test_portal_guide.py"),
     ("POST", PORTAL_INSTALL + "/guide/submit"): Route(None, elsewhere="tests/portal/test_portal_guide.py"),
+    # The guide's photos in resumable chunks (backend/portal/uploads.py); HEAD is the offset.
+    ("POST", PORTAL_INSTALL + "/uploads/{slot:str}"): Route(None, elsewhere="tests/portal/test_portal_uploads.py"),
+    ("PATCH", "/portal/uploads/{upload_id:uuid}"): Route(None, elsewhere="tests/portal/test_portal_uploads.py"),
     ("GET", "/portal/static/{file_path:path}"): Route(None),
     ("GET", "/schema"): Route(None),
     ("GET", "/schema/swagger"): Route(None),
