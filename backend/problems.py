@@ -188,7 +188,8 @@ class LocalizedProblem(ProblemDetailsException):
 
     def to_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
         pages: tuple[tuple[str, ProblemPage], ...] = getattr(request.app.state, "problem_pages", ())
-        page = next((render for prefix, render in pages if request.url.path.startswith(prefix)), None)
+        path = request.url.path
+        page = next((render for prefix, render in pages if path == prefix or path.startswith(prefix + "/")), None)
         # A person's browser reads it: the problem as a page in words. A page's own script (the portal's
         # upload.js) asks for problem+json and says its detail itself.
         if page is not None and PROBLEM_JSON not in request.headers.get("accept", ""):

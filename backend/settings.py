@@ -185,8 +185,11 @@ class Settings:
         return found
 
     def public_url_faults(self) -> list[tuple[str, str]]:
-        """(variable, why) if PUBLIC_URL is not an address customers can reach safely: the links in our
-        e-mail (unsubscribe, an address check) point there."""
+        """(variable, why) if e-mail is sent (SMTP_HOST) and PUBLIC_URL is not an address customers can reach
+        safely: the links in our e-mail (unsubscribe, an address check) point there. Without e-mail no
+        link leaves the service, so it is not asked for."""
+        if self.smtp_host is None:
+            return []
         url = urlsplit(self.public_url)
         if url.scheme != "https":
             return [("PUBLIC_URL", f"is {self.public_url!r}: the https:// address customers reach (links in e-mail)")]

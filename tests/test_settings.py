@@ -121,23 +121,25 @@ class TestProductionRefusesDevelopmentSecrets:
             "WEBHOOK_SECRET",
             "CSRF_SECRET",
             "UNSUBSCRIBE_SECRET",
-            "PUBLIC_URL",
         }
 
     @pytest.mark.parametrize(
         "url",
         ["http://aansluiten.netbeheerder.example", "https://127.0.0.1:8000", "https://localhost", "https://0.0.0.0"],
     )
-    def test_a_public_url_no_customer_reaches_safely_is_refused(self, url: str) -> None:
+    def test_with_email_a_public_url_no_customer_reaches_safely_is_refused(self, url: str) -> None:
         """The links in our e-mail (unsubscribe, an address check) would be plain http or this machine."""
-        message = _refusal(_production(PUBLIC_URL=url))
+        message = _refusal(_production(PUBLIC_URL=url, SMTP_HOST="smtp.netbeheerder.example"))
         assert _named(message) == {"PUBLIC_URL"} and url in message
 
-    def test_without_public_url_the_served_address_is_refused(self) -> None:
+    def test_with_email_and_no_public_url_the_served_address_is_refused(self) -> None:
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != "PUBLIC_URL"}
-        assert "http://0.0.0.0:8000" in _refusal(
-            load_settings({**env, "SELFINSTALL_ENV": "production", "HOST": "0.0.0.0"})
-        )
+        settings = load_settings({**env, "SELFINSTALL_ENV": "production", "HOST": "0.0.0.0", "SMTP_HOST": "smtp.x"})
+        assert "http://0.0.0.0:8000" in _refusal(settings)
+
+    def test_without_email_no_link_leaves_so_public_url_is_not_asked_for(self) -> None:
+        env = {k: v for k, v in PRODUCTION_ENV.items() if k != "PUBLIC_URL"}
+        check_production_ready(load_settings({**env, "SELFINSTALL_ENV": "production", "HOST": "0.0.0.0"}))
 
     def test_a_public_key_is_not_judged_as_a_secret(self) -> None:
         """With an identity provider JWT_SECRET is its PEM public key: public by design."""

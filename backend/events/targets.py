@@ -30,13 +30,23 @@ def refusal(url: str) -> str | None:
     if parts.scheme != "https":
         return "https"
     host = (parts.hostname or "").rstrip(".").lower()
-    if not host or host == "localhost" or host.endswith(".localhost"):
+    if not host or host == "localhost" or host.endswith(".localhost") or not _resolvable(parts.netloc, host):
         return "address"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return None  # a name
     return None if is_public(address) else "address"
+
+
+def _resolvable(netloc: str, host: str) -> bool:
+    """A port that is a number, and a name DNS can carry (IDNA: no empty label, none over 63 octets)."""
+    try:
+        urlsplit(f"//{netloc}").port  # noqa: B018 - read for the ValueError a port like ':abc' raises
+        host.encode("idna")
+    except ValueError:  # UnicodeError is one
+        return False
+    return True
 
 
 async def system_resolver(host: str) -> list[Any]:
@@ -49,10 +59,13 @@ async def public_address(url: str, resolve: Resolver = system_resolver) -> Addre
     Connecting to the very address checked is what stops DNS rebinding: a name that answers a public
     address to the check and an internal one to a second lookup, made by the HTTP client, would
     otherwise pass."""
-    host = urlsplit(url).hostname or ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not _resolvable(parts.netloc, host):  # made before the check at creation, or in development
+        return f"{host} is not a name or port a delivery can reach"
     try:
         infos = await resolve(host)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a name getaddrinfo will not encode
         return f"{host} does not resolve: {exc}"
     addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
     for address in addresses:
@@ -63,10 +76,13 @@ async def public_address(url: str, resolve: Resolver = system_resolver) -> Addre
 
 def pinned(url: str, address: Address) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(url, headers, extensions) that send a request for `url` to `address`: the URL's own host stays
-    in Host and, over https, in the TLS server name the certificate is checked against."""
+    in Host and, over https, in the TLS server name the certificate is checked against. The connection
+    is closed after it: httpx pools connections by address, not by name, so another name on the same
+    address would otherwise be sent over a TLS session checked for this one's certificate."""
     parts = urlsplit(url)
     netloc = f"[{address}]" if address.version == 6 else str(address)
     if parts.port is not None:
         netloc += f":{parts.port}"
     host = parts.hostname or ""
-    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rpartition("@")[2]}, {"sni_hostname": host}
+    headers = {"Host": parts.netloc.rpartition("@")[2], "Connection": "close"}
+    return urlunsplit(parts._replace(netloc=netloc)), headers, {"sni_hostname": host}

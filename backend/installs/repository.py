@@ -522,7 +522,7 @@ def half_hits_query(install_id: uuid.UUID, keys: list[Collection[int]]) -> Raw |
 
 @dataclass(frozen=True, slots=True)
 class HalfRows:
-    """Photo rows as StoredHalves keeps them: ids ascending, each row's four halves (half_keys' order)."""
+    """Photo rows as StoredHalves keeps them: ids ascending, each row's four halves (half_neighbours' order)."""
 
     ids: np.ndarray  # int64
     informative: np.ndarray  # bool: in the half indexes

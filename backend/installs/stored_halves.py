@@ -35,7 +35,7 @@ from backend.installs import repository as repo
 log = logging.getLogger("selfinstall")
 
 BITS = 25  # 2^25 bits a column, 4 MiB: at a million photos ~3 % of the absent keys still reach the database
-COLUMNS = 4  # phash_h0, phash_h1, core_h0, core_h1: the order of verdict.half_keys' lists
+COLUMNS = 4  # phash_h0, phash_h1, core_h0, core_h1: the order of verdict.half_neighbours' lists
 SETTLE_S = 300.0  # how long a skipped id is asked for again
 MAX_GAPS = 64  # skipped ranges tracked one by one; beyond, they merge into one (more rows read, none missed)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the bit of a half, spread over the bitmap

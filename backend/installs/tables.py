@@ -115,7 +115,7 @@ class Photo(Table, tablename="photos"):
     bright_fraction = DoublePrecision(null=True, default=None)
     # 64-bit difference hash (stored signed) and its two 32-bit halves (unsigned): a near-duplicate
     # within Hamming distance 3 has one half at most 1 bit off, so indexed equalities on each half and
-    # its 32 one-bit neighbours find it (verdict.half_keys). The half indexes are partial (WHERE
+    # its 32 one-bit neighbours find it (verdict.half_neighbours). The half indexes are partial (WHERE
     # hash_informative; raw SQL in the migrations, same names).
     phash = BigInt(null=True, default=None)
     phash_h0 = BigInt(null=True, default=None, index=True)

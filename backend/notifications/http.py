@@ -22,8 +22,8 @@ from backend.notifications.service import confirm_address, unsubscribe
 from backend.notifications.tokens import address_of, subject_of
 
 Token = Annotated[str, Parameter(min_length=3, max_length=400, description="the signed token from the e-mail")]
-# subject (128) and address (320) and a time, base64url, and the MAC
-AddressToken = Annotated[str, Parameter(min_length=3, max_length=700, description="the signed token from the e-mail")]
+# A subject (128 characters) and an address (254, up to 4 UTF-8 octets each) and a time, base64url, and the MAC.
+AddressToken = Annotated[str, Parameter(min_length=3, max_length=1600, description="the signed token from the e-mail")]
 
 _PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

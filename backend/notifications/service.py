@@ -134,24 +134,28 @@ async def set_preference(
         values["provider_email"] = who.email
     async with transaction():
         stored = await repo.preference(who.subject)
-        checked = {stored.email, stored.provider_email} if stored else set()
-        if email is None or email in checked | {who.email}:
+        pending = stored.email_pending if stored else None
+        in_use = (stored and (stored.email or stored.provider_email)) or who.email
+        checked = {who.email, *((stored.email, stored.provider_email) if stored else ())} - {None}
+        if pending is not None and email is not None and email == in_use:
+            pass  # the address in use sent back beside other changes (the GET's view PUT again): the check stands
+        elif email is None or email in checked:
             values |= {"email": email, "email_pending": None}
         else:
             values["email_pending"] = email
-            await _ask_to_check(who.subject, email, stored.email_pending if stored else None, now)
+            if email != pending:  # the address already waiting has its message: a PUT again sends none
+                await _ask_to_check(who.subject, email, now)
         await repo.upsert_preference(who.subject, values, tuple(values))
     return await preference_of(who, now)
 
 
-async def _ask_to_check(subject: str, address: str, pending: str | None, now: datetime) -> None:
-    """Mail `address` its check link (sender.py makes the link), once a day per address however often
-    the same PUT comes; a new address past ADDRESS_CHECKS_A_DAY is 429."""
-    if address != pending and await repo.errands_since(subject, Errand.ADDRESS_CHECK, now - timedelta(days=1)) >= (
-        ADDRESS_CHECKS_A_DAY
-    ):
+async def _ask_to_check(subject: str, address: str, now: datetime) -> None:
+    """Mail `address` its check link (sender.py makes the link): a message of its own each time it is newly
+    typed (typed again after another one, its earlier message may have been skipped), at most
+    ADDRESS_CHECKS_A_DAY a day, then 429."""
+    if await repo.errands_since(subject, Errand.ADDRESS_CHECK, now - timedelta(days=1)) >= ADDRESS_CHECKS_A_DAY:
         raise TooManyRequests("notifications/too-many-address-checks", limit=ADDRESS_CHECKS_A_DAY)
-    event = f"{Errand.ADDRESS_CHECK.value}/{subject}/{address}/{now.date().isoformat()}"
+    event = f"{Errand.ADDRESS_CHECK.value}/{subject}/{address}/{now.isoformat()}"
     await notify(Errand.ADDRESS_CHECK, None, subject, now, {"address": address}, event, channels=("email",))
 
 

@@ -5,8 +5,9 @@ offsets and limits; the last byte goes through evidence.upload_photo, as the gui
 customer's portal session: its cookie names the customer, the CSRF token comes in the `X-CSRFToken`
 header (the body is the photo's bytes, not a form). The requests are the IETF draft's (mobile_api/v1/
 resumable.py): creation carries the photo's type and Upload-Length, HEAD tells the offset, PATCH appends
-at Upload-Offset. A refusal is problem+json (the script says its detail); the finished upload answers with
-the guide's address that shows the photo's checks, the page the form path redirects to."""
+at Upload-Offset. A refusal is problem+json for the script, which asks for it in Accept (and says its
+detail); the finished upload answers with the guide's address that shows the photo's checks, the page the
+form path redirects to."""
 
 from __future__ import annotations
 

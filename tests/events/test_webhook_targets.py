@@ -60,6 +60,13 @@ async def test_a_name_resolving_to_this_machine_is_refused() -> None:
     assert "not a public address" in str(await public_address("https://localhost/hooks"))
 
 
+@pytest.mark.parametrize("url", [f"https://{'a' * 64}.example/h", "https://a..example/h", "https://x.example:abc/h"])
+async def test_a_name_or_port_no_delivery_can_reach_is_refused_not_raised(url: str) -> None:
+    """Refused when made, and at delivery (a row made before) said in words instead of stopping the round."""
+    assert refusal(url) == "address"
+    assert "is not a name or port a delivery can reach" in str(await public_address(url))
+
+
 async def test_a_public_address_literal_is_its_own_answer() -> None:
     assert str(await public_address("https://93.184.216.34/hooks")) == "93.184.216.34"
 
@@ -74,7 +81,9 @@ async def test_a_public_address_literal_is_its_own_answer() -> None:
 )
 def test_a_request_is_pinned_to_the_address_checked(url: str, address: str, sent_to: str, host: str) -> None:
     """The URL's host stays in Host and in the TLS server name (the certificate is checked against it)."""
-    assert pinned(url, ipaddress.ip_address(address)) == (sent_to, {"Host": host}, {"sni_hostname": host.split(":")[0]})
+    # ... and the connection is not kept for another name on the same address (httpx pools by address)
+    headers = {"Host": host, "Connection": "close"}
+    assert pinned(url, ipaddress.ip_address(address)) == (sent_to, headers, {"sni_hostname": host.split(":")[0]})
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.factories import Factory
 from tests.integrations.helpers import submitted
 from tests.mobile_api.helpers import problem, ready_install
 from tests.notifications.conftest import Inbox, Mail
-from tests.notifications.helpers import EVERY_MOMENT, SETTINGS, address, body_of, check_link, with_email
+from tests.notifications.helpers import EVERY_MOMENT, SETTINGS, address, body_of, check_link, confirm, with_email
 
 LINK = re.compile(r"http\S+" + re.escape(ADDRESS_PATH) + r"\?token=\S+")
 
@@ -88,6 +88,32 @@ class TestTheCheck:
             assert r.status_code == 200, r.text
         await mail.drain()
         assert len(inbox.to(to)) == 1
+
+    async def test_an_address_typed_again_after_another_gets_its_link(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        who, first, second = make.party(Role.CUSTOMER), address(), address()
+        for to in (first, second):
+            assert (await client.put(SETTINGS, json=typed(to), headers=who.headers)).status_code == 200
+        await mail.drain()  # the first one's message skipped: the second was typed before it went out
+        assert inbox.to(first) == [] and len(inbox.to(second)) == 1
+        assert (await client.put(SETTINGS, json=typed(first), headers=who.headers)).status_code == 200
+        await mail.drain()
+        assert len(inbox.to(first)) == 1
+
+    async def test_other_changes_keep_the_address_waiting_for_its_check(
+        self, client: AsyncClient, make: Factory, inbox: Inbox, mail: Mail
+    ) -> None:
+        """A client that PUTs back what it GOT (the address in use) with another language cancels nothing."""
+        who, theirs, new = make.party(Role.CUSTOMER), address(), address()
+        headers = with_email(make.settings, who.subject, theirs)
+        await client.put(SETTINGS, json=typed(new), headers=headers)
+        view = (await client.get(SETTINGS, headers=headers)).json()
+        assert (view["email"], view["email_pending"]) == (theirs, new)
+        r = await client.put(SETTINGS, json=typed(view["email"], "en"), headers=headers)
+        assert (r.json()["email"], r.json()["email_pending"], r.json()["language"]) == (theirs, new, "en")
+        await confirm(client, who.subject, new)
+        assert (await client.get(SETTINGS, headers=headers)).json()["email"] == new
 
     async def test_a_few_new_addresses_a_day_then_429(self, client: AsyncClient, make: Factory) -> None:
         who = make.party(Role.CUSTOMER)
