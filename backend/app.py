@@ -210,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             for sweep in sweeps:
                 sweep.cancel()
+            ctx.halves.stop()  # a first read still running (seconds at a million photos) ends with the worker
             await webhooks.aclose()
             if pooled:
                 await engine.close_connection_pool()

@@ -88,6 +88,11 @@ class StoredHalves:
             out.append(np.unique(values[(byte >> (index & np.uint64(7)).astype(np.uint8)) & 1 == 1]))
         return out
 
+    def stop(self) -> None:
+        """The worker stops: a first read still running is cancelled (it would outlive the engine)."""
+        if self._first_read is not None:
+            self._first_read.cancel()
+
     async def refresh(self, now: datetime) -> None:
         """Read the rows not seen yet (all of them the first time) into the bitmap."""
         async with self._lock:

@@ -10,6 +10,7 @@ lookup must return exactly what a full scan of every row within 3 bits returns.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -216,6 +217,15 @@ class TestStoredHalves:
         assert halves._first_read is not None
         await halves._first_read
         assert sum(len(k) for k in await halves.present(keys, NOW)) < 4000 * 0.01
+
+    async def test_a_first_read_still_running_is_cancelled_when_the_worker_stops(self) -> None:
+        halves = StoredHalves()
+        await halves.present(_halves_of(1, 2), NOW)
+        assert halves._first_read is not None
+        halves.stop()
+        with pytest.raises(asyncio.CancelledError):
+            await halves._first_read
+        assert not halves._complete
 
     async def test_a_failed_first_read_is_logged_and_started_again(
         self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
