@@ -16,13 +16,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from backend.errors import DomainError, NotFound
-from backend.installs import evidence, service
+from backend.installs import service
 from backend.installs.asked import extra_slot, open_request
 from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
 from backend.portal.access import HANDLERS, require_customer
-from backend.portal.guide import PHOTO_FORM_BYTES, _chunks
+from backend.portal.guide import PHOTO_FORM_BYTES, form_photo
 from backend.portal.http import NO_PHOTO_ASKED, _back
 
 
@@ -43,22 +42,13 @@ class AnswerController(Controller):
         who = await require_customer(request, ctx)
         snap = await service.get_install(who, install_id)  # 404 for another's
         asked = open_request(snap.install, snap.info_requests)
-        form = await request.form()
-        upload = form.get("photo")
-        try:
-            if asked is None or asked.photo_label is None:
-                return _back(install_id, NO_PHOTO_ASKED)
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                return _back(install_id, "request/invalid")
-            await evidence.upload_photo(
-                ctx, who, install_id, extra_slot(asked.id), upload.content_type, None, _chunks(upload)
-            )
-        except NotFound:
-            raise
-        except DomainError as exc:
-            return _back(install_id, exc.code)
-        finally:
+        upload = (await request.form()).get("photo")
+        if asked is None or asked.photo_label is None:
             if isinstance(upload, UploadFile):
                 await upload.close()
+            return _back(install_id, NO_PHOTO_ASKED)
+        sent = await form_photo(ctx, who, install_id, extra_slot(asked.id), upload)
+        if isinstance(sent, str):
+            return _back(install_id, sent)
         after = await service.get_install(who, install_id)
         return _back(install_id, "answer_sent" if after.install.state == InstallState.IN_REVIEW else "photo_in")

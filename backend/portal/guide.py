@@ -29,6 +29,7 @@ from backend.installs import evidence, service
 from backend.installs.context import InstallContext
 from backend.portal.access import HANDLERS, language_of, require_customer
 from backend.portal.http import GUIDE_STEPS, Form, _flash, _form, _labels, _page
+from backend.principal import Principal
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import install_view
 
@@ -73,6 +74,26 @@ async def _step(action: Any, install_id: uuid.UUID, success: str) -> Redirect:
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
     while chunk := await upload.read(CHUNK):
         yield chunk
+
+
+async def form_photo(
+    ctx: InstallContext, who: Principal, install_id: uuid.UUID, slot: str, upload: object
+) -> int | str:
+    """A form's file part through the API's photo upload (its types, MAX_PHOTO_BYTES, checks), closed after:
+    the photo's id, or the code of why not (another's install stays a 404: raised)."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return "request/invalid"
+    try:
+        photo, _results, _created = await evidence.upload_photo(
+            ctx, who, install_id, slot, upload.content_type, None, _chunks(upload)
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return exc.code
+    finally:
+        await upload.close()
+    return photo.id
 
 
 class GuideController(Controller):
@@ -189,21 +210,8 @@ class GuideController(Controller):
         """A photo from the phone's camera (a form's file part) handed in chunks to the API's photo upload
         (its types, its MAX_PHOTO_BYTES); the guide then shows its checks."""
         who = await require_customer(request, ctx)
-        form = await request.form()
-        upload = form.get("photo")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            return _guide(install_id, "request/invalid")
-        try:
-            photo, _results, _created = await evidence.upload_photo(
-                ctx, who, install_id, slot, upload.content_type, None, _chunks(upload)
-            )
-        except NotFound:
-            raise
-        except DomainError as exc:
-            return _guide(install_id, exc.code)
-        finally:
-            await upload.close()
-        return _guide(install_id, "photo_checked", photo.id)
+        sent = await form_photo(ctx, who, install_id, slot, (await request.form()).get("photo"))
+        return _guide(install_id, sent) if isinstance(sent, str) else _guide(install_id, "photo_checked", sent)
 
     @post("/installs/{install_id:uuid}/guide/submit", status_code=303)
     async def submit(
