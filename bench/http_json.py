@@ -6,9 +6,15 @@ folder, database reset, migrated and seeded) with one install carrying its full 
 scanned, a fix, a reading, three photos), and beside it a hello-world Litestar app served by granian
 the way `selfinstall serve` serves the service (ASGI, the same worker count). A keep-alive HTTP/1.1
 client with CONNECTIONS connections drives each in turn for `--seconds`, rounds interleaved
-(A B A B ...); the figure is the median of the per-round ratios of answered requests per second:
+(the order rotating round by round); the figure is the median of the per-round ratios of answered
+requests per second:
 
-    install view ÷ hello-world: 0.NNx (PostgreSQL, 2 workers)
+    install view ÷ hello-world: 0.NNx (PostgreSQL, 2 workers; ...)
+      floor: the service's own stack answering the view's bytes without reading them ...: 0.NNx hello-world
+
+The floor is a third app in the same rounds: the service's own app (bench.http_json:stack_app, every
+middleware, the bearer token checked, the role guard) with one more route answering the view's bytes
+as they are. It says what part of the gap is the stack every request pays, and what part the view.
 
 The service runs with its bound on requests in flight off (MAX_REQUESTS_IN_FLIGHT=0) and its rate
 limit off: the figure is what a view costs, not how many a worker admits at once. Target >= 0.25x
@@ -22,21 +28,22 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
+from litestar import MediaType, Response, get
 
 from bench.load import postgres_url
 from bench.load_setup import (
     ASSET_TYPE,
     SLOTS,
-    VENV_BIN,
     Customer,
     PhotoSet,
     Server,
+    baseline,
     free_port,
     gps_fix,
     photo_sets,
@@ -48,13 +55,15 @@ from bench.load_setup import (
 
 TARGET = 0.25
 CONNECTIONS = 16
+FLOOR_PATH = "/mobile/v1/bench-floor"
+FLOOR_QUERY_PATH = "/mobile/v1/bench-floor-query"  # the same, after one trivial query
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_json"
 ENGINE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
 def hello_app():  # noqa: ANN201 - a granian factory
     """The baseline: what a capable user's first Litestar app answers, JSON included."""
-    from litestar import Litestar, get
+    from litestar import Litestar
 
     @get("/hello", sync_to_thread=False)
     def hello() -> dict[str, str]:
@@ -63,46 +72,33 @@ def hello_app():  # noqa: ANN201 - a granian factory
     return Litestar(route_handlers=[hello])
 
 
-def _serve_hello(port: int, workers: int) -> None:
-    """granian as `selfinstall serve` starts it (backend/cli.py), on the hello-world app."""
-    from granian import Granian
-    from granian.constants import Interfaces
+def stack_app():  # noqa: ANN201 - a granian factory
+    """The floors: the service's own app (every middleware, the bearer token, the role guard) with a route
+    answering the view's bytes as they are, read from FLOOR_BODY (what a view costs that does no work of
+    its own), and one answering them after one trivial query (what any view that reads the database
+    pays before it reads anything)."""
+    from backend.app import create_app
+    from backend.auth import requires_role
+    from backend.installs.tables import Install
+    from backend.principal import Role
 
-    from backend.logs import granian_log_config
+    body = Path(os.environ["FLOOR_BODY"]).read_bytes()
 
-    Granian(
-        "bench.http_json:hello_app",
-        factory=True,
-        interface=Interfaces.ASGI,
-        address="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_dictconfig=granian_log_config("json"),
-    ).serve()
+    guards = [requires_role(Role.CUSTOMER, Role.INSTALLER)]
 
+    @get(FLOOR_PATH, sync_to_thread=False, guards=guards)
+    def constant() -> Response[bytes]:
+        return Response(body, media_type=MediaType.JSON)
 
-class HelloServer(Server):
-    """The hello-world app in its own granian process; liveness is its one route."""
+    @get(FLOOR_QUERY_PATH, guards=guards)
+    async def one_query() -> Response[bytes]:
+        await Install.raw("SELECT 1")  # through the service's own engine and pool, as every query goes
+        return Response(body, media_type=MediaType.JSON)
 
-    def __enter__(self) -> HelloServer:
-        log = self.log_path.open("wb")
-        self._proc = subprocess.Popen(
-            [str(VENV_BIN / "python"), "-m", "bench.http_json", "--serve-hello", self.env["PORT"], self.env["WORKERS"]],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/hello", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or self._proc.poll() is not None:
-                self.__exit__()
-                raise RuntimeError(f"the hello-world app did not start; see {self.log_path}")
-            time.sleep(0.2)
+    app = create_app()
+    app.register(constant)
+    app.register(one_query)
+    return app
 
 
 # --- the load generator: keep-alive HTTP/1.1, one request at a time per connection -------------------
@@ -223,41 +219,59 @@ def run_engine(engine: str, database_url: str, workers: int, rounds: int, second
     env["MAX_REQUESTS_IN_FLIGHT"] = "0"
     (customer,) = prepare(env, 0)
     (photos,) = photo_sets([customer], 1)[customer.subject]
-    hello_env = {**env, "PORT": str(free_port())}
-    with Server(env, data_dir / "server.log") as service, HelloServer(hello_env, data_dir / "hello.log") as hello:
+    headers = {"Authorization": f"Bearer {customer.token}", "Accept-Language": "en"}
+    with Server(env, data_dir / "server.log") as service:
         install_id = _install_with_evidence(service.url, customer, photos)
-        headers = {"Authorization": f"Bearer {customer.token}", "Accept-Language": "en"}
-        view = _get(f"/mobile/v1/installs/{install_id}", headers)
-        ports = int(service.env["PORT"]), int(hello.env["PORT"])
-        ratios, seen = asyncio.run(_rounds(ports, view, _get("/hello", {}), rounds, seconds))
-    ratio = statistics.median(ratios)
+        view_path = f"/mobile/v1/installs/{install_id}"
+        (data_dir / "view.json").write_bytes(httpx.get(service.url + view_path, headers=headers).content)
+        floor_env = {**env, "FLOOR_BODY": str(data_dir / "view.json")}
+        if workers > 1:  # as `serve` shares the metrics of its workers (backend/cli.py), in a folder of its own
+            floor_env["PROMETHEUS_MULTIPROC_DIR"] = str(data_dir / "prometheus-floor")
+            Path(floor_env["PROMETHEUS_MULTIPROC_DIR"]).mkdir()
+        with (
+            baseline("bench.http_json:hello_app", env, data_dir / "hello.log", "/hello") as hello,
+            baseline("bench.http_json:stack_app", floor_env, data_dir / "floor.log", "/health") as floor,
+        ):
+            drives = {
+                "hello": (int(hello.env["PORT"]), _get("/hello", {})),
+                "floor": (int(floor.env["PORT"]), _get(FLOOR_PATH, headers)),
+                "one query": (int(floor.env["PORT"]), _get(FLOOR_QUERY_PATH, headers)),
+                "view": (int(service.env["PORT"]), _get(view_path, headers)),
+            }
+            rates, seen = asyncio.run(_rounds(drives, rounds, seconds))
+    hello = rates["hello"]
+    view, floor_ratio, query_ratio = (
+        statistics.median(x / h for x, h in zip(rates[name], hello, strict=True))
+        for name in ("view", "floor", "one query")
+    )
     name = ENGINE_NAMES[engine]
-    print(f"install view ÷ hello-world: {ratio:.2f}x ({name}, {workers} workers)", flush=True)
-    print(f"  per round {', '.join(f'{r:.3f}' for r in ratios)}; {seen}; target >= {TARGET}x on PostgreSQL", flush=True)
-    return ratio
+    verdict = "met" if view >= TARGET else "NOT met"
+    print(f"install view ÷ hello-world: {view:.2f}x ({name}, {workers} workers; target >= {TARGET}x: {verdict})")
+    print(
+        f"  floors, same rounds: the service's stack (auth, every middleware) answering the view's bytes: "
+        f"{floor_ratio:.2f}x hello-world; the same after one trivial query ({name}): {query_ratio:.2f}x",
+        flush=True,
+    )
+    print(f"  {seen}", flush=True)
+    return view
 
 
 async def _rounds(
-    ports: tuple[int, int], view: bytes, hello: bytes, rounds: int, seconds: float
-) -> tuple[list[float], str]:
-    """Hello-world then the view, round after round; the ratio of each round."""
-    view_port, hello_port = ports
-    ratios = []
-    views, hellos = [], []
-    statuses: dict[int, int] = {}
-    for _ in range(rounds):
-        hello_rps, _ = await _drive(hello_port, hello, seconds)
-        view_rps, counts = await _drive(view_port, view, seconds)
-        for status, n in counts.items():
-            statuses[status] = statuses.get(status, 0) + n
-        ratios.append(view_rps / hello_rps)
-        views.append(view_rps)
-        hellos.append(hello_rps)
-    seen = (
-        f"view {statistics.median(views):.0f}/s, hello-world {statistics.median(hellos):.0f}/s (medians), "
-        f"{CONNECTIONS} connections; view answers by status {dict(sorted(statuses.items()))}"
-    )
-    return ratios, seen
+    drives: dict[str, tuple[int, bytes]], rounds: int, seconds: float
+) -> tuple[dict[str, list[float]], str]:
+    """Each app in turn, round after round (the order rotating); answered requests per second of each."""
+    rates: dict[str, list[float]] = {name: [] for name in drives}
+    statuses: dict[str, dict[int, int]] = {name: {} for name in drives}
+    names = list(drives)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            rps, counts = await _drive(*drives[name], seconds)
+            rates[name].append(rps)
+            for status, n in counts.items():
+                statuses[name][status] = statuses[name].get(status, 0) + n
+    medians = ", ".join(f"{name} {statistics.median(rates[name]):.0f}/s" for name in names)
+    answers = "; ".join(f"{name} {dict(sorted(statuses[name].items()))}" for name in names)
+    return rates, f"medians {medians}; {CONNECTIONS} connections; answers by status: {answers}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,11 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--seconds", type=float, default=3.0)
-    p.add_argument("--serve-hello", nargs=2, metavar=("PORT", "WORKERS"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.serve_hello:
-        _serve_hello(int(args.serve_hello[0]), int(args.serve_hello[1]))
-        return 0
     ok = True
     for engine in ("sqlite", "postgres") if args.engine == "both" else (args.engine,):
         url = "" if engine == "sqlite" else postgres_url(os.environ.get("HTTP_JSON_DATABASE_URL") or DEFAULT_PG_URL)

@@ -7,17 +7,22 @@
   fresh data folder, database reset, migrated and seeded) receiving the same photos from 2 concurrent
   keep-alive clients, each upload into the label slot of a fresh install (created and scanned before the
   round, not timed);
-photos/s over the round's uploads; bare and HTTP interleaved round by round (their order alternating),
-the figure the median of the per-round ratios:
+- the floor: what any durable upload pays here (bench.http_photos:floor_app, plain Litestar on granian, 1
+  worker: the body streamed to a file with its SHA-256, the same validation on 2 threads while the file is
+  fsynced, renamed to its hash, its folder fsynced; no database, no middleware), the same photos, the same
+  2 clients;
+photos/s over the round's uploads; the three interleaved round by round (their order rotating), each
+figure the median of the per-round ratios:
 
-    http photos/s ÷ bare validation: 0.NNx (SQLite, 1 worker, 2 clients)
+    http photos/s ÷ bare validation: 0.NNx (SQLite, 1 worker, 2 clients; ...)
+      floor, same rounds: a bare durable upload (...): 0.NNx bare validation
 
 Photos: real phone JPEGs of the corpus with the client's printed label pasted (fixtures.degrade.label_on_photo,
 at 15 % of the width), each also rolled by half its width, height or both (so every upload of the run is a
 distinct picture: a picture seen before would turn the reuse lookup into a different, costlier path), and
 the generator's 12 MP label photo with a seed per upload. Every HTTP answer must be 201 with its label read
-and its reuse check passed. The second line gives the server's CPU time a photo (all its processes) against
-the validation's own in the bare run. Target >= 0.8x.
+and its reuse check passed. The last line gives the server's CPU time a photo (all its processes) against
+the validation's own in the bare run, and the floor's. Target >= 0.8x.
 PostgreSQL: HTTP_PHOTOS_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/bench_photos, created if
 missing; its tables are dropped and re-created, so never point it at a database you need).
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import io
 import os
 import shutil
@@ -37,6 +43,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -50,6 +57,7 @@ from bench.load_setup import (
     ASSET_TYPE,
     Customer,
     Server,
+    baseline,
     free_port,
     photo_time,
     prepare,
@@ -58,6 +66,7 @@ from bench.load_setup import (
 )
 
 TARGET = 0.8
+FLOOR_PATH = "/floor"
 CLIENTS = 2
 THREADS = 2  # the bare rate: as many threads as the service's CPU pool has at its defaults (1 worker, 2 cores)
 SLOT = "meter_label"
@@ -137,6 +146,11 @@ def make_photos(customers: list[Customer], count: int) -> list[Photo]:
 
 def _validate(photo: Photo) -> None:
     """What the upload runs on the staged file: inspect, then the photo checks."""
+    check_label(io.BytesIO(photo.data), photo.payload, photo.name)
+
+
+def check_label(fp: BinaryIO, payload: str, name: str) -> None:
+    """inspect_photo, then run_photo_checks, as bench/photo_validation.py calls them; the label must be read."""
     import msgspec
 
     from backend.validation.photo import inspect_photo
@@ -144,16 +158,16 @@ def _validate(photo: Photo) -> None:
     from bench.photo_validation import MAX_PIXELS, POLICY, _context
 
     facts = inspect_photo(
-        io.BytesIO(photo.data),
+        fp,
         max_pixels=MAX_PIXELS,
         find_qr=True,
         qr_upscale_below_px=POLICY.photo.qr_retry_upscale_below_px,
         local_tz=ZoneInfo(POLICY.freshness.exif_timezone),
     )
-    context = msgspec.structs.replace(_context(datetime.now(UTC)), expected_payload=photo.payload)
+    context = msgspec.structs.replace(_context(datetime.now(UTC)), expected_payload=payload)
     results = run_photo_checks(PhotoEvidence.from_facts(SLOT, facts), context, POLICY)
     label = next(r for r in results if r.check == "label_qr")
-    assert label.status.value == "pass", (photo.name, label)
+    assert label.status.value == "pass", (name, label)
 
 
 def bare_rate(photos: list[Photo]) -> tuple[float, float]:
@@ -163,6 +177,56 @@ def bare_rate(photos: list[Photo]) -> tuple[float, float]:
         list(pool.map(_validate, photos))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return len(photos) / wall, cpu / len(photos)
+
+
+# --- the floor: a bare durable upload ----------------------------------------------------------
+
+
+def floor_app():  # noqa: ANN201 - a granian factory
+    """What any durable upload pays on this machine, as a capable user writes it in plain Litestar: the body
+    streamed to a file in DATA_DIR with its SHA-256 taken on the way, the same validation on THREADS threads
+    while the file is fsynced, then renamed to its hash and its folder fsynced; no database (no install, no
+    reuse lookup, no rows), no audit, no middleware."""
+    from litestar import Litestar, Request, get, put
+
+    folder = Path(os.environ["DATA_DIR"]) / "floor"
+    folder.mkdir(exist_ok=True)
+    pool = ThreadPoolExecutor(THREADS)
+
+    def validate(fp: BinaryIO, payload: str) -> None:
+        with fp:
+            check_label(fp, payload, payload)
+
+    def durable(fd: int, part: Path, sha256: str) -> None:
+        os.fsync(fd)
+        os.close(fd)
+        part.rename(folder / sha256)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @put(f"{FLOOR_PATH}/{{payload:str}}", status_code=201)
+    async def upload(request: Request, payload: str) -> dict[str, str]:
+        part = folder / f"{uuid.uuid4()}.part"
+        digest = hashlib.sha256()
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        async for chunk in request.stream():
+            digest.update(chunk)
+            os.write(fd, chunk)
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            loop.run_in_executor(pool, validate, part.open("rb"), payload),  # opened before the rename
+            loop.run_in_executor(None, durable, fd, part, digest.hexdigest()),
+        )
+        return {"sha256": digest.hexdigest()}
+
+    @get("/health", sync_to_thread=False)
+    def health() -> str:
+        return "ok"
+
+    return Litestar(route_handlers=[upload, health], request_max_body_size=64 * 1024 * 1024)
 
 
 # --- the HTTP rate -----------------------------------------------------------------------------
@@ -200,19 +264,22 @@ async def _installs(url: str, customers: list[Customer], photos: list[Photo]) ->
     return ids
 
 
-async def _upload_all(url: str, customers: list[Customer], photos: list[Photo], ids: list[str]) -> list[str]:
-    """Every photo uploaded by its client (CLIENTS at once, keep-alive); problems found in the answers."""
+async def _upload_all(url: str, customers: list[Customer], photos: list[Photo], paths: list[str]) -> list[str]:
+    """Every photo PUT to its path by its client (CLIENTS at once, keep-alive); problems found in the answers
+    (the service's: label read and reuse check passed; the floor asserts the label itself)."""
     problems: list[str] = []
 
     async def client(n: int) -> None:
         headers = {"Authorization": f"Bearer {customers[n].token}", "Content-Type": "image/jpeg"}
         async with httpx.AsyncClient(base_url=url, timeout=120, headers=headers) as http:
-            for photo, install_id in zip(photos, ids, strict=True):
+            for photo, path in zip(photos, paths, strict=True):
                 if photo.client != n:
                     continue
-                r = await http.put(f"/mobile/v1/installs/{install_id}/photos/{SLOT}", content=photo.data)
+                r = await http.put(path, content=photo.data)
                 if r.status_code != 201:
                     problems.append(f"{photo.name}: {r.status_code} {r.text[:200]}")
+                    continue
+                if path.startswith(FLOOR_PATH):
                     continue
                 checks = {c["check"]: c for c in r.json()["photo"]["checks"]}
                 if checks["reuse"]["status"] != "pass" or checks["label_qr"]["status"] != "pass":
@@ -222,12 +289,18 @@ async def _upload_all(url: str, customers: list[Customer], photos: list[Photo], 
     return problems
 
 
-def http_rate(server: Server, customers: list[Customer], photos: list[Photo]) -> tuple[float, float]:
-    """Photos/s through the served app, and the server's CPU seconds a photo."""
-    ids = asyncio.run(_installs(server.url, customers, photos))
+def http_rate(
+    server: Server, customers: list[Customer], photos: list[Photo], floor: bool = False
+) -> tuple[float, float]:
+    """Photos/s through the served app (the floor app with `floor`), and the server's CPU seconds a photo."""
+    if floor:
+        paths = [f"{FLOOR_PATH}/{photo.payload}" for photo in photos]
+    else:
+        ids = asyncio.run(_installs(server.url, customers, photos))
+        paths = [f"/mobile/v1/installs/{install_id}/photos/{SLOT}" for install_id in ids]
     pgid = server._proc.pid  # noqa: SLF001 - the server runs in a process group of its own
     cpu, wall = _group_cpu_s(pgid), time.perf_counter()
-    problems = asyncio.run(_upload_all(server.url, customers, photos, ids))
+    problems = asyncio.run(_upload_all(server.url, customers, photos, paths))
     wall, cpu = time.perf_counter() - wall, _group_cpu_s(pgid) - cpu
     if problems:
         raise RuntimeError("uploads went wrong:\n" + "\n".join(problems))
@@ -243,22 +316,32 @@ def run_engine(engine: str, database_url: str, rounds: int, uploads: int) -> flo
     customers = prepare(env, CLIENTS - 1)
     warm = 2 * CLIENTS
     photos = make_photos(customers, warm + rounds * uploads)
-    ratios, bares, https, cpu_ratios = [], [], [], []
-    with Server(env, data_dir / "server.log") as server:
-        bare_rate(photos[:warm])
-        http_rate(server, customers, photos[:warm])  # imports, zxing, connections: once
+    rates: dict[str, list[float]] = {"bare": [], "floor": [], "http": []}
+    cpus: dict[str, list[float]] = {"bare": [], "floor": [], "http": []}
+    with (
+        Server(env, data_dir / "server.log") as server,
+        baseline("bench.http_photos:floor_app", env, data_dir / "floor.log", "/health") as floor,
+    ):
+        runs = {
+            "bare": bare_rate,
+            "floor": lambda batch: http_rate(floor, customers, batch, floor=True),
+            "http": lambda batch: http_rate(server, customers, batch),
+        }
+        for run in runs.values():  # imports, zxing, connections: once
+            run(photos[:warm])
+        names = list(runs)
         for r in range(rounds):
             batch = photos[warm + r * uploads : warm + (r + 1) * uploads]
-            if r % 2:
-                (h, h_cpu), (b, b_cpu) = http_rate(server, customers, batch), bare_rate(batch)
-            else:
-                (b, b_cpu), (h, h_cpu) = bare_rate(batch), http_rate(server, customers, batch)
-            ratios.append(h / b)
-            bares.append(b)
-            https.append(h)
-            cpu_ratios.append(h_cpu / b_cpu)
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                rate, cpu = runs[name](batch)
+                rates[name].append(rate)
+                cpus[name].append(cpu)
     shutil.rmtree(data_dir, ignore_errors=True)  # a clean run's ~100 MB of photos (a failed one keeps its log)
-    ratio = statistics.median(ratios)
+
+    def median_ratio(of: dict[str, list[float]], a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(of[a], of[b], strict=True))
+
+    ratio, floor_ratio = median_ratio(rates, "http", "bare"), median_ratio(rates, "floor", "bare")
     verdict = "met" if ratio >= TARGET else "NOT met"
     print(
         f"http photos/s ÷ bare validation: {ratio:.2f}x ({ENGINE_NAMES[engine]}, 1 worker, {CLIENTS} clients; "
@@ -266,9 +349,16 @@ def run_engine(engine: str, database_url: str, rounds: int, uploads: int) -> flo
         flush=True,
     )
     print(
-        f"  per round {', '.join(f'{x:.2f}' for x in ratios)}; http {statistics.median(https):.1f} photos/s, "
-        f"bare {statistics.median(bares):.1f} photos/s ({THREADS} threads) (medians); server CPU a photo "
-        f"{statistics.median(cpu_ratios):.2f}x the validation's own (median of the rounds)",
+        f"  floor, same rounds: a bare durable upload (plain Litestar: streamed to a file with its SHA-256, "
+        f"the same validation, fsync, rename; no database): {floor_ratio:.2f}x bare validation",
+        flush=True,
+    )
+    medians = {name: statistics.median(rates[name]) for name in rates}
+    per_round = ", ".join(f"{x / y:.2f}" for x, y in zip(rates["http"], rates["bare"], strict=True))
+    print(
+        f"  per round {per_round}; photos/s (medians) http {medians['http']:.1f}, floor {medians['floor']:.1f}, "
+        f"bare {medians['bare']:.1f} ({THREADS} threads); server CPU a photo {median_ratio(cpus, 'http', 'bare'):.2f}x "
+        f"the validation's own, the floor's {median_ratio(cpus, 'floor', 'bare'):.2f}x",
         flush=True,
     )
     return ratio

@@ -98,17 +98,22 @@ class Server:
 
     START_WITHIN_S = 120  # four workers importing on a busy 2-core machine took 20-40 s
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, argv: list[str] | None = None, ready_path: str = "/health"
+    ) -> None:
+        """`argv` another granian app to serve the same way (a bench's baseline), `ready_path` its liveness route."""
         self.env = env
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{env['PORT']}"
         self.workers = int(env["WORKERS"])
+        self.argv = argv or [str(VENV_BIN / "selfinstall"), "serve", "--workers", str(self.workers)]
+        self.ready_path = ready_path
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         log = self.log_path.open("wb")
         self._proc = subprocess.Popen(
-            [str(VENV_BIN / "selfinstall"), "serve", "--workers", str(self.workers)],
+            self.argv,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -118,7 +123,7 @@ class Server:
         while not self._ready():  # readiness, not a measurement
             if time.monotonic() > deadline or self._proc.poll() is not None:
                 self.__exit__()
-                raise RuntimeError(f"the service did not start; see {self.log_path}")
+                raise RuntimeError(f"{' '.join(self.argv)} did not start; see {self.log_path}")
             time.sleep(0.2)
         return self
 
@@ -126,7 +131,7 @@ class Server:
         if self.log_path.read_bytes().count(b"Started worker-") < self.workers:
             return False
         try:
-            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
@@ -253,7 +258,37 @@ def scratch_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="selfinstall-load-"))
 
 
+def baseline(target: str, env: dict[str, str], log_path: Path, ready_path: str) -> Server:
+    """A bench's baseline app (`module:factory`) served the way `selfinstall serve` serves the service
+    (granian, ASGI, the same worker count and log settings), in its own process on a port of its own."""
+    env = {**env, "PORT": str(free_port())}
+    argv = [str(VENV_BIN / "python"), "-m", "bench.load_setup", "serve", target, env["PORT"], env["WORKERS"]]
+    return Server(env, log_path, argv, ready_path)
+
+
+def _serve(target: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from backend.logs import granian_log_config
+
+    Granian(
+        target,
+        factory=True,
+        interface=Interfaces.ASGI,
+        address="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_dictconfig=granian_log_config("json"),
+    ).serve()
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["prepare"] or len(sys.argv) != 4:
-        raise SystemExit("usage: python -m bench.load_setup prepare CLIENTS OUTPUT.json")
-    Path(sys.argv[3]).write_bytes(msgspec.json.encode(asyncio.run(_prepare(int(sys.argv[2])))))
+    if sys.argv[1:2] == ["serve"] and len(sys.argv) == 5:
+        _serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["prepare"] and len(sys.argv) == 4:
+        Path(sys.argv[3]).write_bytes(msgspec.json.encode(asyncio.run(_prepare(int(sys.argv[2])))))
+    else:
+        raise SystemExit(
+            "usage: python -m bench.load_setup prepare CLIENTS OUTPUT.json | serve MODULE:FACTORY PORT WORKERS"
+        )
