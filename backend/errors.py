@@ -728,6 +728,12 @@ class TooLarge(DomainError):
     status = 413
 
 
+def photo_limit_mb(limit_bytes: int) -> int:
+    """A photo's size limit as photo/too-large says it: whole MB (MiB), rounded down. The one place it is
+    computed: the API's upload, the resumable upload and the portal's page all say the same number."""
+    return limit_bytes // (1024 * 1024)
+
+
 class Unsupported(DomainError):
     status = 415
 

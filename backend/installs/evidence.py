@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from backend.errors import BadRequest, Invalid, TooLarge, Unsupported
+from backend.errors import BadRequest, Invalid, TooLarge, Unsupported, photo_limit_mb
 from backend.installs import repository as repo
 from backend.installs.asked import EXTRA_SLOT_PREFIX, asked_photo_slot
 from backend.installs.context import InstallContext
@@ -107,7 +107,7 @@ async def admit_photo(
         raise Unsupported("photo/unsupported-type")
     limit = ctx.settings.max_photo_bytes
     if declared_size is not None and declared_size > limit:
-        raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024))
+        raise TooLarge("photo/too-large", limit_mb=photo_limit_mb(limit))
     return snap
 
 
@@ -212,7 +212,7 @@ async def _receive(ctx: InstallContext, chunks: AsyncIterable[bytes]) -> StagedU
     try:
         staged = await ctx.store.receive(chunks, limit)
     except UploadTooLarge:
-        raise TooLarge("photo/too-large", limit_mb=limit // (1024 * 1024)) from None
+        raise TooLarge("photo/too-large", limit_mb=photo_limit_mb(limit)) from None
     except UploadInterrupted:
         raise BadRequest("photo/incomplete-upload") from None
     if staged.size == 0:

@@ -23,7 +23,7 @@ from litestar.response import Redirect, Template
 
 from backend.console import sessions
 from backend.console.oidc import pasted_tokens_allowed, provider_sign_in
-from backend.errors import MESSAGES, DomainError
+from backend.errors import MESSAGES, DomainError, photo_limit_mb
 from backend.i18n import N_, DataWords, translate
 from backend.installs import conversation, service
 from backend.installs.asked import EXTRA_SLOT_PREFIX
@@ -108,12 +108,9 @@ def _flash(lang: str, code: str | None, ctx: InstallContext | None = None) -> di
     if code in REFUSED:
         return {"kind": "error", "text": translate(lang, REFUSED[code])}
     if code in MESSAGES:  # its parameters are not in the URL: a limit is the settings', any other reads as …
-        known = _Blank({"limit_mb": str(ctx.settings.max_photo_bytes // MIB)} if ctx else {})
+        known = _Blank({"limit_mb": str(photo_limit_mb(ctx.settings.max_photo_bytes))} if ctx else {})
         return {"kind": "error", "text": translate(lang, MESSAGES[code].detail).format_map(known)}
     return None
-
-
-MIB = 1024 * 1024  # photo/too-large says its limit in MB, as the API's upload computes it
 
 
 class _Blank(dict[str, str]):

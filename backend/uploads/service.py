@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from backend.errors import BadRequest, Conflict, DomainError, NotFound, TooLarge
+from backend.errors import BadRequest, Conflict, DomainError, NotFound, TooLarge, photo_limit_mb
 from backend.installs.context import InstallContext
 from backend.installs.evidence import admit_photo, upload_photo
 from backend.installs.records import PhotoRec
@@ -47,7 +47,7 @@ class UploadTooBig(TooLarge):
     """413 naming the limit (the draft: a 413 caused by an upload limit carries Upload-Limit)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__("photo/too-large", limit_mb=limit // (1024 * 1024))
+        super().__init__("photo/too-large", limit_mb=photo_limit_mb(limit))
         self.headers = {"Upload-Limit": f"max-size={limit}"}  # type: ignore[misc]
 
 
