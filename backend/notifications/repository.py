@@ -106,17 +106,6 @@ async def retry_at(notification_id: uuid.UUID, attempts: int, at: datetime, erro
     ).where(Notification.id == notification_id)
 
 
-async def of_install(install_id: uuid.UUID) -> list[NotificationRec]:
-    """What an install's customer was (or will be) told, oldest first."""
-    rows = await (
-        Notification.select()
-        .where(Notification.install == install_id)
-        .order_by(Notification.created_at)
-        .output(load_json=True)
-    )
-    return [msgspec.convert(r, NotificationRec, strict=False) for r in rows]
-
-
 async def errands_since(subject: str, errand: str, since: datetime) -> int:
     """How many `errand` messages a customer caused since `since` (notifications_subject)."""
     return await Notification.count().where(

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import msgspec
 from httpx import AsyncClient
 
 from backend.auth import issue_token
-from backend.notifications import repository as repo
 from backend.notifications.repository import NotificationRec
 from backend.notifications.sender import ADDRESS_PATH
+from backend.notifications.tables import Notification
 from backend.notifications.tokens import address_token
 from backend.principal import Role
 from backend.settings import DEV_UNSUBSCRIBE_SECRET, Settings
@@ -68,7 +69,14 @@ async def confirm(client: AsyncClient, subject: str, email: str) -> None:
 
 
 async def told(install_id: str) -> list[NotificationRec]:
-    return await repo.of_install(uuid.UUID(install_id))
+    """What an install's customer was (or will be) told, oldest first (tests only: no index serves it)."""
+    rows = await (
+        Notification.select()
+        .where(Notification.install == uuid.UUID(install_id))
+        .order_by(Notification.created_at)
+        .output(load_json=True)
+    )
+    return [msgspec.convert(r, NotificationRec, strict=False) for r in rows]
 
 
 def body_of(message: EmailMessage) -> str:
