@@ -17,7 +17,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from piccolo.engine.postgres import PostgresEngine
 
@@ -78,6 +77,7 @@ from backend.ratelimit import Limiter, RateLimit
 from backend.review import flows as review_flows
 from backend.review.http import ReviewController
 from backend.settings import Settings, check_production_ready, get_settings
+from backend.static_files import StaticDirectory, static_urls
 from backend.uploads.sweep import upload_round
 from mobile_api.v1.connections import ConnectionController
 from mobile_api.v1.deps import DEPENDENCIES
@@ -236,6 +236,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Last: a request refused above never touches its key; a POST without the header passes for free.
     middleware.append(DefineMiddleware(IdempotencyKeys))
     console_dir, portal_dir = Path(__file__).parent / "console", Path(__file__).parent / "portal"
+    portal_static = StaticDirectory("/portal/static", portal_dir / "static")
+    console_static = StaticDirectory("/console/static", console_dir / "static")
     app = Litestar(
         route_handlers=[
             live,
@@ -269,23 +271,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AnswerController,  # the extra photo a specialist asks for
             PortalUploadController,  # the guide's photos, resumable (over backend/uploads)
             *([PortalSignInController] if provider_sign_in(settings) else []),
-            create_static_files_router(
-                path="/portal/static",
-                directories=[portal_dir / "static"],
-                include_in_schema=False,
-                opt={"exclude_from_auth": True},
-            ),
-            create_static_files_router(
-                path="/console/static",
-                directories=[console_dir / "static"],
-                include_in_schema=False,
-                opt={"exclude_from_auth": True},
-            ),
+            portal_static.router(),  # content-hashed URLs, cached for good, gzip'd (backend/static_files.py)
+            console_static.router(),
         ],
         template_config=TemplateConfig(
             directory=[console_dir / "templates", portal_dir / "templates"],  # the portal's under portal/
             engine=JinjaTemplateEngine,
-            engine_callback=add_template_helpers,
+            engine_callback=lambda engine: add_template_helpers(engine, static_urls(portal_static, console_static)),
         ),
         # Forms of the console and the portal carry a CSRF token; the JSON APIs use bearer tokens, not cookies.
         csrf_config=CSRFConfig(
@@ -302,6 +294,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "^/health",
                 "^/metrics",
                 "^/schema",
+                "^/portal/static/",  # files, not forms: no token cookie on their answers
+                "^/console/static/",
             ],
         ),
         dependencies=DEPENDENCIES,

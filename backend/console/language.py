@@ -4,6 +4,7 @@ templates for `_` calls, pyproject.toml's [tool.babel])."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import pass_context
@@ -49,10 +50,11 @@ def _say(context: Context, msgid: str, /, **params: Any) -> str:
     return translate(reader_language(context), str(msgid), **params)
 
 
-def add_template_helpers(engine: JinjaTemplateEngine) -> None:
-    """TemplateConfig's engine_callback: the time filters (backend/console/times.py), `_`, `codes` and
-    `reader_language()` (the page's `<html lang>`)."""
+def add_template_helpers(engine: JinjaTemplateEngine, static_url: Callable[[str], str]) -> None:
+    """TemplateConfig's engine_callback (with the app's `static_url`, backend/static_files.py): the time filters
+    (backend/console/times.py), `_`, `codes`, `reader_language()` (the page's `<html lang>`) and `static_url()`."""
     add_time_filters(engine)
+    engine.engine.globals["static_url"] = static_url
     engine.engine.globals["_"] = _say
     engine.engine.globals["reader_language"] = pass_context(reader_language)
     engine.engine.globals["codes"] = CODES

@@ -25,6 +25,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Request, async_p
 
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import ARNHEM, Factory
+from tests.helpers.static import hashed
 from tests.portal.test_portal_browser import _accessible
 
 TYPIST = "cust-bram"  # demo customers: the demo sign-in offers only those
@@ -36,7 +37,7 @@ PHONE: dict[str, Any] = {
     "locale": "nl-NL",
     "geolocation": {"latitude": ARNHEM[0], "longitude": ARNHEM[1], "accuracy": 9},
 }
-READER = "/portal/static/vendor/zxing-wasm/zxing_reader.wasm"
+READER = hashed("/portal/static/vendor/zxing-wasm/zxing_reader.wasm")  # as the page names it to scan.js
 
 
 def _photos(make: Factory, serial: str, payload: str, folder: Path) -> dict[str, Path]:

@@ -15,6 +15,7 @@ from backend.portal.access import COOKIE
 from backend.portal.guide import PHOTO_FORM_BYTES
 from backend.principal import Principal, Role
 from tests.factories import Factory
+from tests.helpers.static import hashed
 from tests.mobile_api.helpers import Draft, new_install, problem
 from tests.portal.helpers import form, portal_headers
 from tests.portal.test_portal_pages import _portal
@@ -54,7 +55,7 @@ class TestResumablePhoto:
         await client.post(f"{guide}/scan", headers=headers, data=form(headers, payload=payload))
         page = await client.get(guide, headers=headers)  # the photo step offers the resumable path to the script
         assert f'data-upload="/portal/installs/{d.id}/uploads/{SLOT}"' in page.text
-        assert '<script src="/portal/static/upload.js" defer></script>' in page.text
+        assert f'<script src="{hashed("/portal/static/upload.js")}" defer></script>' in page.text
         assert 'data-retrying="Verbinding weg, we proberen het opnieuw… (poging {attempt} van {tries})"' in page.text
         english = await client.get(guide, headers={**headers, **EN})  # the script's words come with the page
         assert 'data-retrying="Connection lost, we are trying again… (try {attempt} of {tries})"' in english.text

@@ -156,7 +156,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/console/outbox/{delivery_id:int}/retry"): Route(CONSOLE_ADMIN),
     ("GET", "/console/figures"): Route(CONSOLE_ADMIN),
     ("GET", "/console/settings"): Route(CONSOLE_ADMIN),
-    ("GET", "/console/static/{file_path:path}"): Route(None),
+    ("GET", "/console/static/{file_path:path}"): Route(None, query=("v",)),
     # The customers' portal (backend/portal): its own session cookie, none of these sends one.
     ("GET", "/portal"): Route(None, query=("msg",)),
     ("GET", "/portal/login"): Route(None),
@@ -180,7 +180,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # The guide's photos in resumable chunks (backend/portal/uploads.py); HEAD is the offset.
     ("POST", PORTAL_INSTALL + "/uploads/{slot:str}"): Route(None, elsewhere="tests/portal/test_portal_uploads.py"),
     ("PATCH", "/portal/uploads/{upload_id:uuid}"): Route(None, elsewhere="tests/portal/test_portal_uploads.py"),
-    ("GET", "/portal/static/{file_path:path}"): Route(None),
+    ("GET", "/portal/static/{file_path:path}"): Route(None, query=("v",)),
     ("GET", "/schema"): Route(None),
     ("GET", "/schema/swagger"): Route(None),
     ("GET", "/schema/openapi.json"): Route(None),

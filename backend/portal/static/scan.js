@@ -1,10 +1,10 @@
 // The guide's label step (portal/guide.html): read the QR from the phone's camera into the typed-code form,
 // which stays the fallback. The reader is the browser's BarcodeDetector where it has one; otherwise zxing-cpp
 // built to WebAssembly (zxing-wasm, vendor/zxing-wasm, served by this app), fetched only when the customer
-// presses the button: about 1 MB that no page carries before then.
+// presses the button: about 1 MB that no page carries before then. The page names the reader's two files
+// (data-reader, data-wasm) by their content-hashed URLs, which browsers keep for good (backend/static_files.py).
 (function () {
   "use strict";
-  var VENDOR = "/portal/static/vendor/zxing-wasm/";
   var scanner = document.querySelector("[data-scan]");
   if (!scanner || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
   var form = document.querySelector("form[data-scan-form]");
@@ -23,7 +23,7 @@
   }
 
   function wasmReader() {
-    return script(VENDOR + "reader.js").then(function () {
+    return script(scanner.dataset.reader).then(function () {
       var zxing = window.ZXingWASM;
       var canvas = document.createElement("canvas");
       var context = canvas.getContext("2d", { willReadFrequently: true });
@@ -38,7 +38,7 @@
         });
       };
       // The .wasm from this app, not the package's default CDN; compiled now, so a failure shows before scanning.
-      var located = { locateFile: function (path, prefix) { return /\.wasm$/.test(path) ? VENDOR + path : prefix + path; } };
+      var located = { locateFile: function (path, prefix) { return /\.wasm$/.test(path) ? scanner.dataset.wasm : prefix + path; } };
       return zxing.prepareZXingModule({ overrides: located, fireImmediately: true }).then(function () { return read; });
     });
   }
