@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from backend.errors import Unavailable
 
 # Probes, and static files a browser fetches beside a page (cheap, and never retried by a browser).
-EXEMPT_PREFIXES = ("/health", "/metrics", "/console/static")
+EXEMPT_PREFIXES = ("/health", "/metrics", "/console/static", "/portal/static")
 
 
 @dataclass

@@ -120,12 +120,13 @@ class TestInFlightBound:
         r = await c.post(BASE, json=body, headers=d.who.headers)  # the app's retry
         assert r.status_code == 201, r.text
 
-    async def test_health_and_metrics_are_never_refused(self, bounded: Bounded, make: Factory) -> None:
+    async def test_health_metrics_and_static_files_are_never_refused(self, bounded: Bounded, make: Factory) -> None:
         d = await new_install(bounded.client, make)
         working = WorkingUpload(bounded, d, make.photo("cabinet_overview"))
         try:
             await bounded.until_in_flight(1)
-            for path in ("/health", "/health/live", "/health/ready", "/metrics"):
+            statics = ("/portal/static/portal.css", "/console/static/console.css")
+            for path in ("/health", "/health/live", "/health/ready", "/metrics", *statics):
                 assert (await bounded.client.get(path)).status_code == 200, path
         finally:
             assert (await working.done()).status_code == 201
