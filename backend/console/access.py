@@ -1,13 +1,17 @@
-"""Who may open a console page: the session cookie names a specialist or an admin, each page names the
-role it is for. No session: the sign-in page. The other role: a 403 page in words, with a link home."""
+"""Who may open a console page: the session cookie names a specialist or an admin (`StaffSession`, before
+any body is read), each controller names the role it is for (its `staff` guard). No session: the sign-in
+page. The other role: a 403 page in words, with a link home."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.console import sessions
 from backend.console.said import reader
@@ -49,19 +53,38 @@ HANDLERS: dict[type[Exception], Any] = {
 }
 
 
-async def principal_of(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
+async def principal_of(connection: ASGIConnection[Any, Any, Any, Any], ctx: InstallContext) -> Principal | None:
     """The specialist or admin whose session the cookie names."""
-    return await sessions.session_principal(request.cookies.get(COOKIE), ctx.clock())
+    return await sessions.session_principal(connection.cookies.get(COOKIE), ctx.clock())
 
 
-async def require(request: Request[Any, Any, Any], ctx: InstallContext, role: Role) -> Principal:
-    """The session's principal if it is of `role`; else the sign-in page or the 403 page."""
-    who = await principal_of(request, ctx)
-    if who is None:
-        raise ConsoleLoginRequired
-    if who.role is not role:
-        raise ConsoleForbidden(who, role)
-    return who
+class StaffSession:
+    """Middleware of every console controller that needs a signed-in member of staff: the session's
+    principal becomes `scope["user"]` (`request.user`, as the API's bearer middleware does); without one,
+    the sign-in page. A controller's middleware runs outside the CSRF middleware, which reads a form body
+    to find its token, and outside the handler's parameters: an anonymous request is answered before any
+    of its body is received or parsed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+        who = await principal_of(connection, connection.app.state.ctx)
+        if who is None:
+            raise ConsoleLoginRequired
+        scope["user"] = who
+        await self.app(scope, receive, send)
+
+
+def staff(role: Role):  # noqa: ANN201 - a Litestar guard factory
+    """A guard: the session (`StaffSession`'s) is of `role`, else the 403 page in words."""
+
+    async def guard(connection: ASGIConnection[Any, Principal, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.user.role is not role:
+            raise ConsoleForbidden(connection.user, role)
+
+    return guard
 
 
 def session_cookie(value: str, max_age: int) -> Cookie:

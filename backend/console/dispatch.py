@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from backend.batches import CSV, read_batch
 from backend.bounds import LINE
-from backend.console.access import HANDLERS, require
+from backend.console.access import HANDLERS, StaffSession, staff
 from backend.console.language import type_words
 from backend.console.said import bad_lines, error_flash, flash, reader
 from backend.console.words import ASSIGNEE_WORDS, JOB_STATE_WORDS
@@ -126,11 +126,13 @@ class DispatchController(Controller):
     path = "/console/jobs"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [StaffSession]
+    guards = [staff(Role.ADMIN)]
 
     @get("/")
     async def jobs(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         job_state: Annotated[str | None, QueryParameter(name="state")] = None,
         installer: FromQuery[str | None] = None,
@@ -138,7 +140,7 @@ class DispatchController(Controller):
         msg: FromQuery[str | None] = None,
     ) -> Template:
         """Jobs by window start, of one state or installer, 25 a page."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         state = job_state if job_state in JOB_STATE_WORDS else None
         lang = reader(request)
         installer_filter = _installer_filter(installer)
@@ -148,9 +150,9 @@ class DispatchController(Controller):
 
     @post("/", status_code=303)
     async def create(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Form
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], data: Form
     ) -> Response[Any]:
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         try:
             item = _read(data, JobIn, JOB_COLUMNS, _INVALID)
             await service.create_jobs(ctx, who, [job_draft(1, item)], _INVALID)
@@ -160,10 +162,10 @@ class DispatchController(Controller):
 
     @post("/import", status_code=303, request_max_body_size=5 * 1024 * 1024)
     async def import_csv(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Upload
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], data: Upload
     ) -> Response[Any]:
         """A CSV file with the admin API's header: every line a job, all or none."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         upload = data.get("file")
         body = await upload.read() if isinstance(upload, UploadFile) else b""
         try:
@@ -175,9 +177,13 @@ class DispatchController(Controller):
 
     @post("/{job_id:int}/assign", status_code=303)
     async def assign(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], job_id: FromPath[int], data: Form
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        job_id: FromPath[int],
+        data: Form,
     ) -> Response[Any]:
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         try:
             item = _read(data, AssignJobIn, ("version", "installer", "self_install"), _INVALID)
             await service.assign_job(ctx, who, job_id, item.version, item.installer, item.self_install)
@@ -187,9 +193,13 @@ class DispatchController(Controller):
 
     @post("/{job_id:int}/cancel", status_code=303)
     async def cancel(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], job_id: FromPath[int], data: Form
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        job_id: FromPath[int],
+        data: Form,
     ) -> Response[Any]:
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         try:
             item = _read(data, CancelJobIn, ("version", "reason"), _INVALID)
             await service.cancel_job(ctx, who, job_id, item.version, item.reason)

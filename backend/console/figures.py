@@ -10,18 +10,16 @@ from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.response import Template
 from prometheus_client.core import Metric
 
-from backend.console.access import HANDLERS, require
+from backend.console.access import HANDLERS, StaffSession, staff
 from backend.console.charts import Bar, bar_chart, number, percent, share_chart
 from backend.console.said import reader
 from backend.console.words import DEVICE_REPORT_WORDS, KIND_WORDS, OUTCOME_WORDS, WAITING_WORDS
 from backend.i18n import N_, translate
-from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
-from backend.principal import Role
+from backend.principal import Principal, Role
 
 _OUTCOME_TONES = {"approved": "good", "needs_retake": "warn", "in_review": "bad"}
 
@@ -138,13 +136,13 @@ class FiguresController(Controller):
     path = "/console/figures"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [StaffSession]
+    guards = [staff(Role.ADMIN)]
 
     @get("/")
-    async def figures(
-        self, request: Request[Any, Any, Any], state: State, ctx: NamedDependency[InstallContext]
-    ) -> Template:
+    async def figures(self, request: Request[Principal, Any, Any], state: State) -> Template:
         """The operator's figures as charts."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         families, age = await state.metrics.current()
         return Template(
             "figures.html",

@@ -1,19 +1,20 @@
 """/console: the specialists' web pages (the operators' are beside them: backend/console/pages.py).
 Signing in with a specialist's or an admin's token opens a server-side session
 (backend/console/sessions.py) whose random id lives in a Secure, HttpOnly, SameSite=Strict cookie
-(backend/console/access.py: which role a page is for); signing out ends it. Every form carries a
-CSRF token (Litestar's CSRF middleware); every response carries the security headers of
+(backend/console/access.py: the session before any body is read, which role a page is for); signing out
+ends it. Every form carries a CSRF token (Litestar's CSRF middleware); a case page's forms are read as
+the review API's request Structs; every response carries the security headers of
 backend/console/headers.py (a hook in create_app)."""
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -22,9 +23,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Stream, Template
 
-from backend.bounds import PROSE
 from backend.console import sessions
-from backend.console.access import COOKIE, HANDLERS, HOME, principal_of, require, session_cookie
+from backend.console.access import COOKIE, HANDLERS, HOME, StaffSession, principal_of, session_cookie, staff
 from backend.console.annotate import annotated_jpeg
 from backend.console.charts import number
 from backend.console.oidc import CONSOLE_ROLES, STAFF_ONLY, pasted_tokens_allowed, provider_sign_in
@@ -40,19 +40,19 @@ from backend.installs.conversation import Ask
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.jobs import visits
 from backend.jobs.planning import load_planning_rule
+from backend.jobs.visit_http import OfferVisitIn
 from backend.local_time import OPERATOR_ZONE
 from backend.principal import Principal, Role
 from backend.review import followups, service
 from backend.review.config import load_review_config
+from backend.review.http import DecisionIn, VerdictIn
 from backend.review.views import CheckDetail, case_view, queue_view
 from backend.storage.serve import photo_response
 from backend.validation.results import Reason
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-async def _require(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
-    return await require(request, ctx, Role.SPECIALIST)
+Wire = TypeVar("Wire", bound=msgspec.Struct)
+_CSRF_FIELD = "_csrf_token"  # the hidden field Litestar's `csrf_input` renders into every form
 
 
 def _login_page(
@@ -90,28 +90,30 @@ async def _act(action: Awaitable[object], case_id: int, success: str) -> Redirec
     return _back(case_id, success)
 
 
-def _form_ok(data: dict[str, str]) -> bool:
-    """A review form the database can store: a version that fits `integer` (`"²".isdigit()` is True,
-    `int("²")` fails) and no NUL or control character in any field."""
-    return bool(_VERSION.fullmatch(data.get("version", ""))) and all(_PROSE.search(v) for v in data.values())
+def _filled(form: Mapping[str, str]) -> dict[str, str]:
+    """A form's fields that were filled in, trimmed (an empty field is one not sent: the request Struct's
+    default), without the CSRF token (the middleware's, no field of any request)."""
+    return {k: v.strip() for k, v in form.items() if v.strip() and k != _CSRF_FIELD}
 
 
-_VERSION = re.compile(r"[1-9][0-9]{0,8}")
-_PROSE = re.compile(PROSE)
-
-
-def _asked_question(data: dict[str, str]) -> str | None:
-    return data.get("question", "").strip()[:2000] or None
+def _wire(values: dict[str, Any], struct: type[Wire]) -> Wire | None:
+    """A case-page form as the API's request Struct, so one definition says what it may carry (an unknown
+    field refused too); the version from text (`strict=False`). None where the API refuses the same values."""
+    try:
+        return msgspec.convert(values, struct, strict=False)
+    except (msgspec.ValidationError, DomainError):  # DomainError: WireRequest's timestamp bounds
+        return None
 
 
 def _back(case_id: int, code: str) -> Redirect:
     return Redirect(f"/console/cases/{case_id}?msg={code}", status_code=303)
 
 
-class ConsoleController(Controller):
+class ConsoleLoginController(Controller):
+    """The console's pages without a session: the index, signing in with a pasted token, signing out."""
+
     path = "/console"
     include_in_schema = False
-    exception_handlers = HANDLERS
 
     @get("/")
     async def index(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Redirect:
@@ -148,17 +150,27 @@ class ConsoleController(Controller):
         await sessions.end_session(request.cookies.get(COOKIE))
         return Redirect("/console/login", status_code=303, cookies=[session_cookie("", 0)])
 
+
+class ConsoleController(Controller):
+    """The specialists' pages: the queue, a case and its forms."""
+
+    path = "/console"
+    include_in_schema = False
+    exception_handlers = HANDLERS
+    middleware = [StaffSession]
+    guards = [staff(Role.SPECIALIST)]
+
     @get("/queue")
     async def queue(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         reason: FromQuery[str | None] = None,
         asset_type: FromQuery[str | None] = None,
         kind: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        who = await _require(request, ctx)
+        who = request.user
         reason = reason if reason in {r.value for r in Reason} else None
         asset_type = asset_type if asset_type in ctx.catalog.types else None
         kind = kind if kind in KIND_WORDS else None
@@ -188,12 +200,12 @@ class ConsoleController(Controller):
     @get("/cases/{case_id:int}")
     async def case(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         case_id: FromPath[int],
         msg: FromQuery[str | None] = None,
     ) -> Template:
-        who = await _require(request, ctx)
+        who = request.user
         detail = await service.case_detail(who, case_id)
         view = case_view(ctx, detail)
         conn = detail.snapshot.connection
@@ -247,13 +259,8 @@ class ConsoleController(Controller):
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/annotated.jpg", media_type="image/jpeg")
     async def annotated(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[InstallContext],
-        case_id: FromPath[int],
-        photo_id: FromPath[int],
+        self, ctx: NamedDependency[InstallContext], case_id: FromPath[int], photo_id: FromPath[int]
     ) -> Response[bytes]:
-        await _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
         async with ctx.store.original_file(photo.sha256) as path:
             data = await ctx.run_cpu(annotated_jpeg, path)
@@ -261,47 +268,47 @@ class ConsoleController(Controller):
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/original")
     async def original(
-        self,
-        request: Request[Any, Any, Any],
-        ctx: NamedDependency[InstallContext],
-        case_id: FromPath[int],
-        photo_id: FromPath[int],
+        self, ctx: NamedDependency[InstallContext], case_id: FromPath[int], photo_id: FromPath[int]
     ) -> Stream:
-        await _require(request, ctx)
         photo = await service.original_photo(case_id, photo_id)
         return photo_response(await ctx.store.original(photo.sha256), photo.content_type)
 
     @post("/cases/{case_id:int}/claim", status_code=303)
     async def claim(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
     ) -> Redirect:
-        return await _act(service.claim(ctx, await _require(request, ctx), case_id), case_id, "claimed")
+        return await _act(service.claim(ctx, request.user, case_id), case_id, "claimed")
 
     @post("/cases/{case_id:int}/release", status_code=303)
     async def release(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
     ) -> Redirect:
-        return await _act(service.release(ctx, await _require(request, ctx), case_id), case_id, "released")
+        return await _act(service.release(ctx, request.user, case_id), case_id, "released")
 
     @post("/cases/{case_id:int}/decision", status_code=303)
     async def decision(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        data: Form,
     ) -> Redirect:
-        who = await _require(request, ctx)
-        outcome = data.get("outcome", "")
-        if outcome not in ("approve", "reject", "request_info") or not _form_ok(data):
+        """Approve, reject or ask for information: the form read as the API's DecisionIn."""
+        item = _wire(_filled(data), DecisionIn)
+        if item is None:
             return _back(case_id, "request/invalid")
+        ask = Ask(photo_label=item.extra_photo, question=item.question)
         try:
             case = await service.decide(
                 ctx,
-                who,
+                request.user,
                 case_id,
-                outcome,
-                data.get("reason_code", ""),  # type: ignore[arg-type]
-                data.get("note", "")[:4000],
-                data.get("message_to_customer", "")[:2000],
-                int(data["version"]),
-                Ask(photo_label=data.get("extra_photo", "").strip()[:200] or None, question=_asked_question(data)),
+                item.outcome,
+                item.reason_code,
+                item.note,
+                item.message_to_customer,
+                item.version,
+                ask,
             )
         except DomainError as exc:
             return _back(case_id, exc.code)
@@ -309,32 +316,45 @@ class ConsoleController(Controller):
 
     @post("/cases/{case_id:int}/verdict", status_code=303)
     async def verdict(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        data: Form,
     ) -> Redirect:
-        who = await _require(request, ctx)
-        if data.get("verdict", "") not in VERDICT_WORDS or not _form_ok(data):
+        """Close a follow-up: the form read as the API's VerdictIn."""
+        item = _wire(_filled(data), VerdictIn)
+        if item is None:
             return _back(case_id, "request/invalid")
-        action = followups.give_verdict(
-            ctx, who, case_id, data["verdict"], data.get("note", "")[:4000], int(data["version"])
-        )
+        action = followups.give_verdict(ctx, request.user, case_id, item.verdict, item.note, item.version)
         return await _act(action, case_id, "verdict")
 
     @post("/cases/{case_id:int}/visit", status_code=303)
     async def visit(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int], data: Form
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        case_id: FromPath[int],
+        data: Form,
     ) -> Redirect:
-        """Plan a visit: the windows typed in (local time), or the planning rule's when none is."""
-        who = await _require(request, ctx)
-        windows = _visit_windows(data)
-        if windows is None or not all(_PROSE.search(v) for v in data.values()):
+        """Plan a visit: the windows typed in (local time), or the planning rule's when none is; the form
+        read as the API's OfferVisitIn."""
+        windows, filled = _visit_windows(data), _filled(data)
+        values: dict[str, Any] = {name: filled[field] for field, name in _VISIT_FIELDS.items() if field in filled}
+        if windows:
+            values["windows"] = [{"window_start": start, "window_end": end} for start, end in windows]
+        item = _wire(values, OfferVisitIn) if windows is not None else None
+        if item is None:
             return _back(case_id, "request/invalid")
-        installer, note = data.get("visit_installer", "").strip()[:128] or None, data.get("visit_note", "")[:2000]
+        typed = [(w.window_start, w.window_end) for w in item.windows] if item.windows is not None else None
         urls = ctx.settings.webhook_urls
-        action = visits.offer_visit(urls, who, case_id, ctx.clock(), windows or None, installer, note)
+        action = visits.offer_visit(urls, request.user, case_id, ctx.clock(), typed, item.installer, item.note)
         return await _act(action, case_id, "visit_offered")
 
 
 VISIT_FORM_ROWS = 3  # windows a specialist may type on the case page
+# The form's own names (the case page has another form's `note`) and the request's; the windows are typed in rows.
+_VISIT_FIELDS = {"visit_installer": "installer", "visit_note": "note"}
 
 
 def _visit_windows(data: dict[str, str]) -> list[tuple[datetime, datetime]] | None:

@@ -15,7 +15,7 @@ from litestar.response import Template
 
 from backend.admin.assets import cursor_serial
 from backend.bounds import LINE
-from backend.console.access import HANDLERS, require
+from backend.console.access import HANDLERS, StaffSession, staff
 from backend.console.language import type_words
 from backend.console.said import error_flash, reader
 from backend.console.words import ASSET_STATUS_WORDS, SEARCH_WORDS
@@ -98,11 +98,13 @@ class InventoryController(Controller):
     path = "/console"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [StaffSession]
+    guards = [staff(Role.ADMIN)]
 
     @get("/assets")
     async def assets(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         serial: FromQuery[str | None] = None,
         asset_type: FromQuery[str | None] = None,
@@ -111,7 +113,7 @@ class InventoryController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> Template:
         """Assets by serial, 25 a page, narrowed by type, status or label key; the label keys' counts."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         lang = reader(request)
         fields, wrong = _searched(lang, serial=serial, key_id=key_id)
         if asset_type in ctx.catalog.types:
@@ -121,17 +123,19 @@ class InventoryController(Controller):
         return await _assets_page(ctx, who, lang, fields, wrong, cursor)
 
     @get("/assets/keys")
-    async def keys(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
+    async def keys(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
         """How many assets' labels each QR key signed: counted when asked (it reads the whole label-key
         index), not on every asset search."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         return Template("label_keys.html", context={"who": who, "flash": None, "keys": await label_keys(ctx, who)})
 
     @post("/assets/labels.svg", status_code=200, media_type="image/svg+xml")
-    async def label_sheet(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[Any]:
+    async def label_sheet(
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]
+    ) -> Response[Any]:
         """An A4 sheet with the labels of the chosen assets (at most one sheet), signed with the active key. A
         POST form (with its CSRF token): printing issues the labels, recording their key; no GET writes."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         lang = reader(request)
         form = await request.form()
         serials = [s.strip() for s in form.getall("serial", []) if isinstance(s, str) and s.strip()]
@@ -153,7 +157,7 @@ class InventoryController(Controller):
     @get("/connections")
     async def connections(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         ean: FromQuery[str | None] = None,
         postcode: FromQuery[str | None] = None,
@@ -162,7 +166,7 @@ class InventoryController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> Template:
         """Connections by EAN, 25 a page, narrowed by EAN, address (postcode, house number) or customer."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         lang = reader(request)
         fields, wrong = _searched(lang, ean=ean, postcode=postcode, house_number=house_number, owner=owner)
         rows, flash, next_cursor, status = [], None, None, 200

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from backend.console.access import HANDLERS, require
+from backend.console.access import HANDLERS, StaffSession, staff
 from backend.console.said import error_flash, flash, reader
 from backend.console.words import DELIVERY_STATE_WORDS, EVENT_WORDS
 from backend.cursor import decode_cursor, encode_cursor
@@ -58,27 +58,29 @@ class OutboxController(Controller):
     path = "/console/outbox"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [StaffSession]
+    guards = [staff(Role.ADMIN)]
 
     @get("/")
     async def outbox(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         delivery_state: Annotated[str | None, QueryParameter(name="state")] = None,
         cursor: FromQuery[str | None] = None,
         msg: FromQuery[str | None] = None,
     ) -> Template:
         """The backlog and the failing (or dead) deliveries, 25 a page."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         state: State = "dead" if delivery_state == "dead" else "failing"
         return await _page(ctx, who, state, cursor, flash(msg, reader(request)))
 
     @post("/{delivery_id:int}/retry", status_code=303)
     async def retry(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], delivery_id: FromPath[int]
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], delivery_id: FromPath[int]
     ) -> Redirect | Template:
         """Send one delivery again now (a dead one comes back to life with a fresh maximum age)."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         try:
             retried = await service.retry_delivery(who, delivery_id, ctx.clock())
         except DomainError as exc:

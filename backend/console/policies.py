@@ -11,7 +11,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from backend.console.access import HANDLERS, require
+from backend.console.access import HANDLERS, StaffSession, staff
 from backend.console.said import reader
 from backend.console.times import WEEKDAYS
 from backend.console.words import INSTALLER_WORDS, KIND_WORDS, POLICY_SECTION_WORDS
@@ -19,7 +19,7 @@ from backend.i18n import N_, DataWords, translate
 from backend.installs.context import InstallContext
 from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.local_time import OPERATOR_ZONE
-from backend.principal import Role
+from backend.principal import Principal, Role
 from backend.review.config import load_review_config
 
 _YES_NO = {True: N_("yes"), False: N_("no")}
@@ -92,11 +92,13 @@ class PoliciesController(Controller):
     path = "/console/settings"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [StaffSession]
+    guards = [staff(Role.ADMIN)]
 
     @get("/")
-    async def settings(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
+    async def settings(self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]) -> Template:
         """The catalog, policy and review versions in force and their key values."""
-        who = await require(request, ctx, Role.ADMIN)
+        who = request.user
         lang = reader(request)
         catalog, policy, review = _catalog(ctx, lang), _policy(ctx, lang), _review(lang)
         context = {"who": who, "flash": None, "catalog": catalog, "policy": policy, "review": review}

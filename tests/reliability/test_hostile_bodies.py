@@ -291,8 +291,9 @@ class TestConsoleForms:
         change: dict[str, str],
     ) -> None:
         case_id, session = case
-        form: dict[str, Any] = {"outcome": "approve", "verdict": "agree", "reason_code": "evidence_sufficient"}
-        form |= {"version": "1", "note": "", "message_to_customer": "", "_csrf_token": session["x-csrftoken"], **change}
+        own = {"decision": {"outcome": "approve", "reason_code": "evidence_sufficient", "message_to_customer": ""}}
+        form: dict[str, Any] = own.get(action, {"verdict": "agree"})  # each form's own fields: others are refused
+        form |= {"version": "1", "note": "", "_csrf_token": session["x-csrftoken"], **change}
         before = await stored(settings.photo_dir)
         r = await client.post(f"/console/cases/{case_id}/{action}", data=form, headers=session)
         assert r.status_code == 303, r.text
