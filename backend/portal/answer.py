@@ -3,7 +3,10 @@
 The photo goes where the API's goes: the open request's own slot (installs.asked.extra_slot) through
 evidence.upload_photo, with its types, MAX_PHOTO_BYTES and checks, and the conversation settles there
 (the install is back with the specialist once all that was asked is given). The slot is the server's:
-the form names no slot, so a photo when nothing of the kind is asked is refused in words."""
+the form names no slot, so a photo when nothing of the kind is asked is refused in words. With JavaScript
+the same photo goes in chunks through the portal's resumable upload (backend/portal/uploads.py, whose
+creation admits this slot only while the request asks for it) and ends on the page this form redirects to
+(`answered_url`)."""
 
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
 from backend.portal.access import HANDLERS, require_customer
 from backend.portal.guide import PHOTO_FORM_BYTES, form_photo
-from backend.portal.http import NO_PHOTO_ASKED, _back
+from backend.portal.http import NO_PHOTO_ASKED, _back, back_url
+from backend.principal import Principal
 
 
 class AnswerController(Controller):
@@ -50,5 +54,11 @@ class AnswerController(Controller):
         sent = await form_photo(ctx, who, install_id, extra_slot(asked.id), upload)
         if isinstance(sent, str):
             return _back(install_id, sent)
-        after = await service.get_install(who, install_id)
-        return _back(install_id, "answer_sent" if after.install.state == InstallState.IN_REVIEW else "photo_in")
+        return Redirect(await answered_url(who, install_id), status_code=303)
+
+
+async def answered_url(who: Principal, install_id: uuid.UUID) -> str:
+    """The install's page once the asked photo is in: the answer is with the specialist when that was all
+    (the install is in review again), else the page says what is still asked (a retake, a question)."""
+    after = await service.get_install(who, install_id)
+    return back_url(install_id, "answer_sent" if after.install.state == InstallState.IN_REVIEW else "photo_in")

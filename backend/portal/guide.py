@@ -28,7 +28,7 @@ from backend.i18n import N_, translate
 from backend.installs import evidence, service
 from backend.installs.context import InstallContext
 from backend.portal.access import HANDLERS, language_of, require_customer
-from backend.portal.http import GUIDE_STEPS, Form, _flash, _form, _labels, _page
+from backend.portal.http import CHUNK_BYTES, GUIDE_STEPS, Form, _flash, _form, _labels, _page
 from backend.principal import Principal
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import install_view
@@ -38,10 +38,6 @@ CHUNK = 64 * 1024
 # A photo form's body: the CSRF middleware reads the form (Litestar spools its file part to disk above 1 MB)
 # before the handler runs, so the route bounds it; the store then holds the file part to MAX_PHOTO_BYTES.
 PHOTO_FORM_BYTES = 32 * 1024 * 1024
-# With JavaScript the photo goes in chunks of this size through the resumable upload (backend/portal/uploads.py,
-# which takes any size): a dropped connection costs at most one chunk again (the server also keeps what an
-# interrupted request brought), and a 4 MB phone photo is a handful of requests.
-CHUNK_BYTES = 512 * 1024
 # The steps the guide walks; the others (a specialist's request, a visit, waiting) are the install's page.
 SAID = {
     "step_done": N_("Saved. Here is the next step."),

@@ -64,6 +64,10 @@ FLASH = {
 NO_PHOTO_ASKED = "answer/no-photo-asked"
 REFUSED = {NO_PHOTO_ASKED: N_("No specialist asks you for a photo now. Want to reach a person? Ask for help.")}
 CLAIM_FORM_HELP = N_("Check the EAN (18 digits), the postcode (such as 6811 AL) and the house number.")
+# With JavaScript a photo (the guide's step, a specialist's extra photo) goes in chunks of this size through the
+# resumable upload (backend/portal/uploads.py, which takes any size): a dropped connection costs at most one chunk
+# again (the server also keeps what an interrupted request brought), and a 4 MB phone photo is a handful of requests.
+CHUNK_BYTES = 512 * 1024
 
 
 @dataclass
@@ -126,9 +130,14 @@ def _form(data: dict[str, str], kind: type[_T]) -> _T | None:
         return None
 
 
-def _back(install_id: uuid.UUID, code: str) -> Redirect:
+def back_url(install_id: uuid.UUID, code: str) -> str:
+    """The install's page saying `code`: an outcome of ours at the flash, a refusal from the top."""
     anchor = "" if code in FLASH else "#top"
-    return Redirect(f"/portal/installs/{install_id}?msg={code}{anchor}", status_code=303)
+    return f"/portal/installs/{install_id}?msg={code}{anchor}"
+
+
+def _back(install_id: uuid.UUID, code: str) -> Redirect:
+    return Redirect(back_url(install_id, code), status_code=303)
 
 
 async def _act(action: Awaitable[object], install_id: uuid.UUID, success: str) -> Redirect:
@@ -237,6 +246,7 @@ class PortalController(Controller):
             can_object=view.state == "rejected",
             can_answer="answer_question" in codes,
             asked_photo=asked_photo,
+            chunk_bytes=CHUNK_BYTES,  # the asked photo's upload.js sends it in chunks of this size
             can_pick="pick_visit_window" in codes and visit is not None and visit.state == "offered",
         )
 

@@ -1,4 +1,5 @@
-"""/portal: the guide's photo sent in chunks that survive a dropped connection (backend/portal/static/upload.js).
+"""/portal: a photo sent in chunks that survive a dropped connection (backend/portal/static/upload.js): the
+guide's photo step, and the extra photo a specialist asks for (answer.py: the open request's slot `extra_<id>`).
 
 Thin routes over the mobile API's resumable uploads (backend/uploads/service.py: the same rows, leases,
 offsets and limits; the last byte goes through evidence.upload_photo, as the guide's form does), on the
@@ -6,8 +7,8 @@ customer's portal session: its cookie names the customer, the CSRF token comes i
 header (the body is the photo's bytes, not a form). The requests are the IETF draft's (mobile_api/v1/
 resumable.py): creation carries the photo's type and Upload-Length, HEAD tells the offset, PATCH appends
 at Upload-Offset. A refusal is problem+json for the script, which asks for it in Accept (and says its
-detail); the finished upload answers with the guide's address that shows the photo's checks, the page the
-form path redirects to."""
+detail); the finished upload answers with the page the slot's form path redirects to: the guide with the
+photo's checks, or for the asked photo the install's page saying whether all that was asked is given."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from backend.errors import BadRequest, Forbidden, Unsupported
+from backend.installs.asked import EXTRA_SLOT_PREFIX
 from backend.installs.context import InstallContext
 from backend.portal.access import principal_of
+from backend.portal.answer import answered_url
 from backend.portal.guide import guide_url
 from backend.principal import Principal
 from backend.uploads import service
@@ -43,19 +46,27 @@ UPLOADS = "/portal/uploads"
 
 
 class PhotoSent(msgspec.Struct, frozen=True):
-    """The finished upload: the photo, and the guide's page with its checks (the form path's redirect)."""
+    """The finished upload: the photo, and the page its form path redirects to (`_outcome`)."""
 
     photo: int
-    guide: str
+    page: str
 
 
-def _state(ctx: InstallContext, upload: UploadRec) -> dict[str, str]:
-    """The draft's fields of the upload and, once its photo is made, the guide's page with its checks (an
-    offset query after a lost answer finds them there)."""
+async def _state(ctx: InstallContext, who: Principal, upload: UploadRec) -> dict[str, str]:
+    """The draft's fields of the upload and, once its photo is made, the page that says the outcome in
+    Page-Location (an offset query after a lost answer finds it there)."""
     headers = state_headers(ctx, upload)
     if upload.photo is not None:
-        headers["Guide-Location"] = guide_url(upload.install, "photo_checked", upload.photo)
+        headers["Page-Location"] = await _outcome(who, upload, upload.photo)
     return headers
+
+
+async def _outcome(who: Principal, upload: UploadRec, photo: int) -> str:
+    """Where the slot's form path redirects after the photo: for a specialist's extra photo the install's
+    page, answered as answer.py answers; for a step of the guide its page with the photo's checks."""
+    if upload.slot.startswith(EXTRA_SLOT_PREFIX):
+        return await answered_url(who, upload.install)
+    return guide_url(upload.install, "photo_checked", photo)
 
 
 async def _customer(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
@@ -85,7 +96,7 @@ class PortalUploadController(Controller):
         length = required_integer(upload_length, "Upload-Length")
         content_type = request.headers.get("content-type", "")
         upload = await service.create(ctx, who, "ietf", install_id, slot, content_type, length)
-        headers = {**_state(ctx, upload), "Location": f"{UPLOADS}/{upload.id}"}
+        headers = {**await _state(ctx, who, upload), "Location": f"{UPLOADS}/{upload.id}"}
         return Response(b"", status_code=HTTP_201_CREATED, headers=headers)
 
     @head("/uploads/{upload_id:uuid}", status_code=HTTP_204_NO_CONTENT)
@@ -93,8 +104,9 @@ class PortalUploadController(Controller):
         self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], upload_id: FromPath[uuid.UUID]
     ) -> Response[None]:
         """How far the customer's upload is: where the script continues after a failed request."""
-        upload = await service.settled(ctx, await _customer(request, ctx), upload_id)
-        headers = {**_state(ctx, upload), "Cache-Control": "no-store"}
+        who = await _customer(request, ctx)
+        upload = await service.settled(ctx, who, upload_id)
+        headers = {**await _state(ctx, who, upload), "Cache-Control": "no-store"}
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
 
     @patch("/uploads/{upload_id:uuid}", status_code=HTTP_200_OK, request_max_body_size=None)
@@ -106,8 +118,8 @@ class PortalUploadController(Controller):
         upload_complete_field: UploadComplete = None,
         upload_offset: UploadOffset = None,
     ) -> Response[Any]:
-        """A chunk at Upload-Offset; the last one (Upload-Complete: ?1) makes the photo and answers where
-        its checks are. The photo store holds the body to MAX_PHOTO_BYTES while it streams."""
+        """A chunk at Upload-Offset; the last one (Upload-Complete: ?1) makes the photo and answers the page
+        that says the outcome. The photo store holds the body to MAX_PHOTO_BYTES while it streams."""
         who = await _customer(request, ctx)
         if media_type(request) != PARTIAL_UPLOAD:
             raise Unsupported("request/unsupported-media-type", accepted=PARTIAL_UPLOAD)
@@ -125,8 +137,8 @@ class PortalUploadController(Controller):
             declared_length=None,
             complete=complete,
         )
-        headers = _state(ctx, appended.upload)
+        headers = await _state(ctx, who, appended.upload)
         if appended.finished is None:
             return Response(b"", status_code=HTTP_204_NO_CONTENT, headers=headers)
-        sent = PhotoSent(photo=appended.finished.photo.id, guide=headers["Guide-Location"])
+        sent = PhotoSent(photo=appended.finished.photo.id, page=headers["Page-Location"])
         return Response(sent, status_code=HTTP_200_OK, headers=headers)

@@ -3,9 +3,9 @@ ends in review. The customer shares a location 1.3 km from the connection's addr
 max_distance_m is 150: suspected fraud, not a retake), submits, asks for a person with a message from the
 guide, and reads the expected decision time and why a person looks at it on the install's page and home.
 A specialist then asks for an extra photo (the review API's request_info); the customer first picks a file
-that is not a photo (refused in words), then answers with a real photo from the install's page, and the
-install is back with the specialist. axe-core finds no serious or critical violation on any page. Under
-`make screenshots` it writes docs/screenshots/portal-review-*.png and portal-answer*.png."""
+that is not a photo (upload.js says the refusal in words), then answers with a real photo from the install's
+page, and the install is back with the specialist. axe-core finds no serious or critical violation on any
+page. Under `make screenshots` it writes docs/screenshots/portal-review-*.png and portal-answer*.png."""
 
 from __future__ import annotations
 
@@ -102,10 +102,12 @@ class TestGuideEndingInReview:
         await it.check("answer")
         await page.get_by_label("Maak de foto").set_input_files(not_a_photo)
         await answer.locator("form[enctype] button").tap()
-        await expect(page.locator(".flash.error")).to_contain_text("stuur een JPEG-, PNG- of HEIC-foto")
+        # upload.js (the photo in chunks, tests/portal/test_portal_upload_browser.py) says the refusal in words.
+        await expect(answer.locator("[data-upload-said]")).to_contain_text("stuur een JPEG-, PNG- of HEIC-foto")
         await it.check("answer-refused")
         await page.get_by_label("Maak de foto").set_input_files(extra)
-        await answer.locator("form[enctype] button").tap()
+        async with page.expect_navigation():  # the last chunk in, the script opens the page the form ends on
+            await answer.locator("form[enctype] button").tap()
         await expect(page.locator(".flash")).to_have_text("Dank u: uw antwoord is bij de specialist.")
         await expect(page.locator("#answer")).to_have_count(0)
         await expect(page.locator(".state")).to_have_class("state state-in_review")

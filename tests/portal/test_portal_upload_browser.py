@@ -2,8 +2,9 @@
 the guide's photo in chunks; the connection drops in the middle of one (the server got part of it), the
 script says so in the live region, asks the server for its offset and continues from there, and the guide
 shows the photo's checks. A reload in the middle of an upload continues it when the same photo is chosen
-again. The route handler counts every byte that reached the server: none is sent twice, and the server
-holds exactly one photo for the slot."""
+again. The extra photo a specialist asks for goes the same way from the install's page and ends with the
+answer with the specialist. The route handler counts every byte that reached the server: none is sent twice,
+and the server holds exactly one photo for the slot."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from backend.installs import service
-from backend.portal.guide import CHUNK_BYTES
+from backend.installs.asked import EXTRA_SLOT_PREFIX
+from backend.portal.http import CHUNK_BYTES
 from backend.principal import Principal, Role
 from tests.factories import Factory
+from tests.helpers.review import case_id_of, decided, helped
+from tests.mobile_api.helpers import new_install
 from tests.portal.test_portal_browser import _accessible
 
 CUSTOMER = "cust-anna"  # a demo customer: the demo sign-in offers only those
@@ -26,6 +31,8 @@ PHOTO_SIZE = (2400, 1800)  # ~600 kB: more than one chunk
 RETRYING = "Verbinding weg, we proberen het opnieuw…"
 CHECKED = "Uw foto is binnen. De controles staan hieronder."
 OFFLINE = "Geen verbinding. We gaan verder zodra uw telefoon weer verbinding heeft…"
+ASKED = "een foto van de aardlekschakelaar"
+ANSWERED = "Dank u: uw antwoord is bij de specialist."
 
 
 @dataclass
@@ -84,9 +91,9 @@ async def _listen(page: Page) -> list[str]:
     return heard
 
 
-async def _photos_in_slot(install_id: uuid.UUID) -> list[int]:
+async def _photos_in_slot(install_id: uuid.UUID, slot: str = SLOT) -> list[int]:
     snap = await service.get_install(Principal(subject=CUSTOMER, role=Role.CUSTOMER), install_id)
-    return [p.id for p in snap.photos if p.slot == SLOT]
+    return [p.id for p in snap.photos if p.slot.startswith(slot)]
 
 
 def _headers(all_headers: dict[str, str], **changed: str) -> dict[str, str]:
@@ -273,4 +280,66 @@ class TestUploadThroughABadConnection:
         assert wire.reached[0] == (0, CHUNK_BYTES) and wire.reached[1][0] == CHUNK_BYTES, wire.reached
         assert wire.contiguous() and wire.total == photo.stat().st_size, wire.reached
         assert len(await _photos_in_slot(install_id)) == 1
+        await context.close()
+
+
+class TestAnswerThroughABadConnection:
+    async def test_the_asked_photo_resumes_after_a_cut_and_the_answer_is_in(
+        self, browser: Browser, live_server: str, make: Factory, axe_source: str, tmp_path: Path
+    ) -> None:
+        """A specialist asked the demo customer for an extra photo; from the install's page upload.js sends it
+        into the request's own slot, the connection resets after the server got half of the first chunk, and
+        the script continues from the server's offset to the page the form path ends on."""
+        async with httpx.AsyncClient(base_url=live_server, timeout=30) as api:
+            d = await new_install(api, make, who=make.party(Role.CUSTOMER, CUSTOMER))
+            await helped(api, d)
+            spec = make.party(Role.SPECIALIST)
+            await decided(api, spec, await case_id_of(d.id), "request_info", "photo_unclear", extra_photo=ASKED)
+        photo = tmp_path / "aardlek.jpg"
+        photo.write_bytes(make.photo("cabinet_overview", size=PHOTO_SIZE))
+        assert photo.stat().st_size > CHUNK_BYTES
+        context = await _phone(browser)
+        page = await context.new_page()
+        await page.goto(f"{live_server}/portal/")
+        async with page.expect_navigation():
+            await page.locator(f"#demo-{CUSTOMER}").tap()
+        await page.goto(f"{live_server}/portal/installs/{d.id}")
+        await expect(page.locator("#answer")).to_contain_text(ASKED)
+        wire = Wire()
+
+        async def drop_the_first_chunk_halfway(route: Route) -> None:
+            request = route.request
+            if request.method != "PATCH":
+                await route.continue_()
+                return
+            body = request.post_data_buffer or b""
+            offset = int(await request.header_value("upload-offset") or "-1")
+            if wire.reached:
+                wire.reached.append((offset, len(body)))
+                await route.continue_()
+                return
+            half = body[: len(body) // 2]
+            headers = _headers(await request.all_headers(), **{"upload-complete": "?0"})
+            response = await route.fetch(post_data=half, headers=headers)
+            assert response.status == 204 and response.headers["upload-offset"] == str(len(half))
+            wire.reached.append((offset, len(half)))
+            await route.abort("connectionreset")
+
+        await page.route("**/portal/uploads/*", drop_the_first_chunk_halfway)
+        heard = await _listen(page)
+        await page.get_by_label("Maak de foto").set_input_files(photo)
+        await page.locator("#answer form[enctype] button[type=submit]").tap()
+        await expect(page.locator(".flash")).to_have_text(ANSWERED)
+        await expect(page.locator("#answer")).to_have_count(0)
+        await expect(page.locator(".state")).to_have_class("state state-in_review")
+
+        size = photo.stat().st_size
+        assert wire.reached[0] == (0, CHUNK_BYTES // 2)
+        assert wire.reached[1][0] == CHUNK_BYTES // 2, wire.reached  # from the server's offset, not from 0
+        assert wire.contiguous() and wire.total == size, wire.reached  # no byte sent twice
+        assert any(text.startswith(RETRYING) for text in heard), heard
+        assert any(text.startswith("We gaan verder waar het versturen stopte") for text in heard), heard
+        assert len(await _photos_in_slot(uuid.UUID(d.id), EXTRA_SLOT_PREFIX)) == 1
+        assert await page.evaluate("window.sessionStorage.length") == 0
+        await _accessible(page, axe_source)
         await context.close()

@@ -1,7 +1,8 @@
-"""The guide's resumable photo path (backend/portal/uploads.py) without a browser: chunks on the customer's
-portal session that continue from the server's offset after a cut and end in the form path's page of checks;
-who may do what (only the customer's own install and a slot it asks for, never a staff session, never without
-the CSRF header), each refusal problem+json in words; the API's photo limit, not the form's 32 MB."""
+"""The portal's resumable photo path (backend/portal/uploads.py) without a browser: chunks on the customer's
+portal session that continue from the server's offset after a cut and end on the form path's page (the guide's
+checks; for a specialist's extra photo, the install's page after the answer, the request settled as the form
+settles it); who may do what (only the customer's own install and a slot it asks for, never a staff session,
+never without the CSRF header), each refusal problem+json in words; the API's photo limit, not the form's 32 MB."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.factories import Factory
 from tests.helpers.static import hashed
 from tests.mobile_api.helpers import Draft, new_install, problem
 from tests.portal.helpers import form, portal_headers
+from tests.portal.test_portal_answer import ASKED, _asked, _send
 from tests.portal.test_portal_pages import _portal
 
 SLOT = "meter_label"
@@ -76,16 +78,16 @@ class TestResumablePhoto:
         r = await _append(client, url, headers, half, data[half:], last=True)
         assert r.status_code == 200, r.text
         sent = r.json()
-        assert sent["guide"] == f"{guide}?msg=photo_checked&photo={sent['photo']}#step"
-        assert r.headers["Upload-Complete"] == "?1" and r.headers["Guide-Location"] == sent["guide"]
+        assert sent["page"] == f"{guide}?msg=photo_checked&photo={sent['photo']}#step"
+        assert r.headers["Upload-Complete"] == "?1" and r.headers["Page-Location"] == sent["page"]
         # An offset query after a lost final answer finds the same page.
-        assert (await client.head(url, headers=headers)).headers["Guide-Location"] == sent["guide"]
+        assert (await client.head(url, headers=headers)).headers["Page-Location"] == sent["page"]
 
         # The form path with the same bytes is the same photo and the same page of checks.
         files = {"photo": ("label.jpg", data, "image/jpeg")}
         r = await client.post(f"{guide}/photos/{SLOT}", headers=headers, data=form(headers), files=files)
-        assert r.status_code == 303 and r.headers["location"] == sent["guide"]
-        page = await client.get(sent["guide"], headers={**headers, **EN})
+        assert r.status_code == 303 and r.headers["location"] == sent["page"]
+        page = await client.get(sent["page"], headers={**headers, **EN})
         assert "The checks of your photo" in page.text and "Not good yet" in page.text
         assert re.search(r"\d of \d+ checks are good", page.text) and "Retake the photo" in page.text
         photos = await _photos(client, d)
@@ -158,3 +160,88 @@ class TestRefusals:
         text = {**SCRIPT, **headers, "Content-Type": "text/plain", "Upload-Length": "10", "Upload-Complete": "?0"}
         r = await client.post(f"/portal/installs/{d.id}/uploads/{SLOT}", headers=text)
         problem(r, 415, "photo/unsupported-type")
+
+
+async def _asked_slot(client: httpx.AsyncClient, d: Draft, headers: dict[str, str]) -> str:
+    """The slot the install's page names for the asked photo's script (the request's own, `extra_<id>`)."""
+    page = await client.get(f"/portal/installs/{d.id}", headers=headers)
+    assert f'<script src="{hashed("/portal/static/upload.js")}" defer></script>' in page.text
+    found = re.search(rf'data-upload="/portal/installs/{d.id}/uploads/(extra_\d+)" data-install="{d.id}"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+async def _in_chunks(client: httpx.AsyncClient, d: Draft, headers: dict[str, str], slot: str, data: bytes) -> str:
+    """The photo in two chunks into `slot`, the first answer lost (the offset asked): the page it ends on."""
+    r = await _create(client, d, headers, len(data), slot)
+    assert r.status_code == 201, r.text
+    url, half = r.headers["Location"], len(data) // 2
+    assert (await _append(client, url, headers, 0, data[:half], last=False)).status_code == 204
+    r = await client.head(url, headers=headers)
+    assert r.headers["Upload-Offset"] == str(half) and "Page-Location" not in r.headers
+    r = await _append(client, url, headers, half, data[half:], last=True)
+    assert r.status_code == 200, r.text
+    sent = r.json()
+    assert r.headers["Page-Location"] == sent["page"]
+    assert (await client.head(url, headers=headers)).headers["Page-Location"] == sent["page"]  # a lost answer's
+    return str(sent["page"])
+
+
+class TestAskedPhoto:
+    """The extra photo a specialist asks for (backend/portal/answer.py), in chunks into the request's own slot."""
+
+    async def test_it_settles_the_request_as_the_form_does(self, client: httpx.AsyncClient, make: Factory) -> None:
+        chunked, posted = await _asked(client, make, extra_photo=ASKED), await _asked(client, make, extra_photo=ASKED)
+        headers = await portal_headers(client, chunked.who.subject)
+        slot = await _asked_slot(client, chunked, headers)
+        data = make.photo("cabinet_overview")
+        page = await _in_chunks(client, chunked, headers, slot, data)
+        form_headers = await portal_headers(client, posted.who.subject)
+        assert page == f"/portal/installs/{chunked.id}?msg=answer_sent"
+        assert await _send(client, posted, form_headers, data) == f"/portal/installs/{posted.id}?msg=answer_sent"
+        settled = []
+        for d in (chunked, posted):  # back with the specialist, the photo in the request's own slot
+            view = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+            settled.append((view["state"], [p["slot"].startswith("extra_") for p in view["photos"]]))
+            assert "upload_extra_photo" not in {a["code"] for a in view["next_actions"]}, view["next_actions"]
+        assert settled == [("in_review", [True])] * 2
+        view = (await client.get(f"/mobile/v1/installs/{chunked.id}", headers=chunked.who.headers)).json()
+        assert [p["slot"] for p in view["photos"]] == [slot]
+        shown = await client.get(page, headers={**headers, **EN})
+        assert "your answer is with the specialist" in shown.text and 'id="answer-photo"' not in shown.text
+
+    async def test_a_retake_or_a_question_still_asked_is_said(self, client: httpx.AsyncClient, make: Factory) -> None:
+        d = await _asked(client, make, extra_photo=ASKED, question="Wanneer is de meter geplaatst?")
+        headers = await portal_headers(client, d.who.subject)
+        slot = await _asked_slot(client, d, headers)
+        page = await _in_chunks(client, d, headers, slot, make.photo("cabinet_overview", blur_radius=12))
+        assert page == f"/portal/installs/{d.id}?msg=photo_in"
+        shown = await client.get(page, headers={**headers, **EN})
+        assert "The specialist still asks for what is below." in shown.text and "Retake the photo" in shown.text
+        view = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert view["state"] == "needs_retake"
+
+    async def test_only_the_customers_own_open_request(self, client: httpx.AsyncClient, make: Factory) -> None:
+        d = await _asked(client, make, extra_photo=ASKED)
+        headers = await portal_headers(client, d.who.subject)
+        slot = await _asked_slot(client, d, headers)
+        data = make.photo("cabinet_overview")
+        other = await portal_headers(client, make.party(Role.CUSTOMER).subject)
+        problem(await _create(client, d, {**other, **EN}, len(data), slot), 404, "install/not-found")
+        url = (await _create(client, d, headers, len(data), slot)).headers["Location"]
+        assert (await client.head(url, headers=other)).status_code == 404
+        problem(await _append(client, url, other, 0, data, last=True), 404, "upload/not-found")
+        # A slot no open request asks for is refused in words: problem+json for the script, else a page.
+        unasked = "extra_999999"
+        body = problem(await _create(client, d, {**headers, **EN}, len(data), unasked), 422, "photo/slot-unknown")
+        assert unasked in body["detail"]
+        plain = {**headers, **EN, "Content-Type": "image/jpeg", "Upload-Length": "10", "Upload-Complete": "?0"}
+        r = await client.post(f"/portal/installs/{d.id}/uploads/{unasked}", headers=plain)
+        assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+        assert "Unknown photo slot" in r.text and unasked in r.text
+        # Once the answer is in, the install is the specialist's again: nothing more is taken, in words.
+        assert (await _append(client, url, headers, 0, data, last=True)).status_code == 200
+        body = problem(await _create(client, d, {**headers, **EN}, len(data), slot), 409, "install/state-conflict")
+        assert "in_review" in body["detail"]
+        view = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert [p["slot"] for p in view["photos"]] == [slot]

@@ -1,10 +1,13 @@
-// The guide's photo step (portal/guide.html), with JavaScript: the chosen photo goes in chunks through the
-// portal's resumable upload (backend/portal/uploads.py, the IETF draft's requests), so a dropped connection
-// in a meter cabinet costs a chunk, not the photo. After a failed request the script asks the server how much
+// A photo form with JavaScript: the guide's photo step (portal/guide.html) and the extra photo a specialist
+// asks for (portal/install.html). The form's data attributes name the upload (data-upload: where it is
+// created, data-install and data-slot, data-chunk); the chosen photo goes in chunks through the portal's
+// resumable upload (backend/portal/uploads.py, the IETF draft's requests), so a dropped connection in a meter
+// cabinet costs a chunk, not the photo. After a failed request the script asks the server how much
 // it holds and continues from there, waiting longer each time, a bounded number of times, and says so in the
 // live region. The upload's address is kept in sessionStorage per install, slot and file, so after a reload
-// choosing the same photo continues it. When the last chunk is in, the guide shows the photo's checks (the
-// page the form path ends on). Without JavaScript, the form posts the photo in one go.
+// choosing the same photo continues it. When the last chunk is in, the script opens the page the server names
+// (the one the form path redirects to: the guide with the photo's checks, or the install's page saying the
+// answer is in). Without JavaScript, the form posts the photo in one go.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-upload]");
@@ -109,7 +112,7 @@
     });
   };
 
-  // Where the server is (HEAD); the guide's address if the photo was made but its answer got lost.
+  // Where the server is (HEAD); the outcome's page if the photo was made but its answer got lost.
   Upload.prototype.ask = function () {
     var self = this;
     return ask("HEAD", self.url, {}, null).then(function (xhr) {
@@ -119,11 +122,11 @@
       self.known = true;
       say("resuming", { percent: percent(self.offset, self.file.size) });
       shown(self.offset, self.file.size);
-      return xhr.getResponseHeader("Guide-Location");
+      return xhr.getResponseHeader("Page-Location");
     });
   };
 
-  // The next chunk (the last carries Upload-Complete: ?1); the guide's address once the photo is made.
+  // The next chunk (the last carries Upload-Complete: ?1); the outcome's page once the photo is made.
   Upload.prototype.append = function () {
     var self = this;
     var size = self.file.size;
@@ -140,7 +143,7 @@
         say("sending", { percent: percent(self.offset, size) });
         return null;
       }
-      if (xhr.status === 200 || xhr.status === 201) { return JSON.parse(xhr.responseText).guide; }
+      if (xhr.status === 200 || xhr.status === 201) { return JSON.parse(xhr.responseText).page; }
       if (xhr.status === 409 && xhr.getResponseHeader("Upload-Offset") !== null) {
         self.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10); // the server holds more (or less)
         return null;
@@ -159,8 +162,8 @@
   // Steps until the photo is made; failures in a row wait longer each time, up to TRIES of them.
   Upload.prototype.run = function (failures) {
     var self = this;
-    return self.step().then(function (guide) {
-      if (guide) { return guide; }
+    return self.step().then(function (page) {
+      if (page) { return page; }
       return self.run(0);
     }, function (error) {
       if (error instanceof Refused) { throw error; }
@@ -188,9 +191,9 @@
     var upload = new Upload(file);
     say("sending", { percent: 0 });
     shown(0, file.size);
-    upload.run(0).then(function (guide) {
+    upload.run(0).then(function (page) {
       window.sessionStorage.removeItem(upload.key);
-      window.location.assign(guide);
+      window.location.assign(page);
     }, function (error) {
       button.disabled = false;
       if (error instanceof Refused) { // the server said no in words: a new photo is needed, not a retry
