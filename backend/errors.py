@@ -269,6 +269,10 @@ MESSAGES: dict[str, Message] = {
         title=N_("Unknown photo slot"),
         detail=N_("Unknown photo slot '{slot}' for this asset type."),
     ),
+    "photo/not-asked": Message(
+        title=N_("No photo asked"),
+        detail=N_("No specialist asks for this photo now; the install's page says what is asked."),
+    ),
     "photo/too-large": Message(
         title=N_("Photo too large"),
         detail=N_("The photo is too large (at most {limit_mb} MB)."),

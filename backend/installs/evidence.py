@@ -102,7 +102,9 @@ async def admit_photo(
     require_editable(snap.install)
     in_catalog = slot in ctx.catalog.types[snap.install.asset_type].slots
     if not in_catalog and not asked_photo_slot(snap.install, snap.info_requests, slot):
-        raise Invalid("photo/slot-unknown", slot=slot)
+        # A specialist's extra slot (extra_<id>) whose request is answered, closed or another's: said as such,
+        # not as a slot unknown to the asset type (the page or app that sent it was right a moment ago).
+        raise Invalid("photo/not-asked" if slot.startswith(EXTRA_SLOT_PREFIX) else "photo/slot-unknown", slot=slot)
     if content_type.split(";")[0].strip().lower() not in ACCEPTED_CONTENT_TYPES:
         raise Unsupported("photo/unsupported-type")
     limit = ctx.settings.max_photo_bytes

@@ -102,7 +102,9 @@ async def discover(request: Request[Any, Any, Any]) -> Response[None]:
         404: ResponseSpec(None, description="No such install of the caller's (`install/not-found`)."),
         413: ResponseSpec(None, description="Upload-Length past MAX_PHOTO_BYTES (`photo/too-large`)."),
         415: ResponseSpec(None, description="A filetype that is no photo (`photo/unsupported-type`)."),
-        422: ResponseSpec(None, description="A slot this install does not have (`photo/slot-unknown`)."),
+        422: ResponseSpec(
+            None, description="A slot this install does not have (`photo/slot-unknown`, `photo/not-asked`)."
+        ),
     },
 )
 async def create(request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[None]:

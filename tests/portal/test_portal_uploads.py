@@ -233,12 +233,12 @@ class TestAskedPhoto:
         problem(await _append(client, url, other, 0, data, last=True), 404, "upload/not-found")
         # A slot no open request asks for is refused in words: problem+json for the script, else a page.
         unasked = "extra_999999"
-        body = problem(await _create(client, d, {**headers, **EN}, len(data), unasked), 422, "photo/slot-unknown")
-        assert unasked in body["detail"]
+        body = problem(await _create(client, d, {**headers, **EN}, len(data), unasked), 422, "photo/not-asked")
+        assert body["detail"] == "No specialist asks for this photo now; the install's page says what is asked."
         plain = {**headers, **EN, "Content-Type": "image/jpeg", "Upload-Length": "10", "Upload-Complete": "?0"}
         r = await client.post(f"/portal/installs/{d.id}/uploads/{unasked}", headers=plain)
         assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
-        assert "Unknown photo slot" in r.text and unasked in r.text
+        assert "No photo asked" in r.text and unasked not in r.text
         # Once the answer is in, the install is the specialist's again: nothing more is taken, in words.
         assert (await _append(client, url, headers, 0, data, last=True)).status_code == 200
         body = problem(await _create(client, d, {**headers, **EN}, len(data), slot), 409, "install/state-conflict")

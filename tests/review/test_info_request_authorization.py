@@ -63,10 +63,14 @@ class TestAnswering:
         assert r.json()["state"] == "in_review"
 
     async def test_a_slot_nobody_asked_for(self, client: AsyncClient, make: Factory) -> None:
+        """An extra slot no open request of this install asks for is refused as not asked (in words a customer
+        reads), whoever's request the number may name; a slot of no kind at all stays unknown."""
         d, _, _ = await asked(client, make, question=QUESTION)
-        problem(await upload(client, d, "extra_999999", make.photo("cabinet_overview")), 422, "photo/slot-unknown")
+        body = problem(await upload(client, d, "extra_999999", make.photo("cabinet_overview")), 422, "photo/not-asked")
+        assert "extra_999999" not in body["detail"]
         d2 = await ready_install(client, make)
-        problem(await upload(client, d2, "extra_1", make.photo("cabinet_overview")), 422, "photo/slot-unknown")
+        problem(await upload(client, d2, "extra_1", make.photo("cabinet_overview")), 422, "photo/not-asked")
+        problem(await upload(client, d2, "extras_1", make.photo("cabinet_overview")), 422, "photo/slot-unknown")
 
 
 class TestAsking:
