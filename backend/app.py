@@ -66,7 +66,7 @@ from backend.portal.access import PATH as PORTAL_PATH
 from backend.portal.access import problem_page
 from backend.portal.answer import AnswerController
 from backend.portal.guide import GuideController
-from backend.portal.http import PortalController
+from backend.portal.http import PortalController, PortalLoginController
 from backend.portal.signin import PortalSignInController
 from backend.portal.uploads import PortalUploadController
 from backend.problems import UNEXPECTED_HANDLERS, problem_details_plugin
@@ -266,7 +266,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeviceReportController,
             *CONSOLE_CONTROLLERS,
             *([ConsoleSignInController] if provider_sign_in(settings) else []),
-            PortalController,  # the customers' portal (backend/portal), beside the console
+            PortalLoginController,  # the customers' portal (backend/portal), beside the console: signing in
+            PortalController,  # a customer's pages and forms
             GuideController,  # its step-by-step self-install guide
             AnswerController,  # the extra photo a specialist asks for
             PortalUploadController,  # the guide's photos, resumable (over backend/uploads)

@@ -11,9 +11,9 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.console import sessions
+from backend.console.oidc import CONSOLE_ROLES
 from backend.console.said import reader
 from backend.console.words import ROLE_WORDS
 from backend.i18n import translate
@@ -58,23 +58,9 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any], ctx: Inst
     return await sessions.session_principal(connection.cookies.get(COOKIE), ctx.clock())
 
 
-class StaffSession:
-    """Middleware of every console controller that needs a signed-in member of staff: the session's
-    principal becomes `scope["user"]` (`request.user`, as the API's bearer middleware does); without one,
-    the sign-in page. A controller's middleware runs outside the CSRF middleware, which reads a form body
-    to find its token, and outside the handler's parameters: an anonymous request is answered before any
-    of its body is received or parsed."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
-        who = await principal_of(connection, connection.app.state.ctx)
-        if who is None:
-            raise ConsoleLoginRequired
-        scope["user"] = who
-        await self.app(scope, receive, send)
+# Middleware of every console controller that needs a signed-in member of staff (sessions.SessionFirst:
+# the session before any body is read); without one, the sign-in page.
+StaffSession = sessions.session_first(COOKIE, CONSOLE_ROLES, ConsoleLoginRequired)
 
 
 def staff(role: Role):  # noqa: ANN201 - a Litestar guard factory

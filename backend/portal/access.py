@@ -29,6 +29,10 @@ HOME = "/portal/"
 LOGIN = "/portal/login"
 
 
+# Who may hold a portal session.
+CUSTOMERS = frozenset({Role.CUSTOMER})
+
+
 class PortalLoginRequired(Exception):
     """No customer's session: go to the sign-in page."""
 
@@ -59,18 +63,16 @@ HANDLERS: dict[type[Exception], Any] = {
 }
 
 
+# Middleware of every portal controller whose pages and forms need a signed-in customer: the customer
+# becomes `request.user`, and a request without a customer's session is sent to sign in before any of its
+# body is received (sessions.SessionFirst, as the console's StaffSession).
+CustomerSession = sessions.session_first(COOKIE, CUSTOMERS, PortalLoginRequired)
+
+
 async def principal_of(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal | None:
     """The customer whose portal session the cookie names (None for none, or for any other role)."""
     who = await sessions.session_principal(request.cookies.get(COOKIE), ctx.clock())
-    return who if who is not None and who.role is Role.CUSTOMER else None
-
-
-async def require_customer(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
-    """The signed-in customer, or the sign-in page."""
-    who = await principal_of(request, ctx)
-    if who is None:
-        raise PortalLoginRequired
-    return who
+    return who if who is not None and who.role in CUSTOMERS else None
 
 
 def session_cookie(value: str, max_age: int) -> Cookie:

@@ -23,7 +23,7 @@ from backend.installs import service
 from backend.installs.asked import extra_slot, open_request
 from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
-from backend.portal.access import HANDLERS, require_customer
+from backend.portal.access import HANDLERS, CustomerSession
 from backend.portal.guide import PHOTO_FORM_BYTES, form_photo
 from backend.portal.http import NO_PHOTO_ASKED, _back, back_url
 from backend.principal import Principal
@@ -33,17 +33,18 @@ class AnswerController(Controller):
     path = "/portal"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [CustomerSession]
 
     @post("/installs/{install_id:uuid}/answer/photo", status_code=303, request_max_body_size=PHOTO_FORM_BYTES)
     async def answer_photo(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """The extra photo the specialist asks for, from the phone's camera (a form's file part); the
         install's page then says whether it is all given or what is still asked (a retake, a question)."""
-        who = await require_customer(request, ctx)
+        who = request.user
         snap = await service.get_install(who, install_id)  # 404 for another's
         asked = open_request(snap.install, snap.info_requests)
         upload = (await request.form()).get("photo")

@@ -27,7 +27,7 @@ from backend.errors import DomainError, NotFound
 from backend.i18n import N_, translate
 from backend.installs import evidence, service
 from backend.installs.context import InstallContext
-from backend.portal.access import HANDLERS, language_of, require_customer
+from backend.portal.access import HANDLERS, CustomerSession, language_of
 from backend.portal.http import CHUNK_BYTES, GUIDE_STEPS, Form, _flash, _form, _labels, _page
 from backend.principal import Principal
 from mobile_api.v1 import schemas as s
@@ -96,14 +96,15 @@ class GuideController(Controller):
     path = "/portal"
     include_in_schema = False
     exception_handlers = HANDLERS
+    middleware = [CustomerSession]
 
     @post("/installs", status_code=303)
     async def start(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Form
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], data: Form
     ) -> Redirect:
         """Start an install of a type the catalog lets a customer self-install (the API's CreateInstall); the
         form carries the install's id, made when the page was, so a second press is the same install."""
-        who = await require_customer(request, ctx)
+        who = request.user
         form = _form({k: data.get(k, "") for k in ("id", "connection_ean", "asset_type")}, s.CreateInstall)
         if form is None:
             return Redirect("/portal/?msg=request/invalid#top", status_code=303)
@@ -116,14 +117,14 @@ class GuideController(Controller):
     @get("/installs/{install_id:uuid}/guide")
     async def guide(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         msg: FromQuery[str | None] = None,
         photo: FromQuery[int | None] = None,
     ) -> Template:
         """The current step of the self-install: the first of the install's next actions the guide walks."""
-        who = await require_customer(request, ctx)
+        who = request.user
         lang, _ = language_of(request)
         view = install_view(ctx.catalog, await service.get_install(who, install_id), lang)
         step = next((a for a in view.next_actions if a.code in GUIDE_STEPS), None)
@@ -148,13 +149,13 @@ class GuideController(Controller):
     @post("/installs/{install_id:uuid}/guide/scan", status_code=303)
     async def scan(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """The label's code, typed from under the QR or read from the camera by scan.js (the API's ScanLabel)."""
-        who = await require_customer(request, ctx)
+        who = request.user
         form = _form({"payload": data.get("payload", "").strip()}, s.ScanLabel)
         if form is None:
             return _guide(install_id, "request/invalid")
@@ -163,13 +164,13 @@ class GuideController(Controller):
     @post("/installs/{install_id:uuid}/guide/location", status_code=303)
     async def location(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """The browser's geolocation fix with its accuracy (the API's ReportLocation, provider gps)."""
-        who = await require_customer(request, ctx)
+        who = request.user
         fields = {k: data.get(k, "") for k in ("lat", "lon", "accuracy_m")}
         form = _form({**fields, "captured_at": datetime.now(UTC).isoformat()}, s.ReportLocation)
         if form is None:
@@ -181,13 +182,13 @@ class GuideController(Controller):
     @post("/installs/{install_id:uuid}/guide/reading", status_code=303)
     async def reading(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """The reading off the display (the API's EnterReading); a decimal comma is a Dutch reader's point."""
-        who = await require_customer(request, ctx)
+        who = request.user
         form = _form({"value": data.get("value", "").strip().replace(",", ".")}, s.EnterReading)
         if form is None:
             return _guide(install_id, "request/invalid")
@@ -198,21 +199,24 @@ class GuideController(Controller):
     )
     async def photo(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         slot: FromPath[str],
     ) -> Redirect:
         """A photo from the phone's camera (a form's file part) handed in chunks to the API's photo upload
         (its types, its MAX_PHOTO_BYTES); the guide then shows its checks."""
-        who = await require_customer(request, ctx)
+        who = request.user
         sent = await form_photo(ctx, who, install_id, slot, (await request.form()).get("photo"))
         return _guide(install_id, sent) if isinstance(sent, str) else _guide(install_id, "photo_checked", sent)
 
     @post("/installs/{install_id:uuid}/guide/submit", status_code=303)
     async def submit(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], install_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        install_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """Send the install for checking (the API's SubmitInstall); the guide then says the outcome."""
-        who = await require_customer(request, ctx)
+        who = request.user
         return await _step(service.submit(ctx, who, install_id), install_id, "submitted")

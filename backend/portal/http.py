@@ -35,9 +35,9 @@ from backend.portal.access import (
     HANDLERS,
     HOME,
     LOGIN,
+    CustomerSession,
     language_of,
     principal_of,
-    require_customer,
     session_cookie,
 )
 from backend.principal import Principal, Role
@@ -153,10 +153,11 @@ async def _visit(snap_has_visit: bool, who: Principal, install_id: uuid.UUID, la
     return visit_view(await visits.customer_visit(who, install_id), lang) if snap_has_visit else None
 
 
-class PortalController(Controller):
+class PortalLoginController(Controller):
+    """The portal's pages without a session: signing in (the demo customers in development), signing out."""
+
     path = "/portal"
     include_in_schema = False
-    exception_handlers = HANDLERS
 
     @get("/login")
     async def login_page(self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext]) -> Response[Any]:
@@ -185,21 +186,33 @@ class PortalController(Controller):
         await sessions.end_session(request.cookies.get(COOKIE))
         return Redirect(LOGIN, status_code=303, cookies=[session_cookie("", 0)])
 
+
+class PortalController(Controller):
+    """A customer's pages: home, an install, and their forms (the customer is `request.user`)."""
+
+    path = "/portal"
+    include_in_schema = False
+    exception_handlers = HANDLERS
+    middleware = [CustomerSession]
+
     @get("/")
     async def home(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], msg: FromQuery[str | None] = None
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        msg: FromQuery[str | None] = None,
     ) -> Template:
         """What is going on for me: my connections, the installs on each, what to do next."""
-        who = await require_customer(request, ctx)
+        who = request.user
         lang, _ = language_of(request)
         return await _home(request, ctx, who, 200, _flash(lang, msg))
 
     @post("/connections/claim", status_code=303)
     async def claim(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], data: Form
+        self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], data: Form
     ) -> Response[Any]:
         """Link a connection by EAN, postcode and house number: the API's ClaimConnection, with its limits."""
-        who = await require_customer(request, ctx)
+        who = request.user
         lang, _ = language_of(request)
         typed = {k: data.get(k, "").strip() for k in ("ean", "postcode", "house_number")}
         form = _form({**typed, "postcode": typed["postcode"].replace(" ", "")}, s.ClaimConnection)
@@ -218,13 +231,13 @@ class PortalController(Controller):
     @get("/installs/{install_id:uuid}")
     async def install(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         msg: FromQuery[str | None] = None,
     ) -> Template:
         """One install: its state, checks with their fix, timeline, next actions and the help forms."""
-        who = await require_customer(request, ctx)
+        who = request.user
         lang, _ = language_of(request)
         snap = await service.get_install(who, install_id)  # 404 for another's (the API's problem page)
         view = install_view(ctx.catalog, snap, lang)
@@ -253,13 +266,13 @@ class PortalController(Controller):
     @post("/installs/{install_id:uuid}/help", status_code=303)
     async def help(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """Ask for a person with a message (the API's AskForHelp)."""
-        who = await require_customer(request, ctx)
+        who = request.user
         form = _form({"message": data.get("message", "")}, s.AskForHelp)
         if form is None:
             return _back(install_id, "request/invalid")
@@ -268,13 +281,13 @@ class PortalController(Controller):
     @post("/installs/{install_id:uuid}/answer", status_code=303)
     async def answer(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """Answer the specialist's open question in words (the API's SendMessage)."""
-        who = await require_customer(request, ctx)
+        who = request.user
         form = _form({"text": data.get("text", "")}, s.SendMessage)
         if form is None:
             return _back(install_id, "request/invalid")
@@ -283,13 +296,13 @@ class PortalController(Controller):
     @post("/installs/{install_id:uuid}/objection", status_code=303)
     async def objection(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """Object to a rejection with the customer's words (the API's ObjectToDecision)."""
-        who = await require_customer(request, ctx)
+        who = request.user
         form = _form({"message": data.get("message", "")}, s.ObjectToDecision)
         if form is None:
             return _back(install_id, "request/invalid")
@@ -299,13 +312,13 @@ class PortalController(Controller):
     @post("/installs/{install_id:uuid}/visit", status_code=303)
     async def visit(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         """Pick one of the offered windows (the API's PickVisitWindow); the radio's value is `start|end`."""
-        who = await require_customer(request, ctx)
+        who = request.user
         start, _, end = data.get("window", "").partition("|")
         form = _form({"window_start": start, "window_end": end}, s.PickVisitWindow)
         if form is None:

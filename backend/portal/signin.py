@@ -17,12 +17,11 @@ from backend.console import oidc, sessions
 from backend.errors import Unavailable
 from backend.i18n import N_, translate
 from backend.installs.context import InstallContext
-from backend.portal.access import PATH, language_of, session_cookie
+from backend.portal.access import CUSTOMERS, PATH, language_of, session_cookie
 from backend.principal import Principal, Role
 
 ATTEMPT_PATH = PATH + "/oidc"
 CALLBACK_PATH = ATTEMPT_PATH + "/callback"
-CUSTOMERS = frozenset({Role.CUSTOMER})
 CUSTOMERS_ONLY = N_("This portal is for customers; staff sign in to the console.")
 
 

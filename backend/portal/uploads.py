@@ -3,12 +3,13 @@ guide's photo step, and the extra photo a specialist asks for (answer.py: the op
 
 Thin routes over the mobile API's resumable uploads (backend/uploads/service.py: the same rows, leases,
 offsets and limits; the last byte goes through evidence.upload_photo, as the guide's form does), on the
-customer's portal session: its cookie names the customer, the CSRF token comes in the `X-CSRFToken`
-header (the body is the photo's bytes, not a form). The requests are the IETF draft's (mobile_api/v1/
-resumable.py): creation carries the photo's type and Upload-Length, HEAD tells the offset, PATCH appends
-at Upload-Offset. A refusal is problem+json for the script, which asks for it in Accept (and says its
-detail); the finished upload answers with the page the slot's form path redirects to: the guide with the
-photo's checks, or for the asked photo the install's page saying whether all that was asked is given."""
+customer's portal session: its cookie names the customer (looked up before any of a chunk is received),
+the CSRF token comes in the `X-CSRFToken` header (the body is the photo's bytes, not a form). The requests
+are the IETF draft's (mobile_api/v1/resumable.py): creation carries the photo's type and Upload-Length,
+HEAD tells the offset, PATCH appends at Upload-Offset. A refusal is problem+json for the script, which
+asks for it in Accept (and says its detail); the finished upload answers with the page the slot's form
+path redirects to: the guide with the photo's checks, or for the asked photo the install's page saying
+whether all that was asked is given."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from backend.console.sessions import session_first
 from backend.errors import BadRequest, Forbidden, Unsupported
 from backend.installs.asked import EXTRA_SLOT_PREFIX
 from backend.installs.context import InstallContext
-from backend.portal.access import principal_of
+from backend.portal.access import COOKIE, CUSTOMERS
 from backend.portal.answer import answered_url
 from backend.portal.guide import guide_url
 from backend.principal import Principal
@@ -69,22 +71,24 @@ async def _outcome(who: Principal, upload: UploadRec, photo: int) -> str:
     return guide_url(upload.install, "photo_checked", photo)
 
 
-async def _customer(request: Request[Any, Any, Any], ctx: InstallContext) -> Principal:
-    """The customer whose portal session the cookie names; a staff session or none is refused in words."""
-    who = await principal_of(request, ctx)
-    if who is None:
-        raise Forbidden("portal/signed-out")
-    return who
+def _signed_out() -> Forbidden:
+    return Forbidden("portal/signed-out")
+
+
+# The customer's portal session, looked up before any of a chunk is received; a staff session or none is
+# refused in words (problem+json for the script, the portal's page for a browser's navigation).
+_CustomerOrRefused = session_first(COOKIE, CUSTOMERS, _signed_out)
 
 
 class PortalUploadController(Controller):
     path = "/portal"
     include_in_schema = False
+    middleware = [_CustomerOrRefused]
 
     @post("/installs/{install_id:uuid}/uploads/{slot:str}", status_code=HTTP_201_CREATED)
     async def create(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         slot: FromPath[str],
@@ -92,7 +96,7 @@ class PortalUploadController(Controller):
     ) -> Response[bytes]:
         """A resumable upload for the slot's photo: the customer's own install and a slot the install asks
         for, an accepted type, within MAX_PHOTO_BYTES (evidence.admit_photo, as for the API's creation)."""
-        who = await _customer(request, ctx)
+        who = request.user
         length = required_integer(upload_length, "Upload-Length")
         content_type = request.headers.get("content-type", "")
         upload = await service.create(ctx, who, "ietf", install_id, slot, content_type, length)
@@ -101,10 +105,13 @@ class PortalUploadController(Controller):
 
     @head("/uploads/{upload_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def offset(
-        self, request: Request[Any, Any, Any], ctx: NamedDependency[InstallContext], upload_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Principal, Any, Any],
+        ctx: NamedDependency[InstallContext],
+        upload_id: FromPath[uuid.UUID],
     ) -> Response[None]:
         """How far the customer's upload is: where the script continues after a failed request."""
-        who = await _customer(request, ctx)
+        who = request.user
         upload = await service.settled(ctx, who, upload_id)
         headers = {**await _state(ctx, who, upload), "Cache-Control": "no-store"}
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
@@ -112,7 +119,7 @@ class PortalUploadController(Controller):
     @patch("/uploads/{upload_id:uuid}", status_code=HTTP_200_OK, request_max_body_size=None)
     async def append(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         upload_id: FromPath[uuid.UUID],
         upload_complete_field: UploadComplete = None,
@@ -120,7 +127,7 @@ class PortalUploadController(Controller):
     ) -> Response[Any]:
         """A chunk at Upload-Offset; the last one (Upload-Complete: ?1) makes the photo and answers the page
         that says the outcome. The photo store holds the body to MAX_PHOTO_BYTES while it streams."""
-        who = await _customer(request, ctx)
+        who = request.user
         if media_type(request) != PARTIAL_UPLOAD:
             raise Unsupported("request/unsupported-media-type", accepted=PARTIAL_UPLOAD)
         complete = upload_complete(upload_complete_field)

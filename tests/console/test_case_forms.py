@@ -5,11 +5,13 @@ short, no line break in a one-line field) and stores only what the API would."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
 
-from backend.principal import Role
+from backend.console import sessions
+from backend.principal import Principal, Role
 from tests.console.helpers import console_headers
 from tests.factories import Factory, Party
 from tests.helpers.review import case_id_of, decide, get_case, helped
@@ -65,6 +67,20 @@ class TestTheSessionComesBeforeTheBody:
             headers={"Cookie": f"csrftoken={csrf}; si_console=no-such-session"},
         )
         assert r.status_code == 303 and r.headers["location"] == "/console/login"
+
+    @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.INSTALLER])
+    async def test_a_session_of_a_role_the_console_does_not_admit_is_sent_to_sign_in(
+        self, client: AsyncClient, role: Role
+    ) -> None:
+        csrf = (await client.get("/console/login")).cookies["csrftoken"]
+        now = datetime.now(UTC)
+        session = await sessions.open_session(Principal(subject="copied", role=role), now, now + timedelta(hours=1))
+        cookie = {"Cookie": f"csrftoken={csrf}; si_console={session}", "x-csrftoken": csrf}
+        for r in (
+            await client.get("/console/queue", headers=cookie),
+            await client.get("/console/jobs", headers=cookie),
+        ):
+            assert r.status_code == 303 and r.headers["location"] == "/console/login"
 
     async def test_the_other_role_still_reads_the_403_page_in_its_language(
         self, client: AsyncClient, make: Factory
