@@ -224,7 +224,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # One verifier (and one cache of the provider's keys) for the bearer middleware and the console.
     verifier = TokenVerifier(settings, identity_provider(settings))
     auth = jwt_auth(settings, verifier)
-    in_flight = InFlight(settings.max_requests_in_flight, settings.busy_retry_after_s)
+    in_flight = InFlight(
+        settings.max_requests_in_flight,
+        settings.busy_retry_after_s,
+        settings.admission_wait_s,
+        settings.admission_queue,
+    )
     # First: what the HTTP server lets through (backend/http_guard.py), before any other work.
     middleware = [
         DefineMiddleware(AdmissionLimit, in_flight=in_flight),  # before even that: a refusal costs little

@@ -95,6 +95,11 @@ class Settings:
     # Default: one per CPU thread (measured with bench/load.py, 50 clients on SQLite: two per thread
     # gave upload p99 6.3x the unloaded p50, one per thread 2.7x at the same throughput); 0: no bound.
     max_requests_in_flight: int = 1
+    # Past that bound a request waits this long for a place, first come first served, with at most
+    # `admission_queue` waiting (default 4 per place); only then, or with the queue full, 503. A phone
+    # sending its three photos at once to an idle worker was refused one of them (exploratory test).
+    admission_wait_s: float = 2.0  # 0: refused at once
+    admission_queue: int = 4
     # Idempotency-Key (backend/idempotency): an answer is replayed this long; a request in flight holds
     # its key this long at most (a worker that died mid-request lets go of it then).
     idempotency_ttl_s: float = 24 * 3600.0
@@ -330,6 +335,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     workers = int(env.get("WORKERS", "1"))
     # Threads beyond the cores only make every decode slower: share the cores out over the workers.
     cpu_threads = int(env.get("CPU_THREADS") or max(1, (os.cpu_count() or 1) // max(workers, 1)))
+    in_flight = int(env.get("MAX_REQUESTS_IN_FLIGHT") or cpu_threads)
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL", f"sqlite:///{data_dir / 'selfinstall.sqlite3'}"),
@@ -362,7 +368,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cpu_threads=cpu_threads,
         cpu_queue=int(env.get("CPU_QUEUE") or cpu_threads),
         busy_retry_after_s=int(env.get("BUSY_RETRY_AFTER_S", "3")),
-        max_requests_in_flight=int(env.get("MAX_REQUESTS_IN_FLIGHT") or cpu_threads),
+        max_requests_in_flight=in_flight,
+        admission_wait_s=float(env.get("ADMISSION_WAIT_S", "2")),
+        admission_queue=int(env.get("ADMISSION_QUEUE") or 4 * in_flight),
         idempotency_ttl_s=float(env.get("IDEMPOTENCY_TTL_S", str(24 * 3600))),
         idempotency_lease_s=float(env.get("IDEMPOTENCY_LEASE_S", "60")),
         file_sweep_interval_s=float(env.get("FILE_SWEEP_INTERVAL_S", "600")),

@@ -1,4 +1,5 @@
-"""The in-flight bound: past MAX_REQUESTS_IN_FLIGHT a worker answers 503 + Retry-After at once.
+"""The in-flight bound: past MAX_REQUESTS_IN_FLIGHT a request waits up to ADMISSION_WAIT_S for a place
+(at most ADMISSION_QUEUE waiting), else the worker answers 503 + Retry-After.
 
 A request holds a place while it works (at once without a body, from its last body byte otherwise):
 a body still arriving holds none, so clients trickling bodies cannot lock everyone else out."""
@@ -41,11 +42,40 @@ class Bounded:
             while self.in_flight.count != count:
                 await asyncio.sleep(0.005)
 
+    async def until_waiting(self, count: int) -> None:
+        """Poll (with a deadline) until `count` requests wait for a place."""
+        async with asyncio.timeout(20):
+            while len(self.in_flight._waiting) != count:  # noqa: SLF001 - the queue is the behaviour under test
+                await asyncio.sleep(0.005)
+
+
+def _bounded_app(settings: Settings, wait_s: float, queue: int) -> Litestar:
+    return create_app(
+        replace(
+            settings,
+            max_requests_in_flight=1,
+            busy_retry_after_s=2,
+            cpu_threads=1,
+            cpu_queue=1,
+            admission_wait_s=wait_s,
+            admission_queue=queue,
+        )
+    )
+
 
 @pytest.fixture
 async def bounded(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[Bounded]:
-    """`client` keeps the PostgreSQL pool open."""
-    app = create_app(replace(settings, max_requests_in_flight=1, busy_retry_after_s=2, cpu_threads=1, cpu_queue=1))
+    """Refusing at once past the bound (ADMISSION_WAIT_S=0). `client` keeps the PostgreSQL pool open."""
+    app = _bounded_app(settings, 0, 0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield Bounded(c, app)
+    app.state.ctx.cpu.shutdown()
+
+
+@pytest.fixture
+async def queued(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[Bounded]:
+    """One place and one request that may wait for it, as long as a test needs."""
+    app = _bounded_app(settings, 60, 1)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         yield Bounded(c, app)
     app.state.ctx.cpu.shutdown()
@@ -170,3 +200,61 @@ class TestInFlightBound:
             assert (await client.get(d.url, headers=d.who.headers)).status_code == 200
         finally:
             assert (await trickling.finish()).status_code == 201
+
+
+class TestWaitingForAPlace:
+    async def test_past_the_bound_a_request_waits_and_is_served_when_a_place_frees(
+        self, queued: Bounded, make: Factory
+    ) -> None:
+        """A phone sending its photos at once to a busy worker: the one past the bound is served, not refused."""
+        c = queued.client
+        d = await new_install(c, make)
+        working = WorkingUpload(queued, d, make.photo("cabinet_overview"))
+        await queued.until_in_flight(1)
+        view = asyncio.create_task(c.get(d.url, headers=d.who.headers))
+        await queued.until_waiting(1)
+        assert not view.done()
+        assert (await working.done()).status_code == 201
+        assert (await view).status_code == 200  # the place passed on to it
+        assert queued.in_flight.count == 0 and not queued.in_flight._waiting  # noqa: SLF001
+
+    async def test_with_the_queue_full_the_next_is_refused_at_once(self, queued: Bounded, make: Factory) -> None:
+        c = queued.client
+        d = await new_install(c, make)
+        working = WorkingUpload(queued, d, make.photo("cabinet_overview"))
+        await queued.until_in_flight(1)
+        waiting = asyncio.create_task(c.get(d.url, headers=d.who.headers))
+        await queued.until_waiting(1)
+        r = await c.get(d.url, headers={**d.who.headers, "Accept-Language": "en"})
+        problem(r, 503, "service/busy")
+        assert r.headers["retry-after"] == "2"
+        assert (await working.done()).status_code == 201
+        assert (await waiting).status_code == 200
+
+    async def test_a_wait_that_runs_out_is_refused(
+        self, client: httpx.AsyncClient, settings: Settings, make: Factory
+    ) -> None:
+        app = _bounded_app(settings, 0.2, 1)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            b = Bounded(c, app)
+            d = await new_install(c, make)
+            working = WorkingUpload(b, d, make.photo("cabinet_overview"))
+            await b.until_in_flight(1)
+            problem(await c.get(d.url, headers=d.who.headers), 503, "service/busy")  # the upload still holds it
+            assert not b.in_flight._waiting  # noqa: SLF001 - it left the queue
+            assert (await working.done()).status_code == 201
+            assert b.in_flight.count == 0
+        app.state.ctx.cpu.shutdown()
+
+    async def test_a_waiter_whose_client_goes_away_leaves_the_queue(self, queued: Bounded, make: Factory) -> None:
+        c = queued.client
+        d = await new_install(c, make)
+        working = WorkingUpload(queued, d, make.photo("cabinet_overview"))
+        await queued.until_in_flight(1)
+        gone = asyncio.create_task(c.get(d.url, headers=d.who.headers))
+        await queued.until_waiting(1)
+        gone.cancel()
+        await queued.until_waiting(0)
+        assert (await working.done()).status_code == 201
+        assert queued.in_flight.count == 0  # the freed place was not handed to the request that left
+        assert (await c.get(d.url, headers=d.who.headers)).status_code == 200

@@ -104,8 +104,10 @@ class TestSettings:
             s = load_settings({"WORKERS": str(workers)})
             assert s.cpu_threads == max(1, cores // workers) and s.cpu_queue == s.cpu_threads
             assert s.max_requests_in_flight == s.cpu_threads
+            assert (s.admission_wait_s, s.admission_queue) == (2.0, 4 * s.max_requests_in_flight)
 
     def test_each_bound_can_be_set(self) -> None:
         env = {"CPU_THREADS": "3", "CPU_QUEUE": "0", "MAX_REQUESTS_IN_FLIGHT": "0", "BUSY_RETRY_AFTER_S": "7"}
-        s = load_settings(env)
+        s = load_settings({**env, "ADMISSION_WAIT_S": "0.5", "ADMISSION_QUEUE": "9"})
         assert (s.cpu_threads, s.cpu_queue, s.max_requests_in_flight, s.busy_retry_after_s) == (3, 0, 0, 7)
+        assert (s.admission_wait_s, s.admission_queue) == (0.5, 9)

@@ -243,7 +243,7 @@ class TestBusyWorker:
         completes on a full worker is refused then, but what it brought is the upload's."""
         d = await new_install(client, make)
         url = await created(client, d)
-        app = create_app(replace(settings, max_requests_in_flight=1))
+        app = create_app(replace(settings, max_requests_in_flight=1, admission_wait_s=0))
         app.state.in_flight.count = 1  # the worker's one place is taken
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as full:
             r = await append(full, url, d.who.headers, 0, b"\xff\xd8\xff" * 1000, complete=False)
