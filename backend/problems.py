@@ -26,8 +26,14 @@ log = logging.getLogger("selfinstall")
 PROBLEM_BASE = "https://selfinstall.example/problems/"
 PROBLEM_JSON = "application/problem+json"
 REALM = "selfinstall"  # of every 401's WWW-Authenticate (RFC 6750); /metrics has its own
+# Members of an answer a client might send back (the view PUT again, a field copied over): refused by name,
+# 422, where the request does not take them; any other unknown member is a 400.
 SERVER_OWNED_FIELDS = frozenset(
-    {"state", "decision", "owner", "owner_subject", "reasons", "checks", "created_by", "created_at", "approved_at"}
+    {
+        *("state", "decision", "owner", "owner_subject", "reasons", "checks", "created_by", "created_at"),
+        *("approved_at", "updated_at", "submitted_at", "decided_at", "version", "retake_count"),
+        *("customer_subject", "installer_subject"),
+    }
 )
 _STATUS_CODES = {
     400: "request/invalid",

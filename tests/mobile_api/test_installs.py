@@ -160,6 +160,10 @@ class TestCreateInstallBody:
             ("reasons", []),
             ("owner_subject", customer.subject),
             ("decision", "approved"),
+            ("version", 5),
+            ("decided_at", "2026-01-01T00:00:00Z"),
+            ("retake_count", 0),
+            ("customer_subject", "someone-else"),
         ):
             body = problem(await create(client, customer, ean, **{field: value}), 422, "request/server-owned-field")
             assert f"'{field}'" in body["detail"]
