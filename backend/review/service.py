@@ -111,6 +111,10 @@ async def claim(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
                 until=case.lease_expires_at.isoformat() if case.lease_expires_at else "",
                 extra={"holder": case.claimed_by, "lease_expires_at": case.lease_expires_at},
             )
+        if who.subject in won.approvals:
+            # Four eyes: the second pair decides. Holding the lease, the first approver would only keep the
+            # others from it (for its whole length); undone with the claim by leaving the transaction.
+            raise Conflict("review/second-approver-required")
         if won.first_claimed_by is None:
             won = await repo.update_case(won.id, won.version, {"first_claimed_by": who.subject}) or won
         install = await installs_repo.install_by_id(won.install)
