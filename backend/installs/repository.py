@@ -816,6 +816,13 @@ async def events_of(install_id: uuid.UUID) -> list[EventRec]:
     return _many(rows, EventRec)
 
 
+async def last_event(install_id: uuid.UUID) -> EventRec | None:
+    """The install's newest audit event (events_install; an install has a few dozen at most)."""
+    query = Event.select().where(Event.install == install_id).order_by(Event.id, ascending=False).limit(1)
+    rows = await query.output(load_json=True)
+    return _many(rows, EventRec)[0] if rows else None
+
+
 # --- metrics -----------------------------------------------------------------------------------
 
 

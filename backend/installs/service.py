@@ -477,12 +477,25 @@ async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUI
         state = InstallState(install.state)
         now = ctx.clock()
         if state not in EDITABLE_STATES and state is not InstallState.IN_REVIEW:
+            if await _asked_just_now(who, install, message):
+                return await load_snapshot(install)
             await save_install(ctx, who, install, now, help_message=message)
             await run_hooks(ctx.state_hooks, StateChange(install, install.state, _with_a_person(install), who, now))
             await record_event(who, "help.requested", now, install, message=message)
         elif Reason.HUMAN_REQUESTED.value not in install.reasons:
             await _to_a_person(ctx, who, install, now, message, "help.requested")
     return await get_install(who, install_id)
+
+
+async def _asked_just_now(who: Principal, install: InstallRec, message: str) -> bool:
+    """The same request for help as the install's newest event, by the same person: a retry whose answer was
+    lost (nothing has happened since), not a new request; a later one, or other words, is asked anew."""
+    last = await repo.last_event(install.id)
+    return last is not None and (last.action, last.actor, last.detail.get("message")) == (
+        "help.requested",
+        who.subject,
+        message,
+    )
 
 
 async def object_to_decision(

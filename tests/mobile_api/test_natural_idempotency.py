@@ -12,7 +12,16 @@ from backend.principal import Role
 from tests.factories import Factory
 from tests.helpers.review import install_of
 from tests.helpers.webhooks import events_of
-from tests.mobile_api.helpers import Draft, create, enter_reading, new_install, problem, scan, submit
+from tests.mobile_api.helpers import (
+    Draft,
+    create,
+    enter_reading,
+    new_install,
+    problem,
+    ready_install,
+    scan,
+    submit,
+)
 
 
 async def _actions(d: Draft) -> list[str]:
@@ -30,6 +39,23 @@ async def _shared_install(client: AsyncClient, make: Factory) -> tuple[Draft, Dr
     assert r.status_code == 201, r.text
     d = Draft(who=customer, id=r.json()["id"], ean=ean, asset_type="smart_meter_1p", view=r.json())
     return d, Draft(who=installer, id=d.id, ean=ean, asset_type=d.asset_type)
+
+
+class TestHelpAgain:
+    async def test_on_a_decided_install_the_same_request_again_changes_nothing(
+        self, client: AsyncClient, make: Factory
+    ) -> None:
+        """A retry of 'help' on an approved install records one request; other words, or the same words after
+        something happened, are asked anew."""
+        d = await ready_install(client, make)
+        assert (await submit(client, d)).json()["state"] == "approved"
+        for _ in range(2):  # the answer was lost: the phone sends it again
+            r = await client.post(f"{d.url}/help", json={"message": "Wanneer belt u mij?"}, headers=d.who.headers)
+            assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+        assert (await _actions(d)).count("help.requested") == 1
+        r = await client.post(f"{d.url}/help", json={"message": "En de oude meter?"}, headers=d.who.headers)
+        assert r.status_code == 200
+        assert (await _actions(d)).count("help.requested") == 2
 
 
 class TestSubmitAgain:
