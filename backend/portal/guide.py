@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -72,6 +73,25 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
+# A browser names a file it knows no type for (a HEIC on many Android phones, a photo picked from a folder)
+# application/octet-stream or nothing: its name's suffix says what it claims to be, and the decoder checks
+# the bytes as for any upload. upload.js does the same for the chunked upload.
+_TYPE_BY_SUFFIX = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+}
+
+
+def _photo_type(upload: UploadFile) -> str:
+    declared = (upload.content_type or "").split(";")[0].strip().lower()
+    if declared in ("", "application/octet-stream"):
+        return _TYPE_BY_SUFFIX.get(PurePath(upload.filename).suffix.lower(), declared)
+    return declared
+
+
 async def form_photo(
     ctx: InstallContext, who: Principal, install_id: uuid.UUID, slot: str, upload: object
 ) -> int | str:
@@ -81,7 +101,7 @@ async def form_photo(
         return "request/invalid"
     try:
         photo, _results, _created = await evidence.upload_photo(
-            ctx, who, install_id, slot, upload.content_type, None, _chunks(upload)
+            ctx, who, install_id, slot, _photo_type(upload), None, _chunks(upload)
         )
     except NotFound:
         raise

@@ -142,12 +142,32 @@ class TestGuide:
             for name, data, kind, code in (
                 ("label.jpg", make.photo("meter_label"), "image/jpeg", "photo/too-large"),
                 ("label.txt", b"not a photo", "text/plain", "photo/unsupported-type"),
+                ("label.txt", make.photo("meter_label"), "application/octet-stream", "photo/unsupported-type"),
             ):
                 files = {"photo": (name, data, kind)}
                 r = await portal.post(f"{url}/photos/meter_label", headers=headers, data=form(headers), files=files)
                 assert r.status_code == 303 and r.headers["location"] == f"{url}?msg={code}#step"
         api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
         assert api["photos"] == []
+
+    async def test_a_photo_the_browser_knows_no_type_for_goes_by_its_name(
+        self, client: httpx.AsyncClient, make: Factory
+    ) -> None:
+        """A phone's browser sends a HEIC (or a photo picked from a folder) as application/octet-stream or with
+        no type: its name says what it is, and the bytes are checked as always."""
+        d = await new_install(client, make)
+        headers = await portal_headers(client, d.who.subject)
+        url = f"/portal/installs/{d.id}/guide"
+        unnamed = (
+            ("meter_label", "IMG_1.JPG", "application/octet-stream"),
+            ("meter_display", "b.jpeg", "application/octet-stream"),
+        )
+        for slot, name, kind in unnamed:
+            files = {"photo": (name, make.photo(slot), kind)}
+            r = await client.post(f"{url}/photos/{slot}", headers=headers, data=form(headers), files=files)
+            assert r.status_code == 303 and "msg=photo_checked" in r.headers["location"], r.headers["location"]
+        api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert sorted(p["slot"] for p in api["photos"]) == ["meter_display", "meter_label"]
 
 
 class TestGuideAccess:

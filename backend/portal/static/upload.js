@@ -32,6 +32,11 @@
     });
   }
 
+  // A file the browser knows no type for (a HEIC on many Android phones): its name says what it claims to be;
+  // the server checks the bytes (guide.py's _photo_type, the same table, for the form without script).
+  var TYPE_BY_SUFFIX = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", heic: "image/heic", heif: "image/heif" };
+  function suffix(name) { return name.indexOf(".") < 0 ? "" : name.split(".").pop().toLowerCase(); }
+
   function percent(done, size) { return size ? Math.floor(100 * done / size) : 100; }
 
   function shown(done, size) {
@@ -101,7 +106,7 @@
 
   Upload.prototype.create = function () {
     var self = this;
-    var headers = { "Content-Type": self.file.type || "application/octet-stream",
+    var headers = { "Content-Type": self.file.type || TYPE_BY_SUFFIX[suffix(self.file.name)] || "application/octet-stream",
       "Upload-Length": String(self.file.size), "Upload-Complete": "?0" };
     return ask("POST", form.getAttribute("data-upload"), headers, null).then(function (xhr) {
       if (xhr.status !== 201) { throw passing(xhr) ? new Error("again") : new Refused(xhr); }
