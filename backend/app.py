@@ -27,6 +27,8 @@ from backend.admin.http import AdminController
 from backend.admin.known_answers import KnownAnswerController
 from backend.admission import AdmissionLimit, InFlight
 from backend.auth import TokenVerifier, confine_systems, jwt_auth
+from backend.console.access import PATH as CONSOLE_PATH
+from backend.console.access import problem_page as console_problem_page
 from backend.console.headers import console_security_headers
 from backend.console.language import add_template_helpers
 from backend.console.oidc import provider_sign_in
@@ -313,7 +315,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "verifier": verifier,
                 "in_flight": in_flight,
                 "limiter": limiter,  # closed in the lifespan; None with the limit off
-                "problem_pages": ((PORTAL_PATH, problem_page),),  # a customer's browser reads words, not JSON
+                # A person's browser reads words, not JSON: the customer's portal, the staff's console.
+                "problem_pages": ((PORTAL_PATH, problem_page), (CONSOLE_PATH, console_problem_page)),
             }
         ),
         on_app_init=[auth.on_app_init],

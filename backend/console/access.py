@@ -19,10 +19,13 @@ from backend.console.words import ROLE_WORDS
 from backend.i18n import translate
 from backend.installs.context import InstallContext
 from backend.principal import Principal, Role
+from backend.problems import LocalizedProblem
 
 COOKIE = "si_console"
 # Each role's first page: the queue for specialists, dispatch for operators.
 HOME = {Role.SPECIALIST: "/console/queue", Role.ADMIN: "/console/jobs"}
+PATH = "/console"
+LOGIN = "/console/login"
 
 
 class ConsoleLoginRequired(Exception):
@@ -46,9 +49,21 @@ def _forbidden(request: Request[Any, Any, Any], exc: ConsoleForbidden) -> Templa
     return Template("forbidden.html", status_code=403, context=context)
 
 
+def problem_page(request: Request[Any, Any, Any], problem: LocalizedProblem) -> Template:
+    """Any other refusal under /console (an unknown case, a bad cursor, a form without its CSRF token): the
+    problem catalog's words as a page for the staff member's browser, not problem+json; headers kept."""
+    title, text = problem.worded(reader(request))
+    user = request.scope.get("user")
+    who = user if isinstance(user, Principal) else None
+    home = HOME.get(who.role, LOGIN) if who else LOGIN
+    context = {"who": who, "flash": None, "title": title, "text": text, "code": problem.code, "home": home}
+    headers = dict(problem.headers or {})
+    return Template("problem.html", status_code=problem.status_code, context=context, headers=headers)
+
+
 # Every console controller answers these two the same way.
 HANDLERS: dict[type[Exception], Any] = {
-    ConsoleLoginRequired: lambda _r, _e: Redirect("/console/login", status_code=303),
+    ConsoleLoginRequired: lambda _r, _e: Redirect(LOGIN, status_code=303),
     ConsoleForbidden: _forbidden,
 }
 

@@ -139,11 +139,14 @@ class TestHostileQueries:
         r = await client.get(query, headers=admin)
         assert r.status_code < 500 and "<svg" not in r.text
         if r.status_code == 400:  # a NUL in the request target: refused before any route (backend/http_guard.py)
-            assert r.json()["code"] == "request/invalid-encoding"
+            assert 'data-code="request/invalid-encoding"' in r.text and "text/html" in r.headers["content-type"]
         else:
             assert 'class="flash error"' in r.text
 
     @pytest.mark.parametrize("path", ["/console/assets", "/console/connections", "/console/jobs", "/console/outbox"])
     async def test_a_forged_cursor_is_a_400(self, client: AsyncClient, admin: dict[str, str], path: str) -> None:
         r = await client.get(f"{path}?cursor=__4", headers=admin)
-        assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")  # a page in words
+        assert 'data-code="request/invalid"' in r.text and "/console/" in r.text  # and the way back
+        r = await client.get(f"{path}?cursor=__4", headers={**admin, "Accept": "application/problem+json"})
+        assert r.status_code == 400 and r.json()["code"] == "request/invalid"  # a script asking for it
