@@ -83,7 +83,12 @@ class TestIntegerPathIds:
             name: value
             for name in ("case_id", "photo_id", "known_answer_id", "job_id", "delivery_id", "subscription_id")
         }
-        r = await send(client, world, method, world.url(path, **ids), ROUTES[method, path].role, json={})
+        url, role = world.url(path, **ids), ROUTES[method, path].role
+        if path.startswith("/console"):  # a browser reads the console: the problem is a page in words
+            page = await send(client, world, method, url, role, json={})
+            assert page.status_code == 404 and 'data-code="request/id-out-of-range"' in page.text
+        # The same as problem+json for a client asking for it (the console's own scripts, any API client).
+        r = await send(client, world, method, url, role, json={}, headers={"Accept": "application/problem+json"})
         body = refused(r, "request/id-out-of-range")
         assert r.status_code == 404 and str(MAX_INT4) in body["detail"]
         assert await stored(settings.photo_dir) == before
