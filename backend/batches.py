@@ -26,17 +26,22 @@ def read_batch(
     content_type: str, body: bytes, item: type[S], columns: tuple[str, ...], code: str
 ) -> list[tuple[int, S]]:
     """The batch's items with their line numbers: a JSON list of `item`s, or UTF-8 CSV whose header starts
-    with `columns` (an empty field is an absent one); 400/415 for a body that is no batch at all."""
+    with `columns` (an empty field is an absent one); 400/415 for a body that is no batch at all, 422 for
+    one without a line (an admin who sent a header only, or the wrong file, is told: nothing was done)."""
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == JSON:
-        return _json_items(body, item, code)
-    if media_type == CSV:
+        items = _json_items(body, item, code)
+    elif media_type == CSV:
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BadRequest("request/invalid", detail=Said("csv-not-utf8")) from None
-        return csv_items(text, item, columns, code)
-    raise Unsupported("request/unsupported-media-type", accepted=f"{JSON}, {CSV}")
+        items = csv_items(text, item, columns, code)
+    else:
+        raise Unsupported("request/unsupported-media-type", accepted=f"{JSON}, {CSV}")
+    if not items:
+        raise Invalid(code, rows=[RowError(1, "empty-batch")])
+    return items
 
 
 def _json_items(body: bytes, item: type[S], code: str) -> list[tuple[int, S]]:
@@ -70,8 +75,11 @@ def _csv_lines(reader: Iterator[list[str]], columns: tuple[str, ...], code: str)
     for line, fields in enumerate(reader, start=2):
         if not any(f.strip() for f in fields):
             continue
-        if len(fields) < len(columns):
-            errors.append(RowError(line, "field-count", params={"expected": len(columns), "count": len(fields)}))
+        # Fewer fields than the columns asked for, or more than the header names (an unquoted comma in a
+        # field shifts every field after it into the wrong column): the line is refused, never read askew.
+        if not len(columns) <= len(fields) <= len(header):
+            expected = len(columns) if len(fields) < len(columns) else len(header)
+            errors.append(RowError(line, "field-count", params={"expected": expected, "count": len(fields)}))
             continue
         # An empty field is an absent one: the Struct's default applies (or `missing` is reported).
         lines.append((line, {name: v.strip() for name, v in zip(columns, fields, strict=False) if v.strip()}))

@@ -646,6 +646,7 @@ ROW_TEXT: dict[str, str] = {
     "repeated-serial": N_("serial {serial} repeats line {first}"),
     "known-as-other-type": N_("serial {serial} is already known as a {known}"),
     "batch-too-large": N_("a batch holds at most {limit} lines, this one {count}"),
+    "empty-batch": N_("the batch holds no lines: nothing was done"),
     # a job of a dispatch batch
     "unknown-ean": N_("unknown connection (EAN) {ean}"),
     "capacity": N_("{asset_type} does not fit {capacity}"),

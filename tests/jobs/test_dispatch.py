@@ -256,6 +256,22 @@ class TestImportJobs:
         assert "regel 3: serienummer" in body_["detail"]
         assert await job_count() == before
 
+    async def test_a_batch_without_a_line_is_refused_not_done(self, client: AsyncClient, admin: Party) -> None:
+        header = b"ean,asset_type,window_start,window_end,installer,self_install,serial\n"
+        before = await job_count()
+        for content, kind in ((header, "text/csv"), (header + b"\n\n", "text/csv"), (b"[]", "application/json")):
+            r = await client.post(f"{JOBS}/import", content=content, headers={**admin.headers, "Content-Type": kind})
+            assert _faults(problem(r, 422, "jobs/invalid-batch")) == [(1, None, "empty-batch")], content
+        assert await job_count() == before
+
+    async def test_a_line_with_more_fields_than_the_header_is_refused(self, client: AsyncClient, admin: Party) -> None:
+        """An unquoted comma in a field shifts the fields after it: the line is refused, not read askew."""
+        header = b"ean,asset_type,window_start,window_end,installer,self_install,serial"
+        line = b"871687000000000016,smart_meter_1p,2030-01-01T08:00:00Z,2030-01-01T12:00:00Z,inst-x,,,extra"
+        csv = {**admin.headers, "Content-Type": "text/csv"}
+        r = await client.post(f"{JOBS}/import", content=header + b"\n" + line + b"\n", headers=csv)
+        assert _faults(problem(r, 422, "jobs/invalid-batch")) == [(2, None, "field-count")]
+
     async def test_a_wrong_header_is_line_1(self, client: AsyncClient, admin: Party) -> None:
         r = await client.post(
             f"{JOBS}/import", content=b"serial,asset_type\n", headers={**admin.headers, "Content-Type": "text/csv"}
