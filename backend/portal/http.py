@@ -215,7 +215,9 @@ class PortalController(Controller):
         who = request.user
         lang, _ = language_of(request)
         typed = {k: data.get(k, "").strip() for k in ("ean", "postcode", "house_number")}
-        form = _form({**typed, "postcode": typed["postcode"].replace(" ", "")}, s.ClaimConnection)
+        # As printed on an energy bill: an EAN in groups of digits ("8716 8700 ..."), a postcode "6811 AL".
+        spaced = {name: "".join(typed[name].split()) for name in ("ean", "postcode")}
+        form = _form({**typed, **spaced}, s.ClaimConnection)
         if form is None:
             flash = {"kind": "error", "text": translate(lang, CLAIM_FORM_HELP)}
             return await _home(request, ctx, who, 422, flash, typed)

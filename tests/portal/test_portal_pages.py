@@ -273,7 +273,8 @@ class TestClaim:
         headers = await portal_headers(client, customer.subject)
         empty = await client.get("/portal/", headers={**headers, **NL})
         assert "Er is nog geen aansluiting" in empty.text and 'id="claim-ean"' in empty.text
-        fields = {"ean": ean, "postcode": "6811 al", "house_number": "14"}
+        grouped = " ".join(ean[i : i + 4] for i in range(0, len(ean), 4))  # as a bill prints it
+        fields = {"ean": grouped, "postcode": "6811 al", "house_number": "14"}
         r = await client.post("/portal/connections/claim", headers=headers, data=form(headers, **fields))
         assert r.status_code == 303 and r.headers["location"] == "/portal/?msg=claimed"
         home = await client.get(r.headers["location"], headers={**headers, **NL})
