@@ -140,6 +140,10 @@ MESSAGES: dict[str, Message] = {
         title=N_("Access denied"),
         detail=N_("You do not have access to this function."),
     ),
+    "request/form-expired": Message(
+        title=N_("Page expired"),
+        detail=N_("This form has expired or was not sent from this site's own page: reload the page and try again."),
+    ),
     "portal/signed-out": Message(
         title=N_("Not signed in to the portal"),
         detail=N_(

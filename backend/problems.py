@@ -44,6 +44,7 @@ _STATUS_CODES = {
     413: "request/too-large",
     429: "request/rate-limited",
 }
+LITESTAR_CSRF_REFUSAL = "CSRF token verification failed"  # litestar.middleware.csrf's words for a bad token
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 
 
@@ -241,6 +242,9 @@ def _from_http(exc: HTTPException) -> LocalizedProblem:
         return LocalizedProblem("request/error", exc.status_code, {})
     if isinstance(exc, ValidationException):
         return _from_validation(exc)
+    if exc.status_code == 403 and exc.detail == LITESTAR_CSRF_REFUSAL:
+        # A page left open past its session, or a form posted from elsewhere: not "no access", but reload.
+        return LocalizedProblem("request/form-expired", 403, {}, headers=exc.headers)
     code = _STATUS_CODES.get(exc.status_code, "request/invalid")
     if code == "request/invalid":  # malformed JSON, a bad Content-Length, ...: Litestar's words, translated
         return LocalizedProblem(code, exc.status_code, {}, headers=exc.headers, violations=[violation(exc.detail)])

@@ -361,7 +361,7 @@ class TestProblemPages:
         for method, path, sent, status, code, words in (
             ("GET", "/portal/nergens", NL, 404, "request/not-found", "Deze pagina of route bestaat niet."),
             ("GET", "/portal/installs/geen-id", EN, 404, "request/not-found", "This route does not exist."),
-            ("POST", "/portal/logout", {"Cookie": headers["Cookie"], **EN}, 403, "auth/forbidden", ""),
+            ("POST", "/portal/logout", {"Cookie": headers["Cookie"], **EN}, 403, "request/form-expired", "reload the"),
             ("PUT", "/portal/", EN, 405, "request/method-not-allowed", ""),
         ):
             r = await client.request(method, path, headers=sent)

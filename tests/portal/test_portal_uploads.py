@@ -142,13 +142,13 @@ class TestRefusals:
         d = await new_install(client, make)
         headers = await portal_headers(client, d.who.subject)
         no_token = {"Cookie": headers["Cookie"]}
-        problem(await _create(client, d, no_token, 10), 403, "auth/forbidden")
+        problem(await _create(client, d, no_token, 10), 403, "request/form-expired")
         # A browser's form (no Accept for problem+json) gets the portal's page in words instead.
         r = await client.post(f"/portal/installs/{d.id}/uploads/{SLOT}", headers=no_token)
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
         data = make.photo(SLOT)
         url = (await _create(client, d, headers, len(data))).headers["Location"]
-        problem(await _append(client, url, no_token, 0, data, last=True), 403, "auth/forbidden")
+        problem(await _append(client, url, no_token, 0, data, last=True), 403, "request/form-expired")
         assert (await client.head(url, headers=headers)).headers["Upload-Offset"] == "0"
         assert await _photos(client, d) == []
 
