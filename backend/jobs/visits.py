@@ -76,12 +76,18 @@ async def offer_visit(
             windows = load_planning_rule().windows(now)
         if not windows:
             raise Invalid("visit/no-windows")
-        faults = [f for n, (start, end) in enumerate(windows, 1) for f in window_faults(n, start, end, now)]
-        # A window that has begun cannot be picked (a job's may be created while its window runs).
-        faults += [RowError(n, "window-past", "window_start") for n, w in enumerate(windows, 1) if w[0] <= now]
+        faults = [f for n, (start, end) in enumerate(windows, 1) for f in _offered_window_faults(n, start, end, now)]
         if faults:
             raise Invalid("visit/windows-invalid", rows=faults)
         return await _offer(urls, who, install, case, list(install.reasons), windows, installer, note, now)
+
+
+def _offered_window_faults(line: int, start: datetime, end: datetime, now: datetime) -> list[RowError]:
+    """A job window's fault, or that it has begun: a customer cannot pick a window already running (a job's
+    may be created while its window runs). One fault a window (a window that is over was said twice)."""
+    return window_faults(line, start, end, now) or (
+        [RowError(line, "window-past", "window_start")] if start <= now else []
+    )
 
 
 async def _offer(

@@ -176,7 +176,10 @@ class TestSpecialistOffersAVisit:
         spec = make.party(Role.SPECIALIST)
         problem(await offer(client, spec, case_id), 409, "review/not-lease-holder")
         await claimed(client, spec, case_id)
-        problem(await offer(client, spec, case_id, windows=_windows(-1)), 422, "visit/windows-invalid")
+        body = problem(await offer(client, spec, case_id, windows=_windows(-1)), 422, "visit/windows-invalid")
+        assert [(e["line"], e["field"], e["kind"]) for e in body["errors"]] == [(1, "window_start", "window-past")]
+        body = problem(await offer(client, spec, case_id, windows=_windows(-10)), 422, "visit/windows-invalid")
+        assert [(e["line"], e["kind"]) for e in body["errors"]] == [(1, "window-past")]  # over: said once
         body = problem(await offer(client, spec, case_id, windows=_windows(2 * 24 * 400)), 422, "visit/windows-invalid")
         assert body["errors"][0]["kind"] == "window-too-far", body
         assert (await offer(client, spec, case_id)).status_code == 201  # the planning rule's windows
