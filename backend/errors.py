@@ -656,6 +656,7 @@ ROW_TEXT: dict[str, str] = {
     "capacity": N_("{asset_type} does not fit {capacity}"),
     "role-not-allowed": N_("{asset_type} may not be installed by a {role}"),
     "window-order": N_("window_end must be after window_start"),
+    "no-such-local-time": N_("{time} does not exist on the clock (the hour skipped when summer time begins)"),
     "window-too-long": N_("a time window lasts at most {hours} hours"),
     "window-past": N_("the time window is over"),
     "window-too-far": N_("a time window starts at most {days} days ahead"),

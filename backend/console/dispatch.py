@@ -28,7 +28,7 @@ from backend.installs.context import InstallContext
 from backend.jobs import service
 from backend.jobs.enums import DISPATCHABLE
 from backend.jobs.http import JOB_COLUMNS, AssignJobIn, CancelJobIn, JobIn, job_draft, job_view
-from backend.local_time import OPERATOR_ZONE
+from backend.local_time import OPERATOR_ZONE, NoSuchLocalTime, on_operator_clock
 from backend.principal import Principal, Role
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -39,20 +39,26 @@ _SUBJECT = msgspec.json.Decoder(type=Annotated[str, msgspec.Meta(min_length=1, m
 _STATE_PARAMS = {"state": JOB_STATE_WORDS}  # a conflict names the job's state: in words
 
 
-def _local_time(value: str) -> str:
+def _local_time(field: str, value: str, code: str) -> str:
     """A `datetime-local` field ('2026-05-12T08:00') is a wall time where the work is done: with the
-    zone's offset it reads as the API's timestamp; anything else goes on unchanged, to be refused there."""
+    zone's offset it reads as the API's timestamp (a time the clock skips is refused by its field);
+    anything else goes on unchanged, to be refused there."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return (moment if moment.tzinfo else moment.replace(tzinfo=OPERATOR_ZONE)).isoformat()
+    if moment.tzinfo is not None:
+        return moment.isoformat()
+    try:
+        return on_operator_clock(moment).isoformat()
+    except NoSuchLocalTime:
+        raise Invalid(code, rows=[RowError(1, "no-such-local-time", field, {"time": value})]) from None
 
 
 def _read(form: dict[str, str], struct: type[msgspec.Struct], fields: tuple[str, ...], code: str) -> Any:
     """A form as the API's request Struct: the same bounds and patterns; a fault as a line-1 RowError."""
     values: dict[str, Any] = {k: form[k].strip() for k in fields if form.get(k, "").strip()}
-    values |= {k: _local_time(values[k]) for k in ("window_start", "window_end") if k in values}
+    values |= {k: _local_time(k, values[k], code) for k in ("window_start", "window_end") if k in values}
     if "self_install" in fields:
         values["self_install"] = "self_install" in form  # a checkbox is sent only when ticked
     try:

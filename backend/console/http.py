@@ -12,7 +12,6 @@ import json
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -41,7 +40,7 @@ from backend.installs.snapshot import REASON_TEXT_FOR_STAFF
 from backend.jobs import visits
 from backend.jobs.planning import load_planning_rule
 from backend.jobs.visit_http import OfferVisitIn
-from backend.local_time import OPERATOR_ZONE
+from backend.local_time import on_operator_clock
 from backend.principal import Principal, Role
 from backend.review import followups, service
 from backend.review.config import load_review_config
@@ -360,21 +359,20 @@ _VISIT_FIELDS = {"visit_installer": "installer", "visit_note": "note"}
 def _visit_windows(data: dict[str, str]) -> list[tuple[datetime, datetime]] | None:
     """The form's windows (`start_n`/`end_n`, datetime-local on the operator's clock), or None if one
     is half filled or not a time."""
-    tz = OPERATOR_ZONE
     windows = []
     for n in range(1, VISIT_FORM_ROWS + 1):
         start, end = data.get(f"start_{n}", ""), data.get(f"end_{n}", "")
         if not start and not end:
             continue
         try:
-            windows.append((_local(start, tz), _local(end, tz)))
+            windows.append((_local(start), _local(end)))
         except ValueError:
             return None
     return windows
 
 
-def _local(value: str, tz: ZoneInfo) -> datetime:
+def _local(value: str) -> datetime:
     at = datetime.fromisoformat(value)
     if at.tzinfo is not None or not 2000 <= at.year < 2100:
         raise ValueError(value)
-    return at.replace(tzinfo=tz)
+    return on_operator_clock(at)  # a time the clock skips: ValueError too

@@ -11,7 +11,7 @@ import pytest
 from httpx import AsyncClient
 
 from backend.jobs.tables import Job
-from backend.local_time import OPERATOR_ZONE
+from backend.local_time import OPERATOR_ZONE, NoSuchLocalTime, on_operator_clock
 from backend.principal import Role
 from tests.console.helpers import console_headers
 from tests.factories import Factory
@@ -157,6 +157,24 @@ class TestList:
         assert second.text.count('<tr id="job-') == 1 and 'id="next-page"' not in second.text
         cancelled = await client.get(f"/console/jobs?installer={installer}&state=cancelled", headers=admin)
         assert "Geen opdrachten." in cancelled.text
+
+
+class TestClockChanges:
+    async def test_a_time_the_clock_skips_is_refused_by_its_field(
+        self, client: AsyncClient, make: Factory, admin: dict[str, str]
+    ) -> None:
+        """02:30 on the last Sunday of March does not exist in Amsterdam: refused in words, not moved an hour."""
+        before = await Job.count()
+        skipped = {"window_start": "2030-03-31T02:30", "window_end": "2030-03-31T06:00"}
+        r = await client.post("/console/jobs", data={**_form(await make.connection()), **skipped}, headers=admin)
+        assert r.status_code == 422 and await Job.count() == before
+        assert "2030-03-31T02:30 bestaat niet op de klok" in r.text
+
+    def test_the_autumns_repeated_hour_means_its_first(self) -> None:
+        at = on_operator_clock(datetime(2030, 10, 27, 2, 30))
+        assert at.utcoffset() == timedelta(hours=2)  # still summer time: the first of the two 02:30s
+        with pytest.raises(NoSuchLocalTime):
+            on_operator_clock(datetime(2030, 3, 31, 2, 0))
 
 
 class TestHostileForms:
