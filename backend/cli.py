@@ -85,6 +85,14 @@ def _seed(_: argparse.Namespace) -> None:
     print(summary)
 
 
+def _positive_seconds(value: str) -> int:
+    """argparse's reading of a lifetime: a token that expired before it was made is a typo, said as one."""
+    seconds = int(value)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {value}")
+    return seconds
+
+
 def _token(args: argparse.Namespace) -> None:
     from backend.auth import issue_token
 
@@ -224,7 +232,7 @@ def parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print a signed development JWT")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True)
-    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds (default 8 hours)")
+    token.add_argument("--ttl", type=_positive_seconds, default=8 * 3600, help="seconds (default 8 hours)")
     token.add_argument("--email", help="an `email` claim, as a provider's token carries (customers' e-mail)")
     token.set_defaults(fn=_token)
     label = sub.add_parser("label", help="render an asset's QR label")

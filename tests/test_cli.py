@@ -92,6 +92,9 @@ class TestToken:
             run.text.strip(), settings.jwt_secret, algorithms=[settings.jwt_algorithm], audience=settings.jwt_audience
         )
         assert claims["exp"] - claims["iat"] == 60
+        for typo in ("-5", "0"):  # a token expired before it is made: said as the typo it is
+            run = _cli("token", "--role", "customer", "--sub", "cli-ttl", "--ttl", typo)
+            assert run.code == 2 and "must be a number of seconds above 0" in run.err and "500" not in run.err
 
     async def test_email_is_the_claim_a_providers_token_carries(self, client: AsyncClient, settings: Settings) -> None:
         run = _cli("token", "--role", "customer", "--sub", "cli-mail", "--email", "anna@example.com")
