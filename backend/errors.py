@@ -226,7 +226,7 @@ MESSAGES: dict[str, Message] = {
     ),
     "install/not-creator": Message(
         title=N_("Not your install"),
-        detail=N_("Only whoever started this install can cancel it."),
+        detail=N_("Only whoever started this install can carry it out, change or cancel it."),
     ),
     # QR labels
     "qr/malformed": Message(

@@ -85,7 +85,12 @@ STATUSES: dict[int, _Status] = {
         {"detail": "the field 'payload' is required but missing"},
     ),
     401: _Status("No valid bearer token (`auth/unauthenticated`).", "auth/unauthenticated", {}),
-    403: _Status("The token's role may not use this operation (`auth/forbidden`).", "auth/forbidden", {}),
+    403: _Status(
+        "The token's role may not use this operation (`auth/forbidden`), or the caller may read the install "
+        "but only its creator changes it (`install/not-creator`).",
+        "auth/forbidden",
+        {},
+    ),
     404: _Status(
         "Not found, or not the caller's (`install/not-found`, `review/case-not-found`, ...).", "install/not-found", {}
     ),

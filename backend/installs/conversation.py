@@ -13,13 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from backend.errors import Conflict, Forbidden
+from backend.errors import Conflict
 from backend.installs import repository as repo
 from backend.installs.asked import asks_anything, extra_slot, missing, open_request
 from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
 from backend.installs.records import InfoRequestRec, InstallRec
-from backend.installs.service import get_install, record_event, save_install, scoped_install, transaction
+from backend.installs.service import creators_install, get_install, record_event, save_install, transaction
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.principal import Principal
 
@@ -63,9 +63,8 @@ async def send_message(ctx: InstallContext, who: Principal, install_id: uuid.UUI
     """The answer to the specialist's open question, by whoever started the install. The same answer again
     (a retry whose reply was lost) answers the install as it now is."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
-        if install.created_by != who.subject:  # e.g. the customer, of their installer's install
-            raise Forbidden("message/not-creator")
+        # Asked of its creator (review/info.py `asked_of`); the code predates the rule and stays, for the app.
+        install = await creators_install(who, install_id, "message/not-creator")
         snap = await load_snapshot(install)
         latest = snap.info_requests[-1] if snap.info_requests else None
         if latest is not None and latest.answer == text and latest.answered_by == who.subject:

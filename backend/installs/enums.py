@@ -39,3 +39,6 @@ TRANSITIONS: dict[InstallState, frozenset[InstallState]] = {
 
 # States in which the user may still add or replace evidence.
 EDITABLE_STATES = frozenset({InstallState.DRAFT, InstallState.NEEDS_RETAKE})
+
+# Decided or withdrawn: its user changes nothing of its evidence or verdict any more (an objection aside).
+DECIDED_STATES = frozenset({InstallState.APPROVED, InstallState.REJECTED, InstallState.CANCELLED})

@@ -21,6 +21,7 @@ from backend.installs.service import (
     compare_and_set,
     get_install,
     record_event,
+    require_creator,
     require_editable,
     save_checks,
     save_install,
@@ -96,9 +97,11 @@ async def admit_photo(
     declared_size: int | None,
 ) -> InstallSnapshot:
     """What is refused before a byte is read (also when a resumable upload is created): the caller's
-    install, editable, a known slot (or the extra photo a specialist asked for), an accepted type, not
-    declared too large. The install as read."""
+    own install (service.require_creator: the connection's owner only reads it), editable, a known slot
+    (or the extra photo a specialist asked for), an accepted type, not declared too large. The install
+    as read."""
     snap = await get_install(who, install_id)
+    require_creator(who, snap.install)
     require_editable(snap.install)
     in_catalog = slot in ctx.catalog.types[snap.install.asset_type].slots
     if not in_catalog and not asked_photo_slot(snap.install, snap.info_requests, slot):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from backend.installs import qr
 from backend.installs import repository as repo
 from backend.installs.asked import EVIDENCE_ACTIONS, changed_since_request, missing, open_request
 from backend.installs.context import InstallContext
-from backend.installs.enums import EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
+from backend.installs.enums import DECIDED_STATES, EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
 from backend.installs.flows import RegistryChange, StateChange, run_hooks
 from backend.installs.records import ConnectionRec, InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
@@ -34,6 +35,32 @@ async def scoped_install(who: Principal, install_id: uuid.UUID, for_update: bool
     install = await repo.install_scoped(install_id, who.subject, who.role, for_update)
     if install is None:
         raise NotFound("install/not-found")
+    return install
+
+
+def is_creator(who: Principal, install: InstallRec) -> bool:
+    """Whether the caller started the install: a job install's installer, a self-install's customer."""
+    return (install.created_by, install.created_by_role) == (who.subject, who.role.value)
+
+
+def may_ask_for_help(who: Principal, install: InstallRec) -> bool:
+    """Its creator in any state; the connection's owner once it is decided (a person contacts them; the
+    install is not touched), never mid-job: their installer's install is not theirs to send to review."""
+    return is_creator(who, install) or install.state in DECIDED_STATES
+
+
+def require_creator(who: Principal, install: InstallRec, code: str = "install/not-creator") -> None:
+    """The one rule for changing an install (its evidence, its state, its conversation): only its creator.
+    Whoever else finds it (the connection's owner, of their installer's install) only reads it: 403."""
+    if not is_creator(who, install):
+        raise Forbidden(code)
+
+
+async def creators_install(who: Principal, install_id: uuid.UUID, code: str = "install/not-creator") -> InstallRec:
+    """The install to change, locked (inside a write transaction): 404 if the caller does not see it, 403
+    if they may only read it (`code`)."""
+    install = await scoped_install(who, install_id, for_update=True)
+    require_creator(who, install, code)
     return install
 
 
@@ -219,7 +246,7 @@ async def get_install(who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
     snap = await load_scoped_snapshot(install_id, who.subject, who.role)
     if snap is None:
         raise NotFound("install/not-found")
-    return snap
+    return snap if is_creator(who, snap.install) else replace(snap, read_by_creator=False)
 
 
 async def list_installs(
@@ -232,7 +259,7 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
     """Link the scanned asset; every way a label can be wrong has its own 422 code. The label already
     linked, scanned again (an offline retry), changes nothing."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
+        install = await creators_install(who, install_id)
         if install.asset is not None and install.scanned_payload == payload.strip():
             return await load_snapshot(install)
         require_editable(install)
@@ -278,7 +305,7 @@ async def add_location(
 ) -> InstallSnapshot:
     """Record a GPS fix from the phone (`client_time`: the phone's clock when it sent it)."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
+        install = await creators_install(who, install_id)
         require_editable(install)
         now = ctx.clock()
         # The same fix sent again (an offline retry) is not a second fix.
@@ -304,7 +331,7 @@ async def add_location(
 async def enter_reading(ctx: InstallContext, who: Principal, install_id: uuid.UUID, value: float) -> InstallSnapshot:
     """Record the meter reading the user read off the display."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
+        install = await creators_install(who, install_id)
         require_editable(install)
         now = ctx.clock()
         await save_install(ctx, who, install, now, reading=value)
@@ -353,6 +380,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
     version is still the one checked (every change of evidence moves it), else it starts again."""
     for _ in range(SUBMIT_TRIES):
         snap = await get_install(who, install_id)
+        require_creator(who, snap.install)
         _answered_request(snap)
         if _submitted_unchanged(snap, who):
             return snap
@@ -469,16 +497,19 @@ async def _to_a_person(
 
 
 async def request_help(ctx: InstallContext, who: Principal, install_id: uuid.UUID, message: str) -> InstallSnapshot:
-    """The customer wants a person, in any state: never a refusal. Before a decision the install goes
+    """Its creator wants a person, in any state: never a refusal (the connection's owner, of their
+    installer's install, once it is decided: `may_ask_for_help`). Before a decision the install goes
     to a specialist now (asking again changes nothing); once decided or withdrawn it stays so, and the
     state hooks open a follow-up for a person (review: a `customer_help` case, reopened if closed)."""
     async with transaction():
         install = await scoped_install(who, install_id, for_update=True)
-        state = InstallState(install.state)
+        if not may_ask_for_help(who, install):
+            raise Forbidden("install/not-creator")
         now = ctx.clock()
-        if state not in EDITABLE_STATES and state is not InstallState.IN_REVIEW:
+        if install.state in DECIDED_STATES:
             if await _asked_just_now(who, install, message):
-                return await load_snapshot(install)
+                # A retry: answered as this caller reads it (get_install; the owner's actions are not the creator's).
+                return await get_install(who, install_id)
             await save_install(ctx, who, install, now, help_message=message)
             await run_hooks(ctx.state_hooks, StateChange(install, install.state, _with_a_person(install), who, now))
             await record_event(who, "help.requested", now, install, message=message)
@@ -504,7 +535,7 @@ async def object_to_decision(
     """Object to a rejection: back to a specialist with the customer's words (reason human_requested);
     the escalation case reopens with its history. Objecting again while it is re-reviewed changes nothing."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
+        install = await creators_install(who, install_id)
         state = InstallState(install.state)
         if state is InstallState.IN_REVIEW and Reason.HUMAN_REQUESTED.value in install.reasons:
             return await load_snapshot(install)
@@ -518,9 +549,7 @@ async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, rea
     """Its creator withdraws an install that is not yet decided. Cancelling again, by the one who
     cancelled it (a retry whose answer was lost), answers the cancelled install."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
-        if install.created_by != who.subject:  # e.g. the customer, of their installer's install
-            raise Forbidden("install/not-creator")
+        install = await creators_install(who, install_id)
         if install.state == InstallState.CANCELLED and await _cancelled_by(install, who):
             return await load_snapshot(install)
         if InstallState.CANCELLED not in TRANSITIONS[InstallState(install.state)]:

@@ -13,7 +13,7 @@ from backend.i18n import N_, DataWords, Msg, translate
 from backend.installs import repository as repo
 from backend.installs.asked import changed_since_request, extra_photo, extra_slot, open_request, retakes
 from backend.installs.catalog import Catalog
-from backend.installs.enums import EDITABLE_STATES, InstallState
+from backend.installs.enums import DECIDED_STATES, EDITABLE_STATES, InstallState
 from backend.installs.records import (
     AssetRec,
     CheckRec,
@@ -70,6 +70,8 @@ class InstallSnapshot:
     decision_due: datetime | None = None  # in review: when a specialist decides at the latest (the case's SLA)
     visit: repo.VisitFact | None = None  # the latest visit offered on it (backend/jobs/visits.py)
     info_requests: list[InfoRequestRec] = field(default_factory=list)  # oldest first
+    # False: read by the connection's owner, of the install their installer does (service.get_install)
+    read_by_creator: bool = True
 
     @property
     def fix(self) -> FixRec | None:
@@ -127,6 +129,8 @@ class Reasons(NamedTuple):
 def next_actions(catalog: Catalog, snap: InstallSnapshot) -> list[NextAction]:
     """What the user must still do, one action per slot or step."""
     state = InstallState(snap.install.state)
+    if not snap.read_by_creator:  # its steps are its creator's (service.require_creator)
+        return [_AFTER_HELP] if state in DECIDED_STATES else [_INSTALLERS]
     visit = snap.visit.state if snap.visit and state is InstallState.IN_REVIEW else None
     if visit == "offered":
         return [_PICK_VISIT_WINDOW, _ASK_FOR_HELP]
@@ -276,6 +280,11 @@ _VISIT_PLANNED = NextAction(
     code="visit_planned",
     subject="visit",
     text=Msg("The installer's visit is planned. There is nothing you need to do now."),
+)
+_INSTALLERS = NextAction(
+    code="wait",
+    subject=None,
+    text=Msg("An installer does this install at your connection. There is nothing you need to do."),
 )
 _START_NEW = NextAction(
     code="start_new_install",

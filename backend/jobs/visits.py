@@ -24,7 +24,7 @@ from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
 from backend.installs.flows import StateChange, StateHook
 from backend.installs.records import InstallRec
-from backend.installs.service import record_event, scoped_install, transaction
+from backend.installs.service import creators_install, record_event, scoped_install, transaction
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.jobs import repository as repo
 from backend.jobs.announce import announce
@@ -292,9 +292,9 @@ async def pick_window(
 ) -> VisitRec:
     """The customer picks one of the offered windows, before it begins: the visit is planned and its job
     made, assigned to the installer the offer named. The same window again is a retry; another is refused
-    (re-planning goes through a person: ask for help)."""
+    (re-planning goes through a person: ask for help). Only the install's creator picks (require_creator)."""
     async with transaction():
-        install = await scoped_install(who, install_id, for_update=True)
+        install = await creators_install(who, install_id)
         visit = await repo.latest_visit(install.id)
         if visit is None:
             raise NotFound("visit/not-found")

@@ -24,7 +24,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from backend.errors import DomainError, NotFound
+from backend.errors import DomainError, Forbidden, NotFound
 from backend.i18n import N_, translate
 from backend.installs import evidence, service
 from backend.installs.context import InstallContext
@@ -61,8 +61,8 @@ async def _step(action: Any, install_id: uuid.UUID, success: str) -> Redirect:
     """Run one step's service call and go back to the guide, which shows the next step (or the problem)."""
     try:
         await action
-    except NotFound:
-        raise  # another's install, or none: the 404 page, as when reading it
+    except (NotFound, Forbidden):
+        raise  # another's install, or none: the 404 page, as when reading it; one the caller only reads: 403
     except DomainError as exc:
         return _guide(install_id, exc.code)
     return _guide(install_id, success)
@@ -146,7 +146,9 @@ class GuideController(Controller):
         """The current step of the self-install: the first of the install's next actions the guide walks."""
         who = request.user
         lang, _ = language_of(request)
-        view = install_view(ctx.catalog, await service.get_install(who, install_id), lang)
+        snap = await service.get_install(who, install_id)
+        service.require_creator(who, snap.install)  # the installer's install at their connection: its page, read-only
+        view = install_view(ctx.catalog, snap, lang)
         step = next((a for a in view.next_actions if a.code in GUIDE_STEPS), None)
         shown = next((p for p in view.photos if p.id == photo), None)
         slots = ctx.catalog.types[view.asset_type].slots

@@ -244,7 +244,7 @@ class PortalController(Controller):
         snap = await service.get_install(who, install_id)  # 404 for another's (the API's problem page)
         view = install_view(ctx.catalog, snap, lang)
         visit = await _visit(snap.visit is not None, who, install_id, lang)
-        codes = {a.code for a in view.next_actions}
+        codes = {a.code for a in view.next_actions}  # none of the steps for an install the caller did not start
         # The extra photo a specialist asks for, or its retake: the one action on a request's own slot.
         asked_photo = next(
             (a for a in view.next_actions if a.subject and a.subject.startswith(EXTRA_SLOT_PREFIX)), None
@@ -258,7 +258,8 @@ class PortalController(Controller):
             labels=_labels(ctx, lang),
             flash=_flash(lang, msg, ctx),
             failing=[c for c in view.checks if c.status != "pass"],
-            can_object=view.state == "rejected",
+            can_object="object_to_decision" in codes,
+            can_help=service.may_ask_for_help(who, snap.install),
             can_answer="answer_question" in codes,
             asked_photo=asked_photo,
             chunk_bytes=CHUNK_BYTES,  # the asked photo's upload.js sends it in chunks of this size

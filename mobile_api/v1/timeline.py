@@ -40,7 +40,7 @@ class _Window(NamedTuple):
         return window_words(self.start, self.end, lang)
 
 
-def _text(catalog: Catalog, extra_labels: dict[str, str], e: EventRec) -> Worded | None:
+def _text(catalog: Catalog, extra_labels: dict[str, str], creator: tuple[str, str], e: EventRec) -> Worded | None:
     d = e.detail
     match e.action:
         case "install.created":
@@ -64,6 +64,9 @@ def _text(catalog: Catalog, extra_labels: dict[str, str], e: EventRec) -> Worded
             return Msg("Reading entered: {reading}.", {"reading": d.get("reading")})
         case "install.submitted":
             return Msg("Submitted and checked automatically: {outcome}.", {"outcome": _outcome(e.to_state)})
+        case "help.requested" if (e.actor, e.actor_role) != creator:
+            # The connection's owner, on their installer's install once decided (service.may_ask_for_help).
+            return Msg("The customer asked for help from a person.")
         case "help.requested":
             return Msg("You asked for help from a person.")
         case "decision.objected":
@@ -108,7 +111,8 @@ def _asked_words(d: dict[str, object]) -> Worded | None:
 _AFTER_ITS_CAUSE = frozenset({"install.confirmed", "visit.offered", "visit.cancelled", "info.requested"})
 
 
-def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.TimelineEntry]:
+def timeline(catalog: Catalog, events: list[EventRec], lang: str, creator: tuple[str, str]) -> list[s.TimelineEntry]:
+    """The entries, oldest first; `creator`: the install's (subject, role), whose own steps say "you"."""
     entries = []
     extra_labels = {
         str(e.detail["slot"]): str(e.detail["photo_label"])
@@ -120,7 +124,7 @@ def timeline(catalog: Catalog, events: list[EventRec], lang: str) -> list[s.Time
     # called off inside the transaction of the change that caused it, and a specialist's request is
     # recorded in their decision's: each reads after its cause.
     for e in sorted(events, key=lambda e: (e.created_at, e.action in _AFTER_ITS_CAUSE, e.id)):
-        text = _text(catalog, extra_labels, e)
+        text = _text(catalog, extra_labels, creator, e)
         if text is not None:
             entries.append(s.TimelineEntry(at=e.created_at, text=text.words(lang)))
     return entries

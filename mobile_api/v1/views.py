@@ -199,7 +199,7 @@ def install_view(catalog: Catalog, snap: InstallSnapshot, lang: str) -> s.Instal
             for d in snap.decisions
             if d.outcome != "first_approval"
         ],
-        timeline=timeline(catalog, snap.events, lang),
+        timeline=timeline(catalog, snap.events, lang, (i.created_by, i.created_by_role)),
         customer_message=customer_message(snap, lang),
         reading=i.reading,
         retake_count=i.retake_count,

@@ -192,10 +192,14 @@ class TestGetInstall:
         ean = await make.connection(owner=customer.subject)
         created = (await create(client, installer, ean)).json()  # from the installer's job
         url = f"{BASE}/{created['id']}"
-        for who in (customer, installer):
-            r = await client.get(url, headers=who.headers)
-            assert r.status_code == 200, r.text
-            assert r.json() == created
+        r = await client.get(url, headers=installer.headers)
+        assert r.status_code == 200 and r.json() == created, r.text
+        # The owner sees the same install; its steps are the installer's, theirs is to wait.
+        r = await client.get(url, headers=customer.headers)
+        assert r.status_code == 200, r.text
+        seen = r.json()
+        assert [a["code"] for a in seen.pop("next_actions")] == ["wait"]
+        assert seen == {k: v for k, v in created.items() if k != "next_actions"}
         for stranger in (make.party(Role.CUSTOMER), make.party(Role.INSTALLER)):
             problem(await client.get(url, headers=stranger.headers), 404, "install/not-found")
         problem(await client.get(f"{BASE}/{uuid.uuid4()}", headers=customer.headers), 404, "install/not-found")

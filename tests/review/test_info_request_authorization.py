@@ -52,11 +52,11 @@ class TestAnswering:
         await helped(client, d)
         spec = make.party(Role.SPECIALIST)
         await decided(client, spec, await case_id_of(d.id), "request_info", "more_information", question=QUESTION)
-        # The connection's owner sees the install and the question, but the installer was asked.
+        # The connection's owner sees the install and the question, but the installer was asked: theirs to answer.
         as_owner = Draft(who=customer, id=d.id, ean=ean, asset_type=d.asset_type)
-        assert ("answer_question", None) in [
-            (a["code"], a["subject"]) for a in (await install_of(client, as_owner))["next_actions"]
-        ]
+        seen = await install_of(client, as_owner, **{"Accept-Language": "en"})
+        assert f"The specialist asks: {QUESTION}" in [e["text"] for e in seen["timeline"]]
+        assert [(a["code"], a["subject"]) for a in seen["next_actions"]] == [("wait", None)]
         problem(await message(client, d, ANSWER, who=customer), 403, "message/not-creator")
         r = await message(client, d, ANSWER)
         assert r.status_code == 200, r.text
