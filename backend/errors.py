@@ -195,6 +195,29 @@ MESSAGES: dict[str, Message] = {
         title=N_("Asset in use"),
         detail=N_("Asset '{serial}' belongs to an open install or job; finish or cancel that first."),
     ),
+    # an approval that would place an asset where the registry cannot hold it (installs/placement.py)
+    "asset/installed-elsewhere": Message(
+        title=N_("Asset installed elsewhere"),
+        detail=N_(
+            "Asset '{serial}' is installed at another connection, so this install cannot be approved: an asset"
+            " is at one connection only. Reject the install, or ask the customer for the asset really installed."
+        ),
+    ),
+    "asset/retired": Message(
+        title=N_("Asset retired"),
+        detail=N_(
+            "Asset '{serial}' is retired, so this install cannot be approved. Reject the install, or ask the"
+            " customer for the asset really installed."
+        ),
+    ),
+    "asset/connection-holds-one": Message(
+        title=N_("Connection already has one"),
+        detail=N_(
+            "Connection {ean} already has {serials} installed, and holds one asset of this kind. If this"
+            " install replaced it, an admin retires it first (POST /admin/v1/assets/{{serial}}/retire), then"
+            " approve; otherwise reject the install or ask the customer."
+        ),
+    ),
     # installs
     "install/not-found": Message(
         title=N_("Install not found"),

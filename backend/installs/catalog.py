@@ -28,11 +28,13 @@ class AssetTypeSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     slots: tuple[str, ...]
     power_kw: float = 0.0
     specialist_knowledge: bool = False
+    kind: str = ""  # what it is at a connection (rules.one_per_connection); "" is a kind of its own
 
 
 class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     approval_above_amps: int
     approval_above_kw: float
+    one_per_connection: frozenset[str] = frozenset()
 
 
 class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -61,6 +63,14 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return tuple(
             name for name, spec in self.types.items() if role in spec.self_install and capacity in spec.capacities
         )
+
+    def rivals(self, asset_type: str) -> frozenset[str]:
+        """The asset types of which one installed at a connection stands in the way of another asset of
+        `asset_type` there (its kind is one a connection holds one of); empty where several may be."""
+        kind = self.types[asset_type].kind or asset_type
+        if kind not in self.rules.one_per_connection:
+            return frozenset()
+        return frozenset(name for name, spec in self.types.items() if (spec.kind or name) == kind)
 
     def needs_approval(self, asset_type: str, capacity: str) -> bool:
         """A human must approve: the connection's current or the asset's power is above the rule."""

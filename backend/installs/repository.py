@@ -333,7 +333,7 @@ async def asset_in_open_install(asset_id: int) -> bool:
     return bool(await Install.exists().where((Install.asset == asset_id) & Install.state.is_in(list(_OPEN_STATES))))
 
 
-async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, reading: float | None) -> None:
+def _installed_values(connection_id: int, at: datetime, reading: float | None) -> dict[Any, Any]:
     values: dict[Any, Any] = {
         Asset.status: AssetStatus.INSTALLED.value,
         Asset.connection: connection_id,
@@ -341,7 +341,61 @@ async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, 
     }
     if reading is not None:
         values[Asset.last_reading] = reading
-    await Asset.update(values).where(Asset.id == asset_id)
+    return values
+
+
+async def mark_asset_installed(asset_id: int, connection_id: int, at: datetime, reading: float | None) -> None:
+    """Set the asset installed at the connection, unconditionally (tests and fixtures lay a registry with it;
+    an approval places an asset with place_asset)."""
+    await Asset.update(_installed_values(connection_id, at, reading)).where(Asset.id == asset_id)
+
+
+async def place_asset(
+    asset_id: int, connection_id: int, rival_types: Collection[str], at: datetime, reading: float | None
+) -> bool:
+    """Set the asset installed at the connection if that is still what an approval was decided on: it is
+    in stock or installed there already, and no other asset of `rival_types` is installed there. A
+    compare-and-set: False, nothing written, when either changed meanwhile (another approval placed it,
+    an admin retired it, another meter went in there)."""
+    installed = AssetStatus.INSTALLED.value
+    free_here = (Asset.status == AssetStatus.IN_STOCK.value) | (
+        (Asset.status == installed) & (Asset.connection == connection_id)
+    )
+    where: Any = (Asset.id == asset_id) & free_here
+    if rival_types:
+        types = sorted(rival_types)
+        where &= WhereRaw(
+            "NOT EXISTS (SELECT 1 FROM assets AS rival WHERE rival.connection = {} AND rival.status = {}"
+            f" AND rival.id <> {{}} AND rival.asset_type IN ({', '.join('{}' for _ in types)}))",
+            connection_id,
+            installed,
+            asset_id,
+            *types,
+        )
+    rows = await Asset.update(_installed_values(connection_id, at, reading)).where(where).returning(Asset.id)
+    return bool(rows)
+
+
+async def rivals_installed(connection_id: int, asset_types: Collection[str], asset_id: int | None) -> list[AssetRec]:
+    """The assets of `asset_types` installed at the connection, `asset_id` aside (index assets_connection)."""
+    if not asset_types:
+        return []
+    where: Any = (
+        (Asset.connection == connection_id)
+        & (Asset.status == AssetStatus.INSTALLED.value)
+        & Asset.asset_type.is_in(sorted(asset_types))
+    )
+    if asset_id is not None:
+        where &= Asset.id != asset_id
+    return _many(await Asset.select().where(where).order_by(Asset.id), AssetRec)
+
+
+async def lock_connection(connection_id: int) -> None:
+    """Lock the connection's row until the transaction ends, so what is placed at it is decided one
+    transaction at a time (PostgreSQL); SQLite's IMMEDIATE write transaction already holds the only
+    write lock."""
+    if Connection._meta.db.engine_type == "postgres":
+        await Connection.select(Connection.id).where(Connection.id == connection_id).lock_rows("update")
 
 
 # --- installs ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from backend.installs.asked import EVIDENCE_ACTIONS, changed_since_request, miss
 from backend.installs.context import InstallContext
 from backend.installs.enums import DECIDED_STATES, EDITABLE_STATES, TRANSITIONS, AssetStatus, InstallState
 from backend.installs.flows import RegistryChange, StateChange, run_hooks
+from backend.installs.placement import place
 from backend.installs.records import ConnectionRec, InstallRec
 from backend.installs.snapshot import InstallSnapshot, load_scoped_snapshot, load_snapshot
 from backend.installs.tables import Install
@@ -368,8 +369,10 @@ async def save_checks(
 SUBMIT_TRIES = 3
 
 
-class _EvidenceChanged(Exception):
-    """The install's version moved between reading its evidence and recording the verdict."""
+class _FactsChanged(Exception):
+    """What the verdict was checked on moved before it was recorded: the install's version (its evidence),
+    or, for an approval, its asset's place (approved elsewhere, retired) or its connection's (another
+    meter approved there)."""
 
 
 async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> InstallSnapshot:
@@ -377,7 +380,10 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
 
     The evidence is read and checked first (the reuse lookups included), outside any transaction;
     one short write transaction then records the verdict, on the condition that the install's
-    version is still the one checked (every change of evidence moves it), else it starts again."""
+    version is still the one checked (every change of evidence moves it) and, for an approval, that
+    its asset is still free at its connection (installs.placement), else it starts again: a
+    concurrent approval of the same meter elsewhere is then seen by the asset check (in review,
+    suspected_fraud), never a second approval."""
     for _ in range(SUBMIT_TRIES):
         snap = await get_install(who, install_id)
         require_creator(who, snap.install)
@@ -389,7 +395,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
         try:
             async with transaction():
                 await _record_verdict(ctx, who, snap, results)
-        except _EvidenceChanged:
+        except _FactsChanged:
             continue
         return await get_install(who, install_id)
     raise Conflict("install/state-conflict", state=snap.install.state)
@@ -430,8 +436,8 @@ def _submitted_unchanged(snap: InstallSnapshot, who: Principal) -> bool:
 async def _record_verdict(
     ctx: InstallContext, who: Principal, snap: InstallSnapshot, results: list[CheckResult]
 ) -> None:
-    """Decide on the checked evidence and record it; the version check comes first, so a stale
-    verdict writes nothing."""
+    """Decide on the checked evidence and record it; the version check and an approval's placing of
+    the asset come first, so a stale verdict writes nothing."""
     install = snap.install
     standing = {Reason(r) for r in install.reasons}
     if ctx.catalog.needs_approval(install.asset_type, snap.connection.capacity):
@@ -453,7 +459,11 @@ async def _record_verdict(
     if verdict.outcome is Outcome.APPROVED:
         values["decided_at"] = now
     if not await compare_and_set(install, now, values):
-        raise _EvidenceChanged
+        raise _FactsChanged
+    if verdict.outcome is Outcome.APPROVED:
+        assert snap.asset is not None  # the asset check passed
+        if not await place(ctx, install, snap.asset.id, now):
+            raise _FactsChanged
     await save_checks(install.id, attempt, results, now, {p.slot: p.id for p in snap.photos})
     await repo.insert_decision(
         {
@@ -466,9 +476,6 @@ async def _record_verdict(
             "created_at": now,
         }
     )
-    if verdict.outcome is Outcome.APPROVED:
-        assert snap.asset is not None  # the asset check passed
-        await repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
     await _run_flows(ctx, who, install, now, values)
     await record_event(
         who,

@@ -332,12 +332,15 @@ async def submit_checks(ctx: InstallContext, snap: InstallSnapshot) -> list[Chec
     if fix_time is not None:
         results.append(fix_time)
     asset = snap.asset
+    rivals = ctx.catalog.rivals(install.asset_type) if asset else frozenset()
+    others = await repo.rivals_installed(install.connection, rivals, asset.id if asset else None)
     results.append(
         check_asset(
             asset.serial if asset else None,
             asset.status if asset else None,
             asset is not None and asset.connection == install.connection,
             fits_connection=asset is None or snap.connection.capacity in ctx.catalog.types[asset.asset_type].capacities,
+            others_of_its_kind=tuple(o.serial for o in others),
         )
     )
     if any(ctx.catalog.slots[s].requires_reading for s in spec.slots):

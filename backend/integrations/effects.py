@@ -11,6 +11,7 @@ from typing import Any
 from backend.i18n import N_
 from backend.installs import repository as installs_repo
 from backend.installs.context import InstallContext
+from backend.installs.placement import place
 from backend.installs.records import InstallRec
 from backend.installs.service import record_event, save_checks, save_install
 from backend.integrations import repository as repo
@@ -118,8 +119,8 @@ async def matched(
     if install.state in UNDECIDED and (far or not repeat):
         await _evidence_line(install, line, now)
     settles = install.state == "in_review" and install.reasons and set(install.reasons) <= SETTLED_BY_DEVICE
-    if settles and policy.auto_approve_in_review and not far and install.asset is not None:
-        await _auto_approve(ctx, who, install, install.asset, report, now)
+    approvable = settles and policy.auto_approve_in_review and not far and install.asset is not None
+    if approvable and await _auto_approve(ctx, who, install, install.asset, report, now):
         return Effects([Outcome.AUTO_APPROVED, Outcome.CONFIRMED], install.id, reading_difference_kwh=difference)
     if far or not repeat:
         await record_event(who, "device.reported", now, install, **line.evidence)
@@ -129,9 +130,13 @@ async def matched(
 
 async def _auto_approve(
     ctx: InstallContext, who: Principal, install: InstallRec, asset_id: int, report: ReportRec, now: datetime
-) -> None:
+) -> bool:
     """Approve as a specialist would, with the report as the deciding evidence; the approval's
-    flows close the case, announce it and confirm the install (flows.confirmation_hook)."""
+    flows close the case, announce it and confirm the install (flows.confirmation_hook). False, nothing
+    written, when the asset can no longer be placed at the install's connection (installs.placement):
+    then it stays with a specialist."""
+    if not await place(ctx, install, asset_id, now):
+        return False
     decisions = await installs_repo.decisions_of(install.id)
     await installs_repo.insert_decision(
         {
@@ -144,7 +149,6 @@ async def _auto_approve(
             "created_at": now,
         }
     )
-    await installs_repo.mark_asset_installed(asset_id, install.connection, now, install.reading)
     await record_event(
         who,
         "install.device-approved",
@@ -157,6 +161,7 @@ async def _auto_approve(
         asset_type=install.asset_type,
     )
     await save_install(ctx, who, install, now, state="approved", decided_at=now)
+    return True
 
 
 async def mismatch(

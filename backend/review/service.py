@@ -11,7 +11,8 @@ from backend.events.outbox import enqueue
 from backend.installs import repository as installs_repo
 from backend.installs.context import InstallContext
 from backend.installs.conversation import Ask
-from backend.installs.records import CheckRec, EventRec, FixRec, PhotoRec
+from backend.installs.placement import place_or_refuse, refuse_unplaceable
+from backend.installs.records import CheckRec, EventRec, FixRec, InstallRec, PhotoRec
 from backend.installs.service import record_event, save_install, scoped_install, transaction
 from backend.installs.snapshot import InstallSnapshot, load_snapshot
 from backend.principal import Principal
@@ -197,7 +198,9 @@ async def decide(
             "created_at": now,
         }
         if outcome == "approve" and Reason.APPROVAL_REQUIRED.value in case.reasons and not case.approvals:
-            # Four eyes: the first approval is recorded and the case goes back to the queue for another.
+            # Four eyes: the first approval is recorded and the case goes back to the queue for another,
+            # if an approval could place the asset at all (else the second specialist would be asked in vain).
+            await refuse_unplaceable(ctx, install, _scanned_asset(install))
             updated = await repo.update_case(
                 case.id, case.version, {"approvals": [who.subject], "claimed_by": None, "lease_expires_at": None}
             )
@@ -223,10 +226,7 @@ async def decide(
         # Recorded before the change, so its state hooks (the customer's notification) can read why.
         await installs_repo.insert_decision({**decision, "outcome": to_state})
         if outcome == "approve":
-            snap = await load_snapshot(install)
-            if snap.asset is None:
-                raise Conflict("review/no-asset")
-            await installs_repo.mark_asset_installed(snap.asset.id, install.connection, now, install.reading)
+            await place_or_refuse(ctx, install, _scanned_asset(install), now)
             await save_install(ctx, who, install, now, state="approved", decided_at=now, customer_message=customer_text)
         elif outcome == "reject":
             await save_install(ctx, who, install, now, state="rejected", decided_at=now, customer_message=customer_text)
@@ -264,6 +264,14 @@ async def decide(
         closed = await repo.case_by_id(case.id)
         assert closed is not None
         return closed
+
+
+def _scanned_asset(install: InstallRec) -> int:
+    """The asset an approval places (installs.placement: refused in words where the registry cannot hold it
+    there: installed elsewhere, retired, or the connection holds another of its kind); 409 without one."""
+    if install.asset is None:
+        raise Conflict("review/no-asset")
+    return install.asset
 
 
 async def original_photo(case_id: int, photo_id: int) -> PhotoRec:

@@ -179,10 +179,18 @@ def check_fix_time(
 
 
 def check_asset(
-    scanned_serial: str | None, status: str | None, installed_on_this_connection: bool, fits_connection: bool = True
+    scanned_serial: str | None,
+    status: str | None,
+    installed_on_this_connection: bool,
+    fits_connection: bool = True,
+    others_of_its_kind: tuple[str, ...] = (),
 ) -> CheckResult:
-    """An asset was scanned, is free to be installed here, and its type fits the connection's capacity."""
-    evidence = {"serial": scanned_serial, "status": status, "fits_connection": fits_connection}
+    """An asset was scanned, is free to be installed here, its type fits the connection's capacity, and
+    the connection has no other asset of its kind installed where it holds one (`others_of_its_kind`: their
+    serials; a second meter is a swap, or stranger)."""
+    evidence: dict[str, object] = {"serial": scanned_serial, "status": status, "fits_connection": fits_connection}
+    if others_of_its_kind:
+        evidence["others_of_its_kind_here"] = list(others_of_its_kind)
     base = {"check": "asset", "subject": "asset", "evidence": evidence}
     if scanned_serial is None:
         return CheckResult(
@@ -201,6 +209,15 @@ def check_asset(
             user_fixable=False,
             escalate_as=Reason.SPECIALIST_KNOWLEDGE,
             fix=N_("This asset does not fit the connection's capacity. A specialist will look."),
+        )
+    if free_here and others_of_its_kind:
+        return CheckResult(
+            **base,
+            status=Status.FAIL,
+            confidence=1.0,
+            user_fixable=False,
+            escalate_as=Reason.SPECIALIST_KNOWLEDGE,
+            fix=N_("This connection already has a device of this kind installed. A specialist will look."),
         )
     if free_here:
         return CheckResult(**base, status=Status.PASS, confidence=1.0, user_fixable=False)

@@ -187,7 +187,7 @@ class TestFiguresAndSettings:
         await page.screenshot(path=str(screenshots / "figures.png"), full_page=True)
         await set_case(case_id, due_at=datetime.now(UTC) + timedelta(days=30))  # out of other tests' way
         await page.click("header nav >> text=Catalogus en beleid")
-        await expect(page.locator("#catalog-version")).to_have_text("2026.11.1")
+        await expect(page.locator("#catalog-version")).to_have_text("2026.12.1")
         await page.screenshot(path=str(screenshots / "settings.png"), full_page=True)
         assert not [m for m in messages if "Content Security Policy" in m], messages
         await page.close()

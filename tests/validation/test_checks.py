@@ -177,6 +177,19 @@ class TestAsset:
         assert result.evidence == {"serial": "MTR3-X1", "status": "in_stock", "fits_connection": False}
         assert "capacity" in said(result, "en") and "capaciteit" in said(result, "nl")
 
+    @pytest.mark.parametrize(("status", "here"), [("in_stock", False), ("installed", True)])
+    async def test_another_of_its_kind_here_needs_a_specialist(self, status: str, here: bool) -> None:
+        result = check_asset("MTR1-X2", status, here, others_of_its_kind=("MTR1-X1",))
+        assert result.status is Status.FAIL and not result.user_fixable
+        assert result.escalate_as is Reason.SPECIALIST_KNOWLEDGE
+        assert result.evidence["others_of_its_kind_here"] == ["MTR1-X1"]
+        assert "already has a device of this kind" in said(result, "en")
+        assert "al een apparaat van dit soort" in said(result, "nl")
+
+    async def test_installed_elsewhere_stays_suspected_fraud_beside_another_here(self) -> None:
+        result = check_asset("MTR1-X2", "installed", False, others_of_its_kind=("MTR1-X1",))
+        assert result.escalate_as is Reason.SUSPECTED_FRAUD
+
 
 class TestReading:
     async def test_missing_reading_fails_fixable(self) -> None:
