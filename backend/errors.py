@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, ClassVar, NamedTuple
 
-from backend.i18n import N_, translate
+from backend.i18n import N_, Worded, translate
 
 
 class Message(NamedTuple):
@@ -28,8 +28,23 @@ class Message(NamedTuple):
 
     def detail_in(self, lang: str, params: dict[str, Any]) -> str:
         """The detail of one occurrence in `lang`; a `Said` parameter is worded in it too."""
-        worded = {k: v.text(lang) if isinstance(v, Said) else v for k, v in params.items()}
-        return translate(lang, self.detail, **worded)
+        worded = {k: _worded(v, lang) for k, v in params.items()}
+        # Always formatted, so a literal brace ({{id}} in a msgid) reads as one even when nothing is filled in.
+        return translate(lang, self.detail).format_map(_Unfilled(worded))
+
+
+def _worded(value: Any, lang: str) -> Any:
+    """A parameter as the detail says it: a `Said` or a `Worded` (a state, a role, a catalog label) in `lang`."""
+    if isinstance(value, Said):
+        return value.text(lang)
+    return value.words(lang) if isinstance(value, Worded) else value
+
+
+class _Unfilled(dict[str, Any]):
+    """A placeholder without a parameter stays as it is written, as before a detail was always formatted."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 class Said(NamedTuple):
@@ -490,7 +505,7 @@ MESSAGES: dict[str, Message] = {
     ),
     "job/state-conflict": Message(
         title=N_("Not possible in this state"),
-        detail=N_("The job is '{state}'; this is not possible now."),
+        detail=N_("The job is {state}; this is not possible now."),
     ),
     "job/stale-version": Message(
         title=N_("Job changed meanwhile"),
@@ -511,9 +526,7 @@ MESSAGES: dict[str, Message] = {
     ),
     "visit/not-open": Message(
         title=N_("Visit no longer open to a pick"),
-        detail=N_(
-            "The visit is '{state}': no window can be picked any more. Want another time? Ask a person for help."
-        ),
+        detail=N_("The visit is {state}: no window can be picked any more. Want another time? Ask a person for help."),
     ),
     "visit/window-not-offered": Message(
         title=N_("Window not offered"),
@@ -533,7 +546,7 @@ MESSAGES: dict[str, Message] = {
     ),
     "visit/install-not-in-review": Message(
         title=N_("Install not in review"),
-        detail=N_("A visit can only be offered on an install in review; this one is '{state}'."),
+        detail=N_("A visit can only be offered on an install in review; this one is {state}."),
     ),
     "visit/not-a-customer-install": Message(
         title=N_("Not the customer's install"),

@@ -17,8 +17,10 @@ from backend.i18n import preferred_language, translate
 from backend.principal import Role
 from backend.problems import violation
 from backend.settings import Settings
+from backend.words import JOB_STATE_WORDS, stated
 from tests.factories import Factory
 from tests.helpers.tokens import customer_token
+from tests.mobile_api.helpers import new_install, scan
 
 INSTALLS = "/mobile/v1/installs"
 LANGUAGES = ("nl", "en")
@@ -173,6 +175,73 @@ class TestStableTitle:
         assert set(body) == {"code", "status", "type", "title", "detail", "request_id"}
         assert body["request_id"] == r.headers["x-request-id"]
         assert "'state'" in body["detail"]
+
+
+class TestWordsNotIds:
+    """A detail names a role, an asset type or a state in the reader's words, never its id; the problem's
+    machine-readable members stay as they were (the code; no parameter becomes a member)."""
+
+    @pytest.mark.parametrize(
+        ("lang", "words"),
+        [
+            ("nl", "Een klant mag een slimme meter (3-fase) niet zelf installeren."),
+            ("en", "A customer may not self-install a smart meter (three phase)."),
+        ],
+    )
+    async def test_role_and_asset_type(self, client: AsyncClient, make: Factory, lang: str, words: str) -> None:
+        customer = make.party(Role.CUSTOMER)
+        ean = await make.connection(capacity="3x25A", owner=customer.subject)
+        body = install_body(connection_ean=ean, asset_type="smart_meter_3p")
+        r = await client.post(INSTALLS, json=body, headers={**customer.headers, "Accept-Language": lang})
+        problem = assert_problem(r, 403, "install/self-install-not-allowed")
+        assert problem["detail"] == words
+        assert set(problem) == {"code", "status", "type", "title", "detail", "request_id"}
+
+    async def test_a_label_of_another_type(self, client: AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make, "home_battery")
+        _serial, payload = await make.asset("smart_meter_1p")
+        for lang, words in (
+            (
+                "nl",
+                "Dit label hoort bij een slimme meter (1-fase), maar deze installatie is voor een thuisbatterij 5 kW.",
+            ),
+            ("en", "This label belongs to a smart meter (single phase), but this install is for a home battery 5 kW."),
+        ):
+            headers = {**d.who.headers, "Accept-Language": lang}
+            r = await client.post(f"{d.url}/scan", json={"payload": payload}, headers=headers)
+            assert assert_problem(r, 422, "qr/type-mismatch")["detail"] == words
+
+    async def test_states(self, client: AsyncClient, make: Factory) -> None:
+        d = await new_install(client, make)
+        _serial, retired = await make.asset(status="retired")
+        r = await scan(client, d, retired)
+        assert assert_problem(r, 422, "qr/asset-unavailable")["detail"].endswith("(status: buiten gebruik).")
+        assert (await client.post(f"{d.url}/cancel", json={}, headers=d.who.headers)).status_code == 200
+        for lang, words in (
+            ("nl", "Dit kan niet in de huidige status (ingetrokken) van de installatie."),
+            ("en", "This is not possible in the install's current state (withdrawn)."),
+        ):
+            headers = {**d.who.headers, "Accept-Language": lang}
+            r = await client.post(f"{d.url}/reading", json={"value": 1.0}, headers=headers)
+            assert assert_problem(r, 409, "install/state-conflict")["detail"] == words
+
+    async def test_a_literal_brace_reads_as_one(self, client: AsyncClient, make: Factory) -> None:
+        installer = make.party(Role.INSTALLER)
+        r = await client.post(INSTALLS, json=install_body(), headers={**installer.headers, "Accept-Language": "en"})
+        detail = assert_problem(r, 403, "install/installer-needs-job")["detail"]
+        assert detail == "An installer starts an install from a job: POST /mobile/v1/jobs/{id}/install."
+
+    def test_no_detail_shows_a_doubled_brace(self) -> None:
+        for code, message in MESSAGES.items():
+            for lang in LANGUAGES:
+                assert "{{" not in message.detail_in(lang, {}) and "}}" not in message.detail_in(lang, {}), code
+
+    def test_a_worded_parameter_is_worded_in_the_readers_language(self) -> None:
+        message = MESSAGES["job/state-conflict"]
+        state = stated(JOB_STATE_WORDS, "in_progress")
+        assert message.detail_in("nl", {"state": state}) == "De opdracht is bezig; dat kan nu niet."
+        assert message.detail_in("en", {"state": state}) == "The job is in progress; this is not possible now."
+        assert stated(JOB_STATE_WORDS, "someday") == "someday"  # a state without words yet: its code, not lost
 
 
 # name: (method, path, body, field, kind); each body is refused by the validator before any handler runs

@@ -36,7 +36,6 @@ Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PAR
 PAGE = 25
 _INVALID, _BATCH = "jobs/invalid", "jobs/invalid-batch"
 _SUBJECT = msgspec.json.Decoder(type=Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=LINE)])
-_STATE_PARAMS = {"state": JOB_STATE_WORDS}  # a conflict names the job's state: in words
 
 
 def _local_time(field: str, value: str, code: str) -> str:
@@ -124,7 +123,7 @@ async def _refused(
     ctx: InstallContext, who: Principal, lang: str, exc: DomainError, form: dict[str, str] | None = None
 ) -> Template:
     """The page again with what was refused; 422 for a fault in what was sent, the error's own status else."""
-    message, faults = error_flash(exc, lang, _STATE_PARAMS), bad_lines(exc, lang)
+    message, faults = error_flash(exc, lang), bad_lines(exc, lang)
     return await _page(ctx, who, lang, message=message, faults=faults, form=form, status=exc.status)
 
 

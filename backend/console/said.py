@@ -4,14 +4,13 @@ batch's bad lines; all from the message catalogs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
 
 from backend.console.words import FIELD_WORDS, FLASH
 from backend.errors import MESSAGES, DomainError, Said
-from backend.i18n import preferred_language, translate
+from backend.i18n import Worded, preferred_language, translate
 from backend.problems import row_wire
 
 
@@ -41,22 +40,22 @@ def flash(code: str | None, lang: str) -> dict[str, str] | None:
     return {"kind": kind, "text": text}
 
 
-def error_flash(exc: DomainError, lang: str, words: Mapping[str, Mapping[str, str]] = {}) -> dict[str, str]:
-    """A domain error as the console's error message; `words` rewords a parameter's values
-    (a state's code as the word for it). A batch's rows are listed by `bad_lines`, not here."""
+def error_flash(exc: DomainError, lang: str) -> dict[str, str]:
+    """A domain error as the console's error message (a state it names is words already, where it was raised).
+    A batch's rows are listed by `bad_lines`, not here."""
     message = MESSAGES[exc.code]
     if exc.rows:
         text = translate(lang, "{problem}: nothing is saved.", problem=message.title_in(lang))
         return {"kind": "error", "text": text}
-    params = _Blank({k: _worded(v, words.get(k, {}), lang) for k, v in exc.params.items()})
+    params = _Blank({k: _worded(v, lang) for k, v in exc.params.items()})
     return {"kind": "error", "text": translate(lang, message.detail).format_map(params)}
 
 
-def _worded(value: Any, words: Mapping[str, str], lang: str) -> str:
-    """A parameter's value in words: a `Said`, a code `words` has a msgid for, or the value as it is."""
+def _worded(value: Any, lang: str) -> str:
+    """A parameter's value in words: a `Said`, a `Worded` (a state, a catalog label), or the value as it is."""
     if isinstance(value, Said):
         return value.text(lang)
-    return translate(lang, words[str(value)]) if str(value) in words else str(value)
+    return value.words(lang) if isinstance(value, Worded) else str(value)
 
 
 def bad_lines(exc: DomainError, lang: str) -> list[dict[str, Any]]:

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from backend.i18n import N_
 from backend.principal import Role
+from backend.words import ASSET_STATUS_WORDS as ASSET_STATUS_WORDS
+from backend.words import CASE_STATE_TEXT as CASE_STATE_TEXT
+from backend.words import INSTALL_STATE_TEXT as INSTALL_STATE_TEXT
+from backend.words import JOB_STATE_WORDS as JOB_STATE_WORDS
+from backend.words import ROLE_TEXT as ROLE_TEXT
+from backend.words import VISIT_STATE_WORDS as VISIT_STATE_WORDS
 
 FLASH = {
     "claimed": ("info", N_("You claimed the case.")),
@@ -13,12 +19,6 @@ FLASH = {
     "first_approval": ("info", N_("First approval recorded; a second specialist still has to approve.")),
     "verdict": ("info", N_("The verdict is recorded; the install itself did not change.")),
     "visit_offered": ("info", N_("The visit is offered; the customer picks a window. The case waits for the visit.")),
-}
-VISIT_STATE_WORDS = {
-    "offered": N_("offered"),
-    "planned": N_("planned"),
-    "done": N_("taken place"),
-    "cancelled": N_("called off"),
 }
 KIND_WORDS = {
     "escalation": N_("escalation"),
@@ -42,13 +42,6 @@ _STALE = (
 )
 FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})
 ROLE_WORDS = {Role.SPECIALIST: N_("specialists"), Role.ADMIN: N_("administrators")}
-JOB_STATE_WORDS = {
-    "planned": N_("planned"),
-    "assigned": N_("assigned"),
-    "in_progress": N_("in progress"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
-}
 ASSIGNEE_WORDS = {"installer": N_("installer"), "customer": N_("the customer themselves")}
 FIELD_WORDS = {
     "ean": N_("EAN"),
@@ -90,7 +83,6 @@ POLICY_SECTION_WORDS = {
     "device": N_("Device reports"),
     "quality": N_("Quality"),
 }
-ASSET_STATUS_WORDS = {"in_stock": N_("in stock"), "installed": N_("installed"), "retired": N_("retired")}
 FLASH.update({"delivery_retried": ("info", N_("The delivery is sent again shortly."))})
 # A search field that cannot match anything as typed: said instead of searching.
 SEARCH_WORDS = {
@@ -124,15 +116,6 @@ EVENT_WORDS = {
 DELIVERY_STATE_WORDS = {"failing": N_("failed, being retried"), "dead": N_("given up")}
 # Codes in words from the message catalogs (msgids; the templates word them with `_`, in the reader's
 # language): templates reach them as `codes.<kind>` (backend/console/language.py), so no code is on a screen.
-CASE_STATE_TEXT = {"open": N_("open"), "waiting_customer": N_("waiting for the customer"), "closed": N_("closed")}
-INSTALL_STATE_TEXT = {
-    "draft": N_("in progress"),
-    "needs_retake": N_("retake needed"),
-    "in_review": N_("in review"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "cancelled": N_("withdrawn"),
-}
 CHECK_TEXT = {
     "slot_present": N_("photo present"),
     "label_qr": N_("QR label"),
@@ -176,12 +159,5 @@ ACTION_TEXT = {  # an install's history: what happened
     "install.cancelled": N_("withdrawn"),
     "install.device-approved": N_("approved on the device's report"),
     "install.confirmed": N_("confirmed by the device"),
-}
-ROLE_TEXT = {
-    "customer": N_("customer"),
-    "installer": N_("installer"),
-    "specialist": N_("specialist"),
-    "admin": N_("administrator"),
-    "system": N_("system"),
 }
 CHECK_STATUS_TEXT = {"pass": N_("passed"), "fail": N_("failed"), "uncertain": N_("uncertain")}

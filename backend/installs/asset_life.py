@@ -17,6 +17,7 @@ from backend.installs.enums import AssetStatus
 from backend.installs.records import AssetRec
 from backend.installs.service import record_change, transaction
 from backend.principal import Principal, Role
+from backend.words import ASSET_STATUS_WORDS, stated
 
 
 def _require_admin(who: Principal) -> None:
@@ -38,8 +39,8 @@ async def _refuse_in_use(ctx: InstallContext, asset: AssetRec) -> None:
 
 
 async def _move(asset: AssetRec, values: dict[str, object]) -> None:
-    if not await repo.set_asset_status(asset.id, asset.status, values):
-        raise Conflict("asset/state-conflict", serial=asset.serial, state=asset.status)  # moved meanwhile
+    if not await repo.set_asset_status(asset.id, asset.status, values):  # moved meanwhile
+        raise Conflict("asset/state-conflict", serial=asset.serial, state=stated(ASSET_STATUS_WORDS, asset.status))
 
 
 async def retire_asset(ctx: InstallContext, who: Principal, serial: str, reason: str) -> AssetRec:
@@ -48,7 +49,7 @@ async def retire_asset(ctx: InstallContext, who: Principal, serial: str, reason:
     async with transaction():
         asset = await _asset(serial)
         if asset.status == AssetStatus.RETIRED:
-            raise Conflict("asset/state-conflict", serial=serial, state=asset.status)
+            raise Conflict("asset/state-conflict", serial=serial, state=stated(ASSET_STATUS_WORDS, asset.status))
         await _refuse_in_use(ctx, asset)
         now = ctx.clock()
         await _move(asset, {"status": AssetStatus.RETIRED.value, "retired_at": now})
@@ -75,14 +76,15 @@ async def swap_asset(
     async with transaction():
         old, new = await _asset(serial), await _asset(new_serial)
         if old.status != AssetStatus.INSTALLED or old.connection is None:
-            raise Conflict("asset/state-conflict", serial=serial, state=old.status)
+            raise Conflict("asset/state-conflict", serial=serial, state=stated(ASSET_STATUS_WORDS, old.status))
         if new.status != AssetStatus.IN_STOCK:
-            raise Conflict("asset/state-conflict", serial=new_serial, state=new.status)
+            raise Conflict("asset/state-conflict", serial=new_serial, state=stated(ASSET_STATUS_WORDS, new.status))
         connection = await repo.connection_by_id(old.connection)
         assert connection is not None  # a foreign key
         spec = ctx.catalog.types.get(new.asset_type)
         if spec is None or connection.capacity not in spec.capacities:
-            raise Invalid("install/capacity-mismatch", asset_type=new.asset_type, capacity=connection.capacity)
+            kind = ctx.catalog.type_words(new.asset_type)
+            raise Invalid("install/capacity-mismatch", asset_type=kind, capacity=connection.capacity)
         await refuse_while_open(connection, occupants_only=False)  # it would be judged against the wrong meter
         await _refuse_in_use(ctx, new)
         now = ctx.clock()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from backend.i18n import DataWords
+
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 _CAPACITY = re.compile(r"^([13])x(\d{2,3})A$")
 
@@ -47,6 +49,12 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """The asset types `role` may install themselves at a connection of `capacity` (the rule
         installs.service.insert_draft enforces), for offering them."""
         return [n for n, t in self.types.items() if role in t.self_install and capacity in t.capacities]
+
+    def type_words(self, asset_type: str) -> DataWords:
+        """An asset type as a person reads it ('slimme meter (1-fase)'), for a problem's detail; a type the
+        catalog does not know reads as its name."""
+        spec = self.types.get(asset_type)
+        return DataWords(spec.label_nl, spec.label_en) if spec else DataWords(asset_type, asset_type)
 
     def __post_init__(self) -> None:
         for name, spec in self.types.items():

@@ -15,6 +15,7 @@ from backend.installs.records import ConnectionRec, InstallRec
 from backend.installs.service import record_change, record_event, transaction
 from backend.principal import Principal, Role
 from backend.settings import Settings
+from backend.words import INSTALL_STATE_TEXT, stated
 
 # Compared against when the EAN is unknown, so a miss costs the same time as a wrong postcode.
 _DUMMY_SECRET = "0000XX|0"
@@ -116,7 +117,10 @@ async def refuse_while_open(connection: ConnectionRec, occupants_only: bool = Tr
     for install in await repo.open_installs_on(connection.id):
         if not occupants_only or install.customer_subject == connection.owner_subject:
             raise Conflict(
-                "connection/open-install", ean=connection.ean, install_id=str(install.id), state=install.state
+                "connection/open-install",
+                ean=connection.ean,
+                install_id=str(install.id),
+                state=stated(INSTALL_STATE_TEXT, install.state),
             )
 
 

@@ -24,6 +24,7 @@ from backend.installs.verdict import label_checks, submit_checks
 from backend.principal import Principal, Role
 from backend.validation.policy import decide
 from backend.validation.results import CheckResult, Outcome, Reason, ordered
+from backend.words import ASSET_STATUS_WORDS, INSTALL_STATE_TEXT, ROLE_TEXT, stated
 
 
 def transaction() -> Any:
@@ -68,7 +69,7 @@ async def creators_install(who: Principal, install_id: uuid.UUID, code: str = "i
 def require_editable(install: InstallRec) -> None:
     """Evidence may change only while the install is a draft or awaiting a retake."""
     if InstallState(install.state) not in EDITABLE_STATES:
-        raise Conflict("install/state-conflict", state=install.state)
+        raise Conflict("install/state-conflict", state=stated(INSTALL_STATE_TEXT, install.state))
 
 
 async def record_event(
@@ -117,7 +118,7 @@ async def save_install(ctx: InstallContext, who: Principal, install: InstallRec,
     """Update the install through the state machine, compare-and-set on its version; a state
     change runs the registered flows (review case, outbox) in the same transaction."""
     if not await compare_and_set(install, at, values):
-        raise Conflict("install/state-conflict", state=install.state)
+        raise Conflict("install/state-conflict", state=stated(INSTALL_STATE_TEXT, install.state))
     await _run_flows(ctx, who, install, at, values)
 
 
@@ -126,7 +127,7 @@ async def compare_and_set(install: InstallRec, at: datetime, values: dict[str, A
     `install` was read."""
     if "state" in values and values["state"] != install.state:
         if InstallState(values["state"]) not in TRANSITIONS[InstallState(install.state)]:
-            raise Conflict("install/state-conflict", state=install.state)
+            raise Conflict("install/state-conflict", state=stated(INSTALL_STATE_TEXT, install.state))
     return await repo.update_install(install.id, install.version, {**values, "updated_at": at})
 
 
@@ -204,9 +205,11 @@ async def insert_draft(
     if spec is None:
         raise Invalid("install/asset-type-unknown", asset_type=asset_type)
     if who.role.value not in spec.self_install:
-        raise Forbidden("install/self-install-not-allowed", role=who.role.value, asset_type=asset_type)
+        role, kind = stated(ROLE_TEXT, who.role.value), ctx.catalog.type_words(asset_type)
+        raise Forbidden("install/self-install-not-allowed", role=role, asset_type=kind)
     if connection.capacity not in spec.capacities:
-        raise Invalid("install/capacity-mismatch", asset_type=asset_type, capacity=connection.capacity)
+        kind = ctx.catalog.type_words(asset_type)
+        raise Invalid("install/capacity-mismatch", asset_type=kind, capacity=connection.capacity)
     now = ctx.clock()
     row = {
         "id": install_id,
@@ -269,19 +272,22 @@ async def scan_label(ctx: InstallContext, who: Principal, install_id: uuid.UUID,
         if asset is None:
             raise Invalid("qr/unknown-asset")
         if install.allocated_asset is not None and asset.id != install.allocated_asset:  # its job reserved another
-            raise Invalid("qr/not-allocated-asset", scanned_type=asset.asset_type, allocated_type=install.asset_type)
+            scanned, allocated = ctx.catalog.type_words(asset.asset_type), ctx.catalog.type_words(install.asset_type)
+            raise Invalid("qr/not-allocated-asset", scanned_type=scanned, allocated_type=allocated)
         if asset.id != install.allocated_asset and any([await held(asset.id) for held in ctx.asset_holds]):
             raise Invalid("qr/asset-reserved", serial=asset.serial)  # another job's meter: not this install's
         if asset.status == AssetStatus.INSTALLED and asset.connection != install.connection:
             raise Invalid("qr/asset-installed-elsewhere", serial=asset.serial)
         if asset.status == AssetStatus.RETIRED:
-            raise Invalid("qr/asset-unavailable", serial=asset.serial, status=asset.status)
+            raise Invalid("qr/asset-unavailable", serial=asset.serial, status=stated(ASSET_STATUS_WORDS, asset.status))
         if asset.asset_type != install.asset_type:
             connection = await repo.connection_by_id(install.connection)
             assert connection is not None
             if connection.capacity not in ctx.catalog.types[asset.asset_type].capacities:
-                raise Invalid("install/capacity-mismatch", asset_type=asset.asset_type, capacity=connection.capacity)
-            raise Invalid("qr/type-mismatch", scanned_type=asset.asset_type, asset_type=install.asset_type)
+                kind = ctx.catalog.type_words(asset.asset_type)
+                raise Invalid("install/capacity-mismatch", asset_type=kind, capacity=connection.capacity)
+            scanned, meant = ctx.catalog.type_words(asset.asset_type), ctx.catalog.type_words(install.asset_type)
+            raise Invalid("qr/type-mismatch", scanned_type=scanned, asset_type=meant)
         now = ctx.clock()
         normalized = payload.strip()
         await save_install(ctx, who, install, now, asset=asset.id, scanned_payload=normalized)
@@ -398,7 +404,7 @@ async def submit(ctx: InstallContext, who: Principal, install_id: uuid.UUID) -> 
         except _FactsChanged:
             continue
         return await get_install(who, install_id)
-    raise Conflict("install/state-conflict", state=snap.install.state)
+    raise Conflict("install/state-conflict", state=stated(INSTALL_STATE_TEXT, snap.install.state))
 
 
 # Where a submit leads, directly or through a specialist; a later cancel makes a submit a state conflict.
@@ -547,7 +553,7 @@ async def object_to_decision(
         if state is InstallState.IN_REVIEW and Reason.HUMAN_REQUESTED.value in install.reasons:
             return await load_snapshot(install)
         if state is not InstallState.REJECTED:
-            raise Conflict("install/state-conflict", state=install.state)
+            raise Conflict("install/state-conflict", state=stated(INSTALL_STATE_TEXT, install.state))
         await _to_a_person(ctx, who, install, ctx.clock(), message, "decision.objected")
     return await get_install(who, install_id)
 
@@ -560,7 +566,7 @@ async def cancel(ctx: InstallContext, who: Principal, install_id: uuid.UUID, rea
         if install.state == InstallState.CANCELLED and await _cancelled_by(install, who):
             return await load_snapshot(install)
         if InstallState.CANCELLED not in TRANSITIONS[InstallState(install.state)]:
-            raise Conflict("install/state-conflict", state=install.state)
+            raise Conflict("install/state-conflict", state=stated(INSTALL_STATE_TEXT, install.state))
         now = ctx.clock()
         await save_install(ctx, who, install, now, state=InstallState.CANCELLED.value, decided_at=now)
         await record_event(who, "install.cancelled", now, install, to_state=InstallState.CANCELLED.value, reason=reason)

@@ -26,6 +26,7 @@ from backend.jobs.repository import JobRec
 from backend.jobs.visits import end_visit
 from backend.local_time import OPERATOR_ZONE
 from backend.principal import Principal
+from backend.words import JOB_STATE_WORDS, stated
 
 MAX_BATCH = 2_000
 
@@ -204,7 +205,7 @@ async def cancel_job(ctx: InstallContext, who: Principal, job_id: int, version: 
 async def _dispatchable(job_id: int, version: int) -> JobRec:
     job = await get_job(job_id)
     if JobState(job.state) not in DISPATCHABLE:
-        raise Conflict("job/state-conflict", state=job.state)
+        raise Conflict("job/state-conflict", state=stated(JOB_STATE_WORDS, job.state))
     if job.version != version:
         raise Conflict("job/stale-version", version=job.version)
     return job
@@ -213,7 +214,7 @@ async def _dispatchable(job_id: int, version: int) -> JobRec:
 async def _save(job: JobRec, at: datetime, values: dict[str, Any]) -> None:
     """The change through the state machine, compare-and-set on the version read."""
     if JobState(values["state"]) not in TRANSITIONS[JobState(job.state)]:
-        raise Conflict("job/state-conflict", state=job.state)
+        raise Conflict("job/state-conflict", state=stated(JOB_STATE_WORDS, job.state))
     if not await repo.update_job(job.id, job.version, {**values, "updated_at": at}):
         raise Conflict("job/stale-version", version=job.version)
 
@@ -247,7 +248,7 @@ async def start_install(
         if existing is not None:
             return await replayed(existing, who, request_hash), False
         if job.state != JobState.ASSIGNED:
-            raise Conflict("job/state-conflict", state=job.state)
+            raise Conflict("job/state-conflict", state=stated(JOB_STATE_WORDS, job.state))
         # Locked: the install is the occupant's, so their release waits for it (or it sees them gone).
         connection = await installs_repo.connection_by_id(job.connection, for_update=True)
         assert connection is not None  # a foreign key

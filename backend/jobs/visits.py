@@ -38,6 +38,7 @@ from backend.review import repository as review_repo
 from backend.review.config import load_review_config
 from backend.review.repository import CaseRec
 from backend.review.service import holds_lease
+from backend.words import CASE_STATE_TEXT, INSTALL_STATE_TEXT, VISIT_STATE_WORDS, stated
 
 Window = tuple[datetime, datetime]
 POLICY = Principal("automation", Role.SYSTEM)  # who offers a visit the planning rule calls for
@@ -65,11 +66,11 @@ async def offer_visit(
         if case.kind != "escalation":
             raise Conflict("visit/not-for-followup", kind=case.kind)
         if case.state != "open":
-            raise Conflict("review/case-not-open", state=case.state)
+            raise Conflict("review/case-not-open", state=stated(CASE_STATE_TEXT, case.state))
         if not holds_lease(case, who, now):
             raise Conflict("review/not-lease-holder")
         if install.state != InstallState.IN_REVIEW:
-            raise Conflict("visit/install-not-in-review", state=install.state)
+            raise Conflict("visit/install-not-in-review", state=stated(INSTALL_STATE_TEXT, install.state))
         if install.created_by_role != Role.CUSTOMER:
             raise Conflict("visit/not-a-customer-install")
         if windows is None:
@@ -302,7 +303,7 @@ async def pick_window(
         if visit.state == VisitState.PLANNED and picked == (visit.window_start, visit.window_end):
             return visit
         if visit.state != VisitState.OFFERED:
-            raise Conflict("visit/not-open", state=visit.state)
+            raise Conflict("visit/not-open", state=stated(VISIT_STATE_WORDS, visit.state))
         if picked not in {(w.start, w.end) for w in visit.windows}:
             raise Invalid("visit/window-not-offered")
         if picked[0] <= now:

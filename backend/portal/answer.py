@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -23,9 +23,9 @@ from backend.installs import service
 from backend.installs.asked import extra_slot, open_request
 from backend.installs.context import InstallContext
 from backend.installs.enums import InstallState
-from backend.portal.access import HANDLERS, CustomerSession
-from backend.portal.guide import PHOTO_FORM_BYTES, form_photo
-from backend.portal.http import NO_PHOTO_ASKED, _back, back_url
+from backend.portal.access import HANDLERS, CustomerSession, language_of
+from backend.portal.guide import PHOTO_FORM_BYTES, Refusal, form_photo
+from backend.portal.http import NO_PHOTO_ASKED, _back, back_url, install_page
 from backend.principal import Principal
 
 
@@ -41,10 +41,11 @@ class AnswerController(Controller):
         request: Request[Principal, Any, Any],
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
-    ) -> Redirect:
+    ) -> Response[Any]:
         """The extra photo the specialist asks for, from the phone's camera (a form's file part); the
-        install's page then says whether it is all given or what is still asked (a retake, a question)."""
-        who = request.user
+        install's page then says whether it is all given or what is still asked (a retake, a question),
+        or at once why the photo was refused."""
+        who, (lang, _) = request.user, language_of(request)
         snap = await service.get_install(who, install_id)  # 404 for another's
         asked = open_request(snap.install, snap.info_requests)
         upload = (await request.form()).get("photo")
@@ -52,9 +53,9 @@ class AnswerController(Controller):
             if isinstance(upload, UploadFile):
                 await upload.close()
             return _back(install_id, NO_PHOTO_ASKED)
-        sent = await form_photo(ctx, who, install_id, extra_slot(asked.id), upload)
-        if isinstance(sent, str):
-            return _back(install_id, sent)
+        sent = await form_photo(ctx, who, install_id, extra_slot(asked.id), upload, lang)
+        if isinstance(sent, Refusal):
+            return await install_page(request, ctx, install_id, sent.flash, sent.status)
         return Redirect(await answered_url(who, install_id), status_code=303)
 
 

@@ -23,7 +23,7 @@ from litestar.response import Redirect, Template
 
 from backend.console import sessions
 from backend.console.oidc import pasted_tokens_allowed, provider_sign_in
-from backend.errors import MESSAGES, DomainError, photo_limit_mb
+from backend.errors import DomainError
 from backend.i18n import N_, DataWords, translate
 from backend.installs import conversation, service
 from backend.installs.asked import EXTRA_SLOT_PREFIX
@@ -40,6 +40,7 @@ from backend.portal.access import (
     principal_of,
     session_cookie,
 )
+from backend.portal.said import Flash, form_help, message_fault, refused
 from backend.principal import Principal, Role
 from mobile_api.v1 import schemas as s
 from mobile_api.v1.views import connection_view, install_view
@@ -104,25 +105,18 @@ def _labels(ctx: InstallContext, lang: str) -> dict[str, str]:
     return {name: DataWords(t.label_nl, t.label_en).words(lang) for name, t in ctx.catalog.types.items()}
 
 
-def _flash(lang: str, code: str | None, ctx: InstallContext | None = None) -> dict[str, str] | None:
-    """The message a redirect's `?msg=` names: an outcome of ours, or a problem code in words (with the
-    settings' limits it may name, from `ctx`)."""
+def _flash(lang: str, code: str | None) -> Flash | None:
+    """The message a redirect's `?msg=` names: an outcome of ours, or a refusal of the portal's own that has
+    no parameters. A service's refusal is never named here (its parameters are not in the URL): the page
+    is rendered with it in full instead (`refused`)."""
     if code in FLASH:
         return {"kind": "info", "text": translate(lang, FLASH[code])}
     if code in REFUSED:
         return {"kind": "error", "text": translate(lang, REFUSED[code])}
-    if code in MESSAGES:  # its parameters are not in the URL: a limit is the settings', any other reads as …
-        known = _Blank({"limit_mb": str(photo_limit_mb(ctx.settings.max_photo_bytes))} if ctx else {})
-        return {"kind": "error", "text": translate(lang, MESSAGES[code].detail).format_map(known)}
     return None
 
 
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "…"
-
-
-def _form(data: dict[str, str], kind: type[_T]) -> _T | None:
+def _form(data: dict[str, Any], kind: type[_T]) -> _T | None:
     """The form as the mobile API's request Struct: the same limits, one place; None if it breaks one."""
     try:
         return msgspec.convert(data, kind, strict=False)
@@ -130,8 +124,16 @@ def _form(data: dict[str, str], kind: type[_T]) -> _T | None:
         return None
 
 
+def _text_form(data: dict[str, str], kind: type[_T], lang: str) -> _T | Flash:
+    """A form of the customer's own text as the API's request Struct, or why not in words (too long, empty)."""
+    try:
+        return msgspec.convert(data, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        return message_fault(lang, exc)
+
+
 def back_url(install_id: uuid.UUID, code: str) -> str:
-    """The install's page saying `code`: an outcome of ours at the flash, a refusal from the top."""
+    """The install's page saying `code`: an outcome of ours at the flash, a refusal of ours from the top."""
     anchor = "" if code in FLASH else "#top"
     return f"/portal/installs/{install_id}?msg={code}{anchor}"
 
@@ -140,13 +142,61 @@ def _back(install_id: uuid.UUID, code: str) -> Redirect:
     return Redirect(back_url(install_id, code), status_code=303)
 
 
-async def _act(action: Awaitable[object], install_id: uuid.UUID, success: str) -> Redirect:
-    """Run a customer's action and go back to the install's page with its outcome as the message."""
+async def _act(
+    request: Request[Principal, Any, Any],
+    ctx: InstallContext,
+    action: Awaitable[object],
+    install_id: uuid.UUID,
+    success: str,
+    typed: dict[str, str] | None = None,
+) -> Response[Any]:
+    """Run a customer's action and go back to the install's page with its outcome as the message; a refusal
+    is that page at once, the refusal in full words and the form as typed (another's install: the 404 page)."""
     try:
         await action
     except DomainError as exc:
-        return _back(install_id, exc.code)
+        lang, _ = language_of(request)
+        return await install_page(request, ctx, install_id, refused(lang, exc), exc.status, typed)
     return _back(install_id, success)
+
+
+async def install_page(
+    request: Request[Principal, Any, Any],
+    ctx: InstallContext,
+    install_id: uuid.UUID,
+    flash: Flash | None,
+    status: int = 200,
+    typed: dict[str, str] | None = None,
+) -> Template:
+    """One install's page: its state, checks with their fix, timeline, next actions and the help forms
+    (`typed`: a refused form's text, shown again to change)."""
+    who = request.user
+    lang, _ = language_of(request)
+    snap = await service.get_install(who, install_id)  # 404 for another's (the API's problem page)
+    view = install_view(ctx.catalog, snap, lang)
+    visit = await _visit(snap.visit is not None, who, install_id, lang)
+    codes = {a.code for a in view.next_actions}  # none of the steps for an install the caller did not start
+    # The extra photo a specialist asks for, or its retake: the one action on a request's own slot.
+    asked_photo = next((a for a in view.next_actions if a.subject and a.subject.startswith(EXTRA_SLOT_PREFIX)), None)
+    return _page(
+        request,
+        "install",
+        status,
+        path=f"/portal/installs/{install_id}",  # the language links: the page, also when a form's POST rendered it
+        who=who,
+        install=view,
+        visit=visit,
+        labels=_labels(ctx, lang),
+        flash=flash,
+        typed=typed or {},
+        failing=[c for c in view.checks if c.status != "pass"],
+        can_object="object_to_decision" in codes,
+        can_help=service.may_ask_for_help(who, snap.install),
+        can_answer="answer_question" in codes,
+        asked_photo=asked_photo,
+        chunk_bytes=CHUNK_BYTES,  # the asked photo's upload.js sends it in chunks of this size
+        can_pick="pick_visit_window" in codes and visit is not None and visit.state == "offered",
+    )
 
 
 async def _visit(snap_has_visit: bool, who: Principal, install_id: uuid.UUID, lang: str) -> s.VisitView | None:
@@ -239,32 +289,8 @@ class PortalController(Controller):
         msg: FromQuery[str | None] = None,
     ) -> Template:
         """One install: its state, checks with their fix, timeline, next actions and the help forms."""
-        who = request.user
         lang, _ = language_of(request)
-        snap = await service.get_install(who, install_id)  # 404 for another's (the API's problem page)
-        view = install_view(ctx.catalog, snap, lang)
-        visit = await _visit(snap.visit is not None, who, install_id, lang)
-        codes = {a.code for a in view.next_actions}  # none of the steps for an install the caller did not start
-        # The extra photo a specialist asks for, or its retake: the one action on a request's own slot.
-        asked_photo = next(
-            (a for a in view.next_actions if a.subject and a.subject.startswith(EXTRA_SLOT_PREFIX)), None
-        )
-        return _page(
-            request,
-            "install",
-            who=who,
-            install=view,
-            visit=visit,
-            labels=_labels(ctx, lang),
-            flash=_flash(lang, msg, ctx),
-            failing=[c for c in view.checks if c.status != "pass"],
-            can_object="object_to_decision" in codes,
-            can_help=service.may_ask_for_help(who, snap.install),
-            can_answer="answer_question" in codes,
-            asked_photo=asked_photo,
-            chunk_bytes=CHUNK_BYTES,  # the asked photo's upload.js sends it in chunks of this size
-            can_pick="pick_visit_window" in codes and visit is not None and visit.state == "offered",
-        )
+        return await install_page(request, ctx, install_id, _flash(lang, msg))
 
     @post("/installs/{install_id:uuid}/help", status_code=303)
     async def help(
@@ -273,13 +299,15 @@ class PortalController(Controller):
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
-    ) -> Redirect:
-        """Ask for a person with a message (the API's AskForHelp)."""
-        who = request.user
-        form = _form({"message": data.get("message", "")}, s.AskForHelp)
-        if form is None:
-            return _back(install_id, "request/invalid")
-        return await _act(service.request_help(ctx, who, install_id, form.message), install_id, "help_sent")
+    ) -> Response[Any]:
+        """Ask for a person with a message (the API's AskForHelp); a refused message is shown again as typed."""
+        who, (lang, _) = request.user, language_of(request)
+        typed = {"help": data.get("message", "")}
+        form = _text_form({"message": typed["help"]}, s.AskForHelp, lang)
+        if not isinstance(form, s.AskForHelp):
+            return await install_page(request, ctx, install_id, form, 422, typed)
+        action = service.request_help(ctx, who, install_id, form.message)
+        return await _act(request, ctx, action, install_id, "help_sent", typed)
 
     @post("/installs/{install_id:uuid}/answer", status_code=303)
     async def answer(
@@ -288,13 +316,15 @@ class PortalController(Controller):
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Answer the specialist's open question in words (the API's SendMessage)."""
-        who = request.user
-        form = _form({"text": data.get("text", "")}, s.SendMessage)
-        if form is None:
-            return _back(install_id, "request/invalid")
-        return await _act(conversation.send_message(ctx, who, install_id, form.text), install_id, "answer_sent")
+        who, (lang, _) = request.user, language_of(request)
+        typed = {"answer": data.get("text", "")}
+        form = _text_form({"text": typed["answer"]}, s.SendMessage, lang)
+        if not isinstance(form, s.SendMessage):
+            return await install_page(request, ctx, install_id, form, 422, typed)
+        action = conversation.send_message(ctx, who, install_id, form.text)
+        return await _act(request, ctx, action, install_id, "answer_sent", typed)
 
     @post("/installs/{install_id:uuid}/objection", status_code=303)
     async def objection(
@@ -303,14 +333,15 @@ class PortalController(Controller):
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Object to a rejection with the customer's words (the API's ObjectToDecision)."""
-        who = request.user
-        form = _form({"message": data.get("message", "")}, s.ObjectToDecision)
-        if form is None:
-            return _back(install_id, "request/invalid")
+        who, (lang, _) = request.user, language_of(request)
+        typed = {"objection": data.get("message", "")}
+        form = _text_form({"message": typed["objection"]}, s.ObjectToDecision, lang)
+        if not isinstance(form, s.ObjectToDecision):
+            return await install_page(request, ctx, install_id, form, 422, typed)
         action = service.object_to_decision(ctx, who, install_id, form.message)
-        return await _act(action, install_id, "objection_sent")
+        return await _act(request, ctx, action, install_id, "objection_sent", typed)
 
     @post("/installs/{install_id:uuid}/visit", status_code=303)
     async def visit(
@@ -319,16 +350,16 @@ class PortalController(Controller):
         ctx: NamedDependency[InstallContext],
         install_id: FromPath[uuid.UUID],
         data: Form,
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Pick one of the offered windows (the API's PickVisitWindow); the radio's value is `start|end`."""
-        who = request.user
+        who, (lang, _) = request.user, language_of(request)
         start, _, end = data.get("window", "").partition("|")
         form = _form({"window_start": start, "window_end": end}, s.PickVisitWindow)
         if form is None:
-            return _back(install_id, "request/invalid")
+            return await install_page(request, ctx, install_id, form_help(lang, "visit"), 422)
         urls, now = ctx.settings.webhook_urls, ctx.clock()
         action = visits.pick_window(urls, who, install_id, form.window_start, form.window_end, now)
-        return await _act(action, install_id, "visit_picked")
+        return await _act(request, ctx, action, install_id, "visit_picked")
 
 
 async def _home(
@@ -336,7 +367,7 @@ async def _home(
     ctx: InstallContext,
     who: Principal,
     status: int,
-    flash: dict[str, str] | None,
+    flash: Flash | None,
     typed: dict[str, str] | None = None,
 ) -> Template:
     """The home page: each connection with the customer's installs there, and the claim form (as typed)."""
@@ -353,6 +384,7 @@ async def _home(
         request,
         "home",
         status,
+        path=HOME,
         who=who,
         groups=list(groups.values()),
         labels=_labels(ctx, lang),
@@ -371,6 +403,7 @@ def _login(request: Request[Any, Any, Any], ctx: InstallContext, status: int, er
         request,
         "login",
         status,
+        path=LOGIN,
         who=None,
         flash={"kind": "error", "text": translate(lang, error)} if error else None,
         provider=provider_sign_in(ctx.settings) is not None,

@@ -17,6 +17,7 @@ from backend.review.config import load_review_config
 from backend.review.kinds import FOLLOWUP_KINDS, VERDICTS
 from backend.review.repository import CaseRec
 from backend.review.service import get_case, holds_lease
+from backend.words import CASE_STATE_TEXT, stated
 
 
 async def open_followup(
@@ -73,7 +74,7 @@ async def give_verdict(
             raise Invalid("review/unknown-verdict", verdict=verdict, kind=case.kind, allowed=", ".join(allowed))
         install = await scoped_install(who, case.install)
         if case.state != "open":
-            raise Conflict("review/case-not-open", state=case.state)
+            raise Conflict("review/case-not-open", state=stated(CASE_STATE_TEXT, case.state))
         if not holds_lease(case, who, now):
             raise Conflict("review/not-lease-holder")
         closed = await repo.update_case(

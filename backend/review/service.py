@@ -21,6 +21,7 @@ from backend.review.config import load_review_config
 from backend.review.info import info_requested
 from backend.review.repository import CaseRec, VerdictRec
 from backend.validation.results import Reason
+from backend.words import CASE_STATE_TEXT, stated
 
 DecisionOutcome = Literal["approve", "reject", "request_info"]
 
@@ -105,7 +106,7 @@ async def claim(ctx: InstallContext, who: Principal, case_id: int) -> CaseRec:
         if won is None:
             case = await get_case(case_id)
             if case.state != "open":
-                raise Conflict("review/case-not-open", state=case.state)
+                raise Conflict("review/case-not-open", state=stated(CASE_STATE_TEXT, case.state))
             raise Conflict(
                 "review/claimed-by-other",
                 holder=case.claimed_by,
@@ -176,7 +177,7 @@ async def decide(
         install = await scoped_install(who, case.install, for_update=True)
         case = await get_case(case_id)
         if case.state != "open":
-            raise Conflict("review/case-not-open", state=case.state)
+            raise Conflict("review/case-not-open", state=stated(CASE_STATE_TEXT, case.state))
         if not holds_lease(case, who, now):
             raise Conflict("review/not-lease-holder")
         if case.version != version:

@@ -150,7 +150,7 @@ class TestAssignAndCancel:
         url = f"{JOBS}/{job['id']}"
         for action, body in (("assign", {"version": 2, "installer": "inst-b"}), ("cancel", {"version": 2})):
             r = await client.post(f"{url}/{action}", json=body, headers=admin.headers)
-            assert "in_progress" in problem(r, 409, "job/state-conflict")["detail"]
+            assert problem(r, 409, "job/state-conflict")["detail"] == "De opdracht is bezig; dat kan nu niet."
         ended = await created_job(client, admin, await make.connection())
         assert (
             await client.post(f"{JOBS}/{ended['id']}/cancel", json={"version": 1}, headers=admin.headers)

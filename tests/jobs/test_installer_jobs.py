@@ -120,7 +120,7 @@ class TestAllocatedAsset:
         d = Draft(who=installer, id=install_id, ean=job["ean"], asset_type="smart_meter_1p")
         other_serial, other_payload = await make.asset()
         body = problem(await scan(client, d, other_payload), 422, "qr/not-allocated-asset")
-        assert "smart_meter_1p" in body["detail"]
+        assert "(slimme meter (1-fase))" in body["detail"] and "smart_meter_1p" not in body["detail"]  # its label
         assert other_serial not in body["detail"] and serial not in body["detail"]
         r = await client.post(
             f"{d.url}/scan", json={"payload": other_payload}, headers={**installer.headers, "Accept-Language": "en"}

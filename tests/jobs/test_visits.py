@@ -207,7 +207,7 @@ class TestPickingAWindow:
         assert again.status_code == 200 and again.json() == r.json()
         assert len(await outbox("install.visit_planned", d.id)) == 1
         body = problem(await pick(client, d, begun), 409, "visit/not-open")
-        assert "planned" in body["detail"]
+        assert body["detail"].startswith("Het bezoek is gepland:")  # the state in words, not 'planned'
 
     async def test_an_install_without_a_visit(self, client: AsyncClient, make: Factory) -> None:
         d = await new_install(client, make)

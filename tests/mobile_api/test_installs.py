@@ -10,6 +10,7 @@ from httpx import AsyncClient
 
 from backend.installs import qr
 from backend.installs import repository as repo
+from backend.installs.catalog import load_catalog
 from backend.principal import Role
 from backend.settings import Settings
 from tests.factories import Factory, new_ean
@@ -98,7 +99,8 @@ class TestCreateInstall:
         ean = await make.connection(owner=customer.subject, capacity="3x25A")
         for asset_type in ("smart_meter_3p", "home_battery_large", "ev_charger"):
             body = problem(await create(client, customer, ean, asset_type), 403, "install/self-install-not-allowed")
-            assert asset_type in body["detail"]
+            label = load_catalog().types[asset_type].label_nl  # the catalog's words for it, not its id
+            assert body["detail"] == f"Een klant mag een {label} niet zelf installeren."
         assert (await create(client, customer, ean, "home_battery")).status_code == 201
 
     async def test_type_that_does_not_fit_the_capacity(self, client: AsyncClient, make: Factory) -> None:
@@ -329,7 +331,7 @@ class TestScanLabel:
         d = await new_install(client, make)
         assert (await client.post(f"{d.url}/help", json={}, headers=d.who.headers)).json()["state"] == "in_review"
         body = problem(await scan(client, d, (await make.asset())[1]), 409, "install/state-conflict")
-        assert "in_review" in body["detail"]
+        assert body["detail"] == "Dit kan niet in de huidige status (bij een specialist) van de installatie."
 
 
 class TestLanguage:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,3 +24,9 @@ async def portal_headers(client: httpx.AsyncClient, subject: str) -> dict[str, s
 def form(headers: dict[str, str], **fields: str) -> dict[str, str]:
     """A form's fields with the CSRF token a page's form carries."""
     return {"_csrf_token": headers["x-csrftoken"], **fields}
+
+
+def flash_of(page: httpx.Response) -> str:
+    """The text of the page's message (an outcome, or a refusal), '' when it has none."""
+    found = re.search(r'<div class="flash [a-z]+" role="[a-z]+">([^<]*)</div>', page.text)
+    return html.unescape(found.group(1)) if found else ""

@@ -44,6 +44,19 @@ PAGES: dict[tuple[str, str], tuple[str, ...]] = {
         "guide-approved",
         "guide-review",
     ),
+    # A form's refusal is the page it came from at once, the refusal in full words above the form as typed
+    # (the same page and error message as these screenshots show); its success is a redirect.
+    ("POST", "/portal/installs"): ("claim-refused",),
+    ("POST", INSTALL + "/help"): ("answer-refused",),
+    ("POST", INSTALL + "/answer"): ("answer-refused",),
+    ("POST", INSTALL + "/answer/photo"): ("answer-refused",),
+    ("POST", INSTALL + "/objection"): ("answer-refused",),
+    ("POST", INSTALL + "/visit"): ("answer-refused",),
+    ("POST", INSTALL + "/guide/scan"): ("guide-scan",),
+    ("POST", INSTALL + "/guide/location"): ("guide-location",),
+    ("POST", INSTALL + "/guide/reading"): ("guide-scan",),
+    ("POST", INSTALL + "/guide/photos/{slot:str}"): ("guide-retake",),
+    ("POST", INSTALL + "/guide/submit"): ("guide-submit",),
     ("GET", "/portal/oidc/start"): ("login-expired",),  # a redirect to the provider, or the failed sign-in
     ("GET", "/portal/oidc/callback"): ("signed-in", "login-expired"),
 }

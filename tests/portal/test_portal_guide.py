@@ -13,7 +13,7 @@ import httpx
 from backend.principal import Role
 from tests.factories import Factory
 from tests.mobile_api.helpers import new_install
-from tests.portal.helpers import form, portal_headers
+from tests.portal.helpers import flash_of, form, portal_headers
 from tests.portal.test_portal_pages import _portal
 
 NL = {"Accept-Language": "nl-NL"}
@@ -59,13 +59,20 @@ class TestStart:
         mine = await make.connection(capacity="3x25A", owner=customer.subject)
         theirs = await make.connection(capacity="1x35A", owner=make.party(Role.CUSTOMER).subject)
         headers = await portal_headers(client, customer.subject)
-        for ean, asset_type, code in (
-            (mine, "smart_meter_3p", "install/self-install-not-allowed"),
-            (theirs, "smart_meter_1p", "connection/not-found"),
+        # Refused at once on the home page, in full words: the catalog's label and the role's word, no id.
+        for ean, asset_type, lang, status, words in (
+            (mine, "smart_meter_3p", NL, 403, "Een klant mag een slimme meter (3-fase) niet zelf installeren."),
+            (mine, "smart_meter_3p", EN, 403, "A customer may not self-install a smart meter (three phase)."),
+            (theirs, "smart_meter_1p", NL, 404, "Deze aansluiting is niet gevonden."),
         ):
             fields = form(headers, id=str(uuid.uuid4()), connection_ean=ean, asset_type=asset_type)
-            r = await client.post("/portal/installs", headers=headers, data=fields)
-            assert r.status_code == 303 and r.headers["location"] == f"/portal/?msg={code}#top"
+            r = await client.post("/portal/installs", headers={**headers, **lang}, data=fields)
+            assert r.status_code == status and 'class="flash error"' in r.text and words in r.text, r.text
+            assert "…" not in flash_of(r) and "smart_meter_3p niet" not in r.text
+            assert 'id="claim-ean"' in r.text  # the home page, its forms to go on with
+        fields = form(headers, id="not-an-id", connection_ean=mine, asset_type="smart_meter_1p")
+        r = await client.post("/portal/installs", headers={**headers, **EN}, data=fields)
+        assert r.status_code == 422 and "Pick what you want to install yourself on one of your connections" in r.text
         assert (await client.get("/portal/", headers=headers)).text.count("/guide") == 0
 
 
@@ -113,14 +120,44 @@ class TestGuide:
         d = await new_install(client, make)
         headers = await portal_headers(client, d.who.subject)
         url = f"/portal/installs/{d.id}/guide"
-        r = await client.post(f"{url}/scan", headers=headers, data=form(headers, payload="SI1:K1:NOPE"))
-        assert r.status_code == 303 and "msg=qr/" in r.headers["location"]
-        page = await client.get(r.headers["location"], headers={**headers, **NL})
-        assert 'class="flash error"' in page.text and _step(page) == "scan"
-        r = await client.post(f"{url}/reading", headers=headers, data=form(headers, value="veel"))
-        assert r.headers["location"] == f"{url}?msg=request/invalid#step"
-        r = await client.post(f"{url}/photos/meter_label", headers=headers, data=form(headers))
-        assert r.headers["location"] == f"{url}?msg=request/invalid#step"
+        r = await client.post(f"{url}/scan", headers={**headers, **NL}, data=form(headers, payload="SI1:K1:NOPE"))
+        assert r.status_code == 422 and 'class="flash error"' in r.text and _step(r) == "scan"
+        assert "Dit is geen geldig label van ons" in r.text and 'value="SI1:K1:NOPE"' in r.text  # as typed, to fix
+        r = await client.post(f"{url}/scan", headers={**headers, **EN}, data=form(headers, payload="a\x00b"))
+        assert r.status_code == 422 and "Type the code printed under the QR label exactly as printed" in r.text
+        for lang, words in (
+            (NL, "Typ de meterstand als getal, zoals op het display: bijvoorbeeld 4512,7."),
+            (EN, "Type the reading as a number, as on the display: for example 4512.7."),
+        ):
+            r = await client.post(f"{url}/reading", headers={**headers, **lang}, data=form(headers, value="veel"))
+            assert r.status_code == 422 and words in r.text and "…" not in flash_of(r)
+        r = await client.post(f"{url}/photos/meter_label", headers={**headers, **EN}, data=form(headers))
+        assert r.status_code == 422 and "Choose a photo or take one, then send it." in r.text
+        r = await client.post(f"{url}/location", headers={**headers, **NL}, data=form(headers, lat="hier"))
+        assert r.status_code == 422 and "Uw locatie is niet doorgekomen." in r.text
+        api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+        assert api["reading"] is None and api["photos"] == [] and api["location"] is None
+
+    async def test_a_reading_as_a_person_types_it(self, client: httpx.AsyncClient, make: Factory) -> None:
+        """A decimal comma and thousands separators, Dutch or English; an ambiguous '1.234' in the page's way."""
+        d = await new_install(client, make)
+        headers = await portal_headers(client, d.who.subject)
+        url = f"/portal/installs/{d.id}/guide"
+        for lang, typed, value in (
+            (NL, "1.234,5", 1234.5),
+            (NL, "4 512,7 kWh", 4512.7),
+            (EN, "1,234.5", 1234.5),
+            (NL, "1.234", 1234.0),
+            (EN, "1.234", 1.234),
+            (NL, "1234.5", 1234.5),
+        ):
+            r = await client.post(f"{url}/reading", headers={**headers, **lang}, data=form(headers, value=typed))
+            assert r.status_code == 303 and r.headers["location"] == f"{url}?msg=step_done#step", (typed, r.text)
+            api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
+            assert api["reading"] == value, typed
+        for typed in ("1.23,5", "12,3,4", "1e9", "--5"):
+            r = await client.post(f"{url}/reading", headers={**headers, **NL}, data=form(headers, value=typed))
+            assert r.status_code == 422 and "Typ de meterstand als getal" in r.text, typed
 
     async def test_in_review_the_guide_says_when_the_decision_comes(
         self, client: httpx.AsyncClient, make: Factory
@@ -139,14 +176,15 @@ class TestGuide:
         async with _portal({"MAX_PHOTO_BYTES": "4096"}) as portal:
             headers = await portal_headers(portal, d.who.subject)
             url = f"/portal/installs/{d.id}/guide"
-            for name, data, kind, code in (
-                ("label.jpg", make.photo("meter_label"), "image/jpeg", "photo/too-large"),
-                ("label.txt", b"not a photo", "text/plain", "photo/unsupported-type"),
-                ("label.txt", make.photo("meter_label"), "application/octet-stream", "photo/unsupported-type"),
+            for name, data, kind, status, words in (
+                ("label.jpg", make.photo("meter_label"), "image/jpeg", 413, "The photo is too large"),
+                ("label.txt", b"not a photo", "text/plain", 415, "send a JPEG, PNG or HEIC photo"),
+                ("label.txt", make.photo("meter_label"), "application/octet-stream", 415, "send a JPEG, PNG or HEIC"),
             ):
                 files = {"photo": (name, data, kind)}
-                r = await portal.post(f"{url}/photos/meter_label", headers=headers, data=form(headers), files=files)
-                assert r.status_code == 303 and r.headers["location"] == f"{url}?msg={code}#step"
+                sent = {**headers, **EN}
+                r = await portal.post(f"{url}/photos/meter_label", headers=sent, data=form(headers), files=files)
+                assert r.status_code == status and words in r.text and _step(r) == "scan"  # the guide, at its step
         api = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
         assert api["photos"] == []
 

@@ -242,6 +242,6 @@ class TestAskedPhoto:
         # Once the answer is in, the install is the specialist's again: nothing more is taken, in words.
         assert (await _append(client, url, headers, 0, data, last=True)).status_code == 200
         body = problem(await _create(client, d, {**headers, **EN}, len(data), slot), 409, "install/state-conflict")
-        assert "in_review" in body["detail"]
+        assert body["detail"] == "This is not possible in the install's current state (in review)."  # not its id
         view = (await client.get(f"/mobile/v1/installs/{d.id}", headers=d.who.headers)).json()
         assert [p["slot"] for p in view["photos"]] == [slot]
