@@ -16,6 +16,7 @@ from backend.installs import repository as repo
 from backend.installs.context import InstallContext
 from backend.installs.enums import AssetStatus
 from backend.installs.records import AssetRec, InstallRec
+from backend.words import ASSET_STATUS_WORDS, stated
 
 
 async def place(ctx: InstallContext, install: InstallRec, asset_id: int, at: datetime) -> bool:
@@ -49,4 +50,4 @@ async def place_or_refuse(ctx: InstallContext, install: InstallRec, asset_id: in
     if not await place(ctx, install, asset_id, at):
         # Nothing in the way any more: the rival was retired between the two reads. The specialist tries again.
         asset = await refuse_unplaceable(ctx, install, asset_id)
-        raise Conflict("asset/state-conflict", serial=asset.serial, state=asset.status)
+        raise Conflict("asset/state-conflict", serial=asset.serial, state=stated(ASSET_STATUS_WORDS, asset.status))
