@@ -27,9 +27,9 @@ from backend.console.access import COOKIE, HANDLERS, HOME, StaffSession, princip
 from backend.console.annotate import annotated_jpeg
 from backend.console.charts import number
 from backend.console.oidc import CONSOLE_ROLES, STAFF_ONLY, pasted_tokens_allowed, provider_sign_in
-from backend.console.said import flash, reader
+from backend.console.said import error_flash, flash, reader
 from backend.console.svgmap import MapPoint, render_map
-from backend.console.words import KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
+from backend.console.words import FLASH, FORM_REFUSED, KIND_WORDS, VERDICT_WORDS, VISIT_STATE_WORDS
 from backend.cursor import aware_datetime, decode_cursor, encode_cursor
 from backend.errors import DomainError
 from backend.i18n import N_, DataWords, translate
@@ -80,13 +80,33 @@ def _findings(checks: list[CheckDetail]) -> list[CheckDetail]:
     return sorted((c for c in checks if c.attempt >= latest and c.status != "pass"), key=lambda c: c.status != "fail")
 
 
-async def _act(action: Awaitable[object], case_id: int, success: str) -> Redirect:
-    """Run a review action and go back to the case page with its outcome as the message."""
+async def _act(
+    request: Request[Principal, Any, Any], ctx: InstallContext, action: Awaitable[object], case_id: int, success: str
+) -> Response[Any]:
+    """Run a review action: on success back to the case page with its outcome as the message (POST/redirect/GET);
+    refused, the case page at once with the refusal's status and words (see `_refusal`)."""
     try:
         await action
     except DomainError as exc:
-        return _back(case_id, exc.code)
+        return await _refusal(request, ctx, case_id, exc)
     return _back(case_id, success)
+
+
+async def _refusal(
+    request: Request[Principal, Any, Any], ctx: InstallContext, case_id: int, exc: DomainError
+) -> Template:
+    """The case page with a refusal said in full: its detail with its parameters (the holder, a serial, a state)
+    in the reader's language, which a redirect's `?msg=` could not carry. Someone else acting first keeps the
+    plain sentence of words.FLASH (the page below shows the current state)."""
+    lang = reader(request)
+    message = flash(exc.code, lang) if exc.code in FLASH else error_flash(exc, lang)
+    return await _case_page(request, ctx, case_id, message, exc.status)
+
+
+async def _form_refused(request: Request[Principal, Any, Any], ctx: InstallContext, case_id: int) -> Template:
+    """The case page after a form its request Struct refuses: 400, as the API answers the same values."""
+    message = {"kind": "error", "text": translate(reader(request), FORM_REFUSED)}
+    return await _case_page(request, ctx, case_id, message, 400)
 
 
 def _filled(form: Mapping[str, str]) -> dict[str, str]:
@@ -106,6 +126,68 @@ def _wire(values: dict[str, Any], struct: type[Wire]) -> Wire | None:
 
 def _back(case_id: int, code: str) -> Redirect:
     return Redirect(f"/console/cases/{case_id}?msg={code}", status_code=303)
+
+
+async def _case_page(
+    request: Request[Principal, Any, Any],
+    ctx: InstallContext,
+    case_id: int,
+    message: dict[str, str] | None,
+    status: int = 200,
+) -> Template:
+    """A case page: what was submitted, checked and decided, its forms, and `message` above them."""
+    who = request.user
+    detail = await service.case_detail(who, case_id)
+    view = case_view(ctx, detail)
+    conn = detail.snapshot.connection
+    points = [MapPoint(f"{conn.street} {conn.house_number}", conn.lat, conn.lon, "address")]
+    points += [MapPoint(f"GPS ±{f.accuracy_m:.0f} m", f.lat, f.lon, "fix", f.accuracy_m) for f in detail.fixes[-1:]]
+    exif: dict[tuple[float, float], list[str]] = {}  # photos taken at one spot share a marker
+    for p in detail.snapshot.photos:
+        if p.exif_lat is not None and p.exif_lon is not None:
+            exif.setdefault((round(p.exif_lat, 5), round(p.exif_lon, 5)), []).append(p.slot)
+    lang = reader(request)
+    labels = _labels(ctx.catalog, lang)
+    points += [
+        MapPoint(f"EXIF {', '.join(labels.get(s, s) for s in slots)}", lat, lon, "exif")
+        for (lat, lon), slots in exif.items()
+    ]
+    order = {slot: i for i, slot in enumerate(ctx.catalog.types[detail.snapshot.install.asset_type].slots)}
+    photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
+    now = ctx.clock()
+    reason_codes = load_review_config().reason_codes
+    # A specialist's reason code in words (review.toml's Dutch and English): decisions and the form's choices.
+    code_words = {code: DataWords(*words).words(lang) for by in reason_codes.values() for code, words in by.items()}
+    codes = {outcome: [[c, code_words[c]] for c in sorted(by)] for outcome, by in reason_codes.items()}
+    return Template(
+        "case.html",
+        status_code=status,
+        context={
+            "who": who,
+            "flash": message,
+            "case": view,
+            "photos": photos,
+            "checks": view.checks,
+            "policy": ctx.policy,
+            "map_svg": render_map(ctx.territory.geometry, points, lang),
+            "holds": view.claimed_by == who.subject,
+            "overdue": view.due_at < now,
+            "reason_words": {
+                r: translate(lang, REASON_TEXT_FOR_STAFF.get(r) or KIND_WORDS.get(r, r)) for r in view.reasons
+            },
+            "kind_words": KIND_WORDS,
+            "labels": labels,
+            "verdict_words": VERDICT_WORDS,
+            "codes_json": json.dumps(codes),
+            "code_words": code_words,
+            "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
+            "findings": _findings(view.checks),
+            "extra_labels": {r["photo_slot"]: r["photo_label"] for r in view.info_requests if r["photo_slot"]},
+            "visit": await visits.latest_visit(detail.case.install),
+            "visit_words": VISIT_STATE_WORDS,
+            "planning_rule": load_planning_rule(),
+        },
+    )
 
 
 class ConsoleLoginController(Controller):
@@ -204,57 +286,7 @@ class ConsoleController(Controller):
         case_id: FromPath[int],
         msg: FromQuery[str | None] = None,
     ) -> Template:
-        who = request.user
-        detail = await service.case_detail(who, case_id)
-        view = case_view(ctx, detail)
-        conn = detail.snapshot.connection
-        points = [MapPoint(f"{conn.street} {conn.house_number}", conn.lat, conn.lon, "address")]
-        points += [MapPoint(f"GPS ±{f.accuracy_m:.0f} m", f.lat, f.lon, "fix", f.accuracy_m) for f in detail.fixes[-1:]]
-        exif: dict[tuple[float, float], list[str]] = {}  # photos taken at one spot share a marker
-        for p in detail.snapshot.photos:
-            if p.exif_lat is not None and p.exif_lon is not None:
-                exif.setdefault((round(p.exif_lat, 5), round(p.exif_lon, 5)), []).append(p.slot)
-        lang = reader(request)
-        labels = _labels(ctx.catalog, lang)
-        points += [
-            MapPoint(f"EXIF {', '.join(labels.get(s, s) for s in slots)}", lat, lon, "exif")
-            for (lat, lon), slots in exif.items()
-        ]
-        order = {slot: i for i, slot in enumerate(ctx.catalog.types[detail.snapshot.install.asset_type].slots)}
-        photos = sorted(view.photos, key=lambda p: (not p.current, order.get(p.slot, 99), -p.id))
-        now = ctx.clock()
-        reason_codes = load_review_config().reason_codes
-        # A specialist's reason code in words (review.toml's Dutch and English): decisions and the form's choices.
-        code_words = {code: DataWords(*words).words(lang) for by in reason_codes.values() for code, words in by.items()}
-        codes = {outcome: [[c, code_words[c]] for c in sorted(by)] for outcome, by in reason_codes.items()}
-        return Template(
-            "case.html",
-            context={
-                "who": who,
-                "flash": flash(msg, lang),
-                "case": view,
-                "photos": photos,
-                "checks": view.checks,
-                "policy": ctx.policy,
-                "map_svg": render_map(ctx.territory.geometry, points, lang),
-                "holds": view.claimed_by == who.subject,
-                "overdue": view.due_at < now,
-                "reason_words": {
-                    r: translate(lang, REASON_TEXT_FOR_STAFF.get(r) or KIND_WORDS.get(r, r)) for r in view.reasons
-                },
-                "kind_words": KIND_WORDS,
-                "labels": labels,
-                "verdict_words": VERDICT_WORDS,
-                "codes_json": json.dumps(codes),
-                "code_words": code_words,
-                "policy_versions": sorted({d["policy_version"] for d in view.decisions}),
-                "findings": _findings(view.checks),
-                "extra_labels": {r["photo_slot"]: r["photo_label"] for r in view.info_requests if r["photo_slot"]},
-                "visit": await visits.latest_visit(detail.case.install),
-                "visit_words": VISIT_STATE_WORDS,
-                "planning_rule": load_planning_rule(),
-            },
-        )
+        return await _case_page(request, ctx, case_id, flash(msg, reader(request)))
 
     @get("/cases/{case_id:int}/photos/{photo_id:int}/annotated.jpg", media_type="image/jpeg")
     async def annotated(
@@ -275,14 +307,14 @@ class ConsoleController(Controller):
     @post("/cases/{case_id:int}/claim", status_code=303)
     async def claim(
         self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
-    ) -> Redirect:
-        return await _act(service.claim(ctx, request.user, case_id), case_id, "claimed")
+    ) -> Response[Any]:
+        return await _act(request, ctx, service.claim(ctx, request.user, case_id), case_id, "claimed")
 
     @post("/cases/{case_id:int}/release", status_code=303)
     async def release(
         self, request: Request[Principal, Any, Any], ctx: NamedDependency[InstallContext], case_id: FromPath[int]
-    ) -> Redirect:
-        return await _act(service.release(ctx, request.user, case_id), case_id, "released")
+    ) -> Response[Any]:
+        return await _act(request, ctx, service.release(ctx, request.user, case_id), case_id, "released")
 
     @post("/cases/{case_id:int}/decision", status_code=303)
     async def decision(
@@ -291,11 +323,11 @@ class ConsoleController(Controller):
         ctx: NamedDependency[InstallContext],
         case_id: FromPath[int],
         data: Form,
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Approve, reject or ask for information: the form read as the API's DecisionIn."""
         item = _wire(_filled(data), DecisionIn)
         if item is None:
-            return _back(case_id, "request/invalid")
+            return await _form_refused(request, ctx, case_id)
         ask = Ask(photo_label=item.extra_photo, question=item.question)
         try:
             case = await service.decide(
@@ -310,7 +342,7 @@ class ConsoleController(Controller):
                 ask,
             )
         except DomainError as exc:
-            return _back(case_id, exc.code)
+            return await _refusal(request, ctx, case_id, exc)
         return _back(case_id, "first_approval" if case.state == "open" else "decided")
 
     @post("/cases/{case_id:int}/verdict", status_code=303)
@@ -320,13 +352,13 @@ class ConsoleController(Controller):
         ctx: NamedDependency[InstallContext],
         case_id: FromPath[int],
         data: Form,
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Close a follow-up: the form read as the API's VerdictIn."""
         item = _wire(_filled(data), VerdictIn)
         if item is None:
-            return _back(case_id, "request/invalid")
+            return await _form_refused(request, ctx, case_id)
         action = followups.give_verdict(ctx, request.user, case_id, item.verdict, item.note, item.version)
-        return await _act(action, case_id, "verdict")
+        return await _act(request, ctx, action, case_id, "verdict")
 
     @post("/cases/{case_id:int}/visit", status_code=303)
     async def visit(
@@ -335,7 +367,7 @@ class ConsoleController(Controller):
         ctx: NamedDependency[InstallContext],
         case_id: FromPath[int],
         data: Form,
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Plan a visit: the windows typed in (local time), or the planning rule's when none is; the form
         read as the API's OfferVisitIn."""
         windows, filled = _visit_windows(data), _filled(data)
@@ -344,11 +376,11 @@ class ConsoleController(Controller):
             values["windows"] = [{"window_start": start, "window_end": end} for start, end in windows]
         item = _wire(values, OfferVisitIn) if windows is not None else None
         if item is None:
-            return _back(case_id, "request/invalid")
+            return await _form_refused(request, ctx, case_id)
         typed = [(w.window_start, w.window_end) for w in item.windows] if item.windows is not None else None
         urls = ctx.settings.webhook_urls
         action = visits.offer_visit(urls, request.user, case_id, ctx.clock(), typed, item.installer, item.note)
-        return await _act(action, case_id, "visit_offered")
+        return await _act(request, ctx, action, case_id, "visit_offered")
 
 
 VISIT_FORM_ROWS = 3  # windows a specialist may type on the case page

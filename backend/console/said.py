@@ -9,8 +9,8 @@ from typing import Any
 from litestar import Request
 
 from backend.console.words import FIELD_WORDS, FLASH
-from backend.errors import MESSAGES, DomainError, Said
-from backend.i18n import Worded, preferred_language, translate
+from backend.errors import MESSAGES, DomainError
+from backend.i18n import preferred_language, translate
 from backend.problems import row_wire
 
 
@@ -20,42 +20,23 @@ def reader(request: Request[Any, Any, Any]) -> str:
     return preferred_language(request.headers.get("accept-language"))
 
 
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "…"
-
-
 def flash(code: str | None, lang: str) -> dict[str, str] | None:
-    """The message a redirect's `?msg=` names: an outcome of ours, or a problem code (its parameters
-    are not in the URL, so they read as …); None for anything else."""
-    if not code:
+    """The message a redirect's `?msg=` names: an outcome of ours (words.FLASH, fixed sentences); None for anything
+    else. A refusal with parameters is never a redirect (the page answers it at once), so nothing of the URL is said."""
+    if code not in FLASH:
         return None
-    if code in FLASH:
-        kind, msgid = FLASH[code]
-        text = translate(lang, msgid)
-    elif code in MESSAGES:
-        kind, text = "error", translate(lang, MESSAGES[code].detail).format_map(_Blank())
-    else:
-        return None
-    return {"kind": kind, "text": text}
+    kind, msgid = FLASH[code]
+    return {"kind": kind, "text": translate(lang, msgid)}
 
 
 def error_flash(exc: DomainError, lang: str) -> dict[str, str]:
     """A domain error as the console's error message (a state it names is words already, where it was raised).
-    A batch's rows are listed by `bad_lines`, not here."""
+    A batch's rows are listed by `bad_lines`, not here; anything else is its detail in full, every parameter filled."""
     message = MESSAGES[exc.code]
     if exc.rows:
         text = translate(lang, "{problem}: nothing is saved.", problem=message.title_in(lang))
         return {"kind": "error", "text": text}
-    params = _Blank({k: _worded(v, lang) for k, v in exc.params.items()})
-    return {"kind": "error", "text": translate(lang, message.detail).format_map(params)}
-
-
-def _worded(value: Any, lang: str) -> str:
-    """A parameter's value in words: a `Said`, a `Worded` (a state, a catalog label), or the value as it is."""
-    if isinstance(value, Said):
-        return value.text(lang)
-    return value.words(lang) if isinstance(value, Worded) else str(value)
+    return {"kind": "error", "text": exc.message(lang)}
 
 
 def bad_lines(exc: DomainError, lang: str) -> list[dict[str, Any]]:

@@ -41,6 +41,12 @@ _STALE = (
     N_("Someone else changed or decided this case meanwhile. Your change is not saved; the current state is below."),
 )
 FLASH.update({code: _STALE for code in ("review/stale-version", "review/case-not-open", "review/not-lease-holder")})
+# A case-page form the request Struct refuses (the API's 400): nothing of it is saved.
+FORM_REFUSED = N_(
+    "Nothing is saved: a field of this form cannot be taken as typed (too long, a line break where one line is"
+    " asked, a control character, an unknown choice, or a time half filled or not on the clock). Check the form"
+    " and send it again."
+)
 ROLE_WORDS = {Role.SPECIALIST: N_("specialists"), Role.ADMIN: N_("administrators")}
 ASSIGNEE_WORDS = {"installer": N_("installer"), "customer": N_("the customer themselves")}
 FIELD_WORDS = {

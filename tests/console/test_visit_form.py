@@ -72,7 +72,7 @@ class TestPlanAVisit:
         d, _, page = await _claimed_case_page(browser, live_server, client, make)
         await page.fill("input[name=start_1]", "2030-01-07T09:00")  # no end
         await page.click("form.visit button[type=submit]")
-        await expect(page.locator(".flash")).to_contain_text("ongeldig")
+        await expect(page.locator(".flash")).to_contain_text("Er is niets opgeslagen")
         assert (await case_row(d.id))["state"] == "open"
 
         await page.click("form.visit button[type=submit]")  # nothing typed: the planning rule's windows
