@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,34 @@ def _headers(all_headers: dict[str, str], **changed: str) -> dict[str, str]:
     return {**kept, **changed}
 
 
+def _cut_the_first_chunk_halfway(wire: Wire, seen: asyncio.Event | None = None) -> Callable[[Route], Awaitable[None]]:
+    """A route for the portal's uploads: the server gets the first half of the first chunk and the phone sees
+    its connection reset; every later chunk goes through, and `wire` records what each brought. With `seen`,
+    the offset query (HEAD) waits for it: the retry's words are looked at first."""
+
+    async def route_it(route: Route) -> None:
+        request = route.request
+        if seen is not None and request.method == "HEAD":
+            await seen.wait()
+        if request.method != "PATCH":
+            await route.continue_()
+            return
+        body = request.post_data_buffer or b""
+        offset = int(await request.header_value("upload-offset") or "-1")
+        if wire.reached:
+            wire.reached.append((offset, len(body)))
+            await route.continue_()
+            return
+        half = body[: len(body) // 2]
+        headers = _headers(await request.all_headers(), **{"upload-complete": "?0"})
+        response = await route.fetch(post_data=half, headers=headers)
+        assert response.status == 204 and response.headers["upload-offset"] == str(len(half))
+        wire.reached.append((offset, len(half)))
+        await route.abort("connectionreset")
+
+    return route_it
+
+
 class TestUploadThroughABadConnection:
     async def test_a_drop_mid_chunk_resumes_from_the_servers_offset(
         self, browser: Browser, live_server: str, make: Factory, axe_source: str, screenshots: Path, tmp_path: Path
@@ -111,28 +140,7 @@ class TestUploadThroughABadConnection:
         wire = Wire()
         seen = asyncio.Event()  # the offset query waits until the retry's words were looked at
 
-        async def drop_the_first_chunk_halfway(route: Route) -> None:
-            request = route.request
-            if request.method == "HEAD":
-                await seen.wait()
-            if request.method != "PATCH":
-                await route.continue_()
-                return
-            body = request.post_data_buffer or b""
-            offset = int(await request.header_value("upload-offset") or "-1")
-            if wire.reached:
-                wire.reached.append((offset, len(body)))
-                await route.continue_()
-                return
-            # The server gets the first half of the chunk; the phone sees its connection reset.
-            half = body[: len(body) // 2]
-            headers = _headers(await request.all_headers(), **{"upload-complete": "?0"})
-            response = await route.fetch(post_data=half, headers=headers)
-            assert response.status == 204 and response.headers["upload-offset"] == str(len(half))
-            wire.reached.append((offset, len(half)))
-            await route.abort("connectionreset")
-
-        await page.route("**/portal/uploads/*", drop_the_first_chunk_halfway)
+        await page.route("**/portal/uploads/*", _cut_the_first_chunk_halfway(wire, seen))
         heard = await _listen(page)
         await page.locator("#photo").set_input_files(photo)
         await page.locator("#step button[type=submit]").tap()
@@ -307,25 +315,7 @@ class TestAnswerThroughABadConnection:
         await expect(page.locator("#answer")).to_contain_text(ASKED)
         wire = Wire()
 
-        async def drop_the_first_chunk_halfway(route: Route) -> None:
-            request = route.request
-            if request.method != "PATCH":
-                await route.continue_()
-                return
-            body = request.post_data_buffer or b""
-            offset = int(await request.header_value("upload-offset") or "-1")
-            if wire.reached:
-                wire.reached.append((offset, len(body)))
-                await route.continue_()
-                return
-            half = body[: len(body) // 2]
-            headers = _headers(await request.all_headers(), **{"upload-complete": "?0"})
-            response = await route.fetch(post_data=half, headers=headers)
-            assert response.status == 204 and response.headers["upload-offset"] == str(len(half))
-            wire.reached.append((offset, len(half)))
-            await route.abort("connectionreset")
-
-        await page.route("**/portal/uploads/*", drop_the_first_chunk_halfway)
+        await page.route("**/portal/uploads/*", _cut_the_first_chunk_halfway(wire))
         heard = await _listen(page)
         await page.get_by_label("Maak de foto").set_input_files(photo)
         await page.locator("#answer form[enctype] button[type=submit]").tap()
