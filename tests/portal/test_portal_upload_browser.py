@@ -102,10 +102,13 @@ def _headers(all_headers: dict[str, str], **changed: str) -> dict[str, str]:
     return {**kept, **changed}
 
 
-def _cut_the_first_chunk_halfway(wire: Wire, seen: asyncio.Event | None = None) -> Callable[[Route], Awaitable[None]]:
-    """A route for the portal's uploads: the server gets the first half of the first chunk and the phone sees
-    its connection reset; every later chunk goes through, and `wire` records what each brought. With `seen`,
-    the offset query (HEAD) waits for it: the retry's words are looked at first."""
+def _half_of_the_first_chunk(
+    wire: Wire, then: Callable[[Route], Awaitable[None]], seen: asyncio.Event | None = None
+) -> Callable[[Route], Awaitable[None]]:
+    """A route for the portal's uploads: the server gets the first half of the first chunk, and `then` says
+    what the phone sees of it (its connection reset, or no answer ever); every later chunk goes through, and
+    `wire` records what each brought. With `seen`, the offset query (HEAD) waits for it: the retry's words
+    are looked at first."""
 
     async def route_it(route: Route) -> None:
         request = route.request
@@ -125,9 +128,13 @@ def _cut_the_first_chunk_halfway(wire: Wire, seen: asyncio.Event | None = None) 
         response = await route.fetch(post_data=half, headers=headers)
         assert response.status == 204 and response.headers["upload-offset"] == str(len(half))
         wire.reached.append((offset, len(half)))
-        await route.abort("connectionreset")
+        await then(route)
 
     return route_it
+
+
+async def _reset(route: Route) -> None:
+    await route.abort("connectionreset")
 
 
 class TestUploadThroughABadConnection:
@@ -140,7 +147,7 @@ class TestUploadThroughABadConnection:
         wire = Wire()
         seen = asyncio.Event()  # the offset query waits until the retry's words were looked at
 
-        await page.route("**/portal/uploads/*", _cut_the_first_chunk_halfway(wire, seen))
+        await page.route("**/portal/uploads/*", _half_of_the_first_chunk(wire, _reset, seen))
         heard = await _listen(page)
         await page.locator("#photo").set_input_files(photo)
         await page.locator("#step button[type=submit]").tap()
@@ -223,24 +230,10 @@ class TestUploadThroughABadConnection:
         wire = Wire()
         silent = asyncio.Event()
 
-        async def go_silent_after_half_a_chunk(route: Route) -> None:
-            request = route.request
-            if request.method != "PATCH":
-                await route.continue_()
-                return
-            body = request.post_data_buffer or b""
-            offset = int(await request.header_value("upload-offset") or "-1")
-            if wire.reached:
-                wire.reached.append((offset, len(body)))
-                await route.continue_()
-                return
-            half = body[: len(body) // 2]
-            response = await route.fetch(post_data=half, headers=_headers(await request.all_headers()))
-            assert response.status == 204
-            wire.reached.append((offset, len(half)))
+        async def no_answer(_route: Route) -> None:
             silent.set()  # and no answer ever reaches the phone
 
-        await page.route("**/portal/uploads/*", go_silent_after_half_a_chunk)
+        await page.route("**/portal/uploads/*", _half_of_the_first_chunk(wire, no_answer))
         await page.locator("#photo").set_input_files(photo)
         await page.locator("#step button[type=submit]").tap()
         await silent.wait()
@@ -315,7 +308,7 @@ class TestAnswerThroughABadConnection:
         await expect(page.locator("#answer")).to_contain_text(ASKED)
         wire = Wire()
 
-        await page.route("**/portal/uploads/*", _cut_the_first_chunk_halfway(wire))
+        await page.route("**/portal/uploads/*", _half_of_the_first_chunk(wire, _reset))
         heard = await _listen(page)
         await page.get_by_label("Maak de foto").set_input_files(photo)
         await page.locator("#answer form[enctype] button[type=submit]").tap()
